@@ -1,0 +1,112 @@
+//! Wiring: builds the channels, starts the engine and the HTTP server, and owns the
+//! shutdown order.
+//!
+//! Shutdown: cancel the token → the server stops accepting and ingest sessions send
+//! a 1001 close → their engine senders drop → the engine applies what is left and
+//! publishes a last snapshot → done, or a warning after `shutdown_grace`. If the
+//! engine dies while serving, that is fatal: the daemon shuts down with an error
+//! rather than serve a floor nobody updates.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::floor::{Snapshot, engine};
+use crate::http::{AppState, router};
+use crate::ingest::dedupe::SeqMarks;
+use crate::metrics::Metrics;
+use crate::metrics::collector::FloorCollector;
+
+/// A running daemon.
+pub struct Daemon {
+    pub addr: SocketAddr,
+    pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    pub metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Daemon {
+    /// Starts serving on `listener` (bind it first, port 0 in tests).
+    pub async fn start(cfg: Config, listener: TcpListener, clock: Clock) -> anyhow::Result<Daemon> {
+        let addr = listener.local_addr().context("listener has no local address")?;
+        let metrics = Arc::new(Metrics::new());
+        let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock);
+        metrics
+            .registry
+            .register(Box::new(FloorCollector::new(engine.snapshot.clone())))
+            .context("registering floor metrics")?;
+
+        let cancel = CancellationToken::new();
+        let state = AppState {
+            engine: engine.tx,
+            snapshot: engine.snapshot.clone(),
+            metrics: metrics.clone(),
+            marks: Arc::new(SeqMarks::new()),
+            conn_limit: Arc::new(Semaphore::new(cfg.ingest.max_connections)),
+            ingest: Arc::new(cfg.ingest.clone()),
+            cancel: cancel.clone(),
+            conn_seq: Arc::new(AtomicU64::new(0)),
+        };
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
+        let server = tokio::spawn(async move { server.await });
+
+        let grace = cfg.shutdown_grace;
+        let token = cancel.clone();
+        let mut engine_task = engine.task;
+        let task = tokio::spawn(async move {
+            let crashed = tokio::select! {
+                r = &mut engine_task => Some(r),
+                _ = token.cancelled() => None,
+            };
+            if let Some(r) = crashed {
+                token.cancel();
+                let _ = server.await;
+                return Err(match r {
+                    Err(e) => anyhow::anyhow!("floor engine crashed: {e}"),
+                    Ok(()) => anyhow::anyhow!("floor engine stopped unexpectedly"),
+                });
+            }
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "http server failed"),
+                Err(e) => tracing::error!(error = %e, "http server task failed"),
+            }
+            match tokio::time::timeout(grace, engine_task).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(anyhow::anyhow!("floor engine crashed while draining: {e}")),
+                Err(_) => {
+                    tracing::warn!(grace_secs = grace.as_secs(), "floor engine did not drain in time");
+                    Ok(())
+                }
+            }
+        });
+        tracing::info!(%addr, "floorwatch listening");
+        Ok(Daemon { addr, snapshot: engine.snapshot, metrics, cancel, task })
+    }
+
+    /// Begins a graceful shutdown; [`Daemon::wait`] returns when it is done.
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+
+    /// A token that is cancelled when the daemon shuts down (for companions such
+    /// as the demo simulator).
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Waits until the daemon has stopped and drained.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("daemon task failed")?
+    }
+}

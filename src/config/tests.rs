@@ -1,0 +1,132 @@
+use super::*;
+
+fn parse_ok(text: &str) -> Config {
+    match parse(text, "t.toml", &Env::new()) {
+        Ok(c) => c,
+        Err(e) => panic!("expected valid config, got:\n{e}"),
+    }
+}
+
+fn parse_err(text: &str) -> Vec<ConfigError> {
+    match parse(text, "t.toml", &Env::new()) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(ConfigErrors(e)) => e,
+    }
+}
+
+#[test]
+fn defaults_are_valid() {
+    let c = Config::default();
+    assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(c.floor.windows.rolling_secs, vec![900, 3600]);
+    assert_eq!(c.floor.shifts.len(), 3);
+    assert_eq!(c.ingest.max_frame_bytes, 1 << 20);
+    assert!(c.ingest.token.is_none());
+    let empty = parse_ok("");
+    assert_eq!(empty.listen, c.listen);
+}
+
+#[test]
+fn every_file_in_config_dir_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("config/ exists") {
+        let path = entry.expect("readable entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            if let Err(e) = load(Some(&path), &Env::new()) {
+                panic!("{} is invalid:\n{e}", path.display());
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 1, "no config files checked");
+}
+
+#[test]
+fn example_config_is_read_as_written() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/floorwatch.toml");
+    let c = load(Some(&path), &Env::new()).expect("valid");
+    assert_eq!(c.floor.queues.len(), 3);
+    assert_eq!(c.floor.queues[1].params.sl_threshold_secs, 30);
+    assert_eq!(c.floor.queues[2].params.sl_target, 0.7);
+    assert_eq!(c.floor.teams[0].lead.as_deref(), Some("张伟"));
+    // Sorted by start: night 00:00, day 08:00, evening 16:00.
+    assert_eq!(c.floor.shifts[1], ShiftConfig { name: "day".into(), start_minute: 480 });
+}
+
+#[test]
+fn syntax_error_has_line_and_column() {
+    let e = parse_err("[server]\nlisten = \"127.0.0.1:1\"\nbroken = = 3\n");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].line, Some(3));
+    assert!(e[0].message.starts_with("invalid TOML"), "{}", e[0]);
+}
+
+#[test]
+fn unknown_key_and_wrong_type_name_the_key_and_line() {
+    let e = parse_err("[server]\nlisten = \"127.0.0.1:1\"\n\n[ingest]\nmax_frame_byts = 10\n");
+    assert_eq!(e[0].line, Some(5), "{}", e[0]);
+    assert!(e[0].message.contains("max_frame_byts"), "{}", e[0]);
+
+    let e = parse_err("[[queues]]\nid = \"billing\"\n\n[[queues]]\nid = \"cards\"\nsl_target = \"high\"\n");
+    assert_eq!(e[0].key, "queues[1].sl_target", "{}", e[0]);
+    assert_eq!(e[0].line, Some(6), "{}", e[0]);
+}
+
+#[test]
+fn every_semantic_error_is_reported_with_its_place() {
+    let text = r#"
+[server]
+listen = "not-an-address"
+
+[floor]
+timezone = "Mars/Olympus"
+
+[[floor.shifts]]
+name = "a"
+start = "25:00"
+
+[windows]
+rolling_secs = [900, 1234]
+
+[[queues]]
+id = "billing"
+sl_target = 80
+
+[[queues]]
+id = "billing"
+"#;
+    let e = parse_err(text);
+    let got: Vec<(String, Option<usize>)> = e.iter().map(|e| (e.key.clone(), e.line)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("server.listen".to_string(), Some(3)),
+            ("floor.timezone".to_string(), Some(6)),
+            ("floor.shifts[0].start".to_string(), Some(10)),
+            ("windows.rolling_secs[1]".to_string(), Some(13)),
+            ("queues[0].sl_target".to_string(), Some(17)),
+            ("queues[1].id".to_string(), Some(20)),
+        ],
+        "{}",
+        ConfigErrors(e.clone())
+    );
+    let shown = ConfigErrors(e).to_string();
+    assert!(shown.contains("t.toml:3:1: server.listen: `not-an-address` is not an address"), "{shown}");
+}
+
+#[test]
+fn env_token_overrides_file() {
+    let mut env = Env::new();
+    env.insert(ENV_INGEST_TOKEN.into(), "from-env".into());
+    let c = parse("[ingest]\ntoken = \"from-file\"\n", "t.toml", &env).expect("valid");
+    assert_eq!(c.ingest.token.as_deref(), Some("from-env"));
+    let c = parse("[ingest]\ntoken = \"from-file\"\n", "t.toml", &Env::new()).expect("valid");
+    assert_eq!(c.ingest.token.as_deref(), Some("from-file"));
+}
+
+#[test]
+fn unreadable_file_is_an_error_not_a_panic() {
+    let e = load(Some(Path::new("/nonexistent/floorwatch.toml")), &Env::new()).expect_err("missing file");
+    assert!(e.to_string().contains("cannot read file"), "{e}");
+}

@@ -1,0 +1,163 @@
+//! The floor's internal event vocabulary.
+//!
+//! `ingest` turns wire formats (the canonical protocol, vendor formats) into these
+//! values; `floor` applies them. Nothing here knows JSON or WebSockets, so a vendor
+//! adapter and the canonical decoder produce exactly the same thing, and `floor`
+//! never learns where an event came from beyond its `source` id.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Milliseconds since the Unix epoch, UTC. Event times and the engine's `now` use the
+/// same unit so window and duration arithmetic is plain integer math.
+pub type Ts = i64;
+
+/// Interned-by-sharing identifier (agent, call, queue, team, source). Cloning is a
+/// reference-count bump, which keeps snapshots of 50,000 agents cheap to publish.
+pub type Id = Arc<str>;
+
+/// One event, as the ACD saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// When the ACD saw it. Every duration and window is computed from this, never
+    /// from arrival time, so a replayed stream gives the figures a live one gave.
+    pub ts: Ts,
+    pub source: Id,
+    pub seq: Option<u64>,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    AgentLogin { agent: Id, name: Option<Id>, team: Option<Id>, state: AgentState, reason: Option<Id> },
+    AgentLogout { agent: Id, reason: Option<Id> },
+    AgentState { agent: Id, state: AgentState, reason: Option<Id>, queue: Option<Id>, call: Option<Id> },
+    CallOffered { call: Id, queue: Id, caller: Option<Id> },
+    CallAnswered { call: Id, agent: Id, queue: Option<Id> },
+    CallAbandoned { call: Id, queue: Option<Id> },
+    CallEnded { call: Id, agent: Option<Id> },
+    Heartbeat,
+    Fault { component: Id, status: FaultStatus, detail: Option<Id> },
+}
+
+impl EventKind {
+    /// The protocol's name for this type; also the `type` label of
+    /// `floorwatch_events_total`, so the label set is bounded by this enum.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::AgentLogin { .. } => "agent_login",
+            EventKind::AgentLogout { .. } => "agent_logout",
+            EventKind::AgentState { .. } => "agent_state",
+            EventKind::CallOffered { .. } => "call_offered",
+            EventKind::CallAnswered { .. } => "call_answered",
+            EventKind::CallAbandoned { .. } => "call_abandoned",
+            EventKind::CallEnded { .. } => "call_ended",
+            EventKind::Heartbeat => "heartbeat",
+            EventKind::Fault { .. } => "fault",
+        }
+    }
+
+    /// Dense index for per-type counters (see [`EVENT_TYPES`]).
+    pub fn type_index(&self) -> usize {
+        match self {
+            EventKind::AgentLogin { .. } => 0,
+            EventKind::AgentLogout { .. } => 1,
+            EventKind::AgentState { .. } => 2,
+            EventKind::CallOffered { .. } => 3,
+            EventKind::CallAnswered { .. } => 4,
+            EventKind::CallAbandoned { .. } => 5,
+            EventKind::CallEnded { .. } => 6,
+            EventKind::Heartbeat => 7,
+            EventKind::Fault { .. } => 8,
+        }
+    }
+}
+
+/// Every event type, in [`EventKind::type_index`] order.
+pub const EVENT_TYPES: [&str; 9] = [
+    "agent_login",
+    "agent_logout",
+    "agent_state",
+    "call_offered",
+    "call_answered",
+    "call_abandoned",
+    "call_ended",
+    "heartbeat",
+    "fault",
+];
+
+/// A logged-in agent's state (contract section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgentState {
+    Ready,
+    Ringing,
+    Talking,
+    Hold,
+    Acw,
+    NotReady,
+}
+
+impl AgentState {
+    pub const ALL: [AgentState; 6] = [
+        AgentState::Ready,
+        AgentState::Ringing,
+        AgentState::Talking,
+        AgentState::Hold,
+        AgentState::Acw,
+        AgentState::NotReady,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::Ready => "ready",
+            AgentState::Ringing => "ringing",
+            AgentState::Talking => "talking",
+            AgentState::Hold => "hold",
+            AgentState::Acw => "acw",
+            AgentState::NotReady => "not_ready",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AgentState> {
+        AgentState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Dense index, in [`AgentState::ALL`] order.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// On a call (counts toward talk time).
+    pub fn on_call(self) -> bool {
+        matches!(self, AgentState::Talking | AgentState::Hold)
+    }
+}
+
+impl fmt::Display for AgentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultStatus {
+    Down,
+    Up,
+}
+
+impl FaultStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultStatus::Down => "down",
+            FaultStatus::Up => "up",
+        }
+    }
+}
+
+/// Formats a [`Ts`] as RFC 3339 with milliseconds, the protocol's own form.
+pub fn format_ts(ts: Ts) -> String {
+    match chrono::DateTime::from_timestamp_millis(ts) {
+        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => ts.to_string(),
+    }
+}

@@ -1,0 +1,75 @@
+//! One agent's live state and today's figures.
+
+use crate::event::{AgentState, Id, Ts};
+
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: Id,
+    pub name: Option<Id>,
+    pub team: Option<Id>,
+    /// `None` while logged out.
+    pub state: Option<AgentState>,
+    pub reason: Option<Id>,
+    /// Event time the current state began; time in state is `now − since`.
+    pub since: Ts,
+    pub call: Option<Id>,
+    pub queue: Option<Id>,
+    pub login_at: Option<Ts>,
+    /// Start of the local day today's figures belong to.
+    pub day: Ts,
+    pub handled_today: u32,
+    pub talk_ms_today: i64,
+    pub acw_ms_today: i64,
+}
+
+impl Agent {
+    pub fn new(id: Id, ts: Ts, day: Ts) -> Agent {
+        Agent {
+            id,
+            name: None,
+            team: None,
+            state: None,
+            reason: None,
+            since: ts,
+            call: None,
+            queue: None,
+            login_at: None,
+            day,
+            handled_today: 0,
+            talk_ms_today: 0,
+            acw_ms_today: 0,
+        }
+    }
+
+    /// Starts a new day's figures when `day` is later than the one held.
+    pub fn roll_day(&mut self, day: Ts) {
+        if day > self.day {
+            self.day = day;
+            self.handled_today = 0;
+            self.talk_ms_today = 0;
+            self.acw_ms_today = 0;
+        }
+    }
+
+    /// Moves to `state` at `ts`, booking the time spent in the state being left.
+    /// A repeat of the current state and reason keeps `since`: a bridge that
+    /// re-announces "acw" must not reset the overrun clock.
+    pub fn enter(&mut self, state: Option<AgentState>, reason: Option<Id>, ts: Ts) {
+        if state == self.state && reason == self.reason {
+            return;
+        }
+        self.book_until(ts);
+        self.state = state;
+        self.reason = reason;
+        self.since = ts;
+    }
+
+    fn book_until(&mut self, ts: Ts) {
+        let spent = (ts - self.since).max(0);
+        match self.state {
+            Some(s) if s.on_call() => self.talk_ms_today += spent,
+            Some(AgentState::Acw) => self.acw_ms_today += spent,
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The floor engine: the one task that owns the [`Floor`].
+//!
+//! Inputs arrive on one bounded channel ([`EngineInput`]); the engine applies them
+//! in order, counts what happened, and publishes an `Arc<Snapshot>` on a `watch`
+//! channel at most every `snapshot_interval_ms` (and at every tick, since waits and
+//! times in state grow even when nothing happens). It stops when every sender is
+//! gone — which is how shutdown drains it: ingest sessions close, their senders
+//! drop, the engine applies what is left and publishes a last snapshot.
+//!
+//! Channel policy: the input channel is bounded and lossless; when it is full,
+//! ingest sessions wait (backpressure to the socket that sends too fast). The
+//! snapshot channel keeps only the latest value: readers never slow the engine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::{Effect, Floor, Snapshot};
+use crate::clock::Clock;
+use crate::config::FloorConfig;
+use crate::event::{Event, Id};
+use crate::metrics::{Metrics, QueueMetrics};
+
+/// What the engine consumes, in arrival order.
+#[derive(Debug)]
+pub enum EngineInput {
+    /// Events accepted by one ingest frame, in frame order.
+    Batch(Vec<Event>),
+    /// An ingest connection for `source` opened (`+1`) or closed (`-1`).
+    Connection { source: Id, delta: i32 },
+}
+
+pub struct EngineHandle {
+    pub tx: mpsc::Sender<EngineInput>,
+    pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the engine task.
+pub fn spawn(cfg: &FloorConfig, capacity: usize, metrics: Arc<Metrics>, clock: Clock) -> EngineHandle {
+    let (tx, rx) = mpsc::channel(capacity);
+    let mut fx = Vec::new();
+    let mut floor = Floor::new(cfg, &mut fx);
+    let (snap_tx, snapshot) = watch::channel(Arc::new(floor.snapshot(clock.now_ms())));
+    let mut engine = Engine {
+        floor,
+        metrics,
+        queue_metrics: Vec::new(),
+        clock,
+        fx: Vec::new(),
+        snap_tx,
+        interval: Duration::from_millis(cfg.snapshot_interval_ms),
+    };
+    engine.count(&mut fx);
+    let task = tokio::spawn(engine.run(rx));
+    EngineHandle { tx, snapshot, task }
+}
+
+struct Engine {
+    floor: Floor,
+    metrics: Arc<Metrics>,
+    /// Indexed like the floor's queues.
+    queue_metrics: Vec<QueueMetrics>,
+    clock: Clock,
+    fx: Vec<Effect>,
+    snap_tx: watch::Sender<Arc<Snapshot>>,
+    interval: Duration,
+}
+
+impl Engine {
+    async fn run(mut self, mut rx: mpsc::Receiver<EngineInput>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_publish = Instant::now();
+        loop {
+            let dirty = tokio::select! {
+                // The tick first: under a constant stream of input it would otherwise
+                // never be polled. It is ready once a second, so input cannot starve.
+                biased;
+                _ = tick.tick() => {
+                    let now = self.clock.now_ms();
+                    let mut fx = std::mem::take(&mut self.fx);
+                    self.floor.tick(now, &mut fx);
+                    self.count(&mut fx);
+                    self.fx = fx;
+                    self.publish(now);
+                    last_publish = Instant::now();
+                    false
+                }
+                input = rx.recv() => {
+                    let Some(input) = input else { break };
+                    self.handle(input);
+                    true
+                }
+            };
+            if dirty && last_publish.elapsed() >= self.interval {
+                self.publish(self.clock.now_ms());
+                last_publish = Instant::now();
+            }
+        }
+        self.publish(self.clock.now_ms());
+        tracing::info!(events = self.floor.events_applied, "floor engine drained");
+    }
+
+    fn handle(&mut self, input: EngineInput) {
+        let now = self.clock.now_ms();
+        match input {
+            EngineInput::Batch(events) => {
+                let started = Instant::now();
+                let mut fx = std::mem::take(&mut self.fx);
+                for ev in &events {
+                    self.floor.apply(ev, now, &mut fx);
+                    self.metrics.events[ev.kind.type_index()].inc();
+                    self.metrics.ingest_lag.observe(((now - ev.ts).max(0)) as f64 / 1000.0);
+                }
+                self.count(&mut fx);
+                self.fx = fx;
+                self.metrics.engine_batch_seconds.observe(started.elapsed().as_secs_f64());
+            }
+            EngineInput::Connection { source, delta } => self.floor.source_connection(&source, delta, now),
+        }
+    }
+
+    /// Turns effects into counter increments, then clears them.
+    fn count(&mut self, fx: &mut Vec<Effect>) {
+        for e in fx.drain(..) {
+            match e {
+                Effect::QueueAdded(i) => {
+                    debug_assert_eq!(i, self.queue_metrics.len());
+                    let id = self.floor.queue_id(i).clone();
+                    self.queue_metrics.push(self.metrics.queue(&id));
+                }
+                Effect::Offered(i) => self.queue_metrics[i].offered.inc(),
+                Effect::Answered(i) => self.queue_metrics[i].answered.inc(),
+                Effect::Abandoned(i) => self.queue_metrics[i].abandoned.inc(),
+                Effect::Wait { queue, answered, ms } => {
+                    let q = &self.queue_metrics[queue];
+                    let h = if answered { &q.wait_answered } else { &q.wait_abandoned };
+                    h.observe(ms as f64 / 1000.0);
+                }
+                Effect::Anomaly(a) => self.metrics.anomalies[a.index()].inc(),
+            }
+        }
+    }
+
+    fn publish(&mut self, now: i64) {
+        let snap = Arc::new(self.floor.snapshot(now));
+        // No receivers (all readers gone) is fine: the value is still stored.
+        self.snap_tx.send_replace(snap);
+    }
+}

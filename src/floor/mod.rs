@@ -1,0 +1,525 @@
+//! The floor: the live state model of agents, queues, calls, sources and faults.
+//!
+//! [`Floor`] is a plain struct with no locks, no IO and no clock: [`Floor::apply`]
+//! takes an event and the engine's `now`, [`Floor::tick`] lets time pass, and
+//! [`Floor::snapshot`] produces the read model. The one task that owns it is in
+//! [`engine`]. Keeping it pure is what lets the same code serve a live floor, a
+//! replay at full speed and table-driven tests.
+//!
+//! Order independence: events of one call may arrive over different connections in
+//! any order (an answer before its offer, an end before its answer). Each call's
+//! offer and outcome are counted exactly once whatever the order, so offered,
+//! answered and abandoned per queue come out exact once every event has arrived.
+
+mod agent;
+mod calendar;
+mod calls;
+pub mod engine;
+mod queue;
+pub mod snapshot;
+pub mod window;
+
+use std::collections::HashMap;
+
+pub use agent::Agent;
+pub use calendar::{Calendar, ShiftSpan};
+use queue::Queue;
+pub use queue::QueueIdx;
+pub use snapshot::Snapshot;
+
+use crate::config::{FloorConfig, QueueParams};
+use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, Ts};
+use calls::Call;
+use snapshot::{FaultView, QueueView, ShiftView, SourceView, TeamView, WaitingCall, WindowSpec};
+
+/// Id of the queue that absorbs traffic for queues beyond `max_queues`.
+pub const OVERFLOW_QUEUE: &str = "__overflow__";
+
+/// What applying one event changed, for the engine to count and (later) for rules
+/// to react to. Pushed into a caller-owned `Vec` so the hot path does not allocate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// A queue appeared (configured queues appear at start).
+    QueueAdded(QueueIdx),
+    Offered(QueueIdx),
+    Answered(QueueIdx),
+    Abandoned(QueueIdx),
+    /// A call's wait became known: on its answer or abandon, or on a late offer.
+    Wait {
+        queue: QueueIdx,
+        answered: bool,
+        ms: i64,
+    },
+    /// Something odd but survivable; counted, never fatal.
+    Anomaly(Anomaly),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anomaly {
+    /// An agent event older than the agent's current state.
+    StaleAgentEvent,
+    /// A second offer for a call already offered.
+    DuplicateOffer,
+    /// A second answer or abandon, or an abandon after an answer.
+    DuplicateOutcome,
+    /// An end for a call never seen (kept: its answer may still arrive).
+    EndOfUnknownCall,
+    /// A logout for an agent never seen.
+    LogoutOfUnknownAgent,
+    /// A call forgotten after `call_retention_secs` while still waiting, or with an
+    /// outcome that could never be placed in a queue.
+    CallExpired,
+    /// Traffic for a new queue beyond `max_queues`, folded into the overflow queue.
+    QueueOverflow,
+}
+
+impl Anomaly {
+    pub const ALL: [Anomaly; 7] = [
+        Anomaly::StaleAgentEvent,
+        Anomaly::DuplicateOffer,
+        Anomaly::DuplicateOutcome,
+        Anomaly::EndOfUnknownCall,
+        Anomaly::LogoutOfUnknownAgent,
+        Anomaly::CallExpired,
+        Anomaly::QueueOverflow,
+    ];
+
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Anomaly::StaleAgentEvent => "stale_agent_event",
+            Anomaly::DuplicateOffer => "duplicate_offer",
+            Anomaly::DuplicateOutcome => "duplicate_outcome",
+            Anomaly::EndOfUnknownCall => "end_of_unknown_call",
+            Anomaly::LogoutOfUnknownAgent => "logout_of_unknown_agent",
+            Anomaly::CallExpired => "call_expired",
+            Anomaly::QueueOverflow => "queue_overflow",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Floor settings derived once from [`FloorConfig`].
+#[derive(Debug, Clone)]
+struct Settings {
+    bucket_ms: i64,
+    rolling_ms: Vec<i64>,
+    call_retention_ms: i64,
+    max_queues: usize,
+    queue_defaults: QueueParams,
+}
+
+impl Settings {
+    fn ring(&self) -> window::Ring {
+        let span = self.rolling_ms.iter().copied().max().unwrap_or(3_600_000);
+        window::Ring::new(self.bucket_ms, span)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SourceInfo {
+    connections: u32,
+    events: u64,
+    last_event_ts: Option<Ts>,
+    last_heard: Ts,
+}
+
+#[derive(Debug, Clone)]
+struct FaultInfo {
+    down: bool,
+    source: Id,
+    /// When the current status (down or up) began.
+    since: Ts,
+    /// Time of the latest report, to ignore older ones arriving late.
+    last_report: Ts,
+    detail: Option<Id>,
+}
+
+#[derive(Debug, Clone)]
+struct TeamInfo {
+    name: Id,
+    lead: Option<Id>,
+}
+
+pub struct Floor {
+    settings: Settings,
+    calendar: Calendar,
+    queues: Vec<Queue>,
+    queue_index: HashMap<Id, QueueIdx>,
+    agents: HashMap<Id, Agent>,
+    calls: HashMap<Id, Call>,
+    /// Configured teams first (in config order), then teams seen in logins.
+    teams: Vec<(Id, TeamInfo)>,
+    sources: HashMap<Id, SourceInfo>,
+    faults: HashMap<Id, FaultInfo>,
+    events_applied: u64,
+    next_purge: Ts,
+}
+
+impl Floor {
+    /// A floor with the configured queues and teams; `fx` receives a
+    /// `QueueAdded` for each configured queue.
+    pub fn new(cfg: &FloorConfig, fx: &mut Vec<Effect>) -> Floor {
+        let settings = Settings {
+            bucket_ms: i64::try_from(cfg.windows.bucket_secs).unwrap_or(10) * 1000,
+            rolling_ms: cfg
+                .windows
+                .rolling_secs
+                .iter()
+                .map(|s| i64::try_from(*s).unwrap_or(3600) * 1000)
+                .collect(),
+            call_retention_ms: cfg.call_retention_ms,
+            max_queues: cfg.max_queues,
+            queue_defaults: cfg.queue_defaults,
+        };
+        let mut floor = Floor {
+            settings,
+            calendar: Calendar::new(cfg.timezone, cfg.shifts.clone()),
+            queues: Vec::new(),
+            queue_index: HashMap::new(),
+            agents: HashMap::new(),
+            calls: HashMap::new(),
+            teams: cfg
+                .teams
+                .iter()
+                .map(|t| {
+                    let info =
+                        TeamInfo { name: Id::from(t.name.as_str()), lead: t.lead.as_deref().map(Id::from) };
+                    (Id::from(t.id.as_str()), info)
+                })
+                .collect(),
+            sources: HashMap::new(),
+            faults: HashMap::new(),
+            events_applied: 0,
+            next_purge: Ts::MIN,
+        };
+        for q in &cfg.queues {
+            let id = Id::from(q.id.as_str());
+            floor.add_queue(id, Id::from(q.name.as_str()), q.params, true, fx);
+        }
+        floor
+    }
+
+    pub fn queue_id(&self, idx: QueueIdx) -> &Id {
+        &self.queues[idx].id
+    }
+
+    pub fn queue_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Applies one event. Never fails: whatever cannot be used is reported as an
+    /// [`Effect::Anomaly`] and the rest of the floor is untouched.
+    pub fn apply(&mut self, ev: &Event, now: Ts, fx: &mut Vec<Effect>) {
+        self.events_applied += 1;
+        let src = self.sources.entry(ev.source.clone()).or_insert(SourceInfo {
+            connections: 0,
+            events: 0,
+            last_event_ts: None,
+            last_heard: now,
+        });
+        src.events += 1;
+        src.last_event_ts = Some(src.last_event_ts.map_or(ev.ts, |t| t.max(ev.ts)));
+        src.last_heard = now;
+
+        let ts = ev.ts;
+        match &ev.kind {
+            EventKind::AgentLogin { agent, name, team, state, reason } => {
+                self.on_login(agent, name, team, *state, reason, ts, fx)
+            }
+            EventKind::AgentLogout { agent, reason } => self.on_logout(agent, reason, ts, fx),
+            EventKind::AgentState { agent, state, reason, queue, call } => {
+                self.on_agent_state(agent, *state, reason, queue, call, ts, fx)
+            }
+            EventKind::CallOffered { call, queue, .. } => self.on_offered(call, queue, ts, fx),
+            EventKind::CallAnswered { call, agent, queue } => {
+                self.on_answered(call, agent, queue.as_ref(), ts, fx)
+            }
+            EventKind::CallAbandoned { call, queue } => self.on_abandoned(call, queue.as_ref(), ts, fx),
+            EventKind::CallEnded { call, agent } => self.on_ended(call, agent.as_ref(), ts, fx),
+            EventKind::Heartbeat => {}
+            EventKind::Fault { component, status, detail } => {
+                let f = self.faults.entry(component.clone()).or_insert(FaultInfo {
+                    down: false,
+                    source: ev.source.clone(),
+                    since: Ts::MIN,
+                    last_report: Ts::MIN,
+                    detail: None,
+                });
+                // A late "up" must not clear a newer "down", nor the reverse.
+                if ts >= f.last_report {
+                    f.last_report = ts;
+                    let down = *status == FaultStatus::Down;
+                    if down != f.down {
+                        f.since = ts;
+                        f.down = down;
+                    }
+                    if detail.is_some() {
+                        f.detail = detail.clone();
+                    }
+                    f.source = ev.source.clone();
+                }
+            }
+        }
+    }
+
+    /// Records an ingest connection opening (`+1`) or closing (`-1`) for a source.
+    pub fn source_connection(&mut self, source: &Id, delta: i32, now: Ts) {
+        let s = self.sources.entry(source.clone()).or_insert(SourceInfo {
+            connections: 0,
+            events: 0,
+            last_event_ts: None,
+            last_heard: now,
+        });
+        s.connections = s.connections.saturating_add_signed(delta);
+        s.last_heard = now;
+    }
+
+    /// Lets time pass: forgets calls past their retention.
+    pub fn tick(&mut self, now: Ts, fx: &mut Vec<Effect>) {
+        if now < self.next_purge {
+            return;
+        }
+        self.next_purge = now + 60_000;
+        self.purge_calls(now, fx);
+    }
+
+    fn add_queue(
+        &mut self,
+        id: Id,
+        name: Id,
+        params: QueueParams,
+        configured: bool,
+        fx: &mut Vec<Effect>,
+    ) -> QueueIdx {
+        let idx = self.queues.len();
+        self.queues.push(Queue::new(id.clone(), name, params, configured));
+        self.queue_index.insert(id, idx);
+        fx.push(Effect::QueueAdded(idx));
+        idx
+    }
+
+    /// The queue named `id`, created on first sight (bounded by `max_queues`).
+    fn queue_for(&mut self, id: &Id, fx: &mut Vec<Effect>) -> QueueIdx {
+        if let Some(&i) = self.queue_index.get(id) {
+            return i;
+        }
+        if self.queues.len() >= self.settings.max_queues {
+            fx.push(Effect::Anomaly(Anomaly::QueueOverflow));
+            if let Some(&i) = self.queue_index.get(OVERFLOW_QUEUE) {
+                return i;
+            }
+            let id = Id::from(OVERFLOW_QUEUE);
+            return self.add_queue(id.clone(), id, self.settings.queue_defaults, false, fx);
+        }
+        self.add_queue(id.clone(), id.clone(), self.settings.queue_defaults, false, fx)
+    }
+
+    fn agent_entry(&mut self, id: &Id, ts: Ts) -> &mut Agent {
+        let day = self.calendar.day_start(ts);
+        let a = self.agents.entry(id.clone()).or_insert_with(|| Agent::new(id.clone(), ts, day));
+        a.roll_day(day);
+        a
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_login(
+        &mut self,
+        agent: &Id,
+        name: &Option<Id>,
+        team: &Option<Id>,
+        state: AgentState,
+        reason: &Option<Id>,
+        ts: Ts,
+        fx: &mut Vec<Effect>,
+    ) {
+        if let Some(t) = team {
+            self.note_team(t);
+        }
+        let a = self.agent_entry(agent, ts);
+        if name.is_some() {
+            a.name = name.clone();
+        }
+        if team.is_some() {
+            a.team = team.clone();
+        }
+        if ts < a.since {
+            fx.push(Effect::Anomaly(Anomaly::StaleAgentEvent));
+            return;
+        }
+        if a.state.is_none() {
+            a.login_at = Some(ts);
+        }
+        a.enter(Some(state), reason.clone(), ts);
+    }
+
+    fn on_logout(&mut self, agent: &Id, reason: &Option<Id>, ts: Ts, fx: &mut Vec<Effect>) {
+        if !self.agents.contains_key(agent) {
+            fx.push(Effect::Anomaly(Anomaly::LogoutOfUnknownAgent));
+        }
+        let a = self.agent_entry(agent, ts);
+        if ts < a.since {
+            fx.push(Effect::Anomaly(Anomaly::StaleAgentEvent));
+            return;
+        }
+        a.enter(None, reason.clone(), ts);
+        a.call = None;
+        a.queue = None;
+        a.login_at = None;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_agent_state(
+        &mut self,
+        agent: &Id,
+        state: AgentState,
+        reason: &Option<Id>,
+        queue: &Option<Id>,
+        call: &Option<Id>,
+        ts: Ts,
+        fx: &mut Vec<Effect>,
+    ) {
+        let a = self.agent_entry(agent, ts);
+        if ts < a.since {
+            fx.push(Effect::Anomaly(Anomaly::StaleAgentEvent));
+            return;
+        }
+        // An unknown agent, or one we saw log out, is taken as logged in (contract §3).
+        if a.state.is_none() {
+            a.login_at = Some(ts);
+        }
+        // A reason only means something for not_ready; drop stale ones elsewhere.
+        let reason = if state == AgentState::NotReady { reason.clone() } else { None };
+        a.enter(Some(state), reason, ts);
+        match (call, state) {
+            (Some(c), _) => a.call = Some(c.clone()),
+            (None, AgentState::Ready | AgentState::NotReady) => a.call = None,
+            _ => {}
+        }
+        match (queue, state) {
+            (Some(q), _) => a.queue = Some(q.clone()),
+            (None, AgentState::Ready | AgentState::NotReady) => a.queue = None,
+            _ => {}
+        }
+    }
+
+    fn note_team(&mut self, team: &Id) {
+        if !self.teams.iter().any(|(id, _)| id == team) {
+            self.teams.push((team.clone(), TeamInfo { name: team.clone(), lead: None }));
+        }
+    }
+
+    /// The read model at `now`.
+    pub fn snapshot(&mut self, now: Ts) -> Snapshot {
+        let shift = self.calendar.shift_at(now);
+        let mut windows: Vec<WindowSpec> = self
+            .settings
+            .rolling_ms
+            .iter()
+            .map(|&ms| {
+                let secs = u64::try_from(ms / 1000).unwrap_or(0);
+                let label = if secs % 60 == 0 { format!("{}m", secs / 60) } else { format!("{secs}s") };
+                WindowSpec { label, secs: Some(secs) }
+            })
+            .collect();
+        windows.push(WindowSpec { label: "shift".into(), secs: None });
+
+        let queues = self
+            .queues
+            .iter()
+            .map(|q| {
+                let mut tallies: Vec<_> = self
+                    .settings
+                    .rolling_ms
+                    .iter()
+                    .map(|&w| q.ring.as_ref().map(|r| r.sum(now, w)).unwrap_or_default())
+                    .collect();
+                tallies.push(q.shift.get(shift.start));
+                QueueView {
+                    id: q.id.clone(),
+                    name: q.name.clone(),
+                    params: q.params,
+                    configured: q.configured,
+                    offered_total: q.offered,
+                    answered_total: q.answered,
+                    abandoned_total: q.abandoned,
+                    waiting: q
+                        .waiting
+                        .iter()
+                        .map(|(since, call)| WaitingCall { call: call.clone(), since: *since })
+                        .collect(),
+                    windows: tallies,
+                }
+            })
+            .collect();
+
+        let mut agents_by_state = [0u32; 6];
+        let mut team_counts: HashMap<&Id, [u32; 6]> = HashMap::new();
+        let mut agents = Vec::with_capacity(self.agents.len());
+        for a in self.agents.values() {
+            let Some(state) = a.state else { continue };
+            agents_by_state[state.index()] += 1;
+            if let Some(t) = &a.team {
+                team_counts.entry(t).or_default()[state.index()] += 1;
+            }
+            agents.push(a.clone());
+        }
+        let teams = self
+            .teams
+            .iter()
+            .map(|(id, info)| TeamView {
+                id: id.clone(),
+                name: info.name.clone(),
+                lead: info.lead.clone(),
+                agents_by_state: team_counts.get(id).copied().unwrap_or_default(),
+            })
+            .collect();
+
+        let mut sources: Vec<SourceView> = self
+            .sources
+            .iter()
+            .map(|(id, s)| SourceView {
+                id: id.clone(),
+                connections: s.connections,
+                events: s.events,
+                last_event_ts: s.last_event_ts,
+                last_heard: s.last_heard,
+            })
+            .collect();
+        sources.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut faults: Vec<FaultView> = self
+            .faults
+            .iter()
+            .filter(|(_, f)| f.down)
+            .map(|(c, f)| FaultView {
+                component: c.clone(),
+                source: f.source.clone(),
+                since: f.since,
+                detail: f.detail.clone(),
+            })
+            .collect();
+        faults.sort_by_key(|f| f.since);
+
+        Snapshot {
+            taken_at: now,
+            events_applied: self.events_applied,
+            shift: ShiftView {
+                name: self.calendar.shift_name(shift.index).to_owned(),
+                start: shift.start,
+                end: shift.end,
+            },
+            windows,
+            queues,
+            agents,
+            agents_by_state,
+            teams,
+            sources,
+            faults,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,310 @@
+//! Table-driven tests of the floor model: events in, figures out.
+
+use super::*;
+use crate::config::{Config, FloorConfig, QueueConfig, SlAbandons};
+use crate::event::{AgentState, Event, EventKind, Id, Ts};
+
+const T0: Ts = 1_795_420_800_000; // 2026-11-23T08:00:00Z: 16:00 in Shanghai, the evening shift starts
+
+fn id(s: &str) -> Id {
+    Id::from(s)
+}
+
+fn cfg() -> FloorConfig {
+    let mut c = Config::default().floor;
+    c.queues = vec![QueueConfig { id: "billing".into(), name: "账单".into(), params: c.queue_defaults }];
+    c
+}
+
+fn ev(secs: f64, kind: EventKind) -> Event {
+    Event { ts: T0 + (secs * 1000.0) as Ts, source: id("test"), seq: None, kind }
+}
+
+fn offered(s: f64, call: &str, queue: &str) -> Event {
+    ev(s, EventKind::CallOffered { call: id(call), queue: id(queue), caller: None })
+}
+
+fn answered(s: f64, call: &str, agent: &str) -> Event {
+    ev(s, EventKind::CallAnswered { call: id(call), agent: id(agent), queue: None })
+}
+
+fn answered_in(s: f64, call: &str, agent: &str, queue: &str) -> Event {
+    ev(s, EventKind::CallAnswered { call: id(call), agent: id(agent), queue: Some(id(queue)) })
+}
+
+fn abandoned(s: f64, call: &str) -> Event {
+    ev(s, EventKind::CallAbandoned { call: id(call), queue: None })
+}
+
+fn ended(s: f64, call: &str, agent: &str) -> Event {
+    ev(s, EventKind::CallEnded { call: id(call), agent: Some(id(agent)) })
+}
+
+fn state(s: f64, agent: &str, st: AgentState, reason: Option<&str>) -> Event {
+    ev(
+        s,
+        EventKind::AgentState {
+            agent: id(agent),
+            state: st,
+            reason: reason.map(id),
+            queue: None,
+            call: None,
+        },
+    )
+}
+
+fn login(s: f64, agent: &str, team: &str) -> Event {
+    ev(
+        s,
+        EventKind::AgentLogin {
+            agent: id(agent),
+            name: Some(id("王芳")),
+            team: Some(id(team)),
+            state: AgentState::Ready,
+            reason: None,
+        },
+    )
+}
+
+fn run(events: &[Event], now_secs: f64) -> (Floor, Vec<Effect>, Snapshot) {
+    let mut fx = Vec::new();
+    let mut f = Floor::new(&cfg(), &mut fx);
+    for e in events {
+        f.apply(e, e.ts, &mut fx);
+    }
+    let snap = f.snapshot(T0 + (now_secs * 1000.0) as Ts);
+    (f, fx, snap)
+}
+
+fn queue<'a>(s: &'a Snapshot, q: &str) -> &'a snapshot::QueueView {
+    s.queues.iter().find(|x| &*x.id == q).unwrap_or_else(|| panic!("no queue {q}"))
+}
+
+/// offered, answered, abandoned, waiting
+fn counts(s: &Snapshot, q: &str) -> (u64, u64, u64, usize) {
+    let v = queue(s, q);
+    (v.offered_total, v.answered_total, v.abandoned_total, v.waiting.len())
+}
+
+#[test]
+fn call_lifecycle_in_order() {
+    let (_, _, s) = run(
+        &[
+            offered(0.0, "c1", "billing"),
+            offered(1.0, "c2", "billing"),
+            offered(2.0, "c3", "billing"),
+            answered(10.0, "c1", "a1"),
+            abandoned(40.0, "c2"),
+            ended(100.0, "c1", "a1"),
+        ],
+        120.0,
+    );
+    assert_eq!(counts(&s, "billing"), (3, 1, 1, 1));
+    let q = queue(&s, "billing");
+    assert_eq!(&*q.waiting[0].call, "c3");
+    assert_eq!(q.longest_wait_ms(T0 + 120_000), 118_000);
+    let w15 = &q.windows[0];
+    assert_eq!((w15.offered, w15.answered, w15.abandoned), (3, 1, 1));
+    assert_eq!(w15.answered_within_sl, 1); // waited 10 s ≤ 20 s
+    assert_eq!(w15.abandoned_short, 0); // waited 39 s
+    assert_eq!(w15.answer_rate(), Some(0.5));
+    assert_eq!(w15.asa_secs(), Some(10.0));
+}
+
+#[test]
+fn order_of_arrival_does_not_change_counts() {
+    let stream = vec![
+        offered(0.0, "c1", "billing"),
+        answered(5.0, "c1", "a1"),
+        ended(50.0, "c1", "a1"),
+        offered(1.0, "c2", "billing"),
+        abandoned(3.0, "c2"), // short abandon (2 s < 5 s)
+        offered(2.0, "c3", "billing"),
+        abandoned(60.0, "c3"),
+        offered(4.0, "c4", "billing"),
+        answered(45.0, "c4", "a2"),
+    ];
+    let (_, _, forward) = run(&stream, 100.0);
+    let mut reversed = stream.clone();
+    reversed.reverse();
+    let (_, _, backward) = run(&reversed, 100.0);
+    for s in [&forward, &backward] {
+        assert_eq!(counts(s, "billing"), (4, 2, 2, 0));
+        let w = &queue(s, "billing").windows[0];
+        assert_eq!(w.abandoned_short, 1);
+        assert_eq!(w.answered_within_sl, 1);
+        assert_eq!(w.answered_with_wait, 2);
+        assert_eq!(w.answered_wait_ms, 5_000 + 41_000);
+        // 2 answered / (2 + 2 − 1 short)
+        assert_eq!(w.answer_rate(), Some(2.0 / 3.0));
+    }
+}
+
+#[test]
+fn answer_without_queue_waits_for_its_offer() {
+    let (_, _, s) = run(&[answered(5.0, "c1", "a1")], 10.0);
+    // Nothing can be placed yet: no queue is known for c1.
+    assert_eq!(counts(&s, "billing"), (0, 0, 0, 0));
+    let (_, _, s) = run(&[answered(5.0, "c1", "a1"), offered(1.0, "c1", "billing")], 10.0);
+    assert_eq!(counts(&s, "billing"), (1, 1, 0, 0));
+    assert_eq!(queue(&s, "billing").windows[0].answered_wait_ms, 4_000);
+}
+
+#[test]
+fn answer_naming_its_queue_counts_at_once_and_offer_later_adds_the_wait() {
+    let (_, _, s) = run(&[answered_in(5.0, "c1", "a1", "cards")], 10.0);
+    assert_eq!(counts(&s, "cards"), (0, 1, 0, 0));
+    let (_, _, s) = run(&[answered_in(5.0, "c1", "a1", "cards"), offered(1.0, "c1", "billing")], 10.0);
+    // The call stays in the queue its answer named; no double count anywhere.
+    assert_eq!(counts(&s, "cards"), (1, 1, 0, 0));
+    assert_eq!(counts(&s, "billing"), (0, 0, 0, 0));
+}
+
+#[test]
+fn duplicates_and_conflicts_are_counted_once() {
+    let (_, fx, s) = run(
+        &[
+            offered(0.0, "c1", "billing"),
+            offered(0.5, "c1", "billing"),
+            answered(3.0, "c1", "a1"),
+            answered(3.0, "c1", "a1"),
+            abandoned(4.0, "c1"),
+            ended(9.0, "zz", "a1"),
+        ],
+        10.0,
+    );
+    assert_eq!(counts(&s, "billing"), (1, 1, 0, 0));
+    let anomalies: Vec<_> =
+        fx.iter().filter_map(|e| if let Effect::Anomaly(a) = e { Some(*a) } else { None }).collect();
+    assert_eq!(
+        anomalies,
+        vec![
+            Anomaly::DuplicateOffer,
+            Anomaly::DuplicateOutcome,
+            Anomaly::DuplicateOutcome,
+            Anomaly::EndOfUnknownCall
+        ]
+    );
+}
+
+#[test]
+fn agent_states_and_time_accounting() {
+    let (_, _, s) = run(
+        &[
+            login(0.0, "a1", "team-1"),
+            offered(10.0, "c1", "billing"),
+            answered(12.0, "c1", "a1"),
+            ended(72.0, "c1", "a1"),
+            state(72.0, "a1", AgentState::Acw, None),
+            state(100.0, "a1", AgentState::NotReady, Some("break")),
+            // A stale event (before the current state) must not move the agent back.
+            state(90.0, "a1", AgentState::Ready, None),
+        ],
+        130.0,
+    );
+    let a = s.agents.iter().find(|a| &*a.id == "a1").expect("a1 logged in");
+    assert_eq!(a.state, Some(AgentState::NotReady));
+    assert_eq!(a.reason.as_deref(), Some("break"));
+    assert_eq!(a.since, T0 + 100_000);
+    assert_eq!(a.handled_today, 1);
+    assert_eq!(a.talk_ms_today, 60_000);
+    assert_eq!(a.acw_ms_today, 28_000);
+    assert_eq!(s.agents_in(AgentState::NotReady), 1);
+    let team = s.teams.iter().find(|t| &*t.id == "team-1").expect("team seen at login");
+    assert_eq!(team.agents_by_state[AgentState::NotReady.index()], 1);
+}
+
+#[test]
+fn repeated_state_keeps_its_start() {
+    let (_, _, s) =
+        run(&[state(0.0, "a1", AgentState::Acw, None), state(50.0, "a1", AgentState::Acw, None)], 60.0);
+    assert_eq!(s.agents[0].since, T0);
+}
+
+#[test]
+fn logout_removes_agent_from_live_counts() {
+    let (_, _, s) = run(
+        &[
+            login(0.0, "a1", "t"),
+            login(0.0, "a2", "t"),
+            ev(5.0, EventKind::AgentLogout { agent: id("a1"), reason: None }),
+        ],
+        10.0,
+    );
+    assert_eq!(s.agents.len(), 1);
+    assert_eq!(s.agents_by_state.iter().sum::<u32>(), 1);
+}
+
+#[test]
+fn rolling_windows_slide_with_the_clock_not_with_arrival() {
+    let evs = [offered(0.0, "c1", "billing"), offered(1000.0, "c2", "billing")];
+    // At 1000 s both are inside 60 min, only c2 is inside 15 min.
+    let (mut f, _, s) = run(&evs, 1000.0);
+    let q = queue(&s, "billing");
+    assert_eq!((q.windows[0].offered, q.windows[1].offered), (1, 2));
+    // An hour later nothing is left in the rolling windows; the shift still has both
+    // (the evening shift runs 16:00–24:00 local).
+    let s = f.snapshot(T0 + 5_000_000);
+    let q = queue(&s, "billing");
+    assert_eq!((q.windows[0].offered, q.windows[1].offered, q.windows[2].offered), (0, 0, 2));
+}
+
+#[test]
+fn service_level_variant_is_per_queue() {
+    let mut c = cfg();
+    c.queues[0].params.sl_abandons = SlAbandons::Ignore;
+    let mut fx = Vec::new();
+    let mut f = Floor::new(&c, &mut fx);
+    for e in [
+        offered(0.0, "c1", "billing"),
+        answered(5.0, "c1", "a1"),
+        offered(0.0, "c2", "billing"),
+        abandoned(30.0, "c2"),
+    ] {
+        f.apply(&e, e.ts, &mut fx);
+    }
+    let s = f.snapshot(T0 + 60_000);
+    let q = queue(&s, "billing");
+    assert_eq!(q.windows[0].service_level(&q.params), Some(1.0));
+    let count = QueueParams { sl_abandons: SlAbandons::Count, ..q.params };
+    assert_eq!(q.windows[0].service_level(&count), Some(0.5));
+}
+
+#[test]
+fn queues_beyond_the_limit_fold_into_overflow() {
+    let mut c = cfg();
+    c.max_queues = 2;
+    let mut fx = Vec::new();
+    let mut f = Floor::new(&c, &mut fx);
+    for (i, q) in ["billing", "q2", "q3", "q4"].iter().enumerate() {
+        let e = offered(i as f64, &format!("c{i}"), q);
+        f.apply(&e, e.ts, &mut fx);
+    }
+    let s = f.snapshot(T0 + 10_000);
+    assert_eq!(counts(&s, OVERFLOW_QUEUE).0, 2);
+    assert!(fx.contains(&Effect::Anomaly(Anomaly::QueueOverflow)));
+}
+
+#[test]
+fn waiting_calls_expire_after_retention() {
+    let (mut f, _, _) = run(&[offered(0.0, "c1", "billing")], 0.0);
+    let mut fx = Vec::new();
+    f.tick(T0 + cfg().call_retention_ms + 61_000, &mut fx);
+    let s = f.snapshot(T0 + cfg().call_retention_ms + 61_000);
+    assert_eq!(counts(&s, "billing"), (1, 0, 0, 0));
+    assert!(fx.contains(&Effect::Anomaly(Anomaly::CallExpired)));
+}
+
+#[test]
+fn faults_track_latest_status() {
+    let fault = |s, st| {
+        ev(s, EventKind::Fault { component: id("trunk-2"), status: st, detail: Some(id("E1 lost carrier")) })
+    };
+    let (_, _, s) = run(&[fault(0.0, FaultStatus::Down)], 5.0);
+    assert_eq!(s.faults.len(), 1);
+    let (_, _, s) = run(&[fault(0.0, FaultStatus::Down), fault(30.0, FaultStatus::Up)], 40.0);
+    assert!(s.faults.is_empty());
+    // A late "down" older than the "up" does not reopen it.
+    let (_, _, s) = run(&[fault(30.0, FaultStatus::Up), fault(0.0, FaultStatus::Down)], 40.0);
+    assert!(s.faults.is_empty());
+}

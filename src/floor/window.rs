@@ -1,0 +1,239 @@
+//! Per-queue call statistics over time windows.
+//!
+//! A [`Tally`] is what one stretch of time saw; [`Ring`] keeps one tally per
+//! `bucket_ms` slice of event time for the rolling windows, and [`ShiftTally`] the
+//! current and previous shift. Events land in the slice of their own `ts` (the offer
+//! time for an offer, the answer time for an answer, ...), so the same stream gives
+//! the same figures whatever order it arrives in; the engine's clock only decides
+//! which slices a window covers right now.
+
+use crate::config::{QueueParams, SlAbandons};
+use crate::event::Ts;
+
+/// Counts for one stretch of event time. Each field is bumped at the event that
+/// makes it known; see the module docs for which time a count belongs to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Calls offered (by offer time).
+    pub offered: u32,
+    /// Calls answered (by answer time).
+    pub answered: u32,
+    /// Calls abandoned (by abandon time), short abandons included.
+    pub abandoned: u32,
+    /// Abandoned after waiting less than `short_abandon_secs`.
+    pub abandoned_short: u32,
+    /// Abandoned after waiting at least the short limit and at most T.
+    pub abandoned_within_sl: u32,
+    /// Answered calls whose offer (and so whose wait) is known.
+    pub answered_with_wait: u32,
+    /// Answered within T seconds of the offer.
+    pub answered_within_sl: u32,
+    /// Sum of the known waits of answered calls, ms (for ASA).
+    pub answered_wait_ms: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Tally) {
+        self.offered += o.offered;
+        self.answered += o.answered;
+        self.abandoned += o.abandoned;
+        self.abandoned_short += o.abandoned_short;
+        self.abandoned_within_sl += o.abandoned_within_sl;
+        self.answered_with_wait += o.answered_with_wait;
+        self.answered_within_sl += o.answered_within_sl;
+        self.answered_wait_ms += o.answered_wait_ms;
+    }
+
+    /// Abandons that count (short ones are left out everywhere).
+    fn abandoned_counted(&self) -> u32 {
+        self.abandoned.saturating_sub(self.abandoned_short)
+    }
+
+    /// 接通率: answered / (answered + abandoned − short abandons).
+    pub fn answer_rate(&self) -> Option<f64> {
+        ratio(self.answered, self.answered + self.abandoned_counted())
+    }
+
+    /// Service level, in the variant the queue is configured for (see [`SlAbandons`]).
+    /// Answers whose offer was never seen have no known wait and are left out.
+    pub fn service_level(&self, p: &QueueParams) -> Option<f64> {
+        let met = self.answered_within_sl;
+        let ans = self.answered_with_wait;
+        let ab = self.abandoned_counted();
+        match p.sl_abandons {
+            SlAbandons::Count => ratio(met, ans + ab),
+            SlAbandons::Ignore => ratio(met, ans),
+            SlAbandons::ExcludeWithinThreshold => {
+                ratio(met, ans + ab.saturating_sub(self.abandoned_within_sl))
+            }
+            SlAbandons::MetWithinThreshold => ratio(met + self.abandoned_within_sl, ans + ab),
+        }
+    }
+
+    /// Average speed of answer, seconds, over answers with a known wait.
+    pub fn asa_secs(&self) -> Option<f64> {
+        (self.answered_with_wait > 0)
+            .then(|| self.answered_wait_ms as f64 / 1000.0 / f64::from(self.answered_with_wait))
+    }
+}
+
+fn ratio(num: u32, den: u32) -> Option<f64> {
+    (den > 0).then(|| f64::from(num) / f64::from(den))
+}
+
+/// Rolling-window storage: a ring of per-slice tallies, each tagged with the slice
+/// number it holds, so a stale slot is recognised without any sweeping.
+#[derive(Debug, Clone)]
+pub struct Ring {
+    bucket_ms: i64,
+    slots: Vec<(i64, Tally)>,
+}
+
+impl Ring {
+    /// A ring long enough for the longest window, `span_ms`.
+    pub fn new(bucket_ms: i64, span_ms: i64) -> Ring {
+        let len = usize::try_from(span_ms / bucket_ms.max(1)).unwrap_or(1).max(1);
+        Ring { bucket_ms: bucket_ms.max(1), slots: vec![(i64::MIN, Tally::default()); len] }
+    }
+
+    /// The tally of the slice holding `ts`, or `None` when that slice has already
+    /// been overwritten by a later one (the event is older than the longest window).
+    pub fn at(&mut self, ts: Ts) -> Option<&mut Tally> {
+        let n = ts.div_euclid(self.bucket_ms);
+        let len = self.slots.len() as i64;
+        let slot = &mut self.slots[usize::try_from(n.rem_euclid(len)).unwrap_or(0)];
+        if slot.0 < n {
+            *slot = (n, Tally::default());
+        }
+        (slot.0 == n).then_some(&mut slot.1)
+    }
+
+    /// Sum over the window of `window_ms` ending at `now`: slices whose start lies in
+    /// `(now − window_ms, now]`.
+    pub fn sum(&self, now: Ts, window_ms: i64) -> Tally {
+        let end = now.div_euclid(self.bucket_ms);
+        let count = (window_ms / self.bucket_ms).min(self.slots.len() as i64);
+        let len = self.slots.len() as i64;
+        let mut total = Tally::default();
+        for n in (end - count + 1)..=end {
+            let slot = &self.slots[usize::try_from(n.rem_euclid(len)).unwrap_or(0)];
+            if slot.0 == n {
+                total.add(&slot.1);
+            }
+        }
+        total
+    }
+}
+
+/// Tallies for the current and the previous shift, keyed by the shift's start, so a
+/// late event from just before a shift change still lands in its own shift.
+#[derive(Debug, Clone, Default)]
+pub struct ShiftTally {
+    current: Option<(Ts, Tally)>,
+    previous: Option<(Ts, Tally)>,
+}
+
+impl ShiftTally {
+    /// The tally of the shift that started at `start`, or `None` for a shift older
+    /// than the previous one.
+    pub fn at(&mut self, start: Ts) -> Option<&mut Tally> {
+        match self.current {
+            Some((s, _)) if s == start => return self.current.as_mut().map(|c| &mut c.1),
+            Some((s, _)) if s > start => {
+                return match &mut self.previous {
+                    Some((p, t)) if *p == start => Some(t),
+                    _ => None,
+                };
+            }
+            _ => {}
+        }
+        // A newer shift: the current one becomes the previous one.
+        self.previous = self.current.take();
+        self.current = Some((start, Tally::default()));
+        self.current.as_mut().map(|c| &mut c.1)
+    }
+
+    /// The tally of the shift that started at `start`, empty if nothing was seen.
+    pub fn get(&self, start: Ts) -> Tally {
+        [self.current, self.previous]
+            .into_iter()
+            .flatten()
+            .find(|(s, _)| *s == start)
+            .map(|(_, t)| t)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bump(t: Option<&mut Tally>, n: u32) {
+        if let Some(t) = t {
+            t.offered += n;
+        }
+    }
+
+    #[test]
+    fn ring_sums_only_the_window() {
+        let mut r = Ring::new(10_000, 3_600_000);
+        for ts in [0, 5_000, 10_000, 899_999, 900_000, 3_599_999] {
+            bump(r.at(ts), 1);
+        }
+        // (3_600_000 - 900_000, 3_600_000]: slices 270..=360 → the events at 2_700_000+.
+        assert_eq!(r.sum(3_599_999, 900_000).offered, 1);
+        assert_eq!(r.sum(3_599_999, 3_600_000).offered, 6);
+        // Slices 1..=90: slice 0 (ts 0 and 5_000) starts exactly 15 min before, outside.
+        assert_eq!(r.sum(900_000, 900_000).offered, 3);
+        // Slice 0 (ts 0 and 5_000) has slid out of a 60 min window ending at 3_600_000.
+        assert_eq!(r.sum(3_600_000, 3_600_000).offered, 4);
+    }
+
+    #[test]
+    fn ring_drops_events_older_than_its_span_and_keeps_newer() {
+        let mut r = Ring::new(10_000, 60_000);
+        assert!(r.at(100_000).is_some());
+        // Same slot (100_000 and 40_000 are 6 slices apart), older slice: refused.
+        assert!(r.at(40_000).is_none());
+        // A late event still inside the span is accepted.
+        bump(r.at(95_000), 2);
+        bump(r.at(100_000), 1);
+        assert_eq!(r.sum(100_000, 60_000).offered, 3);
+    }
+
+    #[test]
+    fn shift_tally_keeps_late_events_of_the_previous_shift() {
+        let mut s = ShiftTally::default();
+        bump(s.at(1000), 1);
+        bump(s.at(2000), 5);
+        bump(s.at(1000), 1);
+        assert!(s.at(500).is_none());
+        assert_eq!(s.get(1000).offered, 2);
+        assert_eq!(s.get(2000).offered, 5);
+        assert_eq!(s.get(3000).offered, 0);
+    }
+
+    #[test]
+    fn service_level_variants() {
+        // 10 answered with known wait, 8 within T; 4 abandoned: 1 short, 1 within T, 2 after.
+        let t = Tally {
+            offered: 14,
+            answered: 10,
+            answered_with_wait: 10,
+            answered_within_sl: 8,
+            abandoned: 4,
+            abandoned_short: 1,
+            abandoned_within_sl: 1,
+            answered_wait_ms: 100_000,
+        };
+        let p = |a| QueueParams { sl_abandons: a, ..QueueParams::default() };
+        assert_eq!(t.service_level(&p(SlAbandons::Count)), Some(8.0 / 13.0));
+        assert_eq!(t.service_level(&p(SlAbandons::Ignore)), Some(8.0 / 10.0));
+        assert_eq!(t.service_level(&p(SlAbandons::ExcludeWithinThreshold)), Some(8.0 / 12.0));
+        assert_eq!(t.service_level(&p(SlAbandons::MetWithinThreshold)), Some(9.0 / 13.0));
+        assert_eq!(t.answer_rate(), Some(10.0 / 13.0));
+        assert_eq!(t.asa_secs(), Some(10.0));
+        assert_eq!(Tally::default().answer_rate(), None);
+        assert_eq!(Tally::default().service_level(&p(SlAbandons::Count)), None);
+    }
+}

@@ -1,0 +1,260 @@
+//! The JSON the API speaks. Floor types are mapped here rather than serialised
+//! directly, so the state model can change without changing what clients read.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::event::{AgentState, Ts, format_ts};
+use crate::floor::Snapshot;
+use crate::floor::window::Tally;
+
+pub struct FloorFilter<'a> {
+    pub agents: bool,
+    pub team: Option<&'a str>,
+    pub queue: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct FloorDto<'a> {
+    pub taken_at: String,
+    pub events_applied: u64,
+    pub shift: ShiftDto<'a>,
+    /// Window labels, in the order used everywhere (`15m`, `60m`, `shift`).
+    pub windows: Vec<&'a str>,
+    pub logged_in: u32,
+    pub agents_by_state: BTreeMap<&'static str, u32>,
+    pub queues: Vec<QueueDto<'a>>,
+    pub teams: Vec<TeamDto<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<AgentDto<'a>>>,
+    pub sources: Vec<SourceDto<'a>>,
+    pub faults: Vec<FaultDto<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct ShiftDto<'a> {
+    pub name: &'a str,
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Serialize)]
+pub struct QueueDto<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub configured: bool,
+    pub sl_threshold_secs: u32,
+    pub sl_target: f64,
+    pub short_abandon_secs: u32,
+    pub sl_abandons: &'static str,
+    /// Since the daemon started.
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub waiting: usize,
+    pub longest_wait_secs: f64,
+    pub waiting_calls: Vec<WaitingDto<'a>>,
+    pub windows: BTreeMap<&'a str, WindowDto>,
+}
+
+#[derive(Serialize)]
+pub struct WaitingDto<'a> {
+    pub call: &'a str,
+    pub since: String,
+    pub wait_secs: f64,
+}
+
+#[derive(Serialize)]
+pub struct WindowDto {
+    pub offered: u32,
+    pub answered: u32,
+    pub abandoned: u32,
+    pub abandoned_short: u32,
+    pub answered_within_sl: u32,
+    /// answered / (answered + abandoned − short abandons); null with no calls.
+    pub answer_rate: Option<f64>,
+    pub service_level: Option<f64>,
+    pub asa_secs: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct TeamDto<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub lead: Option<&'a str>,
+    pub logged_in: u32,
+    pub agents_by_state: BTreeMap<&'static str, u32>,
+}
+
+#[derive(Serialize)]
+pub struct AgentDto<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub team: Option<&'a str>,
+    pub state: &'static str,
+    pub reason: Option<&'a str>,
+    pub since: String,
+    pub time_in_state_secs: f64,
+    pub call: Option<&'a str>,
+    pub queue: Option<&'a str>,
+    pub login_at: Option<String>,
+    pub handled_today: u32,
+    pub talk_secs_today: f64,
+    pub acw_secs_today: f64,
+}
+
+#[derive(Serialize)]
+pub struct SourceDto<'a> {
+    pub id: &'a str,
+    pub connected: bool,
+    pub connections: u32,
+    pub events: u64,
+    pub last_event_ts: Option<String>,
+    pub silent_secs: f64,
+}
+
+#[derive(Serialize)]
+pub struct FaultDto<'a> {
+    pub component: &'a str,
+    pub source: &'a str,
+    pub since: String,
+    pub detail: Option<&'a str>,
+}
+
+fn secs(ms: i64) -> f64 {
+    ms.max(0) as f64 / 1000.0
+}
+
+fn by_state(counts: &[u32; 6]) -> BTreeMap<&'static str, u32> {
+    AgentState::ALL.iter().map(|s| (s.as_str(), counts[s.index()])).collect()
+}
+
+fn window(t: &Tally, q: &crate::config::QueueParams) -> WindowDto {
+    WindowDto {
+        offered: t.offered,
+        answered: t.answered,
+        abandoned: t.abandoned,
+        abandoned_short: t.abandoned_short,
+        answered_within_sl: t.answered_within_sl,
+        answer_rate: t.answer_rate(),
+        service_level: t.service_level(q),
+        asa_secs: t.asa_secs(),
+    }
+}
+
+impl<'a> FloorDto<'a> {
+    pub fn new(s: &'a Snapshot, f: &FloorFilter<'_>) -> FloorDto<'a> {
+        let now: Ts = s.taken_at;
+        let queues = s
+            .queues
+            .iter()
+            .filter(|q| f.queue.is_none_or(|id| *q.id == *id))
+            .map(|q| QueueDto {
+                id: &q.id,
+                name: &q.name,
+                configured: q.configured,
+                sl_threshold_secs: q.params.sl_threshold_secs,
+                sl_target: q.params.sl_target,
+                short_abandon_secs: q.params.short_abandon_secs,
+                sl_abandons: q.params.sl_abandons.as_str(),
+                offered: q.offered_total,
+                answered: q.answered_total,
+                abandoned: q.abandoned_total,
+                waiting: q.waiting.len(),
+                longest_wait_secs: secs(q.longest_wait_ms(now)),
+                waiting_calls: q
+                    .waiting
+                    .iter()
+                    .map(|w| WaitingDto {
+                        call: &w.call,
+                        since: format_ts(w.since),
+                        wait_secs: secs(now - w.since),
+                    })
+                    .collect(),
+                windows: s
+                    .windows
+                    .iter()
+                    .zip(&q.windows)
+                    .map(|(w, t)| (w.label.as_str(), window(t, &q.params)))
+                    .collect(),
+            })
+            .collect();
+        let teams = s
+            .teams
+            .iter()
+            .filter(|t| f.team.is_none_or(|id| *t.id == *id))
+            .map(|t| TeamDto {
+                id: &t.id,
+                name: &t.name,
+                lead: t.lead.as_deref(),
+                logged_in: t.agents_by_state.iter().sum(),
+                agents_by_state: by_state(&t.agents_by_state),
+            })
+            .collect();
+        let agents = f.agents.then(|| {
+            let mut v: Vec<AgentDto<'_>> = s
+                .agents
+                .iter()
+                .filter(|a| f.team.is_none_or(|t| a.team.as_deref() == Some(t)))
+                .filter_map(|a| {
+                    let state = a.state?;
+                    Some(AgentDto {
+                        id: &a.id,
+                        name: a.name.as_deref(),
+                        team: a.team.as_deref(),
+                        state: state.as_str(),
+                        reason: a.reason.as_deref(),
+                        since: format_ts(a.since),
+                        time_in_state_secs: secs(now - a.since),
+                        call: a.call.as_deref(),
+                        queue: a.queue.as_deref(),
+                        login_at: a.login_at.map(format_ts),
+                        handled_today: a.handled_today,
+                        talk_secs_today: secs(a.talk_ms_today),
+                        acw_secs_today: secs(a.acw_ms_today),
+                    })
+                })
+                .collect();
+            v.sort_unstable_by(|a, b| a.id.cmp(b.id));
+            v
+        });
+        FloorDto {
+            taken_at: format_ts(now),
+            events_applied: s.events_applied,
+            shift: ShiftDto {
+                name: &s.shift.name,
+                start: format_ts(s.shift.start),
+                end: format_ts(s.shift.end),
+            },
+            windows: s.windows.iter().map(|w| w.label.as_str()).collect(),
+            logged_in: s.agents_by_state.iter().sum(),
+            agents_by_state: by_state(&s.agents_by_state),
+            queues,
+            teams,
+            agents,
+            sources: s
+                .sources
+                .iter()
+                .map(|src| SourceDto {
+                    id: &src.id,
+                    connected: src.connections > 0,
+                    connections: src.connections,
+                    events: src.events,
+                    last_event_ts: src.last_event_ts.map(format_ts),
+                    silent_secs: secs(now - src.last_heard),
+                })
+                .collect(),
+            faults: s
+                .faults
+                .iter()
+                .map(|x| FaultDto {
+                    component: &x.component,
+                    source: &x.source,
+                    since: format_ts(x.since),
+                    detail: x.detail.as_deref(),
+                })
+                .collect(),
+        }
+    }
+}

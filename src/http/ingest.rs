@@ -1,0 +1,150 @@
+//! The `/ingest` handshake: who may send events, and how many at once.
+//!
+//! Rule (contract §1): when a token is configured (`FLOORWATCH_INGEST_TOKEN` or the
+//! config), the handshake must carry `Authorization: Bearer <token>` or gets 401;
+//! with no token configured only loopback peers are accepted (403 otherwise).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use crate::config::valid_id;
+use crate::event::Id;
+use crate::ingest::server::{self, Session};
+
+#[derive(Debug, Deserialize)]
+pub(super) struct IngestQuery {
+    /// The connection's source id; a bridge that reconnects under the same id has
+    /// its replayed events deduplicated by `seq`.
+    source: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Refusal {
+    Unauthorized,
+    NotLoopback,
+}
+
+/// Decides whether a handshake may proceed.
+pub(super) fn authorize(token: Option<&str>, headers: &HeaderMap, peer: SocketAddr) -> Result<(), Refusal> {
+    match token {
+        Some(expected) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            match given {
+                Some(g) if constant_time_eq(g.as_bytes(), expected.as_bytes()) => Ok(()),
+                _ => Err(Refusal::Unauthorized),
+            }
+        }
+        None if peer.ip().is_loopback() => Ok(()),
+        None => Err(Refusal::NotLoopback),
+    }
+}
+
+/// Compares without an early exit, so response timing does not reveal how much of
+/// a guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(super) async fn upgrade(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<IngestQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    match authorize(st.ingest.token.as_deref(), &headers, peer) {
+        Ok(()) => {}
+        Err(Refusal::Unauthorized) => {
+            st.metrics.connections_refused.with_label_values(&["unauthorized"]).inc();
+            tracing::warn!(%peer, "ingest handshake refused: missing or wrong bearer token");
+            let mut r =
+                (StatusCode::UNAUTHORIZED, "ingest requires Authorization: Bearer <token>\n").into_response();
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
+        Err(Refusal::NotLoopback) => {
+            st.metrics.connections_refused.with_label_values(&["not_loopback"]).inc();
+            tracing::warn!(%peer, "ingest handshake refused: no token configured and peer is not loopback");
+            return (
+                StatusCode::FORBIDDEN,
+                "no ingest token is configured, so ingest is accepted from loopback only; set FLOORWATCH_INGEST_TOKEN\n",
+            )
+                .into_response();
+        }
+    }
+    let source: Id = match q.source {
+        Some(s) if valid_id(&s) => Id::from(s),
+        Some(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "`source` must be a non-empty id without spaces, at most 64 characters\n",
+            )
+                .into_response();
+        }
+        None => Id::from(format!("conn-{}", st.conn_seq.fetch_add(1, Ordering::Relaxed) + 1)),
+    };
+    let Ok(permit) = st.conn_limit.clone().try_acquire_owned() else {
+        st.metrics.connections_refused.with_label_values(&["too_many"]).inc();
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many ingest connections\n").into_response();
+    };
+    let limit = st.ingest.max_frame_bytes;
+    let session = Session {
+        source,
+        engine: st.engine.clone(),
+        marks: st.marks.clone(),
+        metrics: st.metrics.clone(),
+        cancel: st.cancel.clone(),
+        max_frame_bytes: limit,
+    };
+    ws.max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
+        let _permit = permit;
+        server::run(socket, session).await;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    fn bearer(t: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
+            h.insert(header::AUTHORIZATION, v);
+        }
+        h
+    }
+
+    #[test]
+    fn no_token_means_loopback_only() {
+        assert_eq!(authorize(None, &HeaderMap::new(), peer("127.0.0.1:5000")), Ok(()));
+        assert_eq!(authorize(None, &HeaderMap::new(), peer("[::1]:5000")), Ok(()));
+        assert_eq!(authorize(None, &HeaderMap::new(), peer("10.1.2.3:5000")), Err(Refusal::NotLoopback));
+        // A token the server does not expect does not open the door either.
+        assert_eq!(authorize(None, &bearer("x"), peer("192.168.1.9:5000")), Err(Refusal::NotLoopback));
+    }
+
+    #[test]
+    fn token_is_required_from_everyone_when_set() {
+        let t = Some("s3cret");
+        assert_eq!(authorize(t, &bearer("s3cret"), peer("10.1.2.3:5000")), Ok(()));
+        assert_eq!(authorize(t, &bearer("s3cret"), peer("127.0.0.1:5000")), Ok(()));
+        assert_eq!(authorize(t, &bearer("wrong"), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
+        assert_eq!(authorize(t, &bearer("s3cre"), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
+        assert_eq!(authorize(t, &HeaderMap::new(), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
+    }
+}

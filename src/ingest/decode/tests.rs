@@ -1,0 +1,123 @@
+//! Every way an event can be wrong, each rejected alone.
+
+use super::*;
+use crate::ingest::RejectReason as R;
+
+fn run(frame: &str) -> (Vec<Event>, Vec<Rejection>) {
+    let mut ev = Vec::new();
+    let mut rej = Vec::new();
+    decode(frame, &Id::from("conn-1"), &mut ev, &mut rej);
+    (ev, rej)
+}
+
+const GOOD: &str = r#"{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}"#;
+
+#[test]
+fn single_object_and_batch() {
+    let (ev, rej) = run(
+        r#"{"type":"call_offered","ts":"2026-11-23T08:00:01.250Z","seq":41,"call":"C1001","queue":"billing","caller":"+8613800000001"}"#,
+    );
+    assert!(rej.is_empty());
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].ts, 1_795_420_801_250);
+    assert_eq!(ev[0].seq, Some(41));
+    assert_eq!(&*ev[0].source, "conn-1");
+    assert!(matches!(&ev[0].kind, EventKind::CallOffered { queue, .. } if &**queue == "billing"));
+
+    let (ev, rej) = run(
+        r#"[{"type":"agent_state","ts":"2026-11-23T16:00:03+08:00","agent":"A7","state":"acw","source":"acd-2"},
+            {"type":"agent_login","ts":"2026-11-23T08:00:03Z","agent":"A8"}]"#,
+    );
+    assert!(rej.is_empty(), "{rej:?}");
+    assert_eq!(ev.len(), 2);
+    assert_eq!(ev[0].ts, ev[1].ts, "offsets are normalised to UTC");
+    assert_eq!(&*ev[0].source, "acd-2");
+    assert!(matches!(ev[1].kind, EventKind::AgentLogin { state: AgentState::Ready, .. }));
+}
+
+#[test]
+fn each_bad_event_is_rejected_alone_with_its_index() {
+    let cases: &[(&str, RejectReason, &str)] = &[
+        (r#"{"type":"teleport","ts":"2026-11-23T08:00:00Z"}"#, R::UnknownType, "teleport"),
+        (r#"{"ts":"2026-11-23T08:00:00Z"}"#, R::MissingField, "`type`"),
+        (r#"{"type":"heartbeat"}"#, R::MissingField, "`ts`"),
+        (r#"{"type":"heartbeat","ts":"yesterday"}"#, R::BadTimestamp, "yesterday"),
+        (r#"{"type":"heartbeat","ts":"2026-11-23 08:00:00"}"#, R::BadTimestamp, "RFC 3339"),
+        (r#"{"type":"call_offered","ts":"2026-11-23T08:00:00Z","call":"c"}"#, R::MissingField, "`queue`"),
+        (r#"{"type":"agent_state","ts":"2026-11-23T08:00:00Z","agent":"a"}"#, R::MissingField, "`state`"),
+        (
+            r#"{"type":"agent_state","ts":"2026-11-23T08:00:00Z","agent":"a","state":"asleep"}"#,
+            R::UnknownState,
+            "asleep",
+        ),
+        (
+            r#"{"type":"call_answered","ts":"2026-11-23T08:00:00Z","call":"c","agent":7}"#,
+            R::InvalidField,
+            "`agent`",
+        ),
+        (r#"{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":-1}"#, R::InvalidField, "`seq`"),
+        (r#"{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":"5"}"#, R::InvalidField, "`seq`"),
+        (r#"{"type":5,"ts":"2026-11-23T08:00:00Z"}"#, R::InvalidField, "`type`"),
+        (
+            r#"{"type":"call_offered","ts":"2026-11-23T08:00:00Z","call":"","queue":"q"}"#,
+            R::InvalidField,
+            "`call`",
+        ),
+        (
+            r#"{"type":"call_offered","ts":"2026-11-23T08:00:00Z","call":"has space","queue":"q"}"#,
+            R::InvalidField,
+            "`call`",
+        ),
+        (
+            r#"{"type":"fault","ts":"2026-11-23T08:00:00Z","component":"trunk","status":"sideways"}"#,
+            R::InvalidField,
+            "`status`",
+        ),
+        (r#""just a string""#, R::NotAnObject, "object"),
+        (r#"42"#, R::NotAnObject, "object"),
+    ];
+    for (bad, reason, needle) in cases {
+        let frame = format!("[{GOOD},{bad},{GOOD}]");
+        let (ev, rej) = run(&frame);
+        assert_eq!(ev.len(), 2, "good neighbours of {bad} must survive");
+        assert_eq!(rej.len(), 1, "{bad}");
+        assert_eq!(rej[0].reason, *reason, "{bad}: {}", rej[0].message);
+        assert_eq!(rej[0].index, Some(1), "{bad}");
+        assert!(rej[0].message.contains(needle), "{bad}: message {:?} lacks {needle}", rej[0].message);
+    }
+}
+
+#[test]
+fn rejection_carries_seq_when_known() {
+    let (_, rej) = run(r#"{"type":"nope","ts":"2026-11-23T08:00:00Z","seq":77}"#);
+    assert_eq!(rej[0].seq, Some(77));
+    assert_eq!(rej[0].index, Some(0));
+}
+
+#[test]
+fn broken_json_refuses_the_frame_as_a_whole() {
+    for frame in [r#"[{"type":"heartbeat","ts":"#, "{", "not json", r#"[{"a":1},]"#] {
+        let (ev, rej) = run(frame);
+        assert!(ev.is_empty());
+        assert_eq!(rej.len(), 1, "{frame}");
+        assert_eq!(rej[0].reason, R::BadJson, "{frame}");
+        assert_eq!(rej[0].index, if frame.starts_with('{') { Some(0) } else { None }, "{frame}");
+    }
+}
+
+#[test]
+fn unknown_fields_and_nulls_are_tolerated() {
+    let (ev, rej) = run(
+        r#"{"type":"agent_logout","ts":"2026-11-23T08:00:00Z","agent":"A1","reason":null,"vendor_extra":{"x":1}}"#,
+    );
+    assert!(rej.is_empty(), "{rej:?}");
+    assert!(matches!(&ev[0].kind, EventKind::AgentLogout { reason: None, .. }));
+}
+
+#[test]
+fn escaped_strings_are_decoded() {
+    let (ev, rej) =
+        run(r#"{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A1","name":"\u5f20\u4f1f"}"#);
+    assert!(rej.is_empty(), "{rej:?}");
+    assert!(matches!(&ev[0].kind, EventKind::AgentLogin { name: Some(n), .. } if &**n == "张伟"));
+}

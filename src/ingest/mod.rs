@@ -1,0 +1,101 @@
+//! Ingest: the edge where ACD/CTI events come in.
+//!
+//! Endpoints: `WS /ingest` (canonical protocol, contract §3). What it guarantees:
+//! - each event is judged alone: a bad one is rejected with an error frame naming
+//!   its reason and index, counted in `floorwatch_events_rejected_total{reason}`,
+//!   and the rest of the frame and the connection go on;
+//! - per-source `seq` duplicates are dropped (and counted), gaps are counted;
+//! - accepted events go to the floor engine over a bounded channel; when it is
+//!   full the session waits, so a fast sender is slowed down, never dropped.
+//!
+//! Nothing downstream knows that WebSockets or wire formats exist.
+
+pub mod decode;
+pub mod dedupe;
+pub mod server;
+pub mod wire;
+
+use std::fmt;
+
+/// Why an event (or a whole frame) was refused. `as_label` is the `reason` label of
+/// `floorwatch_events_rejected_total` and of the error frame, so the set of label
+/// values is bounded by this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    BadJson,
+    NotAnObject,
+    UnknownType,
+    MissingField,
+    InvalidField,
+    BadTimestamp,
+    UnknownState,
+    Duplicate,
+    BinaryFrame,
+    FrameTooLarge,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 10] = [
+        RejectReason::BadJson,
+        RejectReason::NotAnObject,
+        RejectReason::UnknownType,
+        RejectReason::MissingField,
+        RejectReason::InvalidField,
+        RejectReason::BadTimestamp,
+        RejectReason::UnknownState,
+        RejectReason::Duplicate,
+        RejectReason::BinaryFrame,
+        RejectReason::FrameTooLarge,
+    ];
+
+    pub fn as_label(self) -> &'static str {
+        match self {
+            RejectReason::BadJson => "bad_json",
+            RejectReason::NotAnObject => "not_an_object",
+            RejectReason::UnknownType => "unknown_type",
+            RejectReason::MissingField => "missing_field",
+            RejectReason::InvalidField => "invalid_field",
+            RejectReason::BadTimestamp => "bad_timestamp",
+            RejectReason::UnknownState => "unknown_state",
+            RejectReason::Duplicate => "duplicate",
+            RejectReason::BinaryFrame => "binary_frame",
+            RejectReason::FrameTooLarge => "frame_too_large",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_label())
+    }
+}
+
+/// A refused event or frame, as data (never an `Err` that ends the session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    /// Position in the batch (0 for a lone object); `None` for the whole frame.
+    pub index: Option<usize>,
+    pub seq: Option<u64>,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(reason: RejectReason, message: String) -> Rejection {
+        Rejection { reason, index: None, seq: None, message }
+    }
+
+    pub fn at(mut self, index: usize) -> Rejection {
+        self.index = Some(index);
+        self
+    }
+
+    pub fn with_seq(mut self, seq: Option<u64>) -> Rejection {
+        self.seq = seq;
+        self
+    }
+}

@@ -1,0 +1,23 @@
+//! floorwatch: real-time call-center floor monitoring.
+//!
+//! # Layout
+//! The modules follow an event's path, one way only:
+//!
+//! `ingest` (WebSocket in, decode, dedupe) → `floor` (the state model and the
+//! engine task that owns it) → readers: `metrics` (Prometheus), `http` (API,
+//! wallboard). `config`, `clock`, `signal` and `app` (wiring, shutdown) sit at the
+//! edges; `sim` is the demo floor, a client of `/ingest` like any CTI bridge.
+//! See ARCHITECTURE.md for the map and the invariants.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+mod demo;
+pub mod event;
+pub mod floor;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod signal;
+pub mod wallboard;

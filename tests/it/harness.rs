@@ -1,0 +1,228 @@
+//! `TestDaemon`: the real daemon on an ephemeral loopback port, and the clients a
+//! CTI bridge or a browser would use against it (WebSocket, plain HTTP/1.1).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use floorwatch::app::Daemon;
+use floorwatch::clock::Clock;
+use floorwatch::config::Config;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Upper bound for anything a test waits for: a guard against hangs, not a
+/// performance assertion.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+pub struct TestDaemon {
+    pub addr: SocketAddr,
+    daemon: Option<Daemon>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDaemon {
+    pub async fn start() -> TestDaemon {
+        TestDaemon::with_config(Config::default()).await
+    }
+
+    pub async fn with_config(mut cfg: Config) -> TestDaemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        cfg.data_dir = dir.path().to_path_buf();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let daemon = Daemon::start(cfg, listener, Clock::system()).await.expect("daemon starts");
+        TestDaemon { addr: daemon.addr, daemon: Some(daemon), _dir: dir }
+    }
+
+    pub fn ws_url(&self, source: Option<&str>) -> String {
+        match source {
+            Some(s) => format!("ws://{}/ingest?source={s}", self.addr),
+            None => format!("ws://{}/ingest", self.addr),
+        }
+    }
+
+    pub async fn bridge(&self, source: Option<&str>) -> Bridge {
+        Bridge::connect(&self.ws_url(source), None).await.expect("ingest handshake")
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.addr, path).await
+    }
+
+    pub async fn metrics(&self) -> String {
+        let (status, body) = self.get("/metrics").await;
+        assert_eq!(status, 200);
+        body
+    }
+
+    pub async fn floor(&self) -> serde_json::Value {
+        let (status, body) = self.get("/api/floor").await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("floor is JSON")
+    }
+
+    /// Waits until `floorwatch_events_total` (summed) reaches `n`.
+    pub async fn wait_events(&self, n: u64) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let got = metric_sum(&self.metrics().await, "floorwatch_events_total", &[]);
+            if got as u64 >= n {
+                assert_eq!(got as u64, n, "more events processed than sent");
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "only {got} of {n} events processed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the published snapshot satisfies `pred`.
+    pub async fn wait_floor(&self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let f = self.floor().await;
+            if pred(&f) {
+                return f;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "floor never reached the expected state: {f}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn daemon(&self) -> &Daemon {
+        self.daemon.as_ref().expect("daemon running")
+    }
+
+    /// Graceful shutdown, returning the daemon's result.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let d = self.daemon.take().expect("daemon running");
+        d.shutdown();
+        tokio::time::timeout(PATIENCE, d.wait()).await.expect("shutdown finishes")
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if let Some(d) = &self.daemon {
+            d.shutdown();
+        }
+    }
+}
+
+/// A CTI bridge's end of `/ingest`.
+pub struct Bridge {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Bridge {
+    pub async fn connect(url: &str, token: Option<&str>) -> Result<Bridge, tungstenite::Error> {
+        let mut req = url.into_client_request()?;
+        if let Some(t) = token {
+            req.headers_mut().insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {t}")).expect("header value"),
+            );
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Bridge { ws })
+    }
+
+    pub async fn send(&mut self, frame: impl Into<String>) {
+        self.ws.send(Message::Text(frame.into().into())).await.expect("send frame");
+    }
+
+    /// The next text frame as JSON, or `None` if nothing arrives in `wait`.
+    pub async fn recv_json(&mut self, wait: Duration) -> Option<serde_json::Value> {
+        loop {
+            match tokio::time::timeout(wait, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Some(serde_json::from_str(&t).expect("server frames are JSON"));
+                }
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads until the server's close frame; returns it.
+    pub async fn recv_close(&mut self) -> Option<CloseFrame> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.ws.next()).await {
+                Ok(Some(Ok(Message::Close(f)))) => return f,
+                Ok(Some(Ok(_))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+        // Drain until the server acknowledges, so its session has really ended.
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await {}
+    }
+}
+
+/// A minimal HTTP/1.1 GET (no client library needed for a loopback test).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await
+}
+
+pub async fn http_request(addr: SocketAddr, raw: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(raw.as_bytes()).await.expect("write request");
+    let mut buf = Vec::new();
+    tokio::time::timeout(PATIENCE, s.read_to_end(&mut buf)).await.expect("response in time").expect("read");
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Sum of every sample of `name` whose labels include all of `labels`.
+pub fn metric_sum(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (n, lbls) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            if n != name {
+                return None;
+            }
+            let ok = labels.iter().all(|(k, v)| lbls.split(',').any(|p| p == format!("{k}=\"{v}\"")));
+            ok.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
+/// An event time `secs` after a base ten minutes before the test binary started,
+/// so events fall inside the live rolling windows.
+pub fn ts(secs: f64) -> String {
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| chrono::Utc::now().timestamp_millis() - 600_000);
+    floorwatch::event::format_ts(base + (secs * 1000.0) as i64)
+}

@@ -1,0 +1,11 @@
+// Helpers are `pub` so sibling test modules can share them; there is no outside API here.
+#![allow(unreachable_pub)]
+
+//! The one integration-test binary: the real daemon on an ephemeral port, driven
+//! over WebSocket and HTTP as a CTI bridge, a browser or Prometheus would.
+
+mod cli;
+mod harness;
+mod ingest;
+mod metrics;
+mod shutdown;
