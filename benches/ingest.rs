@@ -1,1 +1,385 @@
-fn main() {}
+//! Ingest throughput, memory and scrape time — measured, printed, never asserted.
+//!
+//! `cargo bench --bench ingest` runs, on this machine, in one process:
+//! 1. the same realistic frames (the demo simulator's 5,000-agent floor, batches of
+//!    100, four connections) sent as fast as possible to
+//!    (a) a decode-only baseline server: WebSocket + full typed JSON parse of every
+//!    field + timestamp parse, no state; and
+//!    (b) floorwatch (the real daemon, in-process), counting fully processed events
+//!    from `floorwatch_events_total`;
+//!    and prints events/s for each and the ratio b/a (goal ≥ 0.7);
+//! 2. the real `floorwatch serve` binary with 50,000 agents and 1,000 queues logged
+//!    in: its RSS (goal < 200 MB) and the `/metrics` scrape time (goal < 100 ms).
+//!
+//! Environment knobs: FW_BENCH_EVENTS (default 400000), FW_BENCH_ROUNDS (default 3).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{Message as AxMessage, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use floorwatch::app::Daemon;
+use floorwatch::clock::Clock;
+use floorwatch::config::Config;
+use floorwatch::sim::{SimConfig, SimModel};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+const CONNECTIONS: usize = 4;
+const BATCH: usize = 100;
+
+fn main() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async_main())
+}
+
+async fn async_main() -> anyhow::Result<()> {
+    let total: usize = env_or("FW_BENCH_EVENTS", 400_000);
+    let rounds: usize = env_or("FW_BENCH_ROUNDS", 3);
+    println!(
+        "floorwatch ingest benchmark ({} CPUs)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    let started = Instant::now();
+    let frames = Arc::new(realistic_frames(total));
+    let n_events: usize = frames.iter().map(|c| c.iter().map(|(_, n)| n).sum::<usize>()).sum();
+    println!(
+        "frames: {n_events} events from a 5,000-agent simulated floor, batches of {BATCH}, {CONNECTIONS} connections (generated in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut base = Vec::new();
+    let mut fw = Vec::new();
+    for round in 1..=rounds {
+        let a = bench_baseline(frames.clone(), n_events).await?;
+        let b = bench_floorwatch(frames.clone(), n_events).await?;
+        println!(
+            "round {round}: baseline {:>10.0} ev/s   floorwatch {:>10.0} ev/s   ratio {:.2}",
+            a,
+            b,
+            b / a
+        );
+        base.push(a);
+        fw.push(b);
+    }
+    let (a, b) = (median(&mut base), median(&mut fw));
+    println!(
+        "median:  baseline {a:>10.0} ev/s   floorwatch {b:>10.0} ev/s   ratio {:.2} (goal >= 0.70)",
+        b / a
+    );
+
+    memory_and_scrape().await?;
+    Ok(())
+}
+
+fn env_or(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Frames per connection: (text, events in it). One simulated floor; frame k goes to
+/// connection k % 4, each connection its own source with its own seq.
+fn realistic_frames(total: usize) -> Vec<Vec<(String, usize)>> {
+    let cfg = SimConfig { agents: 5000, teams: 40, seed: 42, ..SimConfig::default() };
+    let start = chrono::Utc::now() - chrono::Duration::hours(2);
+    let mut model = SimModel::new(&cfg, start);
+    let mut events = Vec::new();
+    let mut t = start;
+    while events.len() < total {
+        t += chrono::Duration::seconds(10);
+        model.advance_to(t, &mut events);
+    }
+    events.truncate(total);
+    let mut per_conn: Vec<Vec<(String, usize)>> = vec![Vec::new(); CONNECTIONS];
+    let mut seq = [0u64; CONNECTIONS];
+    for (k, chunk) in events.chunks(BATCH).enumerate() {
+        let c = k % CONNECTIONS;
+        let source = format!("bench-{c}");
+        let mut text = String::from("[");
+        for (i, e) in chunk.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            seq[c] += 1;
+            text.push_str(&e.to_json(seq[c], &source));
+        }
+        text.push(']');
+        per_conn[c].push((text, chunk.len()));
+    }
+    per_conn
+}
+
+/// Sends every connection's frames as fast as the server takes them.
+async fn blast(url: String, frames: Arc<Vec<Vec<(String, usize)>>>) -> anyhow::Result<()> {
+    let mut tasks = Vec::new();
+    for c in 0..CONNECTIONS {
+        let url = url.clone();
+        let frames = frames.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ws, _) = tokio_tungstenite::connect_async(&url).await?;
+            for (text, _) in &frames[c] {
+                ws.send(Message::Text(text.clone().into())).await?;
+            }
+            ws.close(None).await?;
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// (a) decode-only baseline
+// ---------------------------------------------------------------------------
+
+/// Every field of the canonical protocol, borrowed: the full JSON parse work, no
+/// allocation, no validation, no state.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct BaselineEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(borrow)]
+    ts: &'a str,
+    seq: Option<u64>,
+    #[serde(borrow)]
+    source: Option<&'a str>,
+    #[serde(borrow)]
+    agent: Option<&'a str>,
+    #[serde(borrow)]
+    name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    team: Option<&'a str>,
+    #[serde(borrow)]
+    state: Option<&'a str>,
+    #[serde(borrow)]
+    reason: Option<&'a str>,
+    #[serde(borrow)]
+    queue: Option<&'a str>,
+    #[serde(borrow)]
+    call: Option<&'a str>,
+    #[serde(borrow)]
+    caller: Option<&'a str>,
+    #[serde(borrow)]
+    component: Option<&'a str>,
+    #[serde(borrow)]
+    status: Option<&'a str>,
+    #[serde(borrow)]
+    detail: Option<std::borrow::Cow<'a, str>>,
+}
+
+async fn baseline_ws(ws: WebSocketUpgrade, State(count): State<Arc<AtomicU64>>) -> Response {
+    ws.max_message_size(1 << 20).on_upgrade(move |mut socket: WebSocket| async move {
+        while let Some(Ok(msg)) = socket.next().await {
+            if let AxMessage::Text(t) = msg
+                && let Ok(events) = serde_json::from_str::<Vec<BaselineEvent<'_>>>(t.as_str())
+            {
+                let ok = events.iter().filter(|e| chrono::DateTime::parse_from_rfc3339(e.ts).is_ok()).count();
+                count.fetch_add(ok as u64, Ordering::Relaxed);
+            }
+        }
+    })
+}
+
+async fn bench_baseline(frames: Arc<Vec<Vec<(String, usize)>>>, n: usize) -> anyhow::Result<f64> {
+    let count = Arc::new(AtomicU64::new(0));
+    let app = Router::new().route("/ingest", get(baseline_ws)).with_state(count.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let t0 = Instant::now();
+    blast(format!("ws://{addr}/ingest"), frames).await?;
+    while count.load(Ordering::Relaxed) < n as u64 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    server.abort();
+    Ok(rate)
+}
+
+// ---------------------------------------------------------------------------
+// (b) floorwatch
+// ---------------------------------------------------------------------------
+
+async fn bench_floorwatch(frames: Arc<Vec<Vec<(String, usize)>>>, n: usize) -> anyhow::Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let daemon = Daemon::start(Config::default(), listener, Clock::system()).await?;
+    let addr = daemon.addr;
+    let t0 = Instant::now();
+    let sender = tokio::spawn(blast(format!("ws://{addr}/ingest"), frames));
+    loop {
+        let processed = events_total(addr).await?;
+        if processed >= n as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    sender.await??;
+    let rejected = metric(addr, "floorwatch_events_rejected_total").await?;
+    anyhow::ensure!(
+        rejected == 0.0,
+        "{rejected} events were rejected: the frames are not what the bench meant"
+    );
+    daemon.shutdown();
+    daemon.wait().await?;
+    Ok(rate)
+}
+
+async fn events_total(addr: SocketAddr) -> anyhow::Result<u64> {
+    Ok(metric(addr, "floorwatch_events_total").await? as u64)
+}
+
+async fn metric(addr: SocketAddr, name: &str) -> anyhow::Result<f64> {
+    let body = http_get(addr, "/metrics").await?;
+    Ok(body
+        .lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .sum())
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+// ---------------------------------------------------------------------------
+// memory and scrape time at 50,000 agents / 1,000 queues
+// ---------------------------------------------------------------------------
+
+async fn memory_and_scrape() -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = std::env::temp_dir().join(format!("fw-bench-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn,floorwatch::app=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("addr=").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let addr: SocketAddr = rx.recv_timeout(Duration::from_secs(30))?.parse()?;
+    let rss_idle = rss_kb(child.id());
+
+    // 50,000 agents in 100 teams, 1,000 queues; each queue gets 30 calls: 20
+    // answered (agents talking), 5 abandoned, 5 still waiting — so every queue
+    // has every window populated and a waiting list.
+    let now = chrono::Utc::now();
+    let ts = |s: i64| floorwatch::event::format_ts(now.timestamp_millis() - 1_800_000 + s * 1000);
+    let mut events = Vec::new();
+    for a in 0..50_000 {
+        events.push(format!(
+            r#"{{"type":"agent_login","ts":"{}","agent":"A{a:05}","name":"Agent {a}","team":"team-{}"}}"#,
+            ts(0),
+            a % 100
+        ));
+    }
+    let mut agent = 0;
+    for q in 0..1000 {
+        for c in 0..30 {
+            let call = format!("Q{q}C{c}");
+            let t = 60 + c;
+            events.push(format!(
+                r#"{{"type":"call_offered","ts":"{}","call":"{call}","queue":"queue-{q}"}}"#,
+                ts(t)
+            ));
+            if c < 20 {
+                events.push(format!(
+                    r#"{{"type":"call_answered","ts":"{}","call":"{call}","agent":"A{agent:05}"}}"#,
+                    ts(t + 15)
+                ));
+                agent += 1;
+            } else if c < 25 {
+                events.push(format!(r#"{{"type":"call_abandoned","ts":"{}","call":"{call}"}}"#, ts(t + 40)));
+            }
+        }
+    }
+    let n = events.len();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ingest")).await?;
+    for chunk in events.chunks(1000) {
+        ws.send(Message::Text(format!("[{}]", chunk.join(",")).into())).await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while events_total(addr).await? < n as u64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Let a snapshot with everything in it be published.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let rss = rss_kb(child.id());
+
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..20 {
+        let t0 = Instant::now();
+        size = http_get(addr, "/metrics").await?.len();
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let t0 = Instant::now();
+    let floor_size = http_get(addr, "/api/floor").await?.len();
+    let floor_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    times.sort_by(|a, b| a.total_cmp(b));
+
+    println!("memory: {n} events loaded: 50,000 agents logged in, 1,000 queues");
+    println!(
+        "  RSS {:.1} MB (idle at start {:.1} MB; goal < 200 MB)",
+        rss as f64 / 1024.0,
+        rss_idle as f64 / 1024.0
+    );
+    println!(
+        "  /metrics scrape: median {:.1} ms, max {:.1} ms over 20 scrapes, {} KB (goal < 100 ms)",
+        times[times.len() / 2],
+        times[times.len() - 1],
+        size / 1024
+    );
+    println!("  /api/floor with every agent: {floor_ms:.1} ms, {} KB", floor_size / 1024);
+
+    let _ = ws.close(None).await;
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -1,25 +1,109 @@
-//! `floorwatch demo` and `floorwatch sim`: the daemon plus the simulated floor.
-//! (Filled in once the simulator lands.)
+//! `floorwatch demo` (the daemon plus a simulated floor feeding it over the real
+//! WebSocket) and `floorwatch sim` (the simulator alone, as a load generator).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::cli::{CliError, SimArgs};
+use chrono::Offset;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{self, CliError, SimArgs};
+use crate::config::{self, Config};
+use crate::sim::{self, SimConfig};
+
+/// The demo's floor: the shipped example config (three queues, four teams with
+/// their leads), compiled in so the binary alone is enough.
+const DEMO_CONFIG: &str = include_str!("../config/floorwatch.toml");
+
+fn sim_config(args: &SimArgs, url: String, token: Option<String>, cfg: &Config) -> SimConfig {
+    let offset = chrono::Utc::now().with_timezone(&cfg.floor.timezone).offset().fix().local_minus_utc() / 60;
+    let mut s = SimConfig {
+        url,
+        token,
+        agents: args.agents,
+        teams: args.teams,
+        calls_per_min: args.calls_per_min,
+        speed: args.speed,
+        surge_every_secs: args.surge_every,
+        fault_every_secs: args.fault_every,
+        utc_offset_mins: offset,
+        ..SimConfig::default()
+    };
+    if !cfg.floor.queues.is_empty() {
+        s.queues = cfg.floor.queues.iter().map(|q| q.id.clone()).collect();
+    }
+    if let Some(seed) = args.seed {
+        s.seed = seed;
+    }
+    s
+}
 
 pub(crate) async fn run(
-    _config: Option<PathBuf>,
-    _listen: Option<SocketAddr>,
-    _data_dir: Option<PathBuf>,
-    _sim: SimArgs,
+    config: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    args: SimArgs,
 ) -> Result<(), CliError> {
-    Err(CliError::Other(anyhow::anyhow!("demo is not wired yet")))
+    let mut cfg = match &config {
+        Some(path) => config::load(Some(path), &cli::env())?,
+        None => config::parse(DEMO_CONFIG, "<built-in demo config>", &cli::env())?,
+    };
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    if let Some(d) = data_dir {
+        cfg.data_dir = d;
+    }
+    let daemon = cli::start(cfg.clone()).await?;
+    let addr = daemon.addr;
+    let url = format!("ws://{addr}/ingest?source=demo-acd");
+    let sim_cfg = sim_config(&args, url, cfg.ingest.token.clone(), &cfg);
+    let cancel = daemon.cancel_token().child_token();
+    let simulator = tokio::spawn(sim::run(sim_cfg, cancel.clone()));
+
+    println!("floorwatch demo: a simulated floor of {} agents is feeding the daemon", args.agents);
+    println!("  wallboard   http://{addr}/");
+    println!("  floor JSON  http://{addr}/api/floor");
+    println!("  metrics     http://{addr}/metrics");
+    println!("Ctrl-C stops it.");
+
+    let result = cli::run_until_signal(daemon).await;
+    cancel.cancel();
+    match simulator.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "simulator failed"),
+        Err(e) => tracing::error!(error = %e, "simulator task failed"),
+    }
+    result
 }
 
 pub(crate) async fn run_sim(
-    _url: String,
-    _token: Option<String>,
-    _d: Option<u64>,
-    _sim: SimArgs,
+    url: String,
+    token: Option<String>,
+    duration: Option<u64>,
+    args: SimArgs,
 ) -> Result<(), CliError> {
-    Err(CliError::Other(anyhow::anyhow!("sim is not wired yet")))
+    let cfg = Config::default();
+    let sim_cfg = sim_config(&args, url, token, &cfg);
+    let cancel = CancellationToken::new();
+    let stopper = cancel.clone();
+    tokio::spawn(async move {
+        match duration {
+            Some(secs) => {
+                tokio::select! {
+                    _ = crate::signal::shutdown() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
+                }
+            }
+            None => crate::signal::shutdown().await,
+        }
+        stopper.cancel();
+    });
+    let stats = sim::run(sim_cfg, cancel).await?;
+    println!(
+        "sent {} events in {} frames; {} rejected by the daemon; {} reconnects",
+        stats.events_sent, stats.frames_sent, stats.errors_received, stats.reconnects
+    );
+    Ok(())
 }

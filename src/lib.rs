@@ -20,4 +20,5 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod signal;
+pub mod sim;
 pub mod wallboard;

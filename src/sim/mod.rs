@@ -17,6 +17,7 @@ mod model;
 mod roster;
 #[cfg(test)]
 mod tests;
+mod traffic;
 
 use std::time::Duration;
 
@@ -145,7 +146,8 @@ pub async fn run(cfg: SimConfig, cancel: CancellationToken) -> anyhow::Result<Si
             }
             Err(ConnectError::Refused(why)) => bail!("ingest refused the simulator: {why}"),
             Err(ConnectError::Failed(e)) => {
-                warn!(url = %cfg.url, error = %e, retry_ms = backoff.as_millis() as u64, "cannot reach ingest");
+                let retry_ms = backoff.as_millis() as u64;
+                warn!(url = %cfg.url, error = %e, retry_ms, "cannot reach ingest");
             }
         }
         tokio::select! {

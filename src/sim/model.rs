@@ -22,6 +22,7 @@ use super::SimConfig;
 use super::curve;
 use super::event::{SimEvent, SimEventKind};
 use super::roster;
+use super::traffic::SURGE_FACTOR;
 
 pub(super) const SEC: i64 = 1000;
 pub(super) const MIN: i64 = 60 * SEC;
@@ -29,21 +30,6 @@ pub(super) const DAY: i64 = 24 * 60 * MIN;
 
 /// Spread of talk times around their mean (log-space standard deviation).
 const TALK_SIGMA: f64 = 0.55;
-/// Mean caller patience, seconds, before hanging up unanswered.
-const MEAN_PATIENCE_SECS: f64 = 90.0;
-/// How much busier a queue gets during a surge (话务异动).
-const SURGE_FACTOR: f64 = 3.0;
-/// Share of callers who ring back after abandoning, reusing their number.
-const REDIAL_SHARE: f64 = 0.08;
-const MOBILE_PREFIXES: [&str; 10] = ["138", "139", "137", "136", "135", "150", "151", "186", "188", "177"];
-
-/// Faults the simulated ACD reports: component, detail when down, detail when up,
-/// share of arrivals lost while it is down.
-const FAULTS: [(&str, &str, &str, f64); 3] = [
-    ("trunk-2", "E1 trunk 2 lost carrier", "E1 trunk 2 carrier restored", 0.5),
-    ("ivr", "IVR node ivr-1 not answering", "IVR node ivr-1 back in service", 0.3),
-    ("cti-link", "CTI link to ACD lost", "CTI link to ACD restored", 0.25),
-];
 
 /// The simulated floor. See the module docs.
 #[derive(Debug)]
@@ -57,38 +43,38 @@ pub struct SimModel {
     timers: BinaryHeap<Timer>,
     timer_order: u64,
     pub(super) agents: Vec<Agent>,
-    teams: Vec<Arc<str>>,
-    queues: Vec<Queue>,
+    pub(super) teams: Vec<Arc<str>>,
+    pub(super) queues: Vec<Queue>,
     /// Calls offered and not yet ended (waiting, ringing or in conversation).
-    calls: HashMap<u64, Call>,
-    next_call: u64,
+    pub(super) calls: HashMap<u64, Call>,
+    pub(super) next_call: u64,
     /// Agents in `not_ready` now, and the most allowed at once.
     pub(super) away: usize,
     pub(super) away_cap: usize,
-    surge_every: i64,
-    surge_turn: usize,
-    fault_every: i64,
-    fault_turn: usize,
-    /// Index into [`FAULTS`] and time it went down, while a fault is active.
-    fault: Option<(usize, i64)>,
-    recent_abandoners: VecDeque<Arc<str>>,
+    pub(super) surge_every: i64,
+    pub(super) surge_turn: usize,
+    pub(super) fault_every: i64,
+    pub(super) fault_turn: usize,
+    /// Index into `traffic::FAULTS` and time it went down, while a fault is active.
+    pub(super) fault: Option<(usize, i64)>,
+    pub(super) recent_abandoners: VecDeque<Arc<str>>,
 }
 
 #[derive(Debug)]
-struct Queue {
-    name: Arc<str>,
+pub(super) struct Queue {
+    pub(super) name: Arc<str>,
     /// Offered calls per second at the curve's peak, without surges.
-    peak_rate: f64,
+    pub(super) peak_rate: f64,
     /// Upper bound of the rate at any time, for thinning.
-    max_rate: f64,
-    mean_talk_secs: f64,
+    pub(super) max_rate: f64,
+    pub(super) mean_talk_secs: f64,
     /// Call ids in arrival order; abandoned ones are skipped lazily.
-    waiting: VecDeque<u64>,
+    pub(super) waiting: VecDeque<u64>,
     /// Ready agents with this skill, longest idle first: (ready since, agent).
-    idle: BTreeSet<(i64, usize)>,
+    pub(super) idle: BTreeSet<(i64, usize)>,
     /// Offered, not yet answered or abandoned (waiting or ringing).
-    unanswered: usize,
-    surge_until: i64,
+    pub(super) unanswered: usize,
+    pub(super) surge_until: i64,
 }
 
 #[derive(Debug)]
@@ -144,12 +130,12 @@ impl Reason {
 }
 
 #[derive(Debug)]
-struct Call {
-    id: Arc<str>,
-    queue: usize,
-    caller: Arc<str>,
-    offered_at: i64,
-    agent: Option<usize>,
+pub(super) struct Call {
+    pub(super) id: Arc<str>,
+    pub(super) queue: usize,
+    pub(super) caller: Arc<str>,
+    pub(super) offered_at: i64,
+    pub(super) agent: Option<usize>,
 }
 
 /// Something scheduled to happen at a simulated instant.
@@ -406,72 +392,6 @@ impl SimModel {
         self.become_ready(a, false, out);
     }
 
-    fn schedule_arrival(&mut self, q: usize) {
-        let rate = self.queues[q].max_rate;
-        if rate > 0.0 {
-            let gap = self.exp_ms(1.0 / rate);
-            self.schedule(self.now + gap, Action::Arrival(q));
-        }
-    }
-
-    /// Offered calls per second on queue `q` now: the daily curve, times a surge.
-    fn rate(&self, q: usize) -> f64 {
-        let queue = &self.queues[q];
-        let local_sec = (self.now + self.local_offset).rem_euclid(DAY) as f64 / 1000.0;
-        let surge = if self.now < queue.surge_until { SURGE_FACTOR } else { 1.0 };
-        queue.peak_rate * curve::daily_level(local_sec) * surge
-    }
-
-    /// A candidate arrival from the bounding Poisson process; thinning keeps it
-    /// with probability rate / bound, which gives the exact time-varying process.
-    fn arrival(&mut self, q: usize, out: &mut Vec<SimEvent>) {
-        let keep = self.rng.random::<f64>() * self.queues[q].max_rate < self.rate(q);
-        let lost = match self.fault {
-            Some((f, _)) => self.rng.random_bool(FAULTS[f].3),
-            None => false,
-        };
-        if keep && !lost {
-            self.offer(q, out);
-        }
-        self.schedule_arrival(q);
-    }
-
-    fn offer(&mut self, q: usize, out: &mut Vec<SimEvent>) {
-        let n = self.next_call;
-        self.next_call += 1;
-        let id: Arc<str> = Arc::from(format!("C{n}"));
-        let caller = self.caller();
-        self.emit(
-            out,
-            SimEventKind::CallOffered {
-                call: id.clone(),
-                queue: self.queues[q].name.clone(),
-                caller: caller.clone(),
-            },
-        );
-        self.calls.insert(n, Call { id, queue: q, caller, offered_at: self.now, agent: None });
-        self.queues[q].unanswered += 1;
-        let patience = self.exp_ms(MEAN_PATIENCE_SECS);
-        self.schedule(self.now + patience, Action::Abandon(n));
-
-        match self.queues[q].idle.first().copied() {
-            Some((_, a)) => self.assign(a, n, out),
-            None => self.queues[q].waiting.push_back(n),
-        }
-    }
-
-    fn caller(&mut self) -> Arc<str> {
-        if !self.recent_abandoners.is_empty() && self.rng.random_bool(REDIAL_SHARE) {
-            let i = self.rng.random_range(0..self.recent_abandoners.len());
-            if let Some(c) = self.recent_abandoners.remove(i) {
-                return c;
-            }
-        }
-        let prefix = MOBILE_PREFIXES[self.rng.random_range(0..MOBILE_PREFIXES.len())];
-        let rest: u32 = self.rng.random_range(0..100_000_000);
-        Arc::from(format!("+86{prefix}{rest:08}"))
-    }
-
     fn abandon(&mut self, c: u64, out: &mut Vec<SimEvent>) {
         // Answered calls (agent set) or ended ones (gone) ignore their patience timer.
         match self.calls.get(&c) {
@@ -493,7 +413,7 @@ impl SimModel {
         self.recent_abandoners.push_back(call.caller);
     }
 
-    fn assign(&mut self, a: usize, c: u64, out: &mut Vec<SimEvent>) {
+    pub(super) fn assign(&mut self, a: usize, c: u64, out: &mut Vec<SimEvent>) {
         self.leave_idle(a);
         if let Some(call) = self.calls.get_mut(&c) {
             call.agent = Some(a);
@@ -620,37 +540,5 @@ impl SimModel {
                 self.queues[q].idle.remove(&(since, a));
             }
         }
-    }
-
-    fn surge(&mut self) {
-        let q = self.surge_turn % self.queues.len();
-        self.surge_turn += 1;
-        let until = self.now + self.uniform_ms(90.0, 120.0);
-        self.queues[q].surge_until = until;
-        // Surges never overlap, whatever the period.
-        let next = (self.now.saturating_add(self.surge_every)).max(until + SEC);
-        self.schedule(next, Action::SurgeStart);
-    }
-
-    fn fault_down(&mut self, out: &mut Vec<SimEvent>) {
-        // Mostly the trunk; every third fault another part, alternating.
-        let f = match self.fault_turn % 3 {
-            2 => 1 + (self.fault_turn / 3) % 2,
-            _ => 0,
-        };
-        self.fault_turn += 1;
-        self.fault = Some((f, self.now));
-        let (component, down, _, _) = FAULTS[f];
-        self.emit(out, SimEventKind::Fault { component, status: "down", detail: down });
-        let lasts = self.uniform_ms(60.0, 90.0);
-        self.schedule(self.now + lasts, Action::FaultUp);
-    }
-
-    fn fault_up(&mut self, out: &mut Vec<SimEvent>) {
-        let Some((f, since)) = self.fault.take() else { return };
-        let (component, _, up, _) = FAULTS[f];
-        self.emit(out, SimEventKind::Fault { component, status: "up", detail: up });
-        let next = since.saturating_add(self.fault_every).max(self.now + SEC);
-        self.schedule(next, Action::FaultDown);
     }
 }

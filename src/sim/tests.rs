@@ -305,6 +305,20 @@ fn knobs_change_the_floor() {
     let abandoned: usize = a.per_queue.values().map(|q| q.2).sum();
     assert!(abandoned > offered / 2, "10 agents cannot take 60 calls a minute");
     assert!(model.calls_waiting().iter().map(|q| q.1).sum::<usize>() > 0);
+
+    // A fault loses a share of arrivals: compare each fault with as long a span
+    // just before it (no surges here to blur the picture).
+    let faulty = SimConfig { surge_every_secs: 0, ..cfg(9) };
+    let (_, events) = simulate(&faulty, 4 * 3600, 5000);
+    let a = audit(&events);
+    let (mut during, mut before) = (0, 0);
+    for pair in a.faults.chunks(2) {
+        let [(down, ..), (up, ..)] = pair else { continue };
+        let span = *up - *down;
+        during += a.offers.iter().filter(|(t, _)| t >= down && t < up).count();
+        before += a.offers.iter().filter(|(t, _)| *t >= *down - span && t < down).count();
+    }
+    assert!(before > 200 && (during as f64) < 0.8 * before as f64, "during {during}, before {before}");
 }
 
 #[test]

@@ -26,6 +26,8 @@ async fn exposition_passes_promtool_and_has_the_contract_metrics() {
     )
     .await;
     b.send("not json").await;
+    let err = b.recv_json(std::time::Duration::from_secs(30)).await.expect("error frame for the bad frame");
+    assert_eq!(err["reason"], "bad_json");
     d.wait_events(6).await;
     let text = d.wait_floor(|f| f["queues"].as_array().is_some_and(|q| q.len() == 2)).await;
     assert!(text["queues"].is_array());
