@@ -32,7 +32,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 const CONNECTIONS: usize = 4;
 const BATCH: usize = 100;
@@ -60,8 +60,15 @@ async fn async_main() -> anyhow::Result<()> {
 
     let mut base = Vec::new();
     let mut fw = Vec::new();
+    for _ in 0..env_or("FW_BENCH_STAGE_REPEAT", 1) {
+        stage_costs(&frames, n_events);
+    }
+    scrape_stages();
+
+    // FW_BENCH_ONLY=floorwatch skips the baseline and memory parts (for profiling).
+    let only_fw = std::env::var("FW_BENCH_ONLY").is_ok_and(|v| v == "floorwatch");
     for round in 1..=rounds {
-        let a = bench_baseline(frames.clone(), n_events).await?;
+        let a = if only_fw { 1.0 } else { bench_baseline(frames.clone(), n_events).await? };
         let b = bench_floorwatch(frames.clone(), n_events).await?;
         println!(
             "round {round}: baseline {:>10.0} ev/s   floorwatch {:>10.0} ev/s   ratio {:.2}",
@@ -72,14 +79,131 @@ async fn async_main() -> anyhow::Result<()> {
         base.push(a);
         fw.push(b);
     }
+    if fw.is_empty() {
+        return Ok(());
+    }
     let (a, b) = (median(&mut base), median(&mut fw));
     println!(
         "median:  baseline {a:>10.0} ev/s   floorwatch {b:>10.0} ev/s   ratio {:.2} (goal >= 0.70)",
         b / a
     );
 
-    memory_and_scrape().await?;
+    if !only_fw {
+        memory_and_scrape().await?;
+    }
     Ok(())
+}
+
+/// Single-threaded cost of each stage over the same frames, to see where time goes.
+fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
+    use floorwatch::floor::Floor;
+    use floorwatch::ingest::decode::decode;
+    let source = floorwatch::event::Id::from("bench");
+    let mut events = Vec::with_capacity(n);
+    let mut rejected = Vec::new();
+    let t0 = Instant::now();
+    for conn in frames {
+        for (text, _) in conn {
+            decode(text.as_str(), &source, &mut events, &mut rejected);
+        }
+    }
+    let decode_ns = t0.elapsed().as_nanos() as f64 / n as f64;
+    let t0 = Instant::now();
+    let mut parsed = 0usize;
+    for conn in frames {
+        for (text, _) in conn {
+            if let Ok(evs) = serde_json::from_str::<Vec<BaselineEvent<'_>>>(text.as_str()) {
+                parsed += evs.iter().filter(|e| chrono::DateTime::parse_from_rfc3339(e.ts).is_ok()).count();
+            }
+        }
+    }
+    let baseline_ns = t0.elapsed().as_nanos() as f64 / parsed.max(1) as f64;
+    let cfg = Config::default();
+    let mut fx = Vec::new();
+    let mut floor = Floor::new(&cfg.floor, &mut fx);
+    let now = chrono::Utc::now().timestamp_millis();
+    let t0 = Instant::now();
+    for ev in &events {
+        floor.apply(ev, now, &mut fx);
+        fx.clear();
+    }
+    let apply_ns = t0.elapsed().as_nanos() as f64 / n as f64;
+    let t0 = Instant::now();
+    drop(events);
+    let drop_ns = t0.elapsed().as_nanos() as f64 / n as f64;
+    let t0 = Instant::now();
+    let snap = floor.snapshot(now);
+    let snap_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "stage costs, one thread: baseline parse {baseline_ns:.0} ns/event, decode {decode_ns:.0} ns/event, floor apply {apply_ns:.0} ns/event, drop {drop_ns:.0} ns/event, snapshot of {} agents {snap_ms:.1} ms",
+        snap.agents.len()
+    );
+}
+
+/// Where a scrape's time goes at 1,000 queues and 50,000 agents: gathering (the
+/// floor collector builds its families) versus text encoding.
+fn scrape_stages() {
+    use floorwatch::event::{AgentState, Event, EventKind, Id};
+    use floorwatch::floor::Floor;
+    use floorwatch::metrics::Metrics;
+    use floorwatch::metrics::collector::FloorCollector;
+    let cfg = Config::default();
+    let mut fx = Vec::new();
+    let mut floor = Floor::new(&cfg.floor, &mut fx);
+    let now = chrono::Utc::now().timestamp_millis();
+    let metrics = Metrics::new();
+    let ev = |ts, kind| Event { ts, source: Id::from("s"), seq: None, kind };
+    for a in 0..50_000 {
+        let kind = EventKind::AgentLogin {
+            agent: Id::from(format!("A{a}")),
+            name: None,
+            team: Some(Id::from(format!("team-{}", a % 100))),
+            state: AgentState::Ready,
+            reason: None,
+        };
+        floor.apply(&ev(now - 60_000, kind), now, &mut fx);
+    }
+    for q in 0..1000 {
+        let qm = metrics.queue(&format!("queue-{q}"));
+        for c in 0..30 {
+            let call = Id::from(format!("Q{q}C{c}"));
+            let kind = EventKind::CallOffered {
+                call: call.clone(),
+                queue: Id::from(format!("queue-{q}")),
+                caller: None,
+            };
+            floor.apply(&ev(now - 50_000, kind), now, &mut fx);
+            if c < 20 {
+                let kind = EventKind::CallAnswered {
+                    call,
+                    agent: Id::from(format!("A{}", q * 20 + c)),
+                    queue: None,
+                };
+                floor.apply(&ev(now - 40_000, kind), now, &mut fx);
+                qm.wait_answered.observe(10.0);
+            } else if c < 25 {
+                floor.apply(&ev(now - 10_000, EventKind::CallAbandoned { call, queue: None }), now, &mut fx);
+                qm.wait_abandoned.observe(40.0);
+            }
+        }
+    }
+    let (_tx, rx) = tokio::sync::watch::channel(Arc::new(floor.snapshot(now)));
+    let _ = metrics.registry.register(Box::new(FloorCollector::new(rx)));
+    let (mut gather_ms, mut encode_ms) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        let t0 = Instant::now();
+        let families = metrics.registry.gather();
+        gather_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let t0 = Instant::now();
+        let text = prometheus::TextEncoder::new().encode_to_string(&families).unwrap_or_default();
+        encode_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(text);
+    }
+    println!(
+        "scrape stages at 1,000 queues / 50,000 agents: gather {:.1} ms, encode {:.1} ms (median of 10)",
+        median(&mut gather_ms),
+        median(&mut encode_ms)
+    );
 }
 
 fn env_or(key: &str, default: usize) -> usize {
@@ -93,7 +217,7 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Frames per connection: (text, events in it). One simulated floor; frame k goes to
 /// connection k % 4, each connection its own source with its own seq.
-fn realistic_frames(total: usize) -> Vec<Vec<(String, usize)>> {
+fn realistic_frames(total: usize) -> Vec<Vec<(Utf8Bytes, usize)>> {
     let cfg = SimConfig { agents: 5000, teams: 40, seed: 42, ..SimConfig::default() };
     let start = chrono::Utc::now() - chrono::Duration::hours(2);
     let mut model = SimModel::new(&cfg, start);
@@ -104,7 +228,7 @@ fn realistic_frames(total: usize) -> Vec<Vec<(String, usize)>> {
         model.advance_to(t, &mut events);
     }
     events.truncate(total);
-    let mut per_conn: Vec<Vec<(String, usize)>> = vec![Vec::new(); CONNECTIONS];
+    let mut per_conn: Vec<Vec<(Utf8Bytes, usize)>> = vec![Vec::new(); CONNECTIONS];
     let mut seq = [0u64; CONNECTIONS];
     for (k, chunk) in events.chunks(BATCH).enumerate() {
         let c = k % CONNECTIONS;
@@ -118,13 +242,13 @@ fn realistic_frames(total: usize) -> Vec<Vec<(String, usize)>> {
             text.push_str(&e.to_json(seq[c], &source));
         }
         text.push(']');
-        per_conn[c].push((text, chunk.len()));
+        per_conn[c].push((text.into(), chunk.len()));
     }
     per_conn
 }
 
 /// Sends every connection's frames as fast as the server takes them.
-async fn blast(url: String, frames: Arc<Vec<Vec<(String, usize)>>>) -> anyhow::Result<()> {
+async fn blast(url: String, frames: Arc<Vec<Vec<(Utf8Bytes, usize)>>>) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for c in 0..CONNECTIONS {
         let url = url.clone();
@@ -132,7 +256,8 @@ async fn blast(url: String, frames: Arc<Vec<Vec<(String, usize)>>>) -> anyhow::R
         tasks.push(tokio::spawn(async move {
             let (mut ws, _) = tokio_tungstenite::connect_async(&url).await?;
             for (text, _) in &frames[c] {
-                ws.send(Message::Text(text.clone().into())).await?;
+                // A refcount bump, not a copy: the client's cost stays out of the way.
+                ws.send(Message::Text(text.clone())).await?;
             }
             ws.close(None).await?;
             anyhow::Ok(())
@@ -197,7 +322,7 @@ async fn baseline_ws(ws: WebSocketUpgrade, State(count): State<Arc<AtomicU64>>) 
     })
 }
 
-async fn bench_baseline(frames: Arc<Vec<Vec<(String, usize)>>>, n: usize) -> anyhow::Result<f64> {
+async fn bench_baseline(frames: Arc<Vec<Vec<(Utf8Bytes, usize)>>>, n: usize) -> anyhow::Result<f64> {
     let count = Arc::new(AtomicU64::new(0));
     let app = Router::new().route("/ingest", get(baseline_ws)).with_state(count.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -217,7 +342,7 @@ async fn bench_baseline(frames: Arc<Vec<Vec<(String, usize)>>>, n: usize) -> any
 // (b) floorwatch
 // ---------------------------------------------------------------------------
 
-async fn bench_floorwatch(frames: Arc<Vec<Vec<(String, usize)>>>, n: usize) -> anyhow::Result<f64> {
+async fn bench_floorwatch(frames: Arc<Vec<Vec<(Utf8Bytes, usize)>>>, n: usize) -> anyhow::Result<f64> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let daemon = Daemon::start(Config::default(), listener, Clock::system()).await?;
     let addr = daemon.addr;

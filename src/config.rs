@@ -648,7 +648,14 @@ fn params(errs: &mut Vec<Problem>, key: &str, raw: &RawQueueParams, base: QueueP
 
 /// Ids become metric label values and JSON keys: keep them printable and short.
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().count() <= 64 && !id.chars().any(|c| c.is_control() || c.is_whitespace())
+    if id.is_empty() || id.len() > 256 {
+        return false;
+    }
+    // The common case, checked bytewise: printable ASCII, no spaces.
+    if id.is_ascii() {
+        return id.len() <= 64 && id.bytes().all(|b| b > b' ' && b != 0x7f);
+    }
+    id.chars().count() <= 64 && !id.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
 fn parse_hhmm(s: &str) -> Option<u32> {

@@ -6,15 +6,22 @@
 //! never learns where an event came from beyond its `source` id.
 
 use std::fmt;
-use std::sync::Arc;
 
 /// Milliseconds since the Unix epoch, UTC. Event times and the engine's `now` use the
 /// same unit so window and duration arithmetic is plain integer math.
 pub type Ts = i64;
 
-/// Interned-by-sharing identifier (agent, call, queue, team, source). Cloning is a
-/// reference-count bump, which keeps snapshots of 50,000 agents cheap to publish.
-pub type Id = Arc<str>;
+/// Identifier (agent, call, queue, team, source) or short text. Ids of up to 24
+/// bytes — all real ACD ids — are stored inline: decoding, keying maps and
+/// copying into snapshots allocate nothing on the hot path.
+pub type Id = compact_str::CompactString;
+
+/// The hasher for maps keyed by ids: fast on short strings, seeded per process.
+pub type FastHash = foldhash::fast::RandomState;
+
+/// A `HashMap` with [`FastHash`]. hashbrown's rather than std's for `entry_ref`:
+/// one hash per lookup-or-insert, and the key is cloned only when inserted.
+pub type FastMap<K, V> = hashbrown::HashMap<K, V, FastHash>;
 
 /// One event, as the ACD saw it.
 #[derive(Debug, Clone, PartialEq)]

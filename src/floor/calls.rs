@@ -49,7 +49,7 @@ fn tally(q: &mut Queue, cal: &mut Calendar, st: &Settings, ts: Ts, f: impl Fn(&m
 impl Floor {
     pub(super) fn on_offered(&mut self, call: &Id, queue: &Id, ts: Ts, fx: &mut Vec<Effect>) {
         let named = self.queue_for(queue, fx);
-        let c = self.calls.entry(call.clone()).or_insert_with(|| Call::new(ts));
+        let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
         c.touched = c.touched.max(ts);
         if c.offered_at.is_some() {
             fx.push(Effect::Anomaly(Anomaly::DuplicateOffer));
@@ -83,7 +83,7 @@ impl Floor {
         fx: &mut Vec<Effect>,
     ) {
         let named = queue.map(|q| self.queue_for(q, fx));
-        let c = self.calls.entry(call.clone()).or_insert_with(|| Call::new(ts));
+        let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
         c.touched = c.touched.max(ts);
         if c.has_outcome() {
             fx.push(Effect::Anomaly(Anomaly::DuplicateOutcome));
@@ -123,7 +123,7 @@ impl Floor {
 
     pub(super) fn on_abandoned(&mut self, call: &Id, queue: Option<&Id>, ts: Ts, fx: &mut Vec<Effect>) {
         let named = queue.map(|q| self.queue_for(q, fx));
-        let c = self.calls.entry(call.clone()).or_insert_with(|| Call::new(ts));
+        let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
         c.touched = c.touched.max(ts);
         if c.has_outcome() {
             fx.push(Effect::Anomaly(Anomaly::DuplicateOutcome));
@@ -144,7 +144,7 @@ impl Floor {
     }
 
     pub(super) fn on_ended(&mut self, call: &Id, agent: Option<&Id>, ts: Ts, fx: &mut Vec<Effect>) {
-        let c = self.calls.entry(call.clone()).or_insert_with(|| {
+        let c = self.calls.entry_ref(call).or_insert_with(|| {
             fx.push(Effect::Anomaly(Anomaly::EndOfUnknownCall));
             Call::new(ts)
         });

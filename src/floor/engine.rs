@@ -20,7 +20,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::{Effect, Floor, Snapshot};
 use crate::clock::Clock;
 use crate::config::FloorConfig;
-use crate::event::{Event, Id};
+use crate::event::{EVENT_TYPES, Event, Id};
 use crate::metrics::{Metrics, QueueMetrics};
 
 /// What the engine consumes, in arrival order.
@@ -110,10 +110,28 @@ impl Engine {
             EngineInput::Batch(events) => {
                 let started = Instant::now();
                 let mut fx = std::mem::take(&mut self.fx);
+                // Per-batch local tallies: one atomic update per metric per batch
+                // instead of one per event.
+                let mut by_type = [0u64; EVENT_TYPES.len()];
+                let lag = self.metrics.ingest_lag.local();
                 for ev in &events {
                     self.floor.apply(ev, now, &mut fx);
-                    self.metrics.events[ev.kind.type_index()].inc();
-                    self.metrics.ingest_lag.observe(((now - ev.ts).max(0)) as f64 / 1000.0);
+                    by_type[ev.kind.type_index()] += 1;
+                    lag.observe(((now - ev.ts).max(0)) as f64 / 1000.0);
+                }
+                lag.flush();
+                let mut start = 0;
+                while start < events.len() {
+                    let source = &events[start].source;
+                    let run = events[start..].iter().take_while(|e| e.source == *source);
+                    let (n, latest) = run.fold((0u64, i64::MIN), |(n, t), e| (n + 1, t.max(e.ts)));
+                    self.floor.heard_from(source, n, latest, now);
+                    start += usize::try_from(n).unwrap_or(events.len());
+                }
+                for (i, n) in by_type.into_iter().enumerate() {
+                    if n > 0 {
+                        self.metrics.events[i].inc_by(n);
+                    }
                 }
                 self.count(&mut fx);
                 self.fx = fx;

@@ -19,8 +19,6 @@ mod queue;
 pub mod snapshot;
 pub mod window;
 
-use std::collections::HashMap;
-
 pub use agent::Agent;
 pub use calendar::{Calendar, ShiftSpan};
 use queue::Queue;
@@ -28,7 +26,7 @@ pub use queue::QueueIdx;
 pub use snapshot::Snapshot;
 
 use crate::config::{FloorConfig, QueueParams};
-use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, Ts};
+use crate::event::{AgentState, Event, EventKind, FastMap, FaultStatus, Id, Ts};
 use calls::Call;
 use snapshot::{FaultView, QueueView, ShiftView, SourceView, TeamView, WaitingCall, WindowSpec};
 
@@ -147,13 +145,13 @@ pub struct Floor {
     settings: Settings,
     calendar: Calendar,
     queues: Vec<Queue>,
-    queue_index: HashMap<Id, QueueIdx>,
-    agents: HashMap<Id, Agent>,
-    calls: HashMap<Id, Call>,
+    queue_index: FastMap<Id, QueueIdx>,
+    agents: FastMap<Id, Agent>,
+    calls: FastMap<Id, Call>,
     /// Configured teams first (in config order), then teams seen in logins.
     teams: Vec<(Id, TeamInfo)>,
-    sources: HashMap<Id, SourceInfo>,
-    faults: HashMap<Id, FaultInfo>,
+    sources: FastMap<Id, SourceInfo>,
+    faults: FastMap<Id, FaultInfo>,
     events_applied: u64,
     next_purge: Ts,
 }
@@ -178,9 +176,9 @@ impl Floor {
             settings,
             calendar: Calendar::new(cfg.timezone, cfg.shifts.clone()),
             queues: Vec::new(),
-            queue_index: HashMap::new(),
-            agents: HashMap::new(),
-            calls: HashMap::new(),
+            queue_index: FastMap::default(),
+            agents: FastMap::default(),
+            calls: FastMap::default(),
             teams: cfg
                 .teams
                 .iter()
@@ -190,8 +188,8 @@ impl Floor {
                     (Id::from(t.id.as_str()), info)
                 })
                 .collect(),
-            sources: HashMap::new(),
-            faults: HashMap::new(),
+            sources: FastMap::default(),
+            faults: FastMap::default(),
             events_applied: 0,
             next_purge: Ts::MIN,
         };
@@ -210,20 +208,25 @@ impl Floor {
         self.queues.len()
     }
 
+    /// Records that `source` sent `events` events, the latest stamped `latest_ts`.
+    /// Called once per run of events from one source (a batch is nearly always
+    /// one run), not per event.
+    pub fn heard_from(&mut self, source: &Id, events: u64, latest_ts: Ts, now: Ts) {
+        if !self.sources.contains_key(source) {
+            let info = SourceInfo { connections: 0, events: 0, last_event_ts: None, last_heard: now };
+            self.sources.insert(source.clone(), info);
+        }
+        if let Some(src) = self.sources.get_mut(source) {
+            src.events += events;
+            src.last_event_ts = Some(src.last_event_ts.map_or(latest_ts, |t| t.max(latest_ts)));
+            src.last_heard = now;
+        }
+    }
+
     /// Applies one event. Never fails: whatever cannot be used is reported as an
     /// [`Effect::Anomaly`] and the rest of the floor is untouched.
-    pub fn apply(&mut self, ev: &Event, now: Ts, fx: &mut Vec<Effect>) {
+    pub fn apply(&mut self, ev: &Event, _now: Ts, fx: &mut Vec<Effect>) {
         self.events_applied += 1;
-        let src = self.sources.entry(ev.source.clone()).or_insert(SourceInfo {
-            connections: 0,
-            events: 0,
-            last_event_ts: None,
-            last_heard: now,
-        });
-        src.events += 1;
-        src.last_event_ts = Some(src.last_event_ts.map_or(ev.ts, |t| t.max(ev.ts)));
-        src.last_heard = now;
-
         let ts = ev.ts;
         match &ev.kind {
             EventKind::AgentLogin { agent, name, team, state, reason } => {
@@ -319,7 +322,7 @@ impl Floor {
 
     fn agent_entry(&mut self, id: &Id, ts: Ts) -> &mut Agent {
         let day = self.calendar.day_start(ts);
-        let a = self.agents.entry(id.clone()).or_insert_with(|| Agent::new(id.clone(), ts, day));
+        let a = self.agents.entry_ref(id).or_insert_with(|| Agent::new(id.clone(), ts, day));
         a.roll_day(day);
         a
     }
@@ -456,7 +459,7 @@ impl Floor {
             .collect();
 
         let mut agents_by_state = [0u32; 6];
-        let mut team_counts: HashMap<&Id, [u32; 6]> = HashMap::new();
+        let mut team_counts: FastMap<&Id, [u32; 6]> = FastMap::default();
         let mut agents = Vec::with_capacity(self.agents.len());
         for a in self.agents.values() {
             let Some(state) = a.state else { continue };

@@ -2,12 +2,9 @@
 //! is judged on its own, and only a frame that is not JSON at all (so no event in it
 //! can be told apart from the next) is refused in one piece.
 
-use std::borrow::Cow;
-use std::sync::Arc;
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
-use serde_json::value::RawValue;
-
-use super::wire::{FIELD_TYPES, WireEvent};
+use super::wire::{Element, Val, WireEvent};
 use super::{RejectReason, Rejection};
 use crate::config::valid_id;
 use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, Ts};
@@ -15,39 +12,82 @@ use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, Ts};
 /// Decodes one text frame. Accepted events go to `out` in frame order, rejections
 /// to `rejected`; `default_source` is used when an event names no `source`.
 pub fn decode(frame: &str, default_source: &Id, out: &mut Vec<Event>, rejected: &mut Vec<Rejection>) {
-    let trimmed = frame.trim_start();
     let mut sources = SourceCache::new(default_source);
-    if trimmed.starts_with('[') {
-        match serde_json::from_str::<Vec<&RawValue>>(frame) {
-            Ok(items) => {
-                for (i, raw) in items.into_iter().enumerate() {
-                    match decode_one(raw.get(), &mut sources) {
-                        Ok(ev) => out.push(ev),
-                        Err(r) => rejected.push(r.at(i)),
-                    }
-                }
-            }
-            Err(e) => {
-                rejected.push(Rejection::new(RejectReason::BadJson, format!("frame is not valid JSON: {e}")))
-            }
-        }
-    } else if trimmed.starts_with('{') {
-        match decode_one(frame, &mut sources) {
-            Ok(ev) => out.push(ev),
-            Err(r) => rejected.push(r.at(0)),
-        }
-    } else if serde_json::from_str::<serde_json::Value>(frame).is_ok() {
-        rejected.push(Rejection::new(
-            RejectReason::NotAnObject,
-            "a frame must be an event object or an array of them".into(),
-        ));
+    let (kept_out, kept_rej) = (out.len(), rejected.len());
+    let mut de = serde_json::Deserializer::from_str(frame);
+    let result = if frame.trim_start().starts_with('[') {
+        // Events are judged as the array is read, without an intermediate Vec.
+        let seed = FrameSeed { sources: &mut sources, out: &mut *out, rejected: &mut *rejected };
+        seed.deserialize(&mut de)
     } else {
-        rejected.push(Rejection::new(RejectReason::BadJson, "frame is not valid JSON".into()));
+        let mut one = |r: Result<&WireEvent<'_>, &'static str>| match r {
+            Ok(w) => match decode_one(w, &mut sources) {
+                Ok(ev) => out.push(ev),
+                Err(r) => rejected.push(r.at(0)),
+            },
+            Err(what) => rejected.push(Rejection::new(
+                RejectReason::NotAnObject,
+                format!("a frame must be an event object or an array of them, not {what}"),
+            )),
+        };
+        Element(&mut one).deserialize(&mut de)
+    };
+    if let Err(e) = result.and_then(|()| de.end()) {
+        // The JSON broke: no event of this frame can be trusted, take them back.
+        out.truncate(kept_out);
+        rejected.truncate(kept_rej);
+        rejected.push(Rejection::new(RejectReason::BadJson, format!("frame is not valid JSON: {e}")));
     }
 }
 
-/// Reuses the `Arc` of the source named by the previous event, so a batch from one
-/// bridge allocates its source id once.
+/// Reads a JSON array of events, judging each as soon as it is read.
+struct FrameSeed<'x> {
+    sources: &'x mut SourceCache,
+    out: &'x mut Vec<Event>,
+    rejected: &'x mut Vec<Rejection>,
+}
+
+impl<'de> DeserializeSeed<'de> for FrameSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FrameSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of events")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        let FrameSeed { sources, out, rejected } = self;
+        let mut each = |r: Result<&WireEvent<'de>, &'static str>| {
+            match r {
+                Ok(w) => match decode_one(w, sources) {
+                    Ok(ev) => out.push(ev),
+                    Err(r) => rejected.push(r.at(i)),
+                },
+                Err(what) => rejected.push(
+                    Rejection::new(
+                        RejectReason::NotAnObject,
+                        format!("an event must be a JSON object, not {what}"),
+                    )
+                    .at(i),
+                ),
+            }
+            i += 1;
+        };
+        while seq.next_element_seed(Element(&mut each))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Reuses the source named by the previous event, so a batch from one bridge
+/// validates its source id once.
 struct SourceCache {
     default: Id,
     last: Option<Id>,
@@ -58,40 +98,38 @@ impl SourceCache {
         SourceCache { default: default.clone(), last: None }
     }
 
-    fn get(&mut self, named: Option<Cow<'_, str>>) -> Result<Id, Rejection> {
+    fn get(&mut self, named: Option<&str>) -> Result<Id, Rejection> {
         let Some(name) = named else { return Ok(self.default.clone()) };
         if let Some(last) = &self.last
-            && **last == *name
+            && last.as_str() == name
         {
             return Ok(last.clone());
         }
-        let id = checked_id("source", &name)?;
+        let id = checked_id("source", name)?;
         self.last = Some(id.clone());
         Ok(id)
     }
 }
 
-fn decode_one(text: &str, sources: &mut SourceCache) -> Result<Event, Rejection> {
-    let w: WireEvent<'_> = match serde_json::from_str(text) {
-        Ok(w) => w,
-        Err(e) => return Err(diagnose(text, e)),
+fn decode_one(w: &WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rejection> {
+    let seq = match &w.seq {
+        None | Some(Val::Null) => None,
+        Some(Val::U64(n)) => Some(*n),
+        Some(other) => return Err(ill_typed("seq", "a non-negative integer", other)),
     };
-    let seq = w.seq;
-    build(w, sources).map_err(|r| r.with_seq(seq))
+    build(w, seq, sources).map_err(|r| r.with_seq(seq))
 }
 
-fn build(w: WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rejection> {
-    let kind_name = w.kind.as_deref().ok_or_else(|| missing("type"))?;
-    let ts_text = w.ts.as_deref().ok_or_else(|| missing("ts"))?;
-    let ts = parse_ts(ts_text)?;
-    let seq = w.seq;
-    let source = sources.get(w.source.clone())?;
+fn build(w: &WireEvent<'_>, seq: Option<u64>, sources: &mut SourceCache) -> Result<Event, Rejection> {
+    let kind_name = text("type", &w.kind)?.ok_or_else(|| missing("type"))?;
+    let ts = parse_ts(text("ts", &w.ts)?.ok_or_else(|| missing("ts"))?)?;
+    let source = sources.get(text("source", &w.source)?)?;
     let kind = match kind_name {
         "agent_login" => EventKind::AgentLogin {
             agent: required("agent", &w.agent)?,
-            name: optional_text(&w.name),
+            name: free_text("name", &w.name)?,
             team: optional("team", &w.team)?,
-            state: match w.state.as_deref() {
+            state: match text("state", &w.state)? {
                 Some(s) => parse_state(s)?,
                 None => AgentState::Ready,
             },
@@ -103,7 +141,7 @@ fn build(w: WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rejection
         },
         "agent_state" => EventKind::AgentState {
             agent: required("agent", &w.agent)?,
-            state: parse_state(w.state.as_deref().ok_or_else(|| missing("state"))?)?,
+            state: parse_state(text("state", &w.state)?.ok_or_else(|| missing("state"))?)?,
             reason: optional("reason", &w.reason)?,
             queue: optional("queue", &w.queue)?,
             call: optional("call", &w.call)?,
@@ -111,7 +149,7 @@ fn build(w: WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rejection
         "call_offered" => EventKind::CallOffered {
             call: required("call", &w.call)?,
             queue: required("queue", &w.queue)?,
-            caller: optional_text(&w.caller),
+            caller: free_text("caller", &w.caller)?,
         },
         "call_answered" => EventKind::CallAnswered {
             call: required("call", &w.call)?,
@@ -127,7 +165,7 @@ fn build(w: WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rejection
         "heartbeat" => EventKind::Heartbeat,
         "fault" => EventKind::Fault {
             component: required("component", &w.component)?,
-            status: match w.status.as_deref() {
+            status: match text("status", &w.status)? {
                 Some("down") => FaultStatus::Down,
                 Some("up") => FaultStatus::Up,
                 Some(other) => {
@@ -138,7 +176,7 @@ fn build(w: WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rejection
                 }
                 None => return Err(missing("status")),
             },
-            detail: optional_text(&w.detail),
+            detail: free_text("detail", &w.detail)?,
         },
         other => {
             return Err(Rejection::new(RejectReason::UnknownType, format!("unknown event type {other:?}")));
@@ -147,73 +185,57 @@ fn build(w: WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rejection
     Ok(Event { ts, source, seq, kind })
 }
 
-/// The typed parse failed: find out why, on this slow path only.
-fn diagnose(text: &str, err: serde_json::Error) -> Rejection {
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(_) => return Rejection::new(RejectReason::BadJson, format!("event is not valid JSON: {err}")),
-    };
-    let Some(obj) = value.as_object() else {
-        return Rejection::new(RejectReason::NotAnObject, "an event must be a JSON object".into());
-    };
-    for (field, ty) in FIELD_TYPES {
-        if let Some(v) = obj.get(*field)
-            && !ty.accepts(v)
-        {
-            return Rejection::new(
-                RejectReason::InvalidField,
-                format!("field `{field}` must be {}, got {}", ty.describe(), short(v)),
-            )
-            .with_seq(obj.get("seq").and_then(|s| s.as_u64()));
-        }
+/// A string field: `Ok(None)` when absent or null, an error when of another type.
+fn text<'v>(field: &str, v: &'v Option<Val<'_>>) -> Result<Option<&'v str>, Rejection> {
+    match v {
+        None | Some(Val::Null) => Ok(None),
+        Some(Val::Str(s)) => Ok(Some(s)),
+        Some(other) => Err(ill_typed(field, "a string", other)),
     }
-    Rejection::new(RejectReason::InvalidField, format!("event could not be read: {err}"))
 }
 
-fn short(v: &serde_json::Value) -> String {
-    let mut s = v.to_string();
-    if s.len() > 40 {
-        let mut cut = 40;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
+fn ill_typed(field: &str, want: &str, got: &Val<'_>) -> Rejection {
+    let got = match got {
+        Val::Str(_) => "a string",
+        Val::U64(_) => "a number",
+        Val::Null => "null",
+        Val::Other(what) => what,
+    };
+    Rejection::new(RejectReason::InvalidField, format!("field `{field}` must be {want}, got {got}"))
 }
 
 fn missing(field: &str) -> Rejection {
     Rejection::new(RejectReason::MissingField, format!("missing field `{field}`"))
 }
 
-fn required(field: &str, v: &Option<Cow<'_, str>>) -> Result<Id, Rejection> {
-    match v {
+fn required(field: &str, v: &Option<Val<'_>>) -> Result<Id, Rejection> {
+    match text(field, v)? {
         Some(s) => checked_id(field, s),
         None => Err(missing(field)),
     }
 }
 
-fn optional(field: &str, v: &Option<Cow<'_, str>>) -> Result<Option<Id>, Rejection> {
-    v.as_deref().map(|s| checked_id(field, s)).transpose()
+fn optional(field: &str, v: &Option<Val<'_>>) -> Result<Option<Id>, Rejection> {
+    text(field, v)?.map(|s| checked_id(field, s)).transpose()
 }
 
-/// Free text (a caller's number, a fault's detail): any string, capped in length.
-fn optional_text(v: &Option<Cow<'_, str>>) -> Option<Id> {
-    v.as_deref().map(|s| {
+/// Free text (a name, a caller's number, a fault's detail): any string, capped in
+/// length.
+fn free_text(field: &str, v: &Option<Val<'_>>) -> Result<Option<Id>, Rejection> {
+    Ok(text(field, v)?.map(|s| {
         let mut end = s.len().min(512);
         while !s.is_char_boundary(end) {
             end -= 1;
         }
         Id::from(&s[..end])
-    })
+    }))
 }
 
 /// Ids become map keys, label values and screen text: they must be non-empty,
 /// short and printable.
 fn checked_id(field: &str, s: &str) -> Result<Id, Rejection> {
     if valid_id(s) {
-        Ok(Arc::from(s))
+        Ok(Id::from(s))
     } else {
         Err(Rejection::new(
             RejectReason::InvalidField,

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::decode::decode;
-use super::dedupe::{SeqCheck, SeqMarks};
+use super::dedupe::SeqMarks;
 use super::wire::ErrorFrame;
 use super::{RejectReason, Rejection};
 use crate::event::{Event, Id};
@@ -113,23 +113,16 @@ where
 
 /// Drops events whose `seq` is not above their source's mark; counts gaps.
 fn drop_duplicates(s: &Session, events: &mut Vec<Event>) {
-    events.retain(|ev| {
-        let Some(seq) = ev.seq else { return true };
-        match s.marks.check(&ev.source, seq) {
-            SeqCheck::Fresh { missing: 0 } => true,
-            SeqCheck::Fresh { missing } => {
-                s.metrics.seq_gaps.inc();
-                s.metrics.seq_missing.inc_by(missing);
-                tracing::warn!(source = %ev.source, seq, missing, "sequence gap");
-                true
-            }
-            SeqCheck::Duplicate { last } => {
-                s.metrics.reject(RejectReason::Duplicate);
-                tracing::debug!(source = %ev.source, seq, last, "duplicate event dropped");
-                false
-            }
-        }
-    });
+    let r = s.marks.filter(events);
+    if r.duplicates > 0 {
+        s.metrics.rejected[RejectReason::Duplicate.index()].inc_by(r.duplicates);
+        tracing::debug!(source = %s.source, dropped = r.duplicates, "duplicate events dropped");
+    }
+    if r.gaps > 0 {
+        s.metrics.seq_gaps.inc_by(r.gaps);
+        s.metrics.seq_missing.inc_by(r.missing);
+        tracing::warn!(source = %s.source, gaps = r.gaps, missing = r.missing, "sequence gap");
+    }
 }
 
 async fn send_error<S>(ws: &mut S, r: &Rejection) -> Result<(), ()>

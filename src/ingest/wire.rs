@@ -1,87 +1,242 @@
 //! The canonical protocol's JSON shape (contract §3). This is the only place that
 //! knows it; `decode` turns it into [`crate::event::Event`].
 //!
-//! One flat struct with every field optional, rather than a tagged enum: serde's
-//! internally tagged enums buffer each object before choosing a variant, which
-//! costs more than the rest of decoding together. Presence and types per event
-//! type are checked in `decode`, which can then name the missing field.
+//! A frame is read in one pass. Each array element is read *leniently*: any JSON
+//! value is accepted for any field ([`Val`] records what it was), so an ill-typed
+//! field in one event cannot abort the parse of the frame, and `decode` can name
+//! the field and the type it should have had. Only invalid JSON refuses a frame
+//! as a whole. Unknown fields are skipped (forward compatibility).
 
 use std::borrow::Cow;
+use std::fmt;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Default, Deserialize)]
+/// One field's value, whatever JSON type it had.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val<'a> {
+    Str(Cow<'a, str>),
+    U64(u64),
+    Null,
+    /// Any other JSON value, described for the error message ("a number", …).
+    Other(&'static str),
+}
+
+/// One event object of a frame, each field as it was sent.
+#[derive(Debug, Default)]
 pub struct WireEvent<'a> {
-    #[serde(rename = "type", borrow)]
-    pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub ts: Option<Cow<'a, str>>,
-    pub seq: Option<u64>,
-    #[serde(borrow)]
-    pub source: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub agent: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub team: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub state: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub reason: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub queue: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub call: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub caller: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub component: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub status: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub detail: Option<Cow<'a, str>>,
+    pub kind: Option<Val<'a>>,
+    pub ts: Option<Val<'a>>,
+    pub seq: Option<Val<'a>>,
+    pub source: Option<Val<'a>>,
+    pub agent: Option<Val<'a>>,
+    pub name: Option<Val<'a>>,
+    pub team: Option<Val<'a>>,
+    pub state: Option<Val<'a>>,
+    pub reason: Option<Val<'a>>,
+    pub queue: Option<Val<'a>>,
+    pub call: Option<Val<'a>>,
+    pub caller: Option<Val<'a>>,
+    pub component: Option<Val<'a>>,
+    pub status: Option<Val<'a>>,
+    pub detail: Option<Val<'a>>,
 }
 
-/// Field names and the JSON type each must have, for naming the culprit when the
-/// fast typed parse fails.
-pub const FIELD_TYPES: &[(&str, FieldType)] = &[
-    ("type", FieldType::String),
-    ("ts", FieldType::String),
-    ("seq", FieldType::UnsignedInteger),
-    ("source", FieldType::String),
-    ("agent", FieldType::String),
-    ("name", FieldType::String),
-    ("team", FieldType::String),
-    ("state", FieldType::String),
-    ("reason", FieldType::String),
-    ("queue", FieldType::String),
-    ("call", FieldType::String),
-    ("caller", FieldType::String),
-    ("component", FieldType::String),
-    ("status", FieldType::String),
-    ("detail", FieldType::String),
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
-    String,
-    UnsignedInteger,
-}
-
-impl FieldType {
-    pub fn describe(self) -> &'static str {
-        match self {
-            FieldType::String => "a string",
-            FieldType::UnsignedInteger => "a non-negative integer",
-        }
+impl<'de: 'a, 'a> Deserialize<'de> for Val<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValVisitor)
     }
+}
 
-    pub fn accepts(self, v: &serde_json::Value) -> bool {
-        match self {
-            FieldType::String => v.is_string() || v.is_null(),
-            FieldType::UnsignedInteger => v.is_u64() || v.is_null(),
+struct ValVisitor;
+
+impl<'de> Visitor<'de> for ValVisitor {
+    type Value = Val<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Owned(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Val::U64(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        // serde_json hands non-negative integers to visit_u64; this is a negative one.
+        Ok(if v >= 0 { Val::U64(v.unsigned_abs()) } else { Val::Other("a negative number") })
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Val::Other("a fractional number"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Val::Other("a boolean"))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Val::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Val::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Val::Other("an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Val::Other("an object"))
+    }
+}
+
+/// Reads one element and hands it to `F` while it is still on the stack: an
+/// event object as `Ok(&WireEvent)`, anything else as `Err(what it was)`. The
+/// element is never moved (it is ~500 bytes of mostly empty fields).
+pub struct Element<'f, F>(pub &'f mut F);
+
+impl<'de, F> DeserializeSeed<'de> for Element<'_, F>
+where
+    F: FnMut(Result<&WireEvent<'de>, &'static str>),
+{
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, F> Visitor<'de> for Element<'_, F>
+where
+    F: FnMut(Result<&WireEvent<'de>, &'static str>),
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut w = WireEvent::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            let slot = match key {
+                Key::Type => &mut w.kind,
+                Key::Ts => &mut w.ts,
+                Key::Seq => &mut w.seq,
+                Key::Source => &mut w.source,
+                Key::Agent => &mut w.agent,
+                Key::Name => &mut w.name,
+                Key::Team => &mut w.team,
+                Key::State => &mut w.state,
+                Key::Reason => &mut w.reason,
+                Key::Queue => &mut w.queue,
+                Key::Call => &mut w.call,
+                Key::Caller => &mut w.caller,
+                Key::Component => &mut w.component,
+                Key::Status => &mut w.status,
+                Key::Detail => &mut w.detail,
+                Key::Unknown => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value::<Val<'de>>()?);
         }
+        (self.0)(Ok(&w));
+        Ok(())
+    }
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
+        (self.0)(Err("a string"));
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        (self.0)(Err("a string"));
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        (self.0)(Err("a number"));
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        (self.0)(Err("a number"));
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        (self.0)(Err("a number"));
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        (self.0)(Err("a boolean"));
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        (self.0)(Err("null"));
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        (self.0)(Err("an array"));
+        Ok(())
+    }
+}
+
+/// A field name, matched without allocating (keys are read as plain `&str`).
+enum Key {
+    Type,
+    Ts,
+    Seq,
+    Source,
+    Agent,
+    Name,
+    Team,
+    State,
+    Reason,
+    Queue,
+    Call,
+    Caller,
+    Component,
+    Status,
+    Detail,
+    Unknown,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+        Ok(match v {
+            "type" => Key::Type,
+            "ts" => Key::Ts,
+            "seq" => Key::Seq,
+            "source" => Key::Source,
+            "agent" => Key::Agent,
+            "name" => Key::Name,
+            "team" => Key::Team,
+            "state" => Key::State,
+            "reason" => Key::Reason,
+            "queue" => Key::Queue,
+            "call" => Key::Call,
+            "caller" => Key::Caller,
+            "component" => Key::Component,
+            "status" => Key::Status,
+            "detail" => Key::Detail,
+            _ => Key::Unknown,
+        })
     }
 }
 

@@ -101,8 +101,34 @@ fn broken_json_refuses_the_frame_as_a_whole() {
         assert!(ev.is_empty());
         assert_eq!(rej.len(), 1, "{frame}");
         assert_eq!(rej[0].reason, R::BadJson, "{frame}");
-        assert_eq!(rej[0].index, if frame.starts_with('{') { Some(0) } else { None }, "{frame}");
+        assert_eq!(rej[0].index, None, "{frame}: the frame is refused, not one event");
     }
+}
+
+#[test]
+fn a_frame_that_is_not_an_object_or_array_is_refused() {
+    for frame in [r#""hello""#, "42", "null", "true"] {
+        let (ev, rej) = run(frame);
+        assert!(ev.is_empty());
+        assert_eq!(rej[0].reason, R::NotAnObject, "{frame}");
+    }
+}
+
+#[test]
+fn ill_typed_fields_anywhere_in_an_event_do_not_disturb_its_neighbours() {
+    // Nested objects and arrays as field values, and a field of every wrong type.
+    let frame = format!(
+        r#"[{GOOD},{{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","agent":{{"a":[1,2]}}}},{{"type":"heartbeat","ts":[1],"x":{{}}}},{{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":1.5}},{GOOD}]"#
+    );
+    let (ev, rej) = run(&frame);
+    // A field the event's type does not use is not checked, like an unknown field:
+    // the heartbeat with an object for `agent` is accepted.
+    assert_eq!(ev.len(), 3, "{rej:?}");
+    assert_eq!(rej.len(), 2);
+    assert_eq!((rej[0].index, rej[0].reason), (Some(2), R::InvalidField));
+    assert!(rej[0].message.contains("`ts` must be a string, got an array"), "{}", rej[0].message);
+    assert_eq!((rej[1].index, rej[1].reason), (Some(3), R::InvalidField));
+    assert!(rej[1].message.contains("`seq` must be a non-negative integer, got a fractional number"));
 }
 
 #[test]
