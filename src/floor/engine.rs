@@ -74,6 +74,7 @@ impl Engine {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_publish = Instant::now();
+        let mut inputs = Vec::with_capacity(64);
         loop {
             let dirty = tokio::select! {
                 // The tick first: under a constant stream of input it would otherwise
@@ -89,9 +90,15 @@ impl Engine {
                     last_publish = Instant::now();
                     false
                 }
-                input = rx.recv() => {
-                    let Some(input) = input else { break };
-                    self.handle(input);
+                // Everything already queued is taken in one go: fewer wake-ups of
+                // this task when ingest is busy.
+                n = rx.recv_many(&mut inputs, 64) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for input in inputs.drain(..) {
+                        self.handle(input);
+                    }
                     true
                 }
             };

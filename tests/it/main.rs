@@ -5,7 +5,9 @@
 //! over WebSocket and HTTP as a CTI bridge, a browser or Prometheus would.
 
 mod cli;
+mod demo;
 mod harness;
 mod ingest;
 mod metrics;
 mod shutdown;
+mod tidy;
