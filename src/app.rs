@@ -65,8 +65,11 @@ impl Daemon {
         let mut engine_task = engine.task;
         let task = tokio::spawn(async move {
             let crashed = tokio::select! {
-                r = &mut engine_task => Some(r),
+                // Cancellation first: when shutdown has begun, an engine that has
+                // already drained and ended is the normal course, not a crash.
+                biased;
                 _ = token.cancelled() => None,
+                r = &mut engine_task => Some(r),
             };
             if let Some(r) = crashed {
                 token.cancel();

@@ -9,6 +9,12 @@ use super::queue::{Queue, QueueIdx};
 use super::{Anomaly, Calendar, Effect, Floor, Settings};
 use crate::event::{AgentState, Id, Ts};
 
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Answered,
+    Abandoned,
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct Call {
     queue: Option<QueueIdx>,
@@ -82,25 +88,7 @@ impl Floor {
         ts: Ts,
         fx: &mut Vec<Effect>,
     ) {
-        let named = queue.map(|q| self.queue_for(q, fx));
-        let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
-        c.touched = c.touched.max(ts);
-        if c.has_outcome() {
-            fx.push(Effect::Anomaly(Anomaly::DuplicateOutcome));
-            return;
-        }
-        c.answered_at = Some(ts);
-        let qi = c.queue.or(named);
-        c.queue = qi;
-        if let Some(qi) = qi {
-            let q = &mut self.queues[qi];
-            c.outcome_counted = true;
-            count_outcome(q, c, qi, &mut self.calendar, &self.settings, fx);
-            if let Some(off) = c.offered_at {
-                q.waiting.remove(&(off, call.clone()));
-                record_wait(q, c, qi, &mut self.calendar, &self.settings, fx);
-            }
-        }
+        let Ok(qi) = self.on_outcome(call, queue, ts, Outcome::Answered, fx) else { return };
         let queue_id = qi.map(|i| self.queues[i].id.clone());
 
         let a = self.agent_entry(agent, ts);
@@ -122,14 +110,30 @@ impl Floor {
     }
 
     pub(super) fn on_abandoned(&mut self, call: &Id, queue: Option<&Id>, ts: Ts, fx: &mut Vec<Effect>) {
+        let _ = self.on_outcome(call, queue, ts, Outcome::Abandoned, fx);
+    }
+
+    /// Records a call's answer or abandon and counts it once its queue is known.
+    /// Returns the call's queue, or `Err` for a second outcome (counted as an anomaly).
+    fn on_outcome(
+        &mut self,
+        call: &Id,
+        queue: Option<&Id>,
+        ts: Ts,
+        outcome: Outcome,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Option<QueueIdx>, ()> {
         let named = queue.map(|q| self.queue_for(q, fx));
         let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
         c.touched = c.touched.max(ts);
         if c.has_outcome() {
             fx.push(Effect::Anomaly(Anomaly::DuplicateOutcome));
-            return;
+            return Err(());
         }
-        c.abandoned_at = Some(ts);
+        match outcome {
+            Outcome::Answered => c.answered_at = Some(ts),
+            Outcome::Abandoned => c.abandoned_at = Some(ts),
+        }
         let qi = c.queue.or(named);
         c.queue = qi;
         if let Some(qi) = qi {
@@ -141,6 +145,7 @@ impl Floor {
                 record_wait(q, c, qi, &mut self.calendar, &self.settings, fx);
             }
         }
+        Ok(qi)
     }
 
     pub(super) fn on_ended(&mut self, call: &Id, agent: Option<&Id>, ts: Ts, fx: &mut Vec<Effect>) {

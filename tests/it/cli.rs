@@ -2,9 +2,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use crate::harness::{PATIENCE, http_get};
+use crate::harness::{PATIENCE, expect_clean_exit, http_get};
 
 const BIN: &str = env!("CARGO_BIN_EXE_floorwatch");
 
@@ -94,13 +93,5 @@ async fn sigterm_stops_the_daemon_cleanly() {
     assert_eq!(status, 200, "{body}");
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(killed.success());
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            assert!(st.success(), "exit status {st}");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "daemon did not stop after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    expect_clean_exit(&mut child, "daemon after SIGTERM").await;
 }

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{PATIENCE, http_get, metric_sum};
+use crate::harness::{PATIENCE, expect_clean_exit, http_get, metric_sum};
 
 #[tokio::test]
 async fn demo_shows_a_live_floor() {
@@ -64,13 +64,5 @@ async fn demo_shows_a_live_floor() {
 
     let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
     assert!(killed.success());
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            assert!(st.success(), "demo exit status {st}");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "demo did not stop on Ctrl-C");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    expect_clean_exit(&mut child, "demo after Ctrl-C").await;
 }

@@ -226,3 +226,16 @@ pub fn ts(secs: f64) -> String {
     let base = *BASE.get_or_init(|| chrono::Utc::now().timestamp_millis() - 600_000);
     floorwatch::event::format_ts(base + (secs * 1000.0) as i64)
 }
+
+/// Waits for a child process to exit (bounded by [`PATIENCE`]) and asserts success.
+pub async fn expect_clean_exit(child: &mut std::process::Child, what: &str) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            assert!(st.success(), "{what}: exit status {st}");
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
