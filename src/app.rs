@@ -13,17 +13,20 @@ use std::sync::atomic::AtomicU64;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::floor::engine::AlertsLink;
 use crate::floor::{Snapshot, engine};
 use crate::http::{AppState, router};
 use crate::ingest::dedupe::SeqMarks;
 use crate::metrics::Metrics;
 use crate::metrics::collector::FloorCollector;
+use crate::store::StoreHandle;
 
 /// A running daemon.
 pub struct Daemon {
@@ -39,7 +42,15 @@ impl Daemon {
     pub async fn start(cfg: Config, listener: TcpListener, clock: Clock) -> anyhow::Result<Daemon> {
         let addr = listener.local_addr().context("listener has no local address")?;
         let metrics = Arc::new(Metrics::new());
-        let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock);
+        let store = StoreHandle::open(&cfg.data_dir)
+            .with_context(|| format!("opening the database in {}", cfg.data_dir.display()))?;
+        // Engine → alerts: bounded and lossless (see floor::engine::AlertsLink).
+        let (signals_tx, signals_rx) = mpsc::channel(1024);
+        let alerts = alerts::spawn(store.clone(), signals_rx, metrics.clone(), clock)
+            .await
+            .context("restoring open alerts")?;
+        let link = AlertsLink { cfg: cfg.alerts.clone(), signals: signals_tx, restored: alerts.restored };
+        let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link);
         metrics
             .registry
             .register(Box::new(FloorCollector::new(engine.snapshot.clone())))
@@ -55,6 +66,8 @@ impl Daemon {
             ingest: Arc::new(cfg.ingest.clone()),
             cancel: cancel.clone(),
             conn_seq: Arc::new(AtomicU64::new(0)),
+            alerts: alerts.handle,
+            admin_token: cfg.admin_token.as_deref().map(Arc::from),
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -63,38 +76,56 @@ impl Daemon {
         let grace = cfg.shutdown_grace;
         let token = cancel.clone();
         let mut engine_task = engine.task;
+        let alerts_task = alerts.task;
         let task = tokio::spawn(async move {
-            let crashed = tokio::select! {
-                // Cancellation first: when shutdown has begun, an engine that has
-                // already drained and ended is the normal course, not a crash.
-                biased;
-                _ = token.cancelled() => None,
-                r = &mut engine_task => Some(r),
-            };
-            if let Some(r) = crashed {
-                token.cancel();
-                let _ = server.await;
-                return Err(match r {
-                    Err(e) => anyhow::anyhow!("floor engine crashed: {e}"),
-                    Ok(()) => anyhow::anyhow!("floor engine stopped unexpectedly"),
-                });
+            let result = Self::supervise(token, server, &mut engine_task, grace).await;
+            // The engine has stopped (its signal sender is gone): the alert task
+            // saves what is left and ends once the HTTP side has let go of it too.
+            if tokio::time::timeout(grace, alerts_task).await.is_err() {
+                tracing::warn!(grace_secs = grace.as_secs(), "alert task did not finish in time");
             }
-            match server.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "http server failed"),
-                Err(e) => tracing::error!(error = %e, "http server task failed"),
-            }
-            match tokio::time::timeout(grace, engine_task).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(anyhow::anyhow!("floor engine crashed while draining: {e}")),
-                Err(_) => {
-                    tracing::warn!(grace_secs = grace.as_secs(), "floor engine did not drain in time");
-                    Ok(())
-                }
-            }
+            store.close().await;
+            result
         });
         tracing::info!(%addr, "floorwatch listening");
         Ok(Daemon { addr, snapshot: engine.snapshot, metrics, cancel, task })
+    }
+
+    /// Serves until cancelled (or the engine dies), then drains the engine.
+    async fn supervise(
+        token: CancellationToken,
+        server: JoinHandle<std::io::Result<()>>,
+        engine_task: &mut JoinHandle<()>,
+        grace: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let crashed = tokio::select! {
+            // Cancellation first: when shutdown has begun, an engine that has
+            // already drained and ended is the normal course, not a crash.
+            biased;
+            _ = token.cancelled() => None,
+            r = &mut *engine_task => Some(r),
+        };
+        if let Some(r) = crashed {
+            token.cancel();
+            let _ = server.await;
+            return Err(match r {
+                Err(e) => anyhow::anyhow!("floor engine crashed: {e}"),
+                Ok(()) => anyhow::anyhow!("floor engine stopped unexpectedly"),
+            });
+        }
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "http server failed"),
+            Err(e) => tracing::error!(error = %e, "http server task failed"),
+        }
+        match tokio::time::timeout(grace, engine_task).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::anyhow!("floor engine crashed while draining: {e}")),
+            Err(_) => {
+                tracing::warn!(grace_secs = grace.as_secs(), "floor engine did not drain in time");
+                Ok(())
+            }
+        }
     }
 
     /// Begins a graceful shutdown; [`Daemon::wait`] returns when it is done.

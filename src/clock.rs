@@ -23,6 +23,12 @@ impl Clock {
         Clock { start_wall, start: Instant::now() }
     }
 
+    /// The tokio instant at which this clock reads `ts` (now, if `ts` is past).
+    pub fn instant_at(&self, ts: Ts) -> Instant {
+        let ahead = u64::try_from(ts.saturating_sub(self.start_wall)).unwrap_or(0);
+        self.start + std::time::Duration::from_millis(ahead)
+    }
+
     pub fn now_ms(&self) -> Ts {
         let elapsed = i64::try_from(self.start.elapsed().as_millis()).unwrap_or(i64::MAX / 2);
         self.start_wall.saturating_add(elapsed)

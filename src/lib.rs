@@ -9,6 +9,7 @@
 //! edges; `sim` is the demo floor, a client of `/ingest` like any CTI bridge.
 //! See ARCHITECTURE.md for the map and the invariants.
 
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod clock;
@@ -19,6 +20,8 @@ pub mod floor;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod rules;
 pub mod signal;
 pub mod sim;
+pub mod store;
 pub mod wallboard;

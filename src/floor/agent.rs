@@ -51,17 +51,30 @@ impl Agent {
         }
     }
 
-    /// Moves to `state` at `ts`, booking the time spent in the state being left.
-    /// A repeat of the current state and reason keeps `since`: a bridge that
-    /// re-announces "acw" must not reset the overrun clock.
-    pub fn enter(&mut self, state: Option<AgentState>, reason: Option<Id>, ts: Ts) {
+    /// Moves to `state` at `ts`, booking the time spent in the state being left;
+    /// returns whether anything changed. A repeat of the current state and reason
+    /// keeps `since`: a bridge that re-announces "acw" must not reset the overrun clock.
+    pub fn enter(&mut self, state: Option<AgentState>, reason: Option<Id>, ts: Ts) -> bool {
         if state == self.state && reason == self.reason {
-            return;
+            return false;
         }
         self.book_until(ts);
         self.state = state;
         self.reason = reason;
         self.since = ts;
+        true
+    }
+
+    /// The change rules react to.
+    pub fn change(&self) -> AgentChange {
+        AgentChange {
+            agent: self.id.clone(),
+            team: self.team.clone(),
+            queue: self.queue.clone(),
+            state: self.state,
+            reason: self.reason.clone(),
+            since: self.since,
+        }
     }
 
     fn book_until(&mut self, ts: Ts) {
@@ -72,4 +85,16 @@ impl Agent {
             _ => {}
         }
     }
+}
+
+/// An agent's new state, as rules see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentChange {
+    pub agent: Id,
+    pub team: Option<Id>,
+    pub queue: Option<Id>,
+    /// `None`: logged out.
+    pub state: Option<AgentState>,
+    pub reason: Option<Id>,
+    pub since: Ts,
 }

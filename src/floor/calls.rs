@@ -104,7 +104,9 @@ impl Floor {
                 if a.state.is_none() {
                     a.login_at = Some(ts);
                 }
-                a.enter(Some(AgentState::Talking), None, ts);
+                if a.enter(Some(AgentState::Talking), None, ts) {
+                    fx.push(Effect::Agent(a.change()));
+                }
             }
         }
     }

@@ -19,17 +19,19 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{Effect, Floor, Snapshot};
 use crate::clock::Clock;
-use crate::config::FloorConfig;
+use crate::config::{AlertsConfig, FloorConfig};
 use crate::event::{EVENT_TYPES, Event, Id};
 use crate::metrics::{Metrics, QueueMetrics};
+use crate::rules::{AlertKey, Rules, Signal};
 
 /// What the engine consumes, in arrival order.
 #[derive(Debug)]
 pub enum EngineInput {
     /// Events accepted by one ingest frame, in frame order.
     Batch(Vec<Event>),
-    /// An ingest connection for `source` opened (`+1`) or closed (`-1`).
-    Connection { source: Id, delta: i32 },
+    /// An ingest connection for `source` opened (`+1`) or closed (`-1`); `named`
+    /// when the bridge chose the id.
+    Connection { source: Id, delta: i32, named: bool },
 }
 
 pub struct EngineHandle {
@@ -38,8 +40,24 @@ pub struct EngineHandle {
     pub task: tokio::task::JoinHandle<()>,
 }
 
+/// Where the engine sends alert signals, and what was still open at start.
+pub struct AlertsLink {
+    pub cfg: AlertsConfig,
+    /// Bounded and lossless: a slow alert pipeline slows the engine (and so
+    /// ingest) rather than lose an alert.
+    pub signals: mpsc::Sender<Vec<Signal>>,
+    /// Alerts open in the store at start, for the rules to confirm or clear.
+    pub restored: Vec<AlertKey>,
+}
+
 /// Starts the engine task.
-pub fn spawn(cfg: &FloorConfig, capacity: usize, metrics: Arc<Metrics>, clock: Clock) -> EngineHandle {
+pub fn spawn(
+    cfg: &FloorConfig,
+    capacity: usize,
+    metrics: Arc<Metrics>,
+    clock: Clock,
+    alerts: AlertsLink,
+) -> EngineHandle {
     let (tx, rx) = mpsc::channel(capacity);
     let mut fx = Vec::new();
     let mut floor = Floor::new(cfg, &mut fx);
@@ -52,6 +70,9 @@ pub fn spawn(cfg: &FloorConfig, capacity: usize, metrics: Arc<Metrics>, clock: C
         fx: Vec::new(),
         snap_tx,
         interval: Duration::from_millis(cfg.snapshot_interval_ms),
+        rules: Rules::new(&alerts.cfg, alerts.restored),
+        signals: alerts.signals,
+        pending: Vec::new(),
     };
     engine.count(&mut fx);
     let task = tokio::spawn(engine.run(rx));
@@ -67,6 +88,10 @@ struct Engine {
     fx: Vec<Effect>,
     snap_tx: watch::Sender<Arc<Snapshot>>,
     interval: Duration,
+    rules: Rules,
+    signals: mpsc::Sender<Vec<Signal>>,
+    /// Signals produced by the current step, sent before the next input is taken.
+    pending: Vec<Signal>,
 }
 
 impl Engine {
@@ -86,8 +111,15 @@ impl Engine {
                     self.floor.tick(now, &mut fx);
                     self.count(&mut fx);
                     self.fx = fx;
+                    self.rules.on_tick(&self.floor, now, &mut self.pending);
                     self.publish(now);
                     last_publish = Instant::now();
+                    false
+                }
+                // An overrun threshold or the rules' periodic sweep is due.
+                _ = tokio::time::sleep_until(self.clock.instant_at(self.rules.next_deadline())) => {
+                    let now = self.clock.now_ms();
+                    self.rules.on_tick(&self.floor, now, &mut self.pending);
                     false
                 }
                 // Everything already queued is taken in one go: fewer wake-ups of
@@ -102,6 +134,12 @@ impl Engine {
                     true
                 }
             };
+            if !self.pending.is_empty() {
+                let batch = std::mem::take(&mut self.pending);
+                if self.signals.send(batch).await.is_err() {
+                    tracing::warn!("alert pipeline is gone; alert signals dropped");
+                }
+            }
             if dirty && last_publish.elapsed() >= self.interval {
                 self.publish(self.clock.now_ms());
                 last_publish = Instant::now();
@@ -140,11 +178,14 @@ impl Engine {
                         self.metrics.events[i].inc_by(n);
                     }
                 }
+                self.rules.on_effects(&self.floor, &fx, now, &mut self.pending);
                 self.count(&mut fx);
                 self.fx = fx;
                 self.metrics.engine_batch_seconds.observe(started.elapsed().as_secs_f64());
             }
-            EngineInput::Connection { source, delta } => self.floor.source_connection(&source, delta, now),
+            EngineInput::Connection { source, delta, named } => {
+                self.floor.source_connection(&source, delta, named, now)
+            }
         }
     }
 
@@ -166,6 +207,7 @@ impl Engine {
                     h.observe(ms as f64 / 1000.0);
                 }
                 Effect::Anomaly(a) => self.metrics.anomalies[a.index()].inc(),
+                Effect::Agent(_) | Effect::Fault { .. } => {}
             }
         }
     }

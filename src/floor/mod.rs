@@ -19,7 +19,7 @@ mod queue;
 pub mod snapshot;
 pub mod window;
 
-pub use agent::Agent;
+pub use agent::{Agent, AgentChange};
 pub use calendar::{Calendar, ShiftSpan};
 use queue::Queue;
 pub use queue::QueueIdx;
@@ -50,6 +50,15 @@ pub enum Effect {
     },
     /// Something odd but survivable; counted, never fatal.
     Anomaly(Anomaly),
+    /// An agent's state or reason changed (logins and logouts included).
+    Agent(AgentChange),
+    /// A component's reported status changed.
+    Fault {
+        component: Id,
+        down: bool,
+        since: Ts,
+        detail: Option<Id>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +108,18 @@ impl Anomaly {
     }
 }
 
+/// A queue as the queue rules see it.
+#[derive(Debug, Clone)]
+pub struct QueueStatus<'a> {
+    pub id: &'a Id,
+    pub params: QueueParams,
+    /// The rules' window (e.g. 15 min).
+    pub window: window::Tally,
+    /// The stuck-dispatcher window (e.g. 3 min).
+    pub recent: window::Tally,
+    pub longest_wait_ms: i64,
+}
+
 /// Floor settings derived once from [`FloorConfig`].
 #[derive(Debug, Clone)]
 struct Settings {
@@ -118,6 +139,9 @@ impl Settings {
 
 #[derive(Debug, Clone)]
 struct SourceInfo {
+    /// Named by its bridge (`?source=` or events' `source`), so watched for
+    /// `source_down`; anonymous `conn-N` sources die with their connection.
+    named: bool,
     connections: u32,
     events: u64,
     last_event_ts: Option<Ts>,
@@ -213,7 +237,8 @@ impl Floor {
     /// one run), not per event.
     pub fn heard_from(&mut self, source: &Id, events: u64, latest_ts: Ts, now: Ts) {
         if !self.sources.contains_key(source) {
-            let info = SourceInfo { connections: 0, events: 0, last_event_ts: None, last_heard: now };
+            let info =
+                SourceInfo { named: true, connections: 0, events: 0, last_event_ts: None, last_heard: now };
             self.sources.insert(source.clone(), info);
         }
         if let Some(src) = self.sources.get_mut(source) {
@@ -255,7 +280,8 @@ impl Floor {
                 if ts >= f.last_report {
                     f.last_report = ts;
                     let down = *status == FaultStatus::Down;
-                    if down != f.down {
+                    let changed = down != f.down;
+                    if changed {
                         f.since = ts;
                         f.down = down;
                     }
@@ -263,14 +289,23 @@ impl Floor {
                         f.detail = detail.clone();
                     }
                     f.source = ev.source.clone();
+                    if changed {
+                        fx.push(Effect::Fault {
+                            component: component.clone(),
+                            down,
+                            since: ts,
+                            detail: f.detail.clone(),
+                        });
+                    }
                 }
             }
         }
     }
 
     /// Records an ingest connection opening (`+1`) or closing (`-1`) for a source.
-    pub fn source_connection(&mut self, source: &Id, delta: i32, now: Ts) {
+    pub fn source_connection(&mut self, source: &Id, delta: i32, named: bool, now: Ts) {
         let s = self.sources.entry(source.clone()).or_insert(SourceInfo {
+            named,
             connections: 0,
             events: 0,
             last_event_ts: None,
@@ -302,6 +337,29 @@ impl Floor {
         self.queue_index.insert(id, idx);
         fx.push(Effect::QueueAdded(idx));
         idx
+    }
+
+    /// What the queue rules look at for queue `idx` at `now`.
+    pub fn queue_status(&self, idx: QueueIdx, now: Ts, window_ms: i64, stuck_ms: i64) -> QueueStatus<'_> {
+        let q = &self.queues[idx];
+        let sum = |w| q.ring.as_ref().map(|r| r.sum(now, w)).unwrap_or_default();
+        QueueStatus {
+            id: &q.id,
+            params: q.params,
+            window: sum(window_ms),
+            recent: sum(stuck_ms),
+            longest_wait_ms: q.waiting.first().map_or(0, |(since, _)| (now - since).max(0)),
+        }
+    }
+
+    /// Logged-in agents in `state` now (a scan: for periodic rules, not per event).
+    pub fn agents_in(&self, state: AgentState) -> u32 {
+        self.agents.values().filter(|a| a.state == Some(state)).count() as u32
+    }
+
+    /// Every named source: (id, open connections, engine time last heard from).
+    pub fn named_sources(&self) -> impl Iterator<Item = (&Id, u32, Ts)> {
+        self.sources.iter().filter(|(_, s)| s.named).map(|(id, s)| (id, s.connections, s.last_heard))
     }
 
     /// The queue named `id`, created on first sight (bounded by `max_queues`).
@@ -355,7 +413,9 @@ impl Floor {
         if a.state.is_none() {
             a.login_at = Some(ts);
         }
-        a.enter(Some(state), reason.clone(), ts);
+        if a.enter(Some(state), reason.clone(), ts) {
+            fx.push(Effect::Agent(a.change()));
+        }
     }
 
     fn on_logout(&mut self, agent: &Id, reason: &Option<Id>, ts: Ts, fx: &mut Vec<Effect>) {
@@ -367,10 +427,13 @@ impl Floor {
             fx.push(Effect::Anomaly(Anomaly::StaleAgentEvent));
             return;
         }
-        a.enter(None, reason.clone(), ts);
+        let changed = a.enter(None, reason.clone(), ts);
         a.call = None;
         a.queue = None;
         a.login_at = None;
+        if changed {
+            fx.push(Effect::Agent(a.change()));
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -395,7 +458,7 @@ impl Floor {
         }
         // A reason only means something for not_ready; drop stale ones elsewhere.
         let reason = if state == AgentState::NotReady { reason.clone() } else { None };
-        a.enter(Some(state), reason, ts);
+        let changed = a.enter(Some(state), reason, ts);
         match (call, state) {
             (Some(c), _) => a.call = Some(c.clone()),
             (None, AgentState::Ready | AgentState::NotReady) => a.call = None,
@@ -405,6 +468,9 @@ impl Floor {
             (Some(q), _) => a.queue = Some(q.clone()),
             (None, AgentState::Ready | AgentState::NotReady) => a.queue = None,
             _ => {}
+        }
+        if changed {
+            fx.push(Effect::Agent(a.change()));
         }
     }
 

@@ -258,3 +258,69 @@ impl<'a> FloorDto<'a> {
         }
     }
 }
+
+/// An alert as contract §5 shows it.
+#[derive(Serialize)]
+pub struct AlertDto<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub severity: &'a str,
+    pub state: &'a str,
+    pub subject: SubjectDto<'a>,
+    pub started_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_note: Option<&'a str>,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct SubjectDto<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<&'a str>,
+}
+
+impl<'a> From<&'a crate::store::AlertRecord> for AlertDto<'a> {
+    fn from(a: &'a crate::store::AlertRecord) -> AlertDto<'a> {
+        AlertDto {
+            id: &a.id,
+            kind: &a.kind,
+            severity: &a.severity,
+            state: &a.state,
+            subject: SubjectDto {
+                agent: a.agent.as_deref(),
+                team: a.team.as_deref(),
+                queue: a.queue.as_deref(),
+                source: a.source.as_deref(),
+                component: a.component.as_deref(),
+            },
+            started_at: format_ts(a.started_at),
+            updated_at: format_ts(a.updated_at),
+            resolved_at: a.resolved_at.map(format_ts),
+            acknowledged_by: a.acked_by.as_deref(),
+            acknowledged_at: a.acked_at.map(format_ts),
+            ack_note: a.ack_note.as_deref(),
+            message: &a.message,
+            value: a.value,
+            threshold: a.threshold,
+        }
+    }
+}

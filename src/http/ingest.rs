@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
+use super::auth::{Refusal, authorize};
 use crate::config::valid_id;
 use crate::event::Id;
 use crate::ingest::server::{self, Session};
@@ -23,37 +24,6 @@ pub(super) struct IngestQuery {
     /// The connection's source id; a bridge that reconnects under the same id has
     /// its replayed events deduplicated by `seq`.
     source: Option<String>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Refusal {
-    Unauthorized,
-    NotLoopback,
-}
-
-/// Decides whether a handshake may proceed.
-pub(super) fn authorize(token: Option<&str>, headers: &HeaderMap, peer: SocketAddr) -> Result<(), Refusal> {
-    match token {
-        Some(expected) => {
-            let given = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim);
-            match given {
-                Some(g) if constant_time_eq(g.as_bytes(), expected.as_bytes()) => Ok(()),
-                _ => Err(Refusal::Unauthorized),
-            }
-        }
-        None if peer.ip().is_loopback() => Ok(()),
-        None => Err(Refusal::NotLoopback),
-    }
-}
-
-/// Compares without an early exit, so response timing does not reveal how much of
-/// a guessed token was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub(super) async fn upgrade(
@@ -83,6 +53,7 @@ pub(super) async fn upgrade(
                 .into_response();
         }
     }
+    let named = q.source.is_some();
     let source: Id = match q.source {
         Some(s) if valid_id(&s) => Id::from(s),
         Some(_) => {
@@ -101,6 +72,7 @@ pub(super) async fn upgrade(
     let limit = st.ingest.max_frame_bytes;
     let session = Session {
         source,
+        named,
         engine: st.engine.clone(),
         marks: st.marks.clone(),
         metrics: st.metrics.clone(),
@@ -111,40 +83,4 @@ pub(super) async fn upgrade(
         let _permit = permit;
         server::run(socket, session).await;
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn peer(s: &str) -> SocketAddr {
-        s.parse().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
-    }
-
-    fn bearer(t: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
-            h.insert(header::AUTHORIZATION, v);
-        }
-        h
-    }
-
-    #[test]
-    fn no_token_means_loopback_only() {
-        assert_eq!(authorize(None, &HeaderMap::new(), peer("127.0.0.1:5000")), Ok(()));
-        assert_eq!(authorize(None, &HeaderMap::new(), peer("[::1]:5000")), Ok(()));
-        assert_eq!(authorize(None, &HeaderMap::new(), peer("10.1.2.3:5000")), Err(Refusal::NotLoopback));
-        // A token the server does not expect does not open the door either.
-        assert_eq!(authorize(None, &bearer("x"), peer("192.168.1.9:5000")), Err(Refusal::NotLoopback));
-    }
-
-    #[test]
-    fn token_is_required_from_everyone_when_set() {
-        let t = Some("s3cret");
-        assert_eq!(authorize(t, &bearer("s3cret"), peer("10.1.2.3:5000")), Ok(()));
-        assert_eq!(authorize(t, &bearer("s3cret"), peer("127.0.0.1:5000")), Ok(()));
-        assert_eq!(authorize(t, &bearer("wrong"), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
-        assert_eq!(authorize(t, &bearer("s3cre"), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
-        assert_eq!(authorize(t, &HeaderMap::new(), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
-    }
 }

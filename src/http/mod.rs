@@ -5,10 +5,15 @@
 //! - `GET /metrics`     Prometheus text exposition
 //! - `GET /api/floor`   JSON snapshot of queues (with window figures), teams, agents
 //! - `WS  /ingest`      canonical event ingest (contract §3), see [`crate::ingest`]
+//! - `GET /api/alerts`  alerts as committed to the store (`?state=&kind=&team=&queue=&since=`)
+//! - `POST /api/alerts/{id}/ack`  acknowledge (admin rule), answered after the commit
+//! - `WS  /ws/alerts`   open alerts on connect, then every change
 //!
 //! Handlers hold handles (engine sender, snapshot receiver, metrics), never locks.
 
+mod alerts;
 mod api;
+mod auth;
 pub mod dto;
 mod ingest;
 
@@ -16,10 +21,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::AlertsHandle;
 use crate::config::IngestConfig;
 use crate::floor::Snapshot;
 use crate::floor::engine::EngineInput;
@@ -38,6 +44,9 @@ pub struct AppState {
     /// Numbers connections that name no source (`conn-1`, `conn-2`, …).
     pub conn_seq: Arc<AtomicU64>,
     pub conn_limit: Arc<Semaphore>,
+    pub alerts: AlertsHandle,
+    /// Token for writes under `/api/`; `None`: loopback only.
+    pub admin_token: Option<Arc<str>>,
 }
 
 /// Every route, in one place.
@@ -48,5 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/api/floor", get(api::floor))
         .route("/ingest", get(ingest::upgrade))
+        .route("/api/alerts", get(alerts::list))
+        .route("/api/alerts/{id}/ack", post(alerts::ack))
+        .route("/ws/alerts", get(alerts::push))
         .with_state(state)
 }

@@ -27,6 +27,8 @@ const CLOSE_TOO_BIG: u16 = 1009;
 pub struct Session {
     /// The connection's own source id, used for events that name none.
     pub source: Id,
+    /// Whether the bridge named it (`?source=`) rather than taking a `conn-N`.
+    pub named: bool,
     pub engine: mpsc::Sender<EngineInput>,
     pub marks: Arc<SeqMarks>,
     pub metrics: Arc<Metrics>,
@@ -41,7 +43,8 @@ where
     s.metrics.connections.inc();
     s.metrics.connections_total.inc();
     tracing::info!(source = %s.source, "ingest connection opened");
-    let _ = s.engine.send(EngineInput::Connection { source: s.source.clone(), delta: 1 }).await;
+    let _ =
+        s.engine.send(EngineInput::Connection { source: s.source.clone(), delta: 1, named: s.named }).await;
 
     let mut events: Vec<Event> = Vec::new();
     let mut rejected: Vec<Rejection> = Vec::new();
@@ -108,7 +111,8 @@ where
 
     s.metrics.connections.dec();
     tracing::info!(source = %s.source, "ingest connection closed");
-    let _ = s.engine.send(EngineInput::Connection { source: s.source.clone(), delta: -1 }).await;
+    let _ =
+        s.engine.send(EngineInput::Connection { source: s.source.clone(), delta: -1, named: s.named }).await;
 }
 
 /// Drops events whose `seq` is not above their source's mark; counts gaps.

@@ -15,11 +15,6 @@ use tokio::sync::watch;
 use crate::event::AgentState;
 use crate::floor::Snapshot;
 
-/// Alert kinds of contract §5; `floorwatch_alerts_firing` reports each, zero until
-/// an alert of that kind fires.
-pub const ALERT_KINDS: [&str; 6] =
-    ["acw_overrun", "busy_overrun", "traffic_surge", "answer_rate_low", "source_down", "system_fault"];
-
 struct Spec {
     name: &'static str,
     help: &'static str,
@@ -73,7 +68,6 @@ const SPECS: &[Spec] = &[
         help: "Logged-in agents by team and state.",
         labels: &["team", "state"],
     },
-    Spec { name: "floorwatch_alerts_firing", help: "Alerts firing now, by kind.", labels: &["kind"] },
     Spec {
         name: "floorwatch_faults_active",
         help: "Components currently reported down by a fault event (1 per component).",
@@ -169,7 +163,6 @@ impl Collector for FloorCollector {
             threshold,
             agents,
             team_agents,
-            alerts,
             faults,
             sources,
             ts,
@@ -213,9 +206,6 @@ impl Collector for FloorCollector {
                 team_agents.push(&[&t.id, s.as_str()], f64::from(t.agents_by_state[s.index()]));
             }
         }
-        for k in ALERT_KINDS {
-            alerts.push(&[k], 0.0);
-        }
         for f in &snap.faults {
             faults.push(&[&f.component], 1.0);
         }
@@ -236,9 +226,8 @@ mod tests {
         assert_eq!(c.descs.len(), SPECS.len(), "a spec has an invalid name or label");
         let registry = prometheus::Registry::new();
         registry.register(Box::new(c)).expect("no clash among the collector's own names");
-        // The empty floor still reports agents by state, alert kinds and the snapshot time.
+        // The empty floor still reports agents by state and the snapshot time.
         let names: Vec<_> = registry.gather().iter().map(|f| f.name().to_owned()).collect();
         assert!(names.contains(&"floorwatch_agents".to_owned()), "{names:?}");
-        assert!(names.contains(&"floorwatch_alerts_firing".to_owned()), "{names:?}");
     }
 }

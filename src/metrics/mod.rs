@@ -9,7 +9,7 @@
 pub mod collector;
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 use crate::event::EVENT_TYPES;
@@ -35,6 +35,9 @@ pub struct Metrics {
     pub seq_missing: IntCounter,
     pub ingest_lag: Histogram,
     pub engine_batch_seconds: Histogram,
+    /// `floorwatch_alerts_firing{kind}`, set by the alert task that owns alert state.
+    pub alerts_firing: IntGaugeVec,
+    pub alerts_acknowledged: IntGaugeVec,
     offered: IntCounterVec,
     answered: IntCounterVec,
     abandoned: IntCounterVec,
@@ -124,6 +127,23 @@ impl Metrics {
             .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1]),
         )
         .expect("static metric definition");
+        let alerts_firing = IntGaugeVec::new(
+            Opts::new("floorwatch_alerts_firing", "Alerts firing now (not yet acknowledged), by kind."),
+            &["kind"],
+        )
+        .expect("static metric definition");
+        let alerts_acknowledged = IntGaugeVec::new(
+            Opts::new(
+                "floorwatch_alerts_acknowledged",
+                "Alerts acknowledged whose condition still holds, by kind.",
+            ),
+            &["kind"],
+        )
+        .expect("static metric definition");
+        for k in crate::rules::Kind::ALL {
+            alerts_firing.with_label_values(&[k.as_str()]);
+            alerts_acknowledged.with_label_values(&[k.as_str()]);
+        }
         let offered = IntCounterVec::new(
             Opts::new(
                 "floorwatch_calls_offered_total",
@@ -179,6 +199,8 @@ impl Metrics {
             Box::new(seq_missing.clone()),
             Box::new(ingest_lag.clone()),
             Box::new(engine_batch_seconds.clone()),
+            Box::new(alerts_firing.clone()),
+            Box::new(alerts_acknowledged.clone()),
             Box::new(offered.clone()),
             Box::new(answered.clone()),
             Box::new(abandoned.clone()),
@@ -200,6 +222,8 @@ impl Metrics {
             seq_missing,
             ingest_lag,
             engine_batch_seconds,
+            alerts_firing,
+            alerts_acknowledged,
             offered,
             answered,
             abandoned,

@@ -23,6 +23,7 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 pub struct TestDaemon {
     pub addr: SocketAddr,
     daemon: Option<Daemon>,
+    cfg: Config,
     _dir: tempfile::TempDir,
 }
 
@@ -31,12 +32,34 @@ impl TestDaemon {
         TestDaemon::with_config(Config::default()).await
     }
 
-    pub async fn with_config(mut cfg: Config) -> TestDaemon {
-        let dir = tempfile::tempdir().expect("temp dir");
+    pub async fn with_config(cfg: Config) -> TestDaemon {
+        TestDaemon::in_dir(cfg, tempfile::tempdir().expect("temp dir")).await
+    }
+
+    async fn in_dir(mut cfg: Config, dir: tempfile::TempDir) -> TestDaemon {
         cfg.data_dir = dir.path().to_path_buf();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-        let daemon = Daemon::start(cfg, listener, Clock::system()).await.expect("daemon starts");
-        TestDaemon { addr: daemon.addr, daemon: Some(daemon), _dir: dir }
+        let daemon = Daemon::start(cfg.clone(), listener, Clock::system()).await.expect("daemon starts");
+        TestDaemon { addr: daemon.addr, daemon: Some(daemon), cfg, _dir: dir }
+    }
+
+    /// Stops the daemon gracefully and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> TestDaemon {
+        let d = self.daemon.take().expect("daemon running");
+        d.shutdown();
+        tokio::time::timeout(PATIENCE, d.wait()).await.expect("shutdown finishes").expect("clean shutdown");
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        TestDaemon::in_dir(self.cfg.clone(), dir).await
+    }
+
+    pub async fn post(&self, path: &str, body: &str, token: Option<&str>) -> (u16, String) {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let raw = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        http_request(self.addr, &raw).await
     }
 
     pub fn ws_url(&self, source: Option<&str>) -> String {
@@ -238,4 +261,9 @@ pub async fn expect_clean_exit(child: &mut std::process::Child, what: &str) {
         assert!(tokio::time::Instant::now() < deadline, "{what}: did not stop");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// An event time `secs` from now (negative: in the past).
+pub fn ts_now(secs: f64) -> String {
+    floorwatch::event::format_ts(chrono::Utc::now().timestamp_millis() + (secs * 1000.0) as i64)
 }

@@ -1,0 +1,305 @@
+//! The alert lifecycle: `firing` → `acknowledged` (who, when, note) → `resolved`.
+//!
+//! One task owns the open alerts. It takes [`Signal`]s from the engine's rules
+//! (bounded, lossless) and commands from HTTP (acknowledge, list open), keeps one
+//! alert per (kind, subject), writes every change to the store before announcing
+//! it, and announces it on a lossy broadcast for push sessions, which resync from
+//! [`AlertsHandle::open`] when they lag. An acknowledgement is answered only after
+//! its commit.
+//!
+//! Restart: open alerts are loaded from the store at start; their keys go to the
+//! rules, which confirm them (same key fires again: same alert, same id, ack kept)
+//! or clear them.
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::event::{FastMap, Id, Ts};
+use crate::metrics::Metrics;
+use crate::rules::{AlertKey, Fire, Kind, Signal};
+use crate::store::{AlertRecord, StoreError, StoreHandle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertsError {
+    #[error("alert store: {0}")]
+    Store(#[from] StoreError),
+    #[error("the alert task has stopped")]
+    Stopped,
+    #[error("alert {0} is already resolved")]
+    Resolved(String),
+}
+
+enum Cmd {
+    Ack {
+        id: String,
+        by: String,
+        note: Option<String>,
+        reply: oneshot::Sender<Result<Option<AlertRecord>, AlertsError>>,
+    },
+    Open {
+        reply: oneshot::Sender<Vec<AlertRecord>>,
+    },
+}
+
+/// Cheap to clone; every HTTP handler holds one.
+#[derive(Clone)]
+pub struct AlertsHandle {
+    cmd: mpsc::Sender<Cmd>,
+    updates: broadcast::Sender<Arc<AlertRecord>>,
+    pub store: StoreHandle,
+}
+
+impl AlertsHandle {
+    /// Acknowledges alert `id`; `Ok(None)` when there is no such alert.
+    pub async fn ack(
+        &self,
+        id: String,
+        by: String,
+        note: Option<String>,
+    ) -> Result<Option<AlertRecord>, AlertsError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd.send(Cmd::Ack { id, by, note, reply }).await.map_err(|_| AlertsError::Stopped)?;
+        rx.await.map_err(|_| AlertsError::Stopped)?
+    }
+
+    /// Alerts firing or acknowledged now, oldest first.
+    pub async fn open(&self) -> Result<Vec<AlertRecord>, AlertsError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd.send(Cmd::Open { reply }).await.map_err(|_| AlertsError::Stopped)?;
+        rx.await.map_err(|_| AlertsError::Stopped)
+    }
+
+    /// Every alert change from now on (lossy: on lag, resync with [`Self::open`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<AlertRecord>> {
+        self.updates.subscribe()
+    }
+}
+
+pub struct Alerts {
+    pub handle: AlertsHandle,
+    pub task: JoinHandle<()>,
+    /// Keys of the alerts restored as open, for the rules.
+    pub restored: Vec<AlertKey>,
+}
+
+/// Loads open alerts from the store and starts the owner task.
+pub async fn spawn(
+    store: StoreHandle,
+    signals: mpsc::Receiver<Vec<Signal>>,
+    metrics: Arc<Metrics>,
+    clock: Clock,
+) -> Result<Alerts, StoreError> {
+    let open_alerts = store.open_alerts().await?;
+    let (cmd, cmd_rx) = mpsc::channel(256);
+    let (updates, _) = broadcast::channel(1024);
+    let mut state = State {
+        open: FastMap::default(),
+        ids: FastMap::default(),
+        store: store.clone(),
+        updates: updates.clone(),
+        metrics,
+        clock,
+    };
+    let mut restored = Vec::new();
+    for a in open_alerts {
+        let Some(key) = key_of(&a) else { continue };
+        restored.push(key.clone());
+        state.ids.insert(a.id.clone(), key.clone());
+        state.open.insert(key, a);
+    }
+    state.refresh_gauges();
+    tracing::info!(open = restored.len(), "alerts restored from the store");
+    let task = tokio::spawn(state.run(signals, cmd_rx));
+    Ok(Alerts { handle: AlertsHandle { cmd, updates, store }, task, restored })
+}
+
+fn key_of(a: &AlertRecord) -> Option<AlertKey> {
+    let kind = Kind::parse(&a.kind)?;
+    let subject = match kind {
+        Kind::AcwOverrun | Kind::BusyOverrun => a.agent.clone(),
+        Kind::SourceDown => a.source.clone(),
+        Kind::SystemFault => match (&a.component, &a.queue) {
+            (Some(c), Some(q)) if c == "dispatcher" => Some(format!("dispatcher:{q}")),
+            (c, _) => c.clone(),
+        },
+        _ => a.queue.clone(),
+    }?;
+    Some(AlertKey { kind, subject: Id::from(subject) })
+}
+
+struct State {
+    open: FastMap<AlertKey, AlertRecord>,
+    ids: FastMap<String, AlertKey>,
+    store: StoreHandle,
+    updates: broadcast::Sender<Arc<AlertRecord>>,
+    metrics: Arc<Metrics>,
+    clock: Clock,
+}
+
+impl State {
+    async fn run(mut self, mut signals: mpsc::Receiver<Vec<Signal>>, mut cmds: mpsc::Receiver<Cmd>) {
+        let mut signals_open = true;
+        loop {
+            tokio::select! {
+                batch = signals.recv(), if signals_open => match batch {
+                    Some(batch) => self.apply(batch).await,
+                    // The engine has drained and stopped; commands may still come
+                    // until the HTTP side is gone.
+                    None => signals_open = false,
+                },
+                cmd = cmds.recv() => match cmd {
+                    Some(Cmd::Ack { id, by, note, reply }) => {
+                        let _ = reply.send(self.ack(id, by, note).await);
+                    }
+                    Some(Cmd::Open { reply }) => {
+                        let mut v: Vec<_> = self.open.values().cloned().collect();
+                        v.sort_by(|a, b| a.started_at.cmp(&b.started_at).then_with(|| a.id.cmp(&b.id)));
+                        let _ = reply.send(v);
+                    }
+                    None if !signals_open => break,
+                    None => {
+                        // Every handle is gone; finish the signals still queued.
+                        while let Some(batch) = signals.recv().await {
+                            self.apply(batch).await;
+                        }
+                        break;
+                    }
+                },
+            }
+        }
+        tracing::info!(open = self.open.len(), "alert task stopped");
+    }
+
+    async fn apply(&mut self, batch: Vec<Signal>) {
+        let mut changed = Vec::new();
+        for s in batch {
+            match s {
+                Signal::Fire(f) => {
+                    if let Some(rec) = self.on_fire(f) {
+                        changed.push(rec);
+                    }
+                }
+                Signal::Clear { key, at } => {
+                    if let Some(mut rec) = self.open.remove(&key) {
+                        self.ids.remove(&rec.id);
+                        rec.state = "resolved".into();
+                        rec.resolved_at = Some(at.max(rec.started_at));
+                        rec.updated_at = self.clock.now_ms();
+                        changed.push(rec);
+                    }
+                }
+            }
+        }
+        if changed.is_empty() {
+            return;
+        }
+        // Persist first: what is announced (and what the API lists) is kept.
+        if let Err(e) = self.store.save_alerts(changed.clone()).await {
+            tracing::error!(error = %e, alerts = changed.len(), "cannot save alerts");
+        }
+        for rec in changed {
+            tracing::info!(id = %rec.id, kind = %rec.kind, state = %rec.state, severity = %rec.severity, "alert");
+            let _ = self.updates.send(Arc::new(rec));
+        }
+        self.refresh_gauges();
+    }
+
+    /// A new alert, or a changed one (severity up); `None` when nothing changed.
+    fn on_fire(&mut self, f: Fire) -> Option<AlertRecord> {
+        let now = self.clock.now_ms();
+        if let Some(rec) = self.open.get_mut(&f.key) {
+            let severity = f.severity.as_str();
+            if rank(severity) <= rank(&rec.severity) {
+                return None;
+            }
+            rec.severity = severity.into();
+            rec.message = f.message;
+            rec.value = f.value;
+            rec.updated_at = now;
+            return Some(rec.clone());
+        }
+        let rec = AlertRecord {
+            id: new_id(f.key.kind, f.started_at),
+            kind: f.key.kind.as_str().into(),
+            severity: f.severity.as_str().into(),
+            state: "firing".into(),
+            agent: f.agent.map(|x| x.to_string()),
+            team: f.team.map(|x| x.to_string()),
+            queue: f.queue.map(|x| x.to_string()),
+            source: f.source.map(|x| x.to_string()),
+            component: f.component.map(|x| x.to_string()),
+            started_at: f.started_at,
+            updated_at: now,
+            resolved_at: None,
+            acked_by: None,
+            acked_at: None,
+            ack_note: None,
+            message: f.message,
+            value: f.value,
+            threshold: f.threshold,
+            notified_at: None,
+            escalated: false,
+        };
+        self.ids.insert(rec.id.clone(), f.key.clone());
+        self.open.insert(f.key, rec.clone());
+        Some(rec)
+    }
+
+    async fn ack(
+        &mut self,
+        id: String,
+        by: String,
+        note: Option<String>,
+    ) -> Result<Option<AlertRecord>, AlertsError> {
+        let Some(key) = self.ids.get(&id).cloned() else {
+            return match self.store.get_alert(id.clone()).await? {
+                Some(a) if a.state == "resolved" => Err(AlertsError::Resolved(id)),
+                Some(a) => Ok(Some(a)),
+                None => Ok(None),
+            };
+        };
+        let now = self.clock.now_ms();
+        let Some(rec) = self.store.ack_alert(id, by, note, now).await? else { return Ok(None) };
+        self.open.insert(key, rec.clone());
+        let _ = self.updates.send(Arc::new(rec.clone()));
+        self.refresh_gauges();
+        Ok(Some(rec))
+    }
+
+    fn refresh_gauges(&self) {
+        for k in Kind::ALL {
+            let (mut firing, mut acked) = (0, 0);
+            for (key, rec) in &self.open {
+                if key.kind == k {
+                    if rec.state == "acknowledged" {
+                        acked += 1;
+                    } else {
+                        firing += 1;
+                    }
+                }
+            }
+            self.metrics.alerts_firing.with_label_values(&[k.as_str()]).set(firing);
+            self.metrics.alerts_acknowledged.with_label_values(&[k.as_str()]).set(acked);
+        }
+    }
+}
+
+fn rank(severity: &str) -> u8 {
+    match severity {
+        "critical" => 2,
+        "warning" => 1,
+        _ => 0,
+    }
+}
+
+/// Ids go into URLs (`/api/alerts/{id}/ack`): kind, start time and a random
+/// suffix, URL-safe and unique across restarts.
+fn new_id(kind: Kind, started_at: Ts) -> String {
+    format!("{}-{started_at}-{:04x}", kind.as_str(), rand::random::<u16>())
+}
+
+#[cfg(test)]
+mod tests;

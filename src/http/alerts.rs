@@ -1,0 +1,171 @@
+//! Alerts over HTTP: the list (as committed to the store), acknowledgement, and
+//! the `/ws/alerts` push.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+use super::auth::{Refusal, authorize};
+use super::dto::AlertDto;
+use crate::alerts::AlertsError;
+use crate::store::{AlertFilter, AlertRecord};
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    state: Option<String>,
+    kind: Option<String>,
+    team: Option<String>,
+    queue: Option<String>,
+    /// RFC 3339 time: alerts started at or after it.
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
+pub(super) async fn list(State(st): State<AppState>, Query(q): Query<ListQuery>) -> Response {
+    let since_ms = match q.since.as_deref().map(crate::ingest::decode::parse_ts) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(r)) => return error(StatusCode::BAD_REQUEST, r.message),
+        None => None,
+    };
+    if let Some(s) = q.state.as_deref()
+        && !["firing", "acknowledged", "resolved"].contains(&s)
+    {
+        return error(StatusCode::BAD_REQUEST, "state must be firing, acknowledged or resolved");
+    }
+    let filter = AlertFilter {
+        state: q.state,
+        kind: q.kind,
+        team: q.team,
+        queue: q.queue,
+        since_ms,
+        limit: q.limit.unwrap_or(500).min(5000),
+    };
+    match st.alerts.store.list_alerts(filter).await {
+        Ok(v) => Json(v.iter().map(AlertDto::from).collect::<Vec<_>>()).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "listing alerts failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "alert store unavailable")
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AckBody {
+    by: Option<String>,
+    note: Option<String>,
+}
+
+pub(super) async fn ack(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match authorize(st.admin_token.as_deref(), &headers, peer) {
+        Ok(()) => {}
+        Err(Refusal::Unauthorized) => {
+            return error(StatusCode::UNAUTHORIZED, "requires Authorization: Bearer <admin token>");
+        }
+        Err(Refusal::NotLoopback) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "no admin token is configured: writes are accepted from loopback only",
+            );
+        }
+    }
+    // The body is optional; when present it must be the documented object.
+    let body: AckBody = if body.iter().all(u8::is_ascii_whitespace) {
+        AckBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("body must be {{\"by\": …, \"note\": …}}: {e}"),
+                );
+            }
+        }
+    };
+    let by = body.by.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| format!("anonymous@{}", peer.ip()));
+    match st.alerts.ack(id.clone(), by, body.note).await {
+        Ok(Some(rec)) => Json(AlertDto::from(&rec)).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no alert {id}")),
+        Err(AlertsError::Resolved(_)) => {
+            error(StatusCode::CONFLICT, format!("alert {id} is already resolved"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "acknowledgement failed");
+            error(StatusCode::SERVICE_UNAVAILABLE, "acknowledgement not recorded; try again")
+        }
+    }
+}
+
+pub(super) async fn push(State(st): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| push_session(socket, st))
+}
+
+/// Open alerts first, then every change. Subscribes before reading the open set,
+/// so nothing falls between the two (a change may arrive twice; it is idempotent
+/// by id and state). A client too slow for the broadcast gets the open set again.
+async fn push_session(mut socket: WebSocket, st: AppState) {
+    let mut rx = st.alerts.subscribe();
+    if send_open(&mut socket, &st).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Ok(rec) => {
+                    if send(&mut socket, &rec).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "alert push client lagged; resending open alerts");
+                    if send_open(&mut socket, &st).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Closed) => {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+            },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = st.cancel.cancelled() => {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn send_open(socket: &mut WebSocket, st: &AppState) -> Result<(), ()> {
+    let open = st.alerts.open().await.map_err(|_| ())?;
+    for rec in &open {
+        send(socket, rec).await?;
+    }
+    Ok(())
+}
+
+async fn send(socket: &mut WebSocket, rec: &AlertRecord) -> Result<(), ()> {
+    let text = serde_json::to_string(&AlertDto::from(rec)).map_err(|_| ())?;
+    socket.send(Message::Text(text.into())).await.map_err(|_| ())
+}

@@ -1,0 +1,75 @@
+//! Who may do what. One rule for the ingest handshake and for writes under
+//! `/api/` (contract §1–2): with a token configured, `Authorization: Bearer <token>`
+//! is required (401 otherwise); with none, only loopback peers are accepted (403).
+
+use std::net::SocketAddr;
+
+use axum::http::{HeaderMap, header};
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Refusal {
+    Unauthorized,
+    NotLoopback,
+}
+
+/// Decides whether a handshake may proceed.
+pub(super) fn authorize(token: Option<&str>, headers: &HeaderMap, peer: SocketAddr) -> Result<(), Refusal> {
+    match token {
+        Some(expected) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            match given {
+                Some(g) if constant_time_eq(g.as_bytes(), expected.as_bytes()) => Ok(()),
+                _ => Err(Refusal::Unauthorized),
+            }
+        }
+        None if peer.ip().is_loopback() => Ok(()),
+        None => Err(Refusal::NotLoopback),
+    }
+}
+
+/// Compares without an early exit, so response timing does not reveal how much of
+/// a guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn peer(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    fn bearer(t: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
+            h.insert(header::AUTHORIZATION, v);
+        }
+        h
+    }
+
+    #[test]
+    fn no_token_means_loopback_only() {
+        assert_eq!(authorize(None, &HeaderMap::new(), peer("127.0.0.1:5000")), Ok(()));
+        assert_eq!(authorize(None, &HeaderMap::new(), peer("[::1]:5000")), Ok(()));
+        assert_eq!(authorize(None, &HeaderMap::new(), peer("10.1.2.3:5000")), Err(Refusal::NotLoopback));
+        // A token the server does not expect does not open the door either.
+        assert_eq!(authorize(None, &bearer("x"), peer("192.168.1.9:5000")), Err(Refusal::NotLoopback));
+    }
+
+    #[test]
+    fn token_is_required_from_everyone_when_set() {
+        let t = Some("s3cret");
+        assert_eq!(authorize(t, &bearer("s3cret"), peer("10.1.2.3:5000")), Ok(()));
+        assert_eq!(authorize(t, &bearer("s3cret"), peer("127.0.0.1:5000")), Ok(()));
+        assert_eq!(authorize(t, &bearer("wrong"), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
+        assert_eq!(authorize(t, &bearer("s3cre"), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
+        assert_eq!(authorize(t, &HeaderMap::new(), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
+    }
+}

@@ -1,0 +1,555 @@
+//! Alert rules: decide, from floor changes and the passing of time, which alert
+//! conditions start and stop. Pure like `floor`: no IO, no tasks, no clock — the
+//! engine calls in with `now` and forwards the [`Signal`]s downstream, where the
+//! alert lifecycle (acknowledgement, persistence, pushes) lives.
+//!
+//! Timers: an agent who stays in `acw` sends nothing more, so overruns are driven by
+//! a deadline heap — one entry per agent state, never a scan of all agents. Stale
+//! entries (the agent moved on) are skipped lazily by a per-agent generation number.
+//! The engine sleeps until [`Rules::next_deadline`], so an overrun fires within the
+//! engine's tick of its threshold.
+
+mod text;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use crate::config::{AlertsConfig, Language};
+use crate::event::{AgentState, FastMap, Id, Ts};
+use crate::floor::{AgentChange, Effect, Floor, QueueIdx};
+
+/// The alert kinds floorwatch raises (contract §5 plus three queue kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    AcwOverrun,
+    BusyOverrun,
+    TrafficSurge,
+    AnswerRateLow,
+    ServiceLevelLow,
+    LongestWaitHigh,
+    SourceDown,
+    SystemFault,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::AcwOverrun,
+        Kind::BusyOverrun,
+        Kind::TrafficSurge,
+        Kind::AnswerRateLow,
+        Kind::ServiceLevelLow,
+        Kind::LongestWaitHigh,
+        Kind::SourceDown,
+        Kind::SystemFault,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AcwOverrun => "acw_overrun",
+            Kind::BusyOverrun => "busy_overrun",
+            Kind::TrafficSurge => "traffic_surge",
+            Kind::AnswerRateLow => "answer_rate_low",
+            Kind::ServiceLevelLow => "service_level_low",
+            Kind::LongestWaitHigh => "longest_wait_high",
+            Kind::SourceDown => "source_down",
+            Kind::SystemFault => "system_fault",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One alert per (kind, subject): the subject is the agent, queue, source or
+/// component the alert is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AlertKey {
+    pub kind: Kind,
+    pub subject: Id,
+}
+
+/// A condition that holds now (new, or changed severity or message).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fire {
+    pub key: AlertKey,
+    pub severity: Severity,
+    /// When the condition began (event time: the agent entered acw at…).
+    pub started_at: Ts,
+    pub agent: Option<Id>,
+    pub team: Option<Id>,
+    pub queue: Option<Id>,
+    pub source: Option<Id>,
+    pub component: Option<Id>,
+    pub message: String,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    Fire(Fire),
+    /// The condition no longer holds.
+    Clear {
+        key: AlertKey,
+        at: Ts,
+    },
+}
+
+impl Signal {
+    pub fn key(&self) -> &AlertKey {
+        match self {
+            Signal::Fire(f) => &f.key,
+            Signal::Clear { key, .. } => key,
+        }
+    }
+}
+
+/// What rules remember of an agent.
+#[derive(Debug, Clone)]
+struct Watch {
+    change: AgentChange,
+    /// Bumped on every change: heap entries of older generations are stale.
+    generation: u64,
+    /// Severity already raised for the current state.
+    level: Option<Severity>,
+    limit_ms: i64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct QueueWatch {
+    answer_rate: bool,
+    service_level: bool,
+    longest_wait: bool,
+    stuck: bool,
+}
+
+pub struct Rules {
+    cfg: AlertsConfig,
+    lang: Language,
+    window_ms: i64,
+    heap: BinaryHeap<Reverse<(Ts, u64, Id)>>,
+    agents: FastMap<Id, Watch>,
+    logged_in: u32,
+    /// Event times of recent logouts (last 60 s), for the mass-logout signature.
+    logouts: VecDeque<Ts>,
+    mass_logout_since: Option<Ts>,
+    queues: FastMap<Id, QueueWatch>,
+    sources_down: FastMap<Id, Ts>,
+    /// Keys restored as open from the store at start, not yet confirmed or cleared.
+    restored: Vec<AlertKey>,
+    next_sweep: Ts,
+}
+
+const SWEEP_MS: i64 = 5_000;
+const MASS_LOGOUT_WINDOW_MS: i64 = 60_000;
+
+impl Rules {
+    pub fn new(cfg: &AlertsConfig, restored: Vec<AlertKey>) -> Rules {
+        Rules {
+            lang: cfg.language,
+            window_ms: i64::try_from(cfg.queue_window_secs).unwrap_or(900) * 1000,
+            cfg: cfg.clone(),
+            heap: BinaryHeap::new(),
+            agents: FastMap::default(),
+            logged_in: 0,
+            logouts: VecDeque::new(),
+            mass_logout_since: None,
+            queues: FastMap::default(),
+            sources_down: FastMap::default(),
+            restored,
+            next_sweep: Ts::MIN,
+        }
+    }
+
+    /// The earliest time something may fire without any event: an overrun
+    /// threshold or the next periodic sweep of queues and sources.
+    pub fn next_deadline(&self) -> Ts {
+        self.heap.peek().map_or(self.next_sweep, |Reverse((t, _, _))| (*t).min(self.next_sweep))
+    }
+
+    /// Reacts to what one batch of events changed.
+    pub fn on_effects(&mut self, floor: &Floor, fx: &[Effect], now: Ts, out: &mut Vec<Signal>) {
+        let mut touched: Vec<QueueIdx> = Vec::new();
+        for e in fx {
+            match e {
+                Effect::Agent(c) => self.on_agent(c, now, out),
+                Effect::Fault { component, down, since, detail } => {
+                    let key = AlertKey { kind: Kind::SystemFault, subject: component.clone() };
+                    if *down {
+                        out.push(Signal::Fire(Fire {
+                            message: text::fault(self.lang, component, detail.as_deref()),
+                            component: Some(component.clone()),
+                            ..self.fire(key, Severity::Critical, *since)
+                        }));
+                    } else {
+                        out.push(Signal::Clear { key, at: *since });
+                    }
+                }
+                Effect::Offered(q) | Effect::Answered(q) | Effect::Abandoned(q) if !touched.contains(q) => {
+                    touched.push(*q);
+                }
+                _ => {}
+            }
+        }
+        for q in touched {
+            self.check_queue(floor, q, now, false, out);
+        }
+    }
+
+    /// Lets time pass: fires due overruns; every few seconds sweeps queues and sources.
+    pub fn on_tick(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
+        while let Some(Reverse((due, generation, agent))) = self.heap.peek().cloned() {
+            if due > now {
+                break;
+            }
+            self.heap.pop();
+            self.overrun_due(&agent, generation, now, out);
+        }
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now + SWEEP_MS;
+        for q in 0..floor.queue_count() {
+            self.check_queue(floor, q, now, true, out);
+        }
+        self.check_sources(floor, now, out);
+        self.check_mass_logout_end(now, out);
+        // Restored alerts whose condition nobody has re-confirmed by now are over:
+        // the floor they described is gone (e.g. a restart lost the agent's state
+        // and the agent has since moved on, or the queue has calmed down).
+        let restored = std::mem::take(&mut self.restored);
+        for key in restored {
+            if self.still_holds(&key) {
+                self.restored.push(key);
+            } else {
+                out.push(Signal::Clear { key, at: now });
+            }
+        }
+    }
+
+    /// Whether an alert restored from the store may still be true. Agent alerts wait
+    /// for news of the agent (after a restart the floor knows nothing yet); queue and
+    /// source alerts hold only if the rule has fired them again since the start.
+    fn still_holds(&self, key: &AlertKey) -> bool {
+        let s = key.subject.as_str();
+        match key.kind {
+            Kind::AcwOverrun => {
+                self.agents.get(&key.subject).is_none_or(|w| w.change.state == Some(AgentState::Acw))
+            }
+            Kind::BusyOverrun => {
+                self.agents.get(&key.subject).is_none_or(|w| w.change.state == Some(AgentState::NotReady))
+            }
+            Kind::AnswerRateLow => self.queues.get(&key.subject).is_some_and(|w| w.answer_rate),
+            Kind::ServiceLevelLow => self.queues.get(&key.subject).is_some_and(|w| w.service_level),
+            Kind::LongestWaitHigh => self.queues.get(&key.subject).is_some_and(|w| w.longest_wait),
+            Kind::SourceDown => self.sources_down.contains_key(&key.subject),
+            Kind::SystemFault => match s.strip_prefix("dispatcher:") {
+                Some(q) => self.queues.get(q).is_some_and(|w| w.stuck),
+                None if s == "agents" => self.mass_logout_since.is_some(),
+                // A component fault ends with the component's own "up" event.
+                None => true,
+            },
+            Kind::TrafficSurge => false,
+        }
+    }
+
+    fn fire(&self, key: AlertKey, severity: Severity, started_at: Ts) -> Fire {
+        Fire {
+            key,
+            severity,
+            started_at,
+            agent: None,
+            team: None,
+            queue: None,
+            source: None,
+            component: None,
+            message: String::new(),
+            value: None,
+            threshold: None,
+        }
+    }
+
+    fn acw_limit_ms(&self, c: &AgentChange) -> i64 {
+        let secs = c
+            .team
+            .as_ref()
+            .and_then(|t| self.cfg.acw_overrun_secs_by_team.get(t.as_str()))
+            .or_else(|| c.queue.as_ref().and_then(|q| self.cfg.acw_overrun_secs_by_queue.get(q.as_str())))
+            .copied()
+            .unwrap_or(self.cfg.acw_overrun_secs);
+        i64::from(secs) * 1000
+    }
+
+    fn busy_limit_ms(&self, reason: Option<&str>) -> i64 {
+        let secs = reason
+            .and_then(|r| self.cfg.busy_limit_secs.get(r))
+            .copied()
+            .unwrap_or(self.cfg.busy_default_secs);
+        i64::from(secs) * 1000
+    }
+
+    fn on_agent(&mut self, c: &AgentChange, now: Ts, out: &mut Vec<Signal>) {
+        let previous = self.agents.remove(&c.agent);
+        // Leaving a state ends its overrun, if one was raised (or restored).
+        if let Some(prev) = &previous {
+            let was = prev.change.state;
+            let kind = match was {
+                Some(AgentState::Acw) => Some(Kind::AcwOverrun),
+                Some(AgentState::NotReady) => Some(Kind::BusyOverrun),
+                _ => None,
+            };
+            if let Some(kind) = kind
+                && prev.level.is_some()
+            {
+                out.push(Signal::Clear { key: AlertKey { kind, subject: c.agent.clone() }, at: c.since });
+            }
+        }
+        self.restored.retain(|k| {
+            let keep = k.subject != c.agent || !matches!(k.kind, Kind::AcwOverrun | Kind::BusyOverrun);
+            if !keep {
+                let leaving = match k.kind {
+                    Kind::AcwOverrun => c.state != Some(AgentState::Acw),
+                    _ => c.state != Some(AgentState::NotReady),
+                };
+                if leaving {
+                    out.push(Signal::Clear { key: k.clone(), at: c.since });
+                }
+            }
+            keep
+        });
+
+        match (previous.as_ref().and_then(|p| p.change.state), c.state) {
+            (None, Some(_)) => self.logged_in += 1,
+            (Some(_), None) => {
+                self.logged_in = self.logged_in.saturating_sub(1);
+                self.on_logout(c.since, now, out);
+            }
+            _ => {}
+        }
+        let limit_ms = match c.state {
+            Some(AgentState::Acw) => self.acw_limit_ms(c),
+            Some(AgentState::NotReady) => self.busy_limit_ms(c.reason.as_deref()),
+            _ => 0,
+        };
+        let generation = previous.map_or(0, |p| p.generation + 1);
+        if c.state.is_none() {
+            return;
+        }
+        if limit_ms > 0 {
+            self.heap.push(Reverse((c.since + limit_ms, generation, c.agent.clone())));
+        }
+        self.agents.insert(c.agent.clone(), Watch { change: c.clone(), generation, level: None, limit_ms });
+    }
+
+    fn overrun_due(&mut self, agent: &Id, generation: u64, now: Ts, out: &mut Vec<Signal>) {
+        let critical_factor = self.cfg.critical_factor;
+        let lang = self.lang;
+        let Some(w) = self.agents.get_mut(agent) else { return };
+        if w.generation != generation || w.limit_ms == 0 {
+            return;
+        }
+        let kind = match w.change.state {
+            Some(AgentState::Acw) => Kind::AcwOverrun,
+            Some(AgentState::NotReady) => Kind::BusyOverrun,
+            _ => return,
+        };
+        let elapsed = now - w.change.since;
+        let critical_at = (w.limit_ms as f64 * critical_factor) as i64;
+        let severity = if elapsed >= critical_at { Severity::Critical } else { Severity::Warning };
+        if w.level.is_some_and(|l| l >= severity) {
+            return;
+        }
+        w.level = Some(severity);
+        if severity == Severity::Warning && critical_at > w.limit_ms {
+            self.heap.push(Reverse((w.change.since + critical_at, generation, agent.clone())));
+        }
+        let c = &w.change;
+        let message = text::overrun(lang, kind, c, elapsed, w.limit_ms);
+        let limit = w.limit_ms;
+        let (team, queue) = (c.team.clone(), c.queue.clone());
+        let started = c.since;
+        let key = AlertKey { kind, subject: agent.clone() };
+        self.restored.retain(|k| *k != key);
+        let mut f = self.fire(key, severity, started);
+        f.agent = Some(agent.clone());
+        f.team = team;
+        f.queue = queue;
+        f.message = message;
+        f.value = Some(elapsed as f64 / 1000.0);
+        f.threshold = Some(limit as f64 / 1000.0);
+        out.push(Signal::Fire(f));
+    }
+
+    fn on_logout(&mut self, ts: Ts, now: Ts, out: &mut Vec<Signal>) {
+        self.logouts.push_back(ts);
+        while self.logouts.front().is_some_and(|t| *t < ts - MASS_LOGOUT_WINDOW_MS) {
+            self.logouts.pop_front();
+        }
+        let n = self.logouts.len() as u32;
+        let before = self.logged_in + n;
+        let needed = (f64::from(before) * self.cfg.mass_logout_share).ceil() as u32;
+        if n >= self.cfg.mass_logout_min_agents.max(needed) && self.mass_logout_since.is_none() {
+            self.mass_logout_since = Some(now);
+            let key = AlertKey { kind: Kind::SystemFault, subject: Id::from("agents") };
+            let mut f = self.fire(key, Severity::Critical, ts);
+            f.component = Some(Id::from("agents"));
+            f.message = text::mass_logout(self.lang, n, before);
+            f.value = Some(f64::from(n));
+            out.push(Signal::Fire(f));
+        }
+    }
+
+    /// A mass logout clears once no agent has logged out for a full window.
+    fn check_mass_logout_end(&mut self, now: Ts, out: &mut Vec<Signal>) {
+        if let Some(since) = self.mass_logout_since {
+            let last = self.logouts.back().copied().unwrap_or(since);
+            if now - last.max(since) > MASS_LOGOUT_WINDOW_MS * 5 {
+                self.mass_logout_since = None;
+                self.logouts.clear();
+                out.push(Signal::Clear {
+                    key: AlertKey { kind: Kind::SystemFault, subject: Id::from("agents") },
+                    at: now,
+                });
+            }
+        }
+    }
+
+    fn check_queue(&mut self, floor: &Floor, idx: QueueIdx, now: Ts, sweep: bool, out: &mut Vec<Signal>) {
+        let stuck_ms = i64::from(self.cfg.stuck_secs) * 1000;
+        let st = floor.queue_status(idx, now, self.window_ms, stuck_ms);
+        let id = st.id.clone();
+        let mut w = self.queues.get(&id).copied().unwrap_or_default();
+        let lang = self.lang;
+        let t = &st.window;
+        let volume = t.answered + t.abandoned.saturating_sub(t.abandoned_short);
+        let enough = volume >= self.cfg.min_calls;
+        let hyst = self.cfg.hysteresis;
+
+        // Answer rate (接通率).
+        if let Some(rate) = t.answer_rate() {
+            let min = self.cfg.answer_rate_min;
+            if !w.answer_rate && enough && rate < min {
+                w.answer_rate = true;
+                let mut f = self.queue_fire(Kind::AnswerRateLow, &id, now, rate, min);
+                f.message = text::answer_rate(lang, &id, rate, min, volume);
+                out.push(Signal::Fire(f));
+            } else if w.answer_rate && rate >= min + hyst {
+                w.answer_rate = false;
+                out.push(Signal::Clear {
+                    key: AlertKey { kind: Kind::AnswerRateLow, subject: id.clone() },
+                    at: now,
+                });
+            }
+        }
+        // Service level against the queue's own target.
+        if let Some(sl) = t.service_level(&st.params) {
+            let target = st.params.sl_target;
+            if !w.service_level && enough && sl < target {
+                w.service_level = true;
+                let mut f = self.queue_fire(Kind::ServiceLevelLow, &id, now, sl, target);
+                f.message = text::service_level(lang, &id, sl, target, st.params.sl_threshold_secs);
+                out.push(Signal::Fire(f));
+            } else if w.service_level && sl >= target + hyst {
+                w.service_level = false;
+                out.push(Signal::Clear {
+                    key: AlertKey { kind: Kind::ServiceLevelLow, subject: id.clone() },
+                    at: now,
+                });
+            }
+        }
+        // Longest wait: grows with time alone, so also checked on the sweep.
+        let max_ms = i64::from(self.cfg.longest_wait_max_secs) * 1000;
+        if !w.longest_wait && st.longest_wait_ms >= max_ms {
+            w.longest_wait = true;
+            let secs = st.longest_wait_ms as f64 / 1000.0;
+            let mut f = self.queue_fire(Kind::LongestWaitHigh, &id, now, secs, max_ms as f64 / 1000.0);
+            f.severity =
+                if st.longest_wait_ms >= 2 * max_ms { Severity::Critical } else { Severity::Warning };
+            f.message = text::longest_wait(lang, &id, st.longest_wait_ms, max_ms);
+            out.push(Signal::Fire(f));
+        } else if w.longest_wait && st.longest_wait_ms < max_ms * 4 / 5 {
+            w.longest_wait = false;
+            out.push(Signal::Clear {
+                key: AlertKey { kind: Kind::LongestWaitHigh, subject: id.clone() },
+                at: now,
+            });
+        }
+        // Stuck dispatcher: calls keep coming, none is answered, agents are ready.
+        if sweep {
+            let r = &st.recent;
+            let ready = floor.agents_in(AgentState::Ready);
+            let stuck = r.offered >= self.cfg.stuck_min_offered && r.answered == 0 && ready > 0;
+            let key = AlertKey { kind: Kind::SystemFault, subject: Id::from(format!("dispatcher:{id}")) };
+            if stuck && !w.stuck {
+                w.stuck = true;
+                let mut f = self.fire(key, Severity::Critical, now);
+                f.queue = Some(id.clone());
+                f.component = Some(Id::from("dispatcher"));
+                f.message = text::stuck(lang, &id, r.offered, ready, self.cfg.stuck_secs);
+                f.value = Some(f64::from(r.offered));
+                out.push(Signal::Fire(f));
+            } else if !stuck && w.stuck && r.answered > 0 {
+                w.stuck = false;
+                out.push(Signal::Clear { key, at: now });
+            }
+        }
+        self.queues.insert(id, w);
+    }
+
+    fn queue_fire(&self, kind: Kind, queue: &Id, now: Ts, value: f64, threshold: f64) -> Fire {
+        let mut f = self.fire(AlertKey { kind, subject: queue.clone() }, Severity::Warning, now);
+        f.queue = Some(queue.clone());
+        f.value = Some(value);
+        f.threshold = Some(threshold);
+        f
+    }
+
+    fn check_sources(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
+        let timeout = i64::from(self.cfg.source_timeout_secs) * 1000;
+        for (id, connections, last_heard) in floor.named_sources() {
+            let silent = now - last_heard;
+            let down = silent > timeout;
+            match (down, self.sources_down.contains_key(id)) {
+                (true, false) => {
+                    self.sources_down.insert(id.clone(), now);
+                    let key = AlertKey { kind: Kind::SourceDown, subject: id.clone() };
+                    let mut f = self.fire(key, Severity::Critical, last_heard);
+                    f.source = Some(id.clone());
+                    f.message = text::source_down(self.lang, id, connections > 0, silent);
+                    f.value = Some(silent as f64 / 1000.0);
+                    f.threshold = Some(timeout as f64 / 1000.0);
+                    out.push(Signal::Fire(f));
+                }
+                (false, true) => {
+                    self.sources_down.remove(id);
+                    out.push(Signal::Clear {
+                        key: AlertKey { kind: Kind::SourceDown, subject: id.clone() },
+                        at: now,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

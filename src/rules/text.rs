@@ -1,0 +1,130 @@
+//! Alert messages, in the configured language. Numbers are formatted the way the
+//! floor says them: durations as m:ss, ratios as percentages.
+
+use crate::config::Language;
+use crate::event::Id;
+use crate::floor::AgentChange;
+
+use super::Kind;
+
+fn dur(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn pct(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
+}
+
+fn reason_zh(r: &str) -> &str {
+    match r {
+        "break" => "小休",
+        "lunch" => "用餐",
+        "training" => "培训",
+        "meeting" => "会议",
+        "system" => "系统",
+        other => other,
+    }
+}
+
+pub(super) fn overrun(lang: Language, kind: Kind, c: &AgentChange, elapsed_ms: i64, limit_ms: i64) -> String {
+    let who = c.agent.as_str();
+    let reason = c.reason.as_deref().unwrap_or("");
+    match (lang, kind) {
+        (Language::ZhCn, Kind::AcwOverrun) => {
+            format!("坐席 {who} 话后处理(工作态)已 {}，超过 {} 上限", dur(elapsed_ms), dur(limit_ms))
+        }
+        (Language::ZhCn, _) => format!(
+            "坐席 {who} 示忙({})已 {}，超过 {} 上限",
+            reason_zh(reason),
+            dur(elapsed_ms),
+            dur(limit_ms)
+        ),
+        (Language::En, Kind::AcwOverrun) => {
+            format!("Agent {who} in after-call work for {} (limit {})", dur(elapsed_ms), dur(limit_ms))
+        }
+        (Language::En, _) => {
+            format!("Agent {who} not ready ({reason}) for {} (limit {})", dur(elapsed_ms), dur(limit_ms))
+        }
+    }
+}
+
+pub(super) fn fault(lang: Language, component: &Id, detail: Option<&str>) -> String {
+    let detail = detail.map(|d| format!(": {d}")).unwrap_or_default();
+    match lang {
+        Language::ZhCn => format!("系统故障：{component} 中断{detail}"),
+        Language::En => format!("System fault: {component} down{detail}"),
+    }
+}
+
+pub(super) fn mass_logout(lang: Language, n: u32, before: u32) -> String {
+    match lang {
+        Language::ZhCn => format!("疑似系统故障：1 分钟内 {n} 名坐席签出（原在线 {before} 名）"),
+        Language::En => format!("Possible system fault: {n} of {before} agents logged out within a minute"),
+    }
+}
+
+pub(super) fn answer_rate(lang: Language, queue: &Id, rate: f64, min: f64, calls: u32) -> String {
+    match lang {
+        Language::ZhCn => format!("队列 {queue} 接通率 {}，低于 {}（{calls} 通）", pct(rate), pct(min)),
+        Language::En => format!("Queue {queue} answer rate {} below {} ({calls} calls)", pct(rate), pct(min)),
+    }
+}
+
+pub(super) fn service_level(lang: Language, queue: &Id, sl: f64, target: f64, t_secs: u32) -> String {
+    match lang {
+        Language::ZhCn => {
+            format!("队列 {queue} 服务水平 {}（{t_secs} 秒），低于目标 {}", pct(sl), pct(target))
+        }
+        Language::En => {
+            format!("Queue {queue} service level {} ({t_secs} s) below target {}", pct(sl), pct(target))
+        }
+    }
+}
+
+pub(super) fn longest_wait(lang: Language, queue: &Id, wait_ms: i64, max_ms: i64) -> String {
+    match lang {
+        Language::ZhCn => format!("队列 {queue} 最长排队 {}，超过 {}", dur(wait_ms), dur(max_ms)),
+        Language::En => format!("Queue {queue} longest wait {} over {}", dur(wait_ms), dur(max_ms)),
+    }
+}
+
+pub(super) fn stuck(lang: Language, queue: &Id, offered: u32, ready: u32, secs: u32) -> String {
+    match lang {
+        Language::ZhCn => format!(
+            "疑似派线故障：队列 {queue} 近 {} 分钟进线 {offered} 通无一接起，{ready} 名坐席空闲",
+            secs / 60
+        ),
+        Language::En => format!(
+            "Possible dispatcher fault: queue {queue} offered {offered} calls in {} min, none answered, {ready} agents ready",
+            secs / 60
+        ),
+    }
+}
+
+pub(super) fn source_down(lang: Language, source: &Id, connected: bool, silent_ms: i64) -> String {
+    match (lang, connected) {
+        (Language::ZhCn, true) => {
+            format!("数据源 {source} 已 {} 无任何消息（CTI 链路疑似中断）", dur(silent_ms))
+        }
+        (Language::ZhCn, false) => format!("数据源 {source} 连接断开已 {}，未恢复", dur(silent_ms)),
+        (Language::En, true) => format!("Source {source} silent for {} (CTI link down?)", dur(silent_ms)),
+        (Language::En, false) => format!("Source {source} disconnected for {}", dur(silent_ms)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_ratios_read_naturally() {
+        assert_eq!(dur(125_400), "2:05");
+        assert_eq!(dur(3_725_000), "1:02:05");
+        assert_eq!(pct(0.8125), "81.2%");
+    }
+}

@@ -1,0 +1,214 @@
+//! The SQL behind each store command, run on the writer thread's connection.
+//!
+//! Guarantees: every statement is parameterised (no caller text is ever spliced
+//! into SQL); every write runs in one IMMEDIATE transaction and returns only after
+//! its COMMIT, so an `Ok` means the change is on disk.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
+
+use super::{AlertFilter, AlertRecord};
+
+/// The `alerts` columns in [`AlertRecord`] field order; [`alert_from_row`] and
+/// the upsert depend on this order.
+macro_rules! alert_columns {
+    () => {
+        "id, kind, severity, state, agent, team, queue, source, component, started_at, updated_at, \
+         resolved_at, acked_by, acked_at, ack_note, message, value, threshold, notified_at, escalated"
+    };
+}
+
+/// `list_alerts` answers at most this many rows when the filter says 0.
+pub(super) const DEFAULT_LIMIT: usize = 500;
+
+fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
+    Ok(AlertRecord {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        severity: r.get(2)?,
+        state: r.get(3)?,
+        agent: r.get(4)?,
+        team: r.get(5)?,
+        queue: r.get(6)?,
+        source: r.get(7)?,
+        component: r.get(8)?,
+        started_at: r.get(9)?,
+        updated_at: r.get(10)?,
+        resolved_at: r.get(11)?,
+        acked_by: r.get(12)?,
+        acked_at: r.get(13)?,
+        ack_note: r.get(14)?,
+        message: r.get(15)?,
+        value: r.get(16)?,
+        threshold: r.get(17)?,
+        notified_at: r.get(18)?,
+        escalated: r.get(19)?,
+    })
+}
+
+fn now_ms() -> i64 {
+    // A clock before 1970 is a broken host, not a reason to fail a write.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Saves every record in one transaction: a burst of alerts (a whole floor
+/// crossing a threshold at once) costs one fsync, not one per alert.
+pub(super) fn save_alerts(conn: &mut Connection, alerts: &[AlertRecord]) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for a in alerts {
+        upsert_alert(&tx, a)?;
+    }
+    tx.commit()
+}
+
+fn upsert_alert(tx: &rusqlite::Transaction<'_>, a: &AlertRecord) -> rusqlite::Result<()> {
+    // An upsert, not INSERT OR REPLACE: REPLACE deletes the old row first, which
+    // the audit table's foreign key would refuse once the alert was acknowledged.
+    tx.prepare_cached(concat!(
+        "INSERT INTO alerts (",
+        alert_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+         ON CONFLICT (id) DO UPDATE SET
+            kind = excluded.kind, severity = excluded.severity, state = excluded.state,
+            agent = excluded.agent, team = excluded.team, queue = excluded.queue,
+            source = excluded.source, component = excluded.component,
+            started_at = excluded.started_at, updated_at = excluded.updated_at,
+            resolved_at = excluded.resolved_at, acked_by = excluded.acked_by,
+            acked_at = excluded.acked_at, ack_note = excluded.ack_note, message = excluded.message,
+            value = excluded.value, threshold = excluded.threshold,
+            notified_at = excluded.notified_at, escalated = excluded.escalated"
+    ))?
+    .execute(params![
+        a.id,
+        a.kind,
+        a.severity,
+        a.state,
+        a.agent,
+        a.team,
+        a.queue,
+        a.source,
+        a.component,
+        a.started_at,
+        a.updated_at,
+        a.resolved_at,
+        a.acked_by,
+        a.acked_at,
+        a.ack_note,
+        a.message,
+        a.value,
+        a.threshold,
+        a.notified_at,
+        a.escalated,
+    ])?;
+    Ok(())
+}
+
+pub(super) fn ack_alert(
+    conn: &mut Connection,
+    id: &str,
+    by: &str,
+    note: Option<&str>,
+    at_ms: i64,
+) -> rusqlite::Result<Option<AlertRecord>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // A resolved alert stays resolved: turning it back into 'acknowledged' would
+    // resurrect it in open_alerts() at the next start-up. The ack itself is still
+    // recorded on the row and in the audit trail.
+    let changed = tx
+        .prepare_cached(
+            "UPDATE alerts SET
+                state = CASE state WHEN 'resolved' THEN 'resolved' ELSE 'acknowledged' END,
+                acked_by = ?2, acked_at = ?3, ack_note = ?4, updated_at = MAX(updated_at, ?3)
+             WHERE id = ?1",
+        )?
+        .execute(params![id, by, at_ms, note])?;
+    if changed == 0 {
+        // Nothing to record: dropping the transaction rolls it back.
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "INSERT INTO audit (ts, actor, action, alert_id, note) VALUES (?1, ?2, 'ack', ?3, ?4)",
+    )?
+    .execute(params![at_ms, by, id, note])?;
+    let record = get_alert(&tx, id)?;
+    tx.commit()?;
+    Ok(record)
+}
+
+pub(super) fn get_alert(conn: &Connection, id: &str) -> rusqlite::Result<Option<AlertRecord>> {
+    conn.prepare_cached(concat!("SELECT ", alert_columns!(), " FROM alerts WHERE id = ?1"))?
+        .query_row([id], alert_from_row)
+        .optional()
+}
+
+pub(super) fn open_alerts(conn: &Connection) -> rusqlite::Result<Vec<AlertRecord>> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        alert_columns!(),
+        " FROM alerts WHERE state IN ('firing', 'acknowledged') ORDER BY started_at ASC, id ASC"
+    ))?;
+    stmt.query_map([], alert_from_row)?.collect()
+}
+
+pub(super) fn list_alerts(conn: &Connection, f: &AlertFilter) -> rusqlite::Result<Vec<AlertRecord>> {
+    // The WHERE clause is built from fixed fragments only; the caller's values go
+    // in as numbered parameters.
+    let mut clauses: Vec<&'static str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut add = |clause: &'static str, v: Value| {
+        clauses.push(clause);
+        values.push(v);
+    };
+    if let Some(s) = &f.state {
+        add("state = ?", Value::Text(s.clone()));
+    }
+    if let Some(k) = &f.kind {
+        add("kind = ?", Value::Text(k.clone()));
+    }
+    if let Some(t) = &f.team {
+        add("team = ?", Value::Text(t.clone()));
+    }
+    if let Some(q) = &f.queue {
+        add("queue = ?", Value::Text(q.clone()));
+    }
+    if let Some(since) = f.since_ms {
+        add("started_at >= ?", Value::Integer(since));
+    }
+    let limit = if f.limit == 0 { DEFAULT_LIMIT } else { f.limit };
+    values.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let sql =
+        format!("SELECT {} FROM alerts{filter} ORDER BY started_at DESC, id DESC LIMIT ?", alert_columns!());
+    // At most 2^5 distinct shapes: the statement cache (64) holds them all.
+    let mut stmt = conn.prepare_cached(&sql)?;
+    stmt.query_map(params_from_iter(values), alert_from_row)?.collect()
+}
+
+/// A tiny write transaction: proves the file is writable and the disk not full.
+pub(super) fn ping(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached(
+        "INSERT INTO health (id, checked_at, pings) VALUES (1, ?1, 1)
+         ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at, pings = pings + 1",
+    )?
+    .execute([now_ms()])?;
+    tx.commit()
+}
+
+pub(super) fn put_kv(conn: &mut Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached(
+        "INSERT INTO kv (key, value, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )?
+    .execute(params![key, value, now_ms()])?;
+    tx.commit()
+}
+
+pub(super) fn get_kv(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT value FROM kv WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()
+}

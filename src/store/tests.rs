@@ -1,0 +1,297 @@
+//! Tests of the store against real SQLite files in temporary directories.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+use tempfile::TempDir;
+
+use super::*;
+
+mod lifecycle;
+
+const T0: i64 = 1_795_420_800_000;
+
+fn alert(id: &str, kind: &str, state: &str, started_at: i64) -> AlertRecord {
+    AlertRecord {
+        id: id.into(),
+        kind: kind.into(),
+        severity: "warning".into(),
+        state: state.into(),
+        agent: None,
+        team: None,
+        queue: None,
+        source: None,
+        component: None,
+        started_at,
+        updated_at: started_at,
+        resolved_at: None,
+        acked_by: None,
+        acked_at: None,
+        ack_note: None,
+        message: format!("{kind} fired"),
+        value: None,
+        threshold: None,
+        notified_at: None,
+        escalated: false,
+    }
+}
+
+/// Every optional field set, so a mapping slip on any column shows up.
+fn full_alert() -> AlertRecord {
+    AlertRecord {
+        id: "acw_overrun:agent=A0007:1795420801250".into(),
+        kind: "acw_overrun".into(),
+        severity: "critical".into(),
+        state: "firing".into(),
+        agent: Some("A0007".into()),
+        team: Some("billing-1".into()),
+        queue: Some("billing".into()),
+        source: Some("acd-east".into()),
+        component: Some("ingest".into()),
+        started_at: T0 + 1_250,
+        updated_at: T0 + 9_000,
+        resolved_at: Some(T0 + 20_000),
+        acked_by: Some("sup-li".into()),
+        acked_at: Some(T0 + 5_000),
+        ack_note: Some("calling back, 中文 ok".into()),
+        message: "ACW 95 s over 60 s".into(),
+        value: Some(35.5),
+        threshold: Some(60.0),
+        notified_at: Some(T0 + 2_000),
+        escalated: true,
+    }
+}
+
+fn open(dir: &Path) -> StoreHandle {
+    match StoreHandle::open(dir) {
+        Ok(s) => s,
+        Err(e) => panic!("open {}: {e}", dir.display()),
+    }
+}
+
+fn tmp() -> TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// A second, independent connection: sees only what was committed to the file.
+fn reader(dir: &Path) -> Connection {
+    Connection::open_with_flags(dir.join(DB_FILE), OpenFlags::SQLITE_OPEN_READ_ONLY).expect("read-only open")
+}
+
+fn ids(v: &[AlertRecord]) -> Vec<&str> {
+    v.iter().map(|a| a.id.as_str()).collect()
+}
+
+/// `(ts, actor, action, alert_id, note)`.
+type AuditRow = (i64, String, String, Option<String>, Option<String>);
+
+fn audit_rows(conn: &Connection) -> Vec<AuditRow> {
+    let mut stmt =
+        conn.prepare("SELECT ts, actor, action, alert_id, note FROM audit ORDER BY id").expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+#[tokio::test]
+async fn open_creates_the_directory_and_the_file() {
+    let t = tmp();
+    let dir = t.path().join("a/b/c");
+    let s = open(&dir);
+    assert!(dir.join(DB_FILE).is_file());
+    s.ping().await.expect("ping");
+    s.close().await;
+}
+
+#[tokio::test]
+async fn save_then_get_returns_the_same_record() {
+    let t = tmp();
+    let s = open(t.path());
+    let full = full_alert();
+    let bare = alert("bare", "traffic_surge", "firing", T0);
+    s.save_alert(full.clone()).await.expect("save full");
+    s.save_alert(bare.clone()).await.expect("save bare");
+    assert_eq!(s.get_alert(full.id.clone()).await.expect("get"), Some(full));
+    assert_eq!(s.get_alert("bare".into()).await.expect("get"), Some(bare));
+    assert_eq!(s.get_alert("nope".into()).await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn save_replaces_the_whole_record() {
+    let t = tmp();
+    let s = open(t.path());
+    let full = full_alert();
+    s.save_alert(full.clone()).await.expect("save");
+    // Same id, every optional field cleared: nothing of the old row may survive.
+    let mut next = alert(&full.id, "acw_overrun", "resolved", full.started_at);
+    next.updated_at = T0 + 99_000;
+    s.save_alert(next.clone()).await.expect("replace");
+    assert_eq!(s.get_alert(full.id.clone()).await.expect("get"), Some(next));
+    let n: i64 = s
+        .inspect(|c| c.query_row("SELECT count(*) FROM alerts", [], |r| r.get(0)))
+        .await
+        .expect("inspect")
+        .expect("count");
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn save_still_replaces_an_audited_alert() {
+    // The audit table references alerts: a delete-and-insert replace would fail here.
+    let t = tmp();
+    let s = open(t.path());
+    s.save_alert(alert("x", "acw_overrun", "firing", T0)).await.expect("save");
+    s.ack_alert("x".into(), "sup".into(), None, T0 + 1).await.expect("ack");
+    let resolved = alert("x", "acw_overrun", "resolved", T0);
+    s.save_alert(resolved.clone()).await.expect("replace after ack");
+    assert_eq!(s.get_alert("x".into()).await.expect("get"), Some(resolved));
+}
+
+#[tokio::test]
+async fn invalid_state_is_refused_and_the_store_goes_on() {
+    let t = tmp();
+    let s = open(t.path());
+    let err = s.save_alert(alert("x", "acw_overrun", "open", T0)).await.expect_err("bad state");
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
+    let mut bad = alert("y", "acw_overrun", "firing", T0);
+    bad.severity = "fatal".into();
+    assert!(matches!(s.save_alert(bad).await, Err(StoreError::Sqlite(_))));
+    assert_eq!(s.get_alert("x".into()).await.expect("get"), None);
+    s.save_alert(alert("z", "acw_overrun", "firing", T0)).await.expect("store still works");
+}
+
+async fn seed_for_filters(s: &StoreHandle) {
+    let mut a = alert("a", "acw_overrun", "firing", T0 + 1_000);
+    a.team = Some("t1".into());
+    a.queue = Some("billing".into());
+    let mut b = alert("b", "traffic_surge", "resolved", T0 + 2_000);
+    b.queue = Some("billing".into());
+    let mut c = alert("c", "acw_overrun", "acknowledged", T0 + 3_000);
+    c.team = Some("t2".into());
+    let mut d = alert("d", "service_level_low", "firing", T0 + 4_000);
+    d.team = Some("t1".into());
+    d.queue = Some("sales".into());
+    for x in [a, b, c, d] {
+        s.save_alert(x).await.expect("seed");
+    }
+}
+
+#[tokio::test]
+async fn list_alerts_applies_each_filter_newest_first() {
+    let t = tmp();
+    let s = open(t.path());
+    seed_for_filters(&s).await;
+    let list = |f: AlertFilter| {
+        let s = s.clone();
+        async move { s.list_alerts(f).await.expect("list") }
+    };
+    let some = |v: &str| Some(v.to_string());
+    assert_eq!(ids(&list(AlertFilter::default()).await), ["d", "c", "b", "a"]);
+    assert_eq!(ids(&list(AlertFilter { state: some("firing"), ..Default::default() }).await), ["d", "a"]);
+    assert_eq!(ids(&list(AlertFilter { kind: some("acw_overrun"), ..Default::default() }).await), ["c", "a"]);
+    assert_eq!(ids(&list(AlertFilter { team: some("t1"), ..Default::default() }).await), ["d", "a"]);
+    assert_eq!(ids(&list(AlertFilter { queue: some("billing"), ..Default::default() }).await), ["b", "a"]);
+    assert_eq!(
+        ids(&list(AlertFilter { since_ms: Some(T0 + 2_000), ..Default::default() }).await),
+        ["d", "c", "b"]
+    );
+    assert_eq!(ids(&list(AlertFilter { limit: 2, ..Default::default() }).await), ["d", "c"]);
+    let all = AlertFilter {
+        state: some("firing"),
+        kind: some("acw_overrun"),
+        team: some("t1"),
+        queue: some("billing"),
+        since_ms: Some(T0),
+        limit: 10,
+    };
+    assert_eq!(ids(&list(all).await), ["a"]);
+    // Values are parameters, never SQL.
+    assert!(list(AlertFilter { team: some("t1' OR 1=1 --"), ..Default::default() }).await.is_empty());
+}
+
+#[tokio::test]
+async fn list_alerts_defaults_to_500() {
+    let t = tmp();
+    let s = open(t.path());
+    // One transaction for the bulk: 510 separate FULL-sync commits would be slow.
+    s.inspect(|c| -> rusqlite::Result<()> {
+        let tx = c.transaction()?;
+        for i in 0..510_i64 {
+            tx.execute(
+                "INSERT INTO alerts (id, kind, severity, state, started_at, updated_at, message, escalated)
+                 VALUES (?1, 'traffic_surge', 'info', 'resolved', ?2, ?2, 'm', 0)",
+                rusqlite::params![format!("bulk{i:04}"), T0 + i],
+            )?;
+        }
+        tx.commit()
+    })
+    .await
+    .expect("inspect")
+    .expect("bulk insert");
+    let got = s.list_alerts(AlertFilter::default()).await.expect("list");
+    assert_eq!(got.len(), 500);
+    assert_eq!(got[0].id, "bulk0509");
+    assert_eq!(
+        s.list_alerts(AlertFilter { limit: 600, ..Default::default() }).await.expect("list").len(),
+        510
+    );
+}
+
+#[tokio::test]
+async fn ack_updates_the_record_and_writes_an_audit_row() {
+    let t = tmp();
+    let s = open(t.path());
+    s.save_alert(alert("x", "acw_overrun", "firing", T0)).await.expect("save");
+    let got = s.ack_alert("x".into(), "sup-li".into(), Some("on it".into()), T0 + 7_000).await.expect("ack");
+    let mut want = alert("x", "acw_overrun", "acknowledged", T0);
+    want.acked_by = Some("sup-li".into());
+    want.acked_at = Some(T0 + 7_000);
+    want.ack_note = Some("on it".into());
+    want.updated_at = T0 + 7_000;
+    assert_eq!(got, Some(want.clone()));
+    assert_eq!(s.get_alert("x".into()).await.expect("get"), Some(want));
+    let rows = audit_rows(&reader(t.path()));
+    assert_eq!(rows, [(T0 + 7_000, "sup-li".into(), "ack".into(), Some("x".into()), Some("on it".into()))]);
+}
+
+#[tokio::test]
+async fn ack_of_an_unknown_id_is_none_and_audits_nothing() {
+    let t = tmp();
+    let s = open(t.path());
+    s.save_alert(alert("x", "acw_overrun", "firing", T0)).await.expect("save");
+    assert_eq!(s.ack_alert("nope".into(), "sup".into(), None, T0).await.expect("ack"), None);
+    assert!(audit_rows(&reader(t.path())).is_empty());
+    assert_eq!(s.get_alert("x".into()).await.expect("get").map(|a| a.state), Some("firing".into()));
+}
+
+#[tokio::test]
+async fn ack_of_a_resolved_alert_keeps_it_resolved() {
+    let t = tmp();
+    let s = open(t.path());
+    s.save_alert(alert("x", "acw_overrun", "resolved", T0)).await.expect("save");
+    let got = s.ack_alert("x".into(), "sup".into(), None, T0 + 5).await.expect("ack").expect("found");
+    assert_eq!((got.state.as_str(), got.acked_by.as_deref()), ("resolved", Some("sup")));
+    assert!(s.open_alerts().await.expect("open").is_empty());
+    assert_eq!(audit_rows(&reader(t.path())).len(), 1);
+}
+
+#[tokio::test]
+async fn open_alerts_excludes_resolved_oldest_first() {
+    let t = tmp();
+    let s = open(t.path());
+    seed_for_filters(&s).await;
+    assert_eq!(ids(&s.open_alerts().await.expect("open")), ["a", "c", "d"]);
+}
+
+#[tokio::test]
+async fn kv_round_trip() {
+    let t = tmp();
+    let s = open(t.path());
+    assert_eq!(s.get_kv("baseline".into()).await.expect("get"), None);
+    s.put_kv("baseline".into(), r#"{"mon":[1,2]}"#.into()).await.expect("put");
+    assert_eq!(s.get_kv("baseline".into()).await.expect("get").as_deref(), Some(r#"{"mon":[1,2]}"#));
+    s.put_kv("baseline".into(), "v2".into()).await.expect("overwrite");
+    assert_eq!(s.get_kv("baseline".into()).await.expect("get").as_deref(), Some("v2"));
+    assert_eq!(s.get_kv("other".into()).await.expect("get"), None);
+}
