@@ -46,7 +46,8 @@ impl Daemon {
             .with_context(|| format!("opening the database in {}", cfg.data_dir.display()))?;
         // Engine → alerts: bounded and lossless (see floor::engine::AlertsLink).
         let (signals_tx, signals_rx) = mpsc::channel(1024);
-        let alerts = alerts::spawn(store.clone(), signals_rx, metrics.clone(), clock)
+        let renotify = std::time::Duration::from_secs(u64::from(cfg.alerts.renotify_secs));
+        let alerts = alerts::spawn(store.clone(), signals_rx, metrics.clone(), clock, renotify)
             .await
             .context("restoring open alerts")?;
         let link = AlertsLink { cfg: cfg.alerts.clone(), signals: signals_tx, restored: alerts.restored };

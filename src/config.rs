@@ -86,6 +86,9 @@ pub struct AlertsConfig {
     /// over this many seconds while agents are ready.
     pub stuck_secs: u32,
     pub stuck_min_offered: u32,
+    /// An unacknowledged critical alert is re-notified, and escalated to the duty
+    /// supervisor, every this many seconds.
+    pub renotify_secs: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -429,6 +432,7 @@ struct RawAlerts {
     mass_logout_min_agents: Option<u32>,
     stuck_secs: Option<u32>,
     stuck_min_offered: Option<u32>,
+    renotify_secs: Option<u32>,
 }
 
 impl RawAlerts {
@@ -500,6 +504,7 @@ impl RawAlerts {
             mass_logout_min_agents: nonzero(errs, "mass_logout_min_agents", self.mass_logout_min_agents, 5),
             stuck_secs: nonzero(errs, "stuck_secs", self.stuck_secs, 180),
             stuck_min_offered: nonzero(errs, "stuck_min_offered", self.stuck_min_offered, 5),
+            renotify_secs: nonzero(errs, "renotify_secs", self.renotify_secs, 300),
         }
     }
 }

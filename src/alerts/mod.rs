@@ -91,6 +91,7 @@ pub async fn spawn(
     signals: mpsc::Receiver<Vec<Signal>>,
     metrics: Arc<Metrics>,
     clock: Clock,
+    renotify: std::time::Duration,
 ) -> Result<Alerts, StoreError> {
     let open_alerts = store.open_alerts().await?;
     let (cmd, cmd_rx) = mpsc::channel(256);
@@ -102,6 +103,7 @@ pub async fn spawn(
         updates: updates.clone(),
         metrics,
         clock,
+        renotify_ms: i64::try_from(renotify.as_millis()).unwrap_or(i64::MAX),
     };
     let mut restored = Vec::new();
     for a in open_alerts {
@@ -121,9 +123,10 @@ fn key_of(a: &AlertRecord) -> Option<AlertKey> {
     let subject = match kind {
         Kind::AcwOverrun | Kind::BusyOverrun => a.agent.clone(),
         Kind::SourceDown => a.source.clone(),
-        Kind::SystemFault => match (&a.component, &a.queue) {
-            (Some(c), Some(q)) if c == "dispatcher" => Some(format!("dispatcher:{q}")),
-            (c, _) => c.clone(),
+        Kind::SystemFault => match (a.component.as_deref(), &a.queue, &a.source) {
+            (Some("dispatcher"), Some(q), _) => Some(format!("dispatcher:{q}")),
+            (Some("cti-link"), _, Some(src)) => Some(format!("cti-link:{src}")),
+            (c, _, _) => c.map(str::to_owned),
         },
         _ => a.queue.clone(),
     }?;
@@ -137,13 +140,17 @@ struct State {
     updates: broadcast::Sender<Arc<AlertRecord>>,
     metrics: Arc<Metrics>,
     clock: Clock,
+    renotify_ms: i64,
 }
 
 impl State {
     async fn run(mut self, mut signals: mpsc::Receiver<Vec<Signal>>, mut cmds: mpsc::Receiver<Cmd>) {
         let mut signals_open = true;
+        let mut check = tokio::time::interval(std::time::Duration::from_secs(5));
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = check.tick() => self.renotify().await,
                 batch = signals.recv(), if signals_open => match batch {
                     Some(batch) => self.apply(batch).await,
                     // The engine has drained and stopped; commands may still come
@@ -207,6 +214,22 @@ impl State {
         self.refresh_gauges();
     }
 
+    /// Critical alerts nobody has acknowledged are announced again — escalated to
+    /// the duty supervisor — every `renotify` interval.
+    async fn renotify(&mut self) {
+        let due = escalate_due(&mut self.open, self.clock.now_ms(), self.renotify_ms);
+        if due.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.save_alerts(due.clone()).await {
+            tracing::error!(error = %e, "cannot save escalated alerts");
+        }
+        for rec in due {
+            tracing::warn!(id = %rec.id, kind = %rec.kind, "unacknowledged critical alert escalated");
+            let _ = self.updates.send(Arc::new(rec));
+        }
+    }
+
     /// A new alert, or a changed one (severity up); `None` when nothing changed.
     fn on_fire(&mut self, f: Fire) -> Option<AlertRecord> {
         let now = self.clock.now_ms();
@@ -240,7 +263,7 @@ impl State {
             message: f.message,
             value: f.value,
             threshold: f.threshold,
-            notified_at: None,
+            notified_at: Some(now),
             escalated: false,
         };
         self.ids.insert(rec.id.clone(), f.key.clone());
@@ -285,6 +308,21 @@ impl State {
             self.metrics.alerts_acknowledged.with_label_values(&[k.as_str()]).set(acked);
         }
     }
+}
+
+/// Marks as escalated, and returns, the critical alerts still unacknowledged
+/// `renotify_ms` after they were last announced.
+fn escalate_due(open: &mut FastMap<AlertKey, AlertRecord>, now: Ts, renotify_ms: i64) -> Vec<AlertRecord> {
+    open.values_mut()
+        .filter(|a| a.state == "firing" && a.severity == "critical")
+        .filter(|a| now - a.notified_at.unwrap_or(a.updated_at) >= renotify_ms)
+        .map(|a| {
+            a.escalated = true;
+            a.notified_at = Some(now);
+            a.updated_at = now;
+            a.clone()
+        })
+        .collect()
 }
 
 fn rank(severity: &str) -> u8 {

@@ -32,6 +32,8 @@ pub enum EngineInput {
     /// An ingest connection for `source` opened (`+1`) or closed (`-1`); `named`
     /// when the bridge chose the id.
     Connection { source: Id, delta: i32, named: bool },
+    /// Ingest saw `seq` jump `gaps` times (`missing` numbers in all) in one frame.
+    SeqGaps { source: Id, gaps: u64, missing: u64 },
 }
 
 pub struct EngineHandle {
@@ -185,6 +187,9 @@ impl Engine {
             }
             EngineInput::Connection { source, delta, named } => {
                 self.floor.source_connection(&source, delta, named, now)
+            }
+            EngineInput::SeqGaps { source, gaps, missing } => {
+                self.rules.on_seq_gaps(&source, gaps, missing, now, &mut self.pending)
             }
         }
     }

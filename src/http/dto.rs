@@ -282,6 +282,8 @@ pub struct AlertDto<'a> {
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// Re-notified to the duty supervisor: critical and unacknowledged too long.
+    pub escalated: bool,
 }
 
 #[derive(Serialize)]
@@ -321,6 +323,7 @@ impl<'a> From<&'a crate::store::AlertRecord> for AlertDto<'a> {
             message: &a.message,
             value: a.value,
             threshold: a.threshold,
+            escalated: a.escalated,
         }
     }
 }

@@ -61,13 +61,18 @@ where
             Some(Ok(Message::Text(text))) => {
                 s.metrics.frames.inc();
                 decode(text.as_str(), &s.source, &mut events, &mut rejected);
-                drop_duplicates(&s, &mut events);
+                let gaps = drop_duplicates(&s, &mut events);
                 for r in rejected.drain(..) {
                     s.metrics.reject(r.reason);
                     tracing::debug!(source = %s.source, reason = %r.reason, index = ?r.index, "event rejected");
                     if send_error(&mut ws, &r).await.is_err() {
                         break;
                     }
+                }
+                if let Some(input) = gaps
+                    && s.engine.send(input).await.is_err()
+                {
+                    break;
                 }
                 if !events.is_empty() {
                     let batch = std::mem::take(&mut events);
@@ -115,8 +120,9 @@ where
         s.engine.send(EngineInput::Connection { source: s.source.clone(), delta: -1, named: s.named }).await;
 }
 
-/// Drops events whose `seq` is not above their source's mark; counts gaps.
-fn drop_duplicates(s: &Session, events: &mut Vec<Event>) {
+/// Drops events whose `seq` is not above their source's mark; counts gaps, and
+/// returns them for the engine's event-loss signature.
+fn drop_duplicates(s: &Session, events: &mut Vec<Event>) -> Option<EngineInput> {
     let r = s.marks.filter(events);
     if r.duplicates > 0 {
         s.metrics.rejected[RejectReason::Duplicate.index()].inc_by(r.duplicates);
@@ -126,7 +132,10 @@ fn drop_duplicates(s: &Session, events: &mut Vec<Event>) {
         s.metrics.seq_gaps.inc_by(r.gaps);
         s.metrics.seq_missing.inc_by(r.missing);
         tracing::warn!(source = %s.source, gaps = r.gaps, missing = r.missing, "sequence gap");
+        let source = events.first().map_or_else(|| s.source.clone(), |e| e.source.clone());
+        return Some(EngineInput::SeqGaps { source, gaps: r.gaps, missing: r.missing });
     }
+    None
 }
 
 async fn send_error<S>(ws: &mut S, r: &Rejection) -> Result<(), ()>

@@ -153,6 +153,10 @@ pub struct Rules {
     mass_logout_since: Option<Ts>,
     queues: FastMap<Id, QueueWatch>,
     sources_down: FastMap<Id, Ts>,
+    /// Per source: (engine time, numbers missing) of recent `seq` gaps.
+    gaps: FastMap<Id, VecDeque<(Ts, u64)>>,
+    /// Sources with an event-loss fault raised, since when.
+    losing: FastMap<Id, Ts>,
     /// Keys restored as open from the store at start, not yet confirmed or cleared.
     restored: Vec<AlertKey>,
     next_sweep: Ts,
@@ -160,6 +164,7 @@ pub struct Rules {
 
 const SWEEP_MS: i64 = 5_000;
 const MASS_LOGOUT_WINDOW_MS: i64 = 60_000;
+const GAP_WINDOW_MS: i64 = 60_000;
 
 impl Rules {
     pub fn new(cfg: &AlertsConfig, restored: Vec<AlertKey>) -> Rules {
@@ -174,6 +179,8 @@ impl Rules {
             mass_logout_since: None,
             queues: FastMap::default(),
             sources_down: FastMap::default(),
+            gaps: FastMap::default(),
+            losing: FastMap::default(),
             restored,
             next_sweep: Ts::MIN,
         }
@@ -232,6 +239,7 @@ impl Rules {
         }
         self.check_sources(floor, now, out);
         self.check_mass_logout_end(now, out);
+        self.check_event_loss_end(now, out);
         // Restored alerts whose condition nobody has re-confirmed by now are over:
         // the floor they described is gone (e.g. a restart lost the agent's state
         // and the agent has since moved on, or the queue has calmed down).
@@ -264,10 +272,55 @@ impl Rules {
             Kind::SystemFault => match s.strip_prefix("dispatcher:") {
                 Some(q) => self.queues.get(q).is_some_and(|w| w.stuck),
                 None if s == "agents" => self.mass_logout_since.is_some(),
+                None if s.starts_with("cti-link:") => self.losing.contains_key(&s["cti-link:".len()..]),
                 // A component fault ends with the component's own "up" event.
                 None => true,
             },
             Kind::TrafficSurge => false,
+        }
+    }
+
+    /// A burst of `seq` gaps from one source means its link is losing events:
+    /// 3 gaps, or 50 missing numbers, within a minute.
+    pub fn on_seq_gaps(&mut self, source: &Id, gaps: u64, missing: u64, now: Ts, out: &mut Vec<Signal>) {
+        let recent = self.gaps.entry(source.clone()).or_default();
+        recent.push_back((now, missing));
+        // One entry per gap occurrence would be exact; a frame's gaps share a time.
+        for _ in 1..gaps {
+            recent.push_back((now, 0));
+        }
+        while recent.front().is_some_and(|(t, _)| *t < now - GAP_WINDOW_MS) {
+            recent.pop_front();
+        }
+        let n = recent.len();
+        let lost: u64 = recent.iter().map(|(_, m)| m).sum();
+        if (n >= 3 || lost >= 50) && !self.losing.contains_key(source) {
+            self.losing.insert(source.clone(), now);
+            let subject = Id::from(format!("cti-link:{source}"));
+            let mut f = self.fire(AlertKey { kind: Kind::SystemFault, subject }, Severity::Critical, now);
+            f.source = Some(source.clone());
+            f.component = Some(Id::from("cti-link"));
+            f.message = text::event_loss(self.lang, source, n, lost);
+            f.value = Some(lost as f64);
+            out.push(Signal::Fire(f));
+        }
+    }
+
+    /// An event-loss fault clears after five minutes without a gap.
+    fn check_event_loss_end(&mut self, now: Ts, out: &mut Vec<Signal>) {
+        let over: Vec<Id> = self
+            .losing
+            .keys()
+            .filter(|s| {
+                self.gaps.get(*s).and_then(|g| g.back()).is_none_or(|(t, _)| now - t > 5 * GAP_WINDOW_MS)
+            })
+            .cloned()
+            .collect();
+        for source in over {
+            self.losing.remove(&source);
+            self.gaps.remove(&source);
+            let subject = Id::from(format!("cti-link:{source}"));
+            out.push(Signal::Clear { key: AlertKey { kind: Kind::SystemFault, subject }, at: now });
         }
     }
 

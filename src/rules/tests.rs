@@ -315,3 +315,27 @@ fn restored_agent_alert_is_confirmed_when_still_in_acw() {
     assert!(clears(&b.tick(10.0)).is_empty());
     assert_eq!(fires(&b.tick(120.0)), vec![(Kind::AcwOverrun, "A9".into(), Severity::Warning)]);
 }
+
+#[test]
+fn a_burst_of_seq_gaps_is_an_event_loss_fault() {
+    let mut b = Bench::new();
+    let mut out = Vec::new();
+    b.rules.on_seq_gaps(&"acd".into(), 1, 2, T0, &mut out);
+    b.rules.on_seq_gaps(&"acd".into(), 1, 1, T0 + 70_000, &mut out);
+    assert!(out.is_empty(), "two gaps a minute apart are noise");
+    b.rules.on_seq_gaps(&"acd".into(), 1, 1, T0 + 80_000, &mut out);
+    b.rules.on_seq_gaps(&"acd".into(), 1, 1, T0 + 90_000, &mut out);
+    assert_eq!(fires(&out), vec![(Kind::SystemFault, "cti-link:acd".into(), Severity::Critical)]);
+    // One big gap alone also counts.
+    let mut out2 = Vec::new();
+    b.rules.on_seq_gaps(&"acd-2".into(), 1, 500, T0, &mut out2);
+    assert_eq!(fires(&out2), vec![(Kind::SystemFault, "cti-link:acd-2".into(), Severity::Critical)]);
+    // Five quiet minutes clear both.
+    let out = b.tick(90.0 + 301.0);
+    let mut c = clears(&out);
+    c.sort();
+    assert_eq!(
+        c,
+        vec![(Kind::SystemFault, "cti-link:acd".into()), (Kind::SystemFault, "cti-link:acd-2".into())]
+    );
+}

@@ -106,6 +106,17 @@ pub(super) fn stuck(lang: Language, queue: &Id, offered: u32, ready: u32, secs: 
     }
 }
 
+pub(super) fn event_loss(lang: Language, source: &Id, gaps: usize, missing: u64) -> String {
+    match lang {
+        Language::ZhCn => {
+            format!("数据源 {source} 1 分钟内序号跳变 {gaps} 次，丢失约 {missing} 条事件（CTI 链路异常）")
+        }
+        Language::En => format!(
+            "Source {source}: {gaps} sequence gaps, about {missing} events lost in a minute (CTI link)"
+        ),
+    }
+}
+
 pub(super) fn source_down(lang: Language, source: &Id, connected: bool, silent_ms: i64) -> String {
     match (lang, connected) {
         (Language::ZhCn, true) => {

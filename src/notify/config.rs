@@ -1,0 +1,254 @@
+//! Notification config: the `[notify]` TOML section as written (`Raw*`, serde, unknown keys
+//! rejected) and its validated form (`NotifyConfig`), with key paths on every problem.
+
+use serde::Deserialize;
+
+/// Default length of each receiver's queue.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
+/// Default number of retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// Validated notification config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyConfig {
+    pub receivers: Vec<ReceiverConfig>,
+    pub queue_capacity: usize,
+    pub max_retries: u32,
+    pub timeout_secs: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            receivers: Vec::new(),
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            max_retries: DEFAULT_MAX_RETRIES,
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+        }
+    }
+}
+
+/// One push target and the alerts it wants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceiverConfig {
+    pub name: String,
+    pub kind: SinkKind,
+    /// `http://` or `https://`. For Alertmanager the base URL; `/api/v2/alerts` is appended
+    /// unless already there.
+    pub url: String,
+    pub language: Lang,
+    /// Empty = every team.
+    pub teams: Vec<String>,
+    /// `info`, `warning` or `critical`.
+    pub min_severity: String,
+    /// Empty = every kind.
+    pub kinds: Vec<String>,
+    /// Receives escalations (re-notifications of unacknowledged criticals).
+    pub escalations: bool,
+}
+
+/// Where and how a receiver's pushes go.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SinkKind {
+    /// Generic JSON POST.
+    Webhook,
+    /// WeCom (企业微信) group robot.
+    WeCom,
+    /// DingTalk (钉钉) custom robot, optionally with its signing secret.
+    DingTalk { secret: Option<String> },
+    /// Feishu/Lark (飞书) custom bot, optionally with its signing secret.
+    Feishu { secret: Option<String> },
+    /// Prometheus Alertmanager, API v2.
+    Alertmanager,
+}
+
+impl SinkKind {
+    /// The config spelling of this kind.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SinkKind::Webhook => "webhook",
+            SinkKind::WeCom => "wecom",
+            SinkKind::DingTalk { .. } => "dingtalk",
+            SinkKind::Feishu { .. } => "feishu",
+            SinkKind::Alertmanager => "alertmanager",
+        }
+    }
+}
+
+// Hand-written so secrets never reach a log through `{:?}`.
+impl std::fmt::Debug for SinkKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SinkKind::DingTalk { secret } | SinkKind::Feishu { secret } => {
+                let shown = if secret.is_some() { "Some(<redacted>)" } else { "None" };
+                write!(f, "{} {{ secret: {shown} }}", self.as_str())
+            }
+            _ => f.write_str(self.as_str()),
+        }
+    }
+}
+
+/// Language of a receiver's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    ZhCn,
+    En,
+}
+
+/// The `[notify]` section as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawNotifyConfig {
+    pub receivers: Vec<RawReceiver>,
+    pub queue_capacity: Option<usize>,
+    pub max_retries: Option<u32>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// One `[[notify.receivers]]` entry as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawReceiver {
+    pub name: String,
+    /// `webhook`, `wecom`, `dingtalk`, `feishu` or `alertmanager`.
+    pub kind: String,
+    pub url: String,
+    /// Signing secret (DingTalk "加签", Feishu "签名校验").
+    pub secret: Option<String>,
+    /// `zh-CN` or `en`; default `zh-CN` for WeCom/DingTalk/Feishu, `en` otherwise.
+    pub language: Option<String>,
+    pub teams: Vec<String>,
+    /// Default `warning`.
+    pub min_severity: Option<String>,
+    pub kinds: Vec<String>,
+    pub escalations: bool,
+}
+
+/// Severity order used for routing; unknown severities rank lowest.
+pub(crate) fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 2,
+        "warning" => 1,
+        _ => 0,
+    }
+}
+
+type Problems = Vec<(String, String)>;
+
+impl RawNotifyConfig {
+    /// Checks everything and reports every problem with its key path (`notify.receivers[0].url`).
+    pub fn validate(self) -> Result<NotifyConfig, Problems> {
+        let mut errs: Problems = Vec::new();
+        let mut err = |k: String, m: &str| errs.push((k, m.to_owned()));
+        let queue_capacity = self.queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY);
+        if !(1..=1_000_000).contains(&queue_capacity) {
+            err("notify.queue_capacity".into(), "must be between 1 and 1000000");
+        }
+        let max_retries = self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
+        if max_retries > 20 {
+            err("notify.max_retries".into(), "must be at most 20");
+        }
+        let timeout_secs = self.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if !(1..=300).contains(&timeout_secs) {
+            err("notify.timeout_secs".into(), "must be between 1 and 300");
+        }
+        let mut receivers = Vec::with_capacity(self.receivers.len());
+        let mut seen = std::collections::HashSet::new();
+        for (i, r) in self.receivers.into_iter().enumerate() {
+            let key = |f: &str| format!("notify.receivers[{i}].{f}");
+            if r.name.trim().is_empty() {
+                err(key("name"), "must not be empty");
+            } else if !seen.insert(r.name.clone()) {
+                err(key("name"), "duplicate receiver name");
+            }
+            let kind = match r.kind.as_str() {
+                "webhook" => Some(SinkKind::Webhook),
+                "wecom" => Some(SinkKind::WeCom),
+                "dingtalk" => Some(SinkKind::DingTalk { secret: r.secret.clone() }),
+                "feishu" | "lark" => Some(SinkKind::Feishu { secret: r.secret.clone() }),
+                "alertmanager" => Some(SinkKind::Alertmanager),
+                _ => {
+                    err(key("kind"), "must be one of webhook, wecom, dingtalk, feishu, alertmanager");
+                    None
+                }
+            };
+            if let Some(secret) = &r.secret {
+                match kind {
+                    Some(SinkKind::DingTalk { .. } | SinkKind::Feishu { .. }) if secret.is_empty() => {
+                        err(key("secret"), "must not be empty when set");
+                    }
+                    Some(SinkKind::DingTalk { .. } | SinkKind::Feishu { .. }) | None => {}
+                    Some(_) => err(key("secret"), "only dingtalk and feishu receivers take a secret"),
+                }
+            }
+            if let Err(m) = check_url(&r.url) {
+                err(key("url"), m);
+            }
+            let default_lang = match kind {
+                Some(SinkKind::Webhook | SinkKind::Alertmanager) => Lang::En,
+                _ => Lang::ZhCn,
+            };
+            let language = match r.language.as_deref() {
+                None => default_lang,
+                Some("zh-CN" | "zh-cn" | "zh") => Lang::ZhCn,
+                Some("en" | "en-US") => Lang::En,
+                Some(_) => {
+                    err(key("language"), "must be zh-CN or en");
+                    default_lang
+                }
+            };
+            let min_severity = r.min_severity.unwrap_or_else(|| "warning".to_owned());
+            if !matches!(min_severity.as_str(), "info" | "warning" | "critical") {
+                err(key("min_severity"), "must be info, warning or critical");
+            }
+            for (j, t) in r.teams.iter().enumerate() {
+                if t.is_empty() {
+                    err(key(&format!("teams[{j}]")), "must not be empty");
+                }
+            }
+            for (j, k) in r.kinds.iter().enumerate() {
+                if k.is_empty() {
+                    err(key(&format!("kinds[{j}]")), "must not be empty");
+                }
+            }
+            let mut url = r.url;
+            if kind == Some(SinkKind::Alertmanager) && !url.trim_end_matches('/').ends_with("/api/v2/alerts") {
+                url = format!("{}/api/v2/alerts", url.trim_end_matches('/'));
+            }
+            if let Some(kind) = kind {
+                receivers.push(ReceiverConfig {
+                    name: r.name,
+                    kind,
+                    url,
+                    language,
+                    teams: r.teams,
+                    min_severity,
+                    kinds: r.kinds,
+                    escalations: r.escalations,
+                });
+            }
+        }
+        if errs.is_empty() {
+            Ok(NotifyConfig { receivers, queue_capacity, max_retries, timeout_secs })
+        } else {
+            Err(errs)
+        }
+    }
+}
+
+fn check_url(url: &str) -> Result<(), &'static str> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or("must start with http:// or https://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Err("has no host");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain whitespace");
+    }
+    url.parse::<hyper::Uri>().map(|_| ()).map_err(|_| "is not a valid URL")
+}
