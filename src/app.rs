@@ -20,12 +20,14 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::event::Id;
 use crate::floor::engine::AlertsLink;
 use crate::floor::{Snapshot, engine};
 use crate::http::{AppState, router};
 use crate::ingest::dedupe::SeqMarks;
 use crate::metrics::Metrics;
 use crate::metrics::collector::FloorCollector;
+use crate::notify::{self, NotifyMetrics};
 use crate::store::StoreHandle;
 
 /// A running daemon.
@@ -46,18 +48,39 @@ impl Daemon {
             .with_context(|| format!("opening the database in {}", cfg.data_dir.display()))?;
         // Engine → alerts: bounded and lossless (see floor::engine::AlertsLink).
         let (signals_tx, signals_rx) = mpsc::channel(1024);
-        let renotify = std::time::Duration::from_secs(u64::from(cfg.alerts.renotify_secs));
-        let alerts = alerts::spawn(store.clone(), signals_rx, metrics.clone(), clock, renotify)
+        let cancel = CancellationToken::new();
+        let notify_metrics = NotifyMetrics::new();
+        notify_metrics.register(&metrics.registry).context("registering notification metrics")?;
+        let notifier = (!cfg.notify.receivers.is_empty())
+            .then(|| notify::spawn(cfg.notify.clone(), notify_metrics, cancel.child_token()));
+        let outlets = alerts::Outlets {
+            language: cfg.alerts.language,
+            notifier: notifier.clone(),
+            renotify: std::time::Duration::from_secs(u64::from(cfg.alerts.renotify_secs)),
+        };
+        let alerts = alerts::spawn(store.clone(), signals_rx, metrics.clone(), clock, outlets)
             .await
             .context("restoring open alerts")?;
-        let link = AlertsLink { cfg: cfg.alerts.clone(), signals: signals_tx, restored: alerts.restored };
+        let baselines = store
+            .kv_with_prefix(engine::BASELINE_KEY_PREFIX.into())
+            .await
+            .context("loading traffic baselines")?
+            .into_iter()
+            .filter_map(|(k, v)| k.strip_prefix(engine::BASELINE_KEY_PREFIX).map(|q| (Id::from(q), v)))
+            .collect();
+        let link = AlertsLink {
+            cfg: cfg.alerts.clone(),
+            signals: signals_tx,
+            restored: alerts.restored,
+            baselines,
+            store: Some(store.clone()),
+        };
         let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link);
         metrics
             .registry
             .register(Box::new(FloorCollector::new(engine.snapshot.clone())))
             .context("registering floor metrics")?;
 
-        let cancel = CancellationToken::new();
         let state = AppState {
             engine: engine.tx,
             snapshot: engine.snapshot.clone(),
@@ -84,6 +107,9 @@ impl Daemon {
             // saves what is left and ends once the HTTP side has let go of it too.
             if tokio::time::timeout(grace, alerts_task).await.is_err() {
                 tracing::warn!(grace_secs = grace.as_secs(), "alert task did not finish in time");
+            }
+            if let Some(n) = notifier {
+                n.drain(grace).await;
             }
             store.close().await;
             result

@@ -48,6 +48,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub floor: FloorConfig,
     pub alerts: AlertsConfig,
+    /// Where alert changes are pushed (team leads' robots, Alertmanager, …).
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// Alert rules and their thresholds (contract §5 gives the defaults).
@@ -410,6 +412,7 @@ struct RawConfig {
     queues: Vec<RawQueue>,
     teams: Vec<RawTeam>,
     alerts: RawAlerts,
+    notify: crate::notify::RawNotifyConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -737,12 +740,20 @@ impl RawConfig {
         }
 
         let alerts = self.alerts.validate(&rolling_secs, &mut errs);
+        let notify = match self.notify.validate() {
+            Ok(n) => Some(n),
+            Err(problems) => {
+                errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+                None
+            }
+        };
 
-        if !errs.is_empty() {
+        let Some(notify) = notify.filter(|_| errs.is_empty()) else {
             return Err(errs);
-        }
+        };
         Ok(Config {
             alerts,
+            notify,
             admin_token,
             listen,
             data_dir,

@@ -20,6 +20,7 @@ pub mod floor;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod rules;
 pub mod signal;
 pub mod sim;

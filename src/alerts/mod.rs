@@ -2,10 +2,10 @@
 //!
 //! One task owns the open alerts. It takes [`Signal`]s from the engine's rules
 //! (bounded, lossless) and commands from HTTP (acknowledge, list open), keeps one
-//! alert per (kind, subject), writes every change to the store before announcing
-//! it, and announces it on a lossy broadcast for push sessions, which resync from
-//! [`AlertsHandle::open`] when they lag. An acknowledgement is answered only after
-//! its commit.
+//! alert per (kind, subject), announces every change on a lossy broadcast for push
+//! sessions (which resync from [`AlertsHandle::open`] when they lag) and commits it
+//! to the store. An acknowledgement — a user entry — is committed before it is
+//! answered or announced.
 //!
 //! Restart: open alerts are loaded from the store at start; their keys go to the
 //! rules, which confirm them (same key fires again: same alert, same id, ack kept)
@@ -17,9 +17,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
+use crate::config::Language;
 use crate::event::{FastMap, Id, Ts};
 use crate::metrics::Metrics;
-use crate::rules::{AlertKey, Fire, Kind, Signal};
+use crate::notify::{Notice, Notifier};
+use crate::rules::{AlertKey, Fire, Kind, Signal, Text};
 use crate::store::{AlertRecord, StoreError, StoreHandle};
 
 #[derive(Debug, thiserror::Error)]
@@ -86,16 +88,27 @@ pub struct Alerts {
 }
 
 /// Loads open alerts from the store and starts the owner task.
+/// How the alert task tells people: message language of the record, and the
+/// receivers (team leads, duty supervisor, Alertmanager) if any.
+pub struct Outlets {
+    pub language: Language,
+    pub notifier: Option<Notifier>,
+    pub renotify: std::time::Duration,
+}
+
 pub async fn spawn(
     store: StoreHandle,
     signals: mpsc::Receiver<Vec<Signal>>,
     metrics: Arc<Metrics>,
     clock: Clock,
-    renotify: std::time::Duration,
+    outlets: Outlets,
 ) -> Result<Alerts, StoreError> {
     let open_alerts = store.open_alerts().await?;
     let (cmd, cmd_rx) = mpsc::channel(256);
-    let (updates, _) = broadcast::channel(1024);
+    // Room for a whole floor's worth of changes at once (a slot is an `Arc`): a
+    // push client that lags must resync through this task, which may be busy
+    // committing that same burst.
+    let (updates, _) = broadcast::channel(65_536);
     let mut state = State {
         open: FastMap::default(),
         ids: FastMap::default(),
@@ -103,7 +116,10 @@ pub async fn spawn(
         updates: updates.clone(),
         metrics,
         clock,
-        renotify_ms: i64::try_from(renotify.as_millis()).unwrap_or(i64::MAX),
+        renotify_ms: i64::try_from(outlets.renotify.as_millis()).unwrap_or(i64::MAX),
+        language: outlets.language,
+        notifier: outlets.notifier,
+        texts: FastMap::default(),
     };
     let mut restored = Vec::new();
     for a in open_alerts {
@@ -141,6 +157,10 @@ struct State {
     metrics: Arc<Metrics>,
     clock: Clock,
     renotify_ms: i64,
+    language: Language,
+    notifier: Option<Notifier>,
+    /// Both languages of each open alert's message, for receivers of either.
+    texts: FastMap<String, Text>,
 }
 
 impl State {
@@ -185,7 +205,7 @@ impl State {
         for s in batch {
             match s {
                 Signal::Fire(f) => {
-                    if let Some(rec) = self.on_fire(f) {
+                    if let Some(rec) = self.on_fire(*f) {
                         changed.push(rec);
                     }
                 }
@@ -203,15 +223,26 @@ impl State {
         if changed.is_empty() {
             return;
         }
-        // Persist first: what is announced (and what the API lists) is kept.
-        if let Err(e) = self.store.save_alerts(changed.clone()).await {
-            tracing::error!(error = %e, alerts = changed.len(), "cannot save alerts");
-        }
+        // Announced first, then committed (one transaction for the batch). An alert
+        // raised by the rules is not a user entry: if the process died in between,
+        // the rules would raise it again after the restart. Announcing first keeps
+        // a burst (a whole floor crossing a threshold: 50,000 rows take ~0.5 s to
+        // commit) from delaying the pushes. `/api/alerts` lists what is committed.
+        let mut saved = Vec::with_capacity(changed.len());
         for rec in changed {
             tracing::info!(id = %rec.id, kind = %rec.kind, state = %rec.state, severity = %rec.severity, "alert");
-            let _ = self.updates.send(Arc::new(rec));
+            let rec = Arc::new(rec);
+            self.announce(&rec);
+            if rec.state == "resolved" {
+                self.texts.remove(&rec.id);
+            }
+            saved.push(rec);
         }
         self.refresh_gauges();
+        let records: Vec<AlertRecord> = saved.iter().map(|r| AlertRecord::clone(r)).collect();
+        if let Err(e) = self.store.save_alerts(records).await {
+            tracing::error!(error = %e, alerts = saved.len(), "cannot save alerts");
+        }
     }
 
     /// Critical alerts nobody has acknowledged are announced again — escalated to
@@ -226,7 +257,7 @@ impl State {
         }
         for rec in due {
             tracing::warn!(id = %rec.id, kind = %rec.kind, "unacknowledged critical alert escalated");
-            let _ = self.updates.send(Arc::new(rec));
+            self.announce(&Arc::new(rec));
         }
     }
 
@@ -239,7 +270,8 @@ impl State {
                 return None;
             }
             rec.severity = severity.into();
-            rec.message = f.message;
+            rec.message = f.text.pick(self.language).to_owned();
+            self.texts.insert(rec.id.clone(), f.text);
             rec.value = f.value;
             rec.updated_at = now;
             return Some(rec.clone());
@@ -260,13 +292,14 @@ impl State {
             acked_by: None,
             acked_at: None,
             ack_note: None,
-            message: f.message,
+            message: f.text.pick(self.language).to_owned(),
             value: f.value,
             threshold: f.threshold,
             notified_at: Some(now),
             escalated: false,
         };
         self.ids.insert(rec.id.clone(), f.key.clone());
+        self.texts.insert(rec.id.clone(), f.text);
         self.open.insert(f.key, rec.clone());
         Some(rec)
     }
@@ -287,9 +320,35 @@ impl State {
         let now = self.clock.now_ms();
         let Some(rec) = self.store.ack_alert(id, by, note, now).await? else { return Ok(None) };
         self.open.insert(key, rec.clone());
-        let _ = self.updates.send(Arc::new(rec.clone()));
+        self.announce(&Arc::new(rec.clone()));
         self.refresh_gauges();
         Ok(Some(rec))
+    }
+
+    /// Tells push sessions and notification receivers. Neither can block: the
+    /// broadcast is lossy, and each receiver has its own bounded queue.
+    fn announce(&self, rec: &Arc<AlertRecord>) {
+        let _ = self.updates.send(rec.clone());
+        if let Some(n) = &self.notifier {
+            let text = self.texts.get(&rec.id);
+            n.notify(&Notice {
+                id: rec.id.clone(),
+                kind: rec.kind.clone(),
+                severity: rec.severity.clone(),
+                state: rec.state.clone(),
+                agent: rec.agent.clone(),
+                team: rec.team.clone(),
+                queue: rec.queue.clone(),
+                source: rec.source.clone(),
+                component: rec.component.clone(),
+                started_at_ms: rec.started_at,
+                resolved_at_ms: rec.resolved_at,
+                message_zh: text.map_or_else(|| rec.message.clone(), |t| t.zh.clone()),
+                message_en: text.map_or_else(|| rec.message.clone(), |t| t.en.clone()),
+                acked_by: rec.acked_by.clone(),
+                escalated: rec.escalated,
+            });
+        }
     }
 
     fn refresh_gauges(&self) {

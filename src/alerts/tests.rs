@@ -7,7 +7,7 @@ use super::*;
 use crate::rules::{Fire, Severity};
 
 fn fire(kind: Kind, subject: &str, severity: Severity) -> Signal {
-    Signal::Fire(Fire {
+    Signal::Fire(Box::new(Fire {
         key: AlertKey { kind, subject: subject.into() },
         severity,
         started_at: 1_000,
@@ -16,10 +16,10 @@ fn fire(kind: Kind, subject: &str, severity: Severity) -> Signal {
         queue: None,
         source: None,
         component: Some(subject.into()),
-        message: format!("{subject} down"),
+        text: crate::rules::Text { zh: format!("{subject} 中断"), en: format!("{subject} down") },
         value: None,
         threshold: None,
-    })
+    }))
 }
 
 fn record(id: &str, severity: &str, state: &str, notified_at: i64) -> AlertRecord {
@@ -77,9 +77,8 @@ async fn one_alert_per_key_ack_and_resolve_through_the_store() {
     let store = StoreHandle::open(dir.path()).expect("store");
     let (tx, rx) = mpsc::channel(16);
     let clock = Clock::starting_at(1_000_000);
-    let a = spawn(store.clone(), rx, Arc::new(Metrics::new()), clock, Duration::from_secs(300))
-        .await
-        .expect("spawn");
+    let outlets = Outlets { language: Language::En, notifier: None, renotify: Duration::from_secs(300) };
+    let a = spawn(store.clone(), rx, Arc::new(Metrics::new()), clock, outlets).await.expect("spawn");
     let mut updates = a.handle.subscribe();
 
     tx.send(vec![fire(Kind::SystemFault, "ivr", Severity::Warning)]).await.expect("send");

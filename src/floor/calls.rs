@@ -67,7 +67,7 @@ impl Floor {
         let q = &mut self.queues[qi];
         q.offered += 1;
         tally(q, &mut self.calendar, &self.settings, ts, |t| t.offered += 1);
-        fx.push(Effect::Offered(qi));
+        fx.push(Effect::Offered { queue: qi, ts });
 
         if !c.has_outcome() {
             q.waiting.insert((ts, call.clone()));

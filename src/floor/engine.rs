@@ -50,6 +50,11 @@ pub struct AlertsLink {
     pub signals: mpsc::Sender<Vec<Signal>>,
     /// Alerts open in the store at start, for the rules to confirm or clear.
     pub restored: Vec<AlertKey>,
+    /// Learned traffic baselines saved by an earlier run: (queue, JSON).
+    pub baselines: Vec<(Id, String)>,
+    /// Where the engine saves baselines every few minutes (bounded channel; the
+    /// store's writer thread does the IO).
+    pub store: Option<crate::store::StoreHandle>,
 }
 
 /// Starts the engine task.
@@ -72,7 +77,9 @@ pub fn spawn(
         fx: Vec::new(),
         snap_tx,
         interval: Duration::from_millis(cfg.snapshot_interval_ms),
-        rules: Rules::new(&alerts.cfg, alerts.restored),
+        rules: Rules::new(&alerts.cfg, cfg.timezone, alerts.restored, alerts.baselines),
+        store: alerts.store,
+        next_baseline_save: Instant::now() + BASELINE_SAVE_EVERY,
         signals: alerts.signals,
         pending: Vec::new(),
     };
@@ -94,7 +101,14 @@ struct Engine {
     signals: mpsc::Sender<Vec<Signal>>,
     /// Signals produced by the current step, sent before the next input is taken.
     pending: Vec<Signal>,
+    store: Option<crate::store::StoreHandle>,
+    next_baseline_save: Instant,
 }
+
+/// How often learned traffic baselines are written to the store.
+const BASELINE_SAVE_EVERY: Duration = Duration::from_secs(300);
+/// Key prefix of baselines in the store's key/value table.
+pub const BASELINE_KEY_PREFIX: &str = "surge-baseline:";
 
 impl Engine {
     async fn run(mut self, mut rx: mpsc::Receiver<EngineInput>) {
@@ -116,6 +130,10 @@ impl Engine {
                     self.rules.on_tick(&self.floor, now, &mut self.pending);
                     self.publish(now);
                     last_publish = Instant::now();
+                    if Instant::now() >= self.next_baseline_save {
+                        self.next_baseline_save = Instant::now() + BASELINE_SAVE_EVERY;
+                        self.save_baselines().await;
+                    }
                     false
                 }
                 // An overrun threshold or the rules' periodic sweep is due.
@@ -148,7 +166,26 @@ impl Engine {
             }
         }
         self.publish(self.clock.now_ms());
+        self.save_baselines().await;
         tracing::info!(events = self.floor.events_applied, "floor engine drained");
+    }
+
+    /// Hands the learned traffic baselines to the store (its writer thread does
+    /// the IO; this only waits for room in its queue).
+    async fn save_baselines(&self) {
+        let Some(store) = &self.store else { return };
+        let kv: Vec<(String, String)> = self
+            .rules
+            .baselines()
+            .into_iter()
+            .map(|(q, json)| (format!("{BASELINE_KEY_PREFIX}{q}"), json))
+            .collect();
+        if kv.is_empty() {
+            return;
+        }
+        if let Err(e) = store.put_kvs(kv).await {
+            tracing::warn!(error = %e, "cannot save traffic baselines");
+        }
     }
 
     fn handle(&mut self, input: EngineInput) {
@@ -203,7 +240,7 @@ impl Engine {
                     let id = self.floor.queue_id(i).clone();
                     self.queue_metrics.push(self.metrics.queue(&id));
                 }
-                Effect::Offered(i) => self.queue_metrics[i].offered.inc(),
+                Effect::Offered { queue, .. } => self.queue_metrics[queue].offered.inc(),
                 Effect::Answered(i) => self.queue_metrics[i].answered.inc(),
                 Effect::Abandoned(i) => self.queue_metrics[i].abandoned.inc(),
                 Effect::Wait { queue, answered, ms } => {

@@ -39,7 +39,11 @@ pub const OVERFLOW_QUEUE: &str = "__overflow__";
 pub enum Effect {
     /// A queue appeared (configured queues appear at start).
     QueueAdded(QueueIdx),
-    Offered(QueueIdx),
+    /// A call was offered to the queue at `ts` (its event time).
+    Offered {
+        queue: QueueIdx,
+        ts: Ts,
+    },
     Answered(QueueIdx),
     Abandoned(QueueIdx),
     /// A call's wait became known: on its answer or abandon, or on a late offer.
@@ -350,6 +354,22 @@ impl Floor {
             recent: sum(stuck_ms),
             longest_wait_ms: q.waiting.first().map_or(0, |(since, _)| (now - since).max(0)),
         }
+    }
+
+    /// Average handle time today (talk + after-call work per handled call) over
+    /// every agent, seconds; `None` before the first call. A scan: for periodic use.
+    pub fn aht_secs(&self) -> Option<f64> {
+        let (mut busy_ms, mut handled) = (0i64, 0u64);
+        for a in self.agents.values() {
+            busy_ms += a.talk_ms_today + a.acw_ms_today;
+            handled += u64::from(a.handled_today);
+        }
+        (handled > 0 && busy_ms > 0).then(|| busy_ms as f64 / 1000.0 / handled as f64)
+    }
+
+    /// The queue's index, if it exists.
+    pub fn queue_index(&self, id: &Id) -> Option<QueueIdx> {
+        self.queue_index.get(id).copied()
     }
 
     /// Logged-in agents in `state` now (a scan: for periodic rules, not per event).

@@ -260,3 +260,39 @@ impl Default for Metrics {
         Metrics::new()
     }
 }
+
+/// Push counters, labelled by receiver.
+#[derive(Clone)]
+pub struct NotifyMetrics {
+    pub sent: IntCounterVec,
+    pub failed: IntCounterVec,
+    pub dropped: IntCounterVec,
+    pub retried: IntCounterVec,
+}
+
+impl NotifyMetrics {
+    pub fn new() -> NotifyMetrics {
+        let vec = |name: &str, help: &str| {
+            IntCounterVec::new(Opts::new(name, help), &["receiver"]).expect("static metric options are valid")
+        };
+        NotifyMetrics {
+            sent: vec("floorwatch_notify_sent_total", "Pushes delivered, by receiver."),
+            failed: vec("floorwatch_notify_failed_total", "Pushes given up on after retries, by receiver."),
+            dropped: vec("floorwatch_notify_dropped_total", "Pushes dropped because the queue was full."),
+            retried: vec("floorwatch_notify_retries_total", "Push attempts retried, by receiver."),
+        }
+    }
+
+    pub fn register(&self, r: &prometheus::Registry) -> prometheus::Result<()> {
+        for c in [&self.sent, &self.failed, &self.dropped, &self.retried] {
+            r.register(Box::new(c.clone()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for NotifyMetrics {
+    fn default() -> Self {
+        NotifyMetrics::new()
+    }
+}

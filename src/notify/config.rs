@@ -214,7 +214,8 @@ impl RawNotifyConfig {
                 }
             }
             let mut url = r.url;
-            if kind == Some(SinkKind::Alertmanager) && !url.trim_end_matches('/').ends_with("/api/v2/alerts") {
+            if kind == Some(SinkKind::Alertmanager) && !url.trim_end_matches('/').ends_with("/api/v2/alerts")
+            {
                 url = format!("{}/api/v2/alerts", url.trim_end_matches('/'));
             }
             if let Some(kind) = kind {

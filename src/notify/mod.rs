@@ -1,1 +1,178 @@
-//! placeholder
+//! Alert pushes to the people who act on them: generic JSON webhooks, WeCom / DingTalk / Feishu
+//! robots and Prometheus Alertmanager. Every receiver has its own bounded queue and task, so a
+//! slow or dead receiver never slows the engine: `Notifier::notify` only `try_send`s, and a full
+//! queue drops that receiver's push and counts it in `floorwatch_notify_dropped_total`.
+
+mod config;
+mod http;
+mod render;
+mod worker;
+
+#[cfg(test)]
+mod test_server;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{
+    DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_CAPACITY, DEFAULT_TIMEOUT_SECS, Lang, NotifyConfig, RawNotifyConfig,
+    RawReceiver, ReceiverConfig, SinkKind,
+};
+
+/// An alert as sinks see it (built by the caller from its own record type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub id: String,
+    pub kind: String,
+    pub severity: String,
+    /// `firing`, `acknowledged` or `resolved`.
+    pub state: String,
+    pub agent: Option<String>,
+    pub team: Option<String>,
+    pub queue: Option<String>,
+    pub source: Option<String>,
+    pub component: Option<String>,
+    pub started_at_ms: i64,
+    pub resolved_at_ms: Option<i64>,
+    /// Both languages; a receiver picks one.
+    pub message_zh: String,
+    pub message_en: String,
+    pub acked_by: Option<String>,
+    /// Re-notification of an unacknowledged critical, to the supervisor.
+    pub escalated: bool,
+}
+
+// Defined with every other metric, in `crate::metrics`.
+pub use crate::metrics::NotifyMetrics;
+
+/// Timing knobs not in the config (tests shorten the backoff).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tuning {
+    pub(crate) backoff_base: Duration,
+    pub(crate) backoff_cap: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { backoff_base: Duration::from_secs(1), backoff_cap: Duration::from_secs(60) }
+    }
+}
+
+/// Handle that routes alert changes to the receivers' queues. Cheap to clone.
+#[derive(Clone)]
+pub struct Notifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    routes: Vec<Route>,
+    metrics: NotifyMetrics,
+    tracker: TaskTracker,
+    /// Cancelled by `drain` (or the caller's token): workers finish their queues, then stop.
+    closing: CancellationToken,
+    /// Cancelled when `drain`'s grace runs out: workers stop at once.
+    abort: CancellationToken,
+}
+
+struct Route {
+    rc: Arc<ReceiverConfig>,
+    tx: mpsc::Sender<Arc<Notice>>,
+}
+
+/// Starts one task per receiver, each with its own bounded queue.
+pub fn spawn(cfg: NotifyConfig, metrics: NotifyMetrics, cancel: CancellationToken) -> Notifier {
+    spawn_tuned(cfg, metrics, cancel, Tuning::default())
+}
+
+pub(crate) fn spawn_tuned(
+    cfg: NotifyConfig,
+    metrics: NotifyMetrics,
+    cancel: CancellationToken,
+    tuning: Tuning,
+) -> Notifier {
+    let client = http::client();
+    let tracker = TaskTracker::new();
+    let closing = cancel.child_token();
+    let abort = CancellationToken::new();
+    let mut routes = Vec::with_capacity(cfg.receivers.len());
+    for rc in cfg.receivers {
+        let rc = Arc::new(rc);
+        // Create the series so dashboards see zeros before the first push.
+        for c in [&metrics.sent, &metrics.failed, &metrics.dropped, &metrics.retried] {
+            c.with_label_values(&[rc.name.as_str()]);
+        }
+        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+        let w = worker::Worker {
+            rc: Arc::clone(&rc),
+            client: client.clone(),
+            metrics: metrics.clone(),
+            max_retries: cfg.max_retries,
+            timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
+            tuning,
+            closing: closing.clone(),
+            abort: abort.clone(),
+        };
+        tracker.spawn(w.run(rx));
+        tracing::info!(receiver = %rc.name, kind = rc.kind.as_str(), url = %render::mask_url(&rc.url),
+            "notify: receiver started");
+        routes.push(Route { rc, tx });
+    }
+    tracker.close();
+    Notifier { inner: Arc::new(Inner { routes, metrics, tracker, closing, abort }) }
+}
+
+/// Whether receiver `r` wants notice `n`.
+pub(crate) fn wants(r: &ReceiverConfig, n: &Notice) -> bool {
+    (r.teams.is_empty() || n.team.as_ref().is_some_and(|t| r.teams.contains(t)))
+        && config::severity_rank(&n.severity) >= config::severity_rank(&r.min_severity)
+        && (r.kinds.is_empty() || r.kinds.contains(&n.kind))
+        && (!n.escalated || r.escalations)
+}
+
+impl Notifier {
+    /// Routes one alert change to every matching receiver. Never blocks, never awaits:
+    /// a full queue drops the push for that receiver and counts it.
+    pub fn notify(&self, n: &Notice) {
+        let mut shared: Option<Arc<Notice>> = None;
+        for route in &self.inner.routes {
+            if !wants(&route.rc, n) {
+                continue;
+            }
+            let notice = Arc::clone(shared.get_or_insert_with(|| Arc::new(n.clone())));
+            if let Err(e) = route.tx.try_send(notice) {
+                self.inner.metrics.dropped.with_label_values(&[route.rc.name.as_str()]).inc();
+                let why = match e {
+                    mpsc::error::TrySendError::Full(_) => "queue full",
+                    mpsc::error::TrySendError::Closed(_) => "shutting down",
+                };
+                tracing::warn!(receiver = %route.rc.name, alert = %n.id, why, "notify: push dropped");
+            }
+        }
+    }
+
+    /// Names of the receivers that would get `n` (for diagnostics and tests).
+    pub fn receivers_for(&self, n: &Notice) -> Vec<&str> {
+        self.inner.routes.iter().filter(|r| wants(&r.rc, n)).map(|r| r.rc.name.as_str()).collect()
+    }
+
+    /// Waits (bounded by `grace`) for queued pushes to be delivered, for shutdown. Pushes
+    /// notified after this starts are dropped; whatever is still pending after `grace` is abandoned.
+    pub async fn drain(self, grace: Duration) {
+        self.inner.closing.cancel();
+        if tokio::time::timeout(grace, self.inner.tracker.wait()).await.is_err() {
+            tracing::warn!(
+                grace_secs = grace.as_secs_f32(),
+                "notify: pushes still pending at shutdown; abandoned"
+            );
+            self.inner.abort.cancel();
+            // Workers stop at their next await point; don't hang if one is wedged.
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.inner.tracker.wait()).await;
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! The engine sleeps until [`Rules::next_deadline`], so an overrun fires within the
 //! engine's tick of its threshold.
 
+pub mod surge;
 mod text;
 
 use std::cmp::Reverse;
@@ -17,6 +18,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use crate::config::{AlertsConfig, Language};
 use crate::event::{AgentState, FastMap, Id, Ts};
 use crate::floor::{AgentChange, Effect, Floor, QueueIdx};
+use surge::{SurgeConfig, SurgeDetector};
 
 /// The alert kinds floorwatch raises (contract §5 plus three queue kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,6 +88,27 @@ pub struct AlertKey {
     pub subject: Id,
 }
 
+/// An alert's message in both languages: the record keeps the configured one,
+/// and each notification receiver picks its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Text {
+    fn of(f: impl Fn(Language) -> String) -> Text {
+        Text { zh: f(Language::ZhCn), en: f(Language::En) }
+    }
+
+    pub fn pick(&self, lang: Language) -> &str {
+        match lang {
+            Language::ZhCn => &self.zh,
+            Language::En => &self.en,
+        }
+    }
+}
+
 /// A condition that holds now (new, or changed severity or message).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fire {
@@ -98,19 +121,17 @@ pub struct Fire {
     pub queue: Option<Id>,
     pub source: Option<Id>,
     pub component: Option<Id>,
-    pub message: String,
+    pub text: Text,
     pub value: Option<f64>,
     pub threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Signal {
-    Fire(Fire),
+    /// Boxed: a `Fire` is ~250 bytes and a burst is mostly `Clear`s, or the other way round.
+    Fire(Box<Fire>),
     /// The condition no longer holds.
-    Clear {
-        key: AlertKey,
-        at: Ts,
-    },
+    Clear { key: AlertKey, at: Ts },
 }
 
 impl Signal {
@@ -143,7 +164,6 @@ struct QueueWatch {
 
 pub struct Rules {
     cfg: AlertsConfig,
-    lang: Language,
     window_ms: i64,
     heap: BinaryHeap<Reverse<(Ts, u64, Id)>>,
     agents: FastMap<Id, Watch>,
@@ -157,6 +177,10 @@ pub struct Rules {
     gaps: FastMap<Id, VecDeque<(Ts, u64)>>,
     /// Sources with an event-loss fault raised, since when.
     losing: FastMap<Id, Ts>,
+    /// Per queue: the traffic-surge detector and whether it is firing.
+    surges: FastMap<Id, (SurgeDetector, bool)>,
+    surge_cfg: SurgeConfig,
+    tz: chrono_tz::Tz,
     /// Keys restored as open from the store at start, not yet confirmed or cleared.
     restored: Vec<AlertKey>,
     next_sweep: Ts,
@@ -164,12 +188,27 @@ pub struct Rules {
 
 const SWEEP_MS: i64 = 5_000;
 const MASS_LOGOUT_WINDOW_MS: i64 = 60_000;
+/// Handle time assumed for staffing before any call has been handled today.
+const DEFAULT_AHT_SECS: f64 = 240.0;
 const GAP_WINDOW_MS: i64 = 60_000;
 
 impl Rules {
-    pub fn new(cfg: &AlertsConfig, restored: Vec<AlertKey>) -> Rules {
+    /// `baselines`: learned traffic profiles by queue, as saved by [`Rules::baselines`].
+    pub fn new(
+        cfg: &AlertsConfig,
+        tz: chrono_tz::Tz,
+        restored: Vec<AlertKey>,
+        baselines: Vec<(Id, String)>,
+    ) -> Rules {
+        let surge_cfg = SurgeConfig::default();
+        let surges = baselines
+            .into_iter()
+            .filter_map(|(q, json)| SurgeDetector::from_json(surge_cfg, tz, &json).map(|d| (q, (d, false))))
+            .collect();
         Rules {
-            lang: cfg.language,
+            surges,
+            surge_cfg,
+            tz,
             window_ms: i64::try_from(cfg.queue_window_secs).unwrap_or(900) * 1000,
             cfg: cfg.clone(),
             heap: BinaryHeap::new(),
@@ -201,16 +240,30 @@ impl Rules {
                 Effect::Fault { component, down, since, detail } => {
                     let key = AlertKey { kind: Kind::SystemFault, subject: component.clone() };
                     if *down {
-                        out.push(Signal::Fire(Fire {
-                            message: text::fault(self.lang, component, detail.as_deref()),
+                        out.push(Signal::Fire(Box::new(Fire {
+                            text: Text::of(|l| text::fault(l, component, detail.as_deref())),
                             component: Some(component.clone()),
                             ..self.fire(key, Severity::Critical, *since)
-                        }));
+                        })));
                     } else {
                         out.push(Signal::Clear { key, at: *since });
                     }
                 }
-                Effect::Offered(q) | Effect::Answered(q) | Effect::Abandoned(q) if !touched.contains(q) => {
+                Effect::Offered { queue, ts } => {
+                    let tz = self.tz;
+                    let cfg = self.surge_cfg;
+                    let id = floor.queue_id(*queue);
+                    if !self.surges.contains_key(id) {
+                        self.surges.insert(id.clone(), (SurgeDetector::new(cfg, tz), false));
+                    }
+                    if let Some((d, _)) = self.surges.get_mut(id) {
+                        d.offered(*ts);
+                    }
+                    if !touched.contains(queue) {
+                        touched.push(*queue);
+                    }
+                }
+                Effect::Answered(q) | Effect::Abandoned(q) if !touched.contains(q) => {
                     touched.push(*q);
                 }
                 _ => {}
@@ -238,6 +291,7 @@ impl Rules {
             self.check_queue(floor, q, now, true, out);
         }
         self.check_sources(floor, now, out);
+        self.check_surges(floor, now, out);
         self.check_mass_logout_end(now, out);
         self.check_event_loss_end(now, out);
         // Restored alerts whose condition nobody has re-confirmed by now are over:
@@ -276,7 +330,7 @@ impl Rules {
                 // A component fault ends with the component's own "up" event.
                 None => true,
             },
-            Kind::TrafficSurge => false,
+            Kind::TrafficSurge => self.surges.get(&key.subject).is_some_and(|(_, firing)| *firing),
         }
     }
 
@@ -300,9 +354,9 @@ impl Rules {
             let mut f = self.fire(AlertKey { kind: Kind::SystemFault, subject }, Severity::Critical, now);
             f.source = Some(source.clone());
             f.component = Some(Id::from("cti-link"));
-            f.message = text::event_loss(self.lang, source, n, lost);
+            f.text = Text::of(|l| text::event_loss(l, source, n, lost));
             f.value = Some(lost as f64);
-            out.push(Signal::Fire(f));
+            out.push(Signal::Fire(Box::new(f)));
         }
     }
 
@@ -334,7 +388,7 @@ impl Rules {
             queue: None,
             source: None,
             component: None,
-            message: String::new(),
+            text: Text::default(),
             value: None,
             threshold: None,
         }
@@ -414,7 +468,6 @@ impl Rules {
 
     fn overrun_due(&mut self, agent: &Id, generation: u64, now: Ts, out: &mut Vec<Signal>) {
         let critical_factor = self.cfg.critical_factor;
-        let lang = self.lang;
         let Some(w) = self.agents.get_mut(agent) else { return };
         if w.generation != generation || w.limit_ms == 0 {
             return;
@@ -435,7 +488,7 @@ impl Rules {
             self.heap.push(Reverse((w.change.since + critical_at, generation, agent.clone())));
         }
         let c = &w.change;
-        let message = text::overrun(lang, kind, c, elapsed, w.limit_ms);
+        let message = Text::of(|l| text::overrun(l, kind, c, elapsed, w.limit_ms));
         let limit = w.limit_ms;
         let (team, queue) = (c.team.clone(), c.queue.clone());
         let started = c.since;
@@ -445,10 +498,10 @@ impl Rules {
         f.agent = Some(agent.clone());
         f.team = team;
         f.queue = queue;
-        f.message = message;
+        f.text = message;
         f.value = Some(elapsed as f64 / 1000.0);
         f.threshold = Some(limit as f64 / 1000.0);
-        out.push(Signal::Fire(f));
+        out.push(Signal::Fire(Box::new(f)));
     }
 
     fn on_logout(&mut self, ts: Ts, now: Ts, out: &mut Vec<Signal>) {
@@ -464,9 +517,9 @@ impl Rules {
             let key = AlertKey { kind: Kind::SystemFault, subject: Id::from("agents") };
             let mut f = self.fire(key, Severity::Critical, ts);
             f.component = Some(Id::from("agents"));
-            f.message = text::mass_logout(self.lang, n, before);
+            f.text = Text::of(|l| text::mass_logout(l, n, before));
             f.value = Some(f64::from(n));
-            out.push(Signal::Fire(f));
+            out.push(Signal::Fire(Box::new(f)));
         }
     }
 
@@ -490,7 +543,6 @@ impl Rules {
         let st = floor.queue_status(idx, now, self.window_ms, stuck_ms);
         let id = st.id.clone();
         let mut w = self.queues.get(&id).copied().unwrap_or_default();
-        let lang = self.lang;
         let t = &st.window;
         let volume = t.answered + t.abandoned.saturating_sub(t.abandoned_short);
         let enough = volume >= self.cfg.min_calls;
@@ -502,8 +554,8 @@ impl Rules {
             if !w.answer_rate && enough && rate < min {
                 w.answer_rate = true;
                 let mut f = self.queue_fire(Kind::AnswerRateLow, &id, now, rate, min);
-                f.message = text::answer_rate(lang, &id, rate, min, volume);
-                out.push(Signal::Fire(f));
+                f.text = Text::of(|l| text::answer_rate(l, &id, rate, min, volume));
+                out.push(Signal::Fire(Box::new(f)));
             } else if w.answer_rate && rate >= min + hyst {
                 w.answer_rate = false;
                 out.push(Signal::Clear {
@@ -518,8 +570,8 @@ impl Rules {
             if !w.service_level && enough && sl < target {
                 w.service_level = true;
                 let mut f = self.queue_fire(Kind::ServiceLevelLow, &id, now, sl, target);
-                f.message = text::service_level(lang, &id, sl, target, st.params.sl_threshold_secs);
-                out.push(Signal::Fire(f));
+                f.text = Text::of(|l| text::service_level(l, &id, sl, target, st.params.sl_threshold_secs));
+                out.push(Signal::Fire(Box::new(f)));
             } else if w.service_level && sl >= target + hyst {
                 w.service_level = false;
                 out.push(Signal::Clear {
@@ -536,8 +588,8 @@ impl Rules {
             let mut f = self.queue_fire(Kind::LongestWaitHigh, &id, now, secs, max_ms as f64 / 1000.0);
             f.severity =
                 if st.longest_wait_ms >= 2 * max_ms { Severity::Critical } else { Severity::Warning };
-            f.message = text::longest_wait(lang, &id, st.longest_wait_ms, max_ms);
-            out.push(Signal::Fire(f));
+            f.text = Text::of(|l| text::longest_wait(l, &id, st.longest_wait_ms, max_ms));
+            out.push(Signal::Fire(Box::new(f)));
         } else if w.longest_wait && st.longest_wait_ms < max_ms * 4 / 5 {
             w.longest_wait = false;
             out.push(Signal::Clear {
@@ -556,9 +608,9 @@ impl Rules {
                 let mut f = self.fire(key, Severity::Critical, now);
                 f.queue = Some(id.clone());
                 f.component = Some(Id::from("dispatcher"));
-                f.message = text::stuck(lang, &id, r.offered, ready, self.cfg.stuck_secs);
+                f.text = Text::of(|l| text::stuck(l, &id, r.offered, ready, self.cfg.stuck_secs));
                 f.value = Some(f64::from(r.offered));
-                out.push(Signal::Fire(f));
+                out.push(Signal::Fire(Box::new(f)));
             } else if !stuck && w.stuck && r.answered > 0 {
                 w.stuck = false;
                 out.push(Signal::Clear { key, at: now });
@@ -575,6 +627,60 @@ impl Rules {
         f
     }
 
+    /// Learned traffic profiles to keep across restarts: (queue, JSON).
+    pub fn baselines(&self) -> Vec<(Id, String)> {
+        self.surges.iter().map(|(q, (d, _))| (q.clone(), d.to_json())).collect()
+    }
+
+    /// 话务异动: offered volume significantly above the queue's learned level. The
+    /// message gives observed against expected and, by Erlang C at the queue's
+    /// service-level target, how many more agents the observed rate needs.
+    fn check_surges(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
+        let mut aht = None;
+        let mut ready = None;
+        for (queue, (detector, firing)) in &mut self.surges {
+            let Some(v) = detector.evaluate(now) else { continue };
+            let key = AlertKey { kind: Kind::TrafficSurge, subject: queue.clone() };
+            if v.surging && !*firing {
+                *firing = true;
+                let params = floor
+                    .queue_index(queue)
+                    .map(|i| floor.queue_status(i, now, 0, 0).params)
+                    .unwrap_or_default();
+                let aht_secs = *aht.get_or_insert_with(|| floor.aht_secs().unwrap_or(DEFAULT_AHT_SECS));
+                let ready_now = *ready.get_or_insert_with(|| floor.agents_in(AgentState::Ready));
+                let needed = surge::agents_needed(
+                    v.observed_per_hour(),
+                    aht_secs,
+                    f64::from(params.sl_threshold_secs),
+                    params.sl_target,
+                );
+                let mut f = Fire {
+                    key,
+                    severity: Severity::Warning,
+                    started_at: now,
+                    agent: None,
+                    team: None,
+                    queue: Some(queue.clone()),
+                    source: None,
+                    component: None,
+                    text: Text::of(|l| {
+                        text::surge(l, queue, v.observed, v.expected, v.span_secs, needed, ready_now)
+                    }),
+                    value: Some(f64::from(v.observed)),
+                    threshold: Some(v.expected),
+                };
+                if needed.is_some_and(|n| n > ready_now) {
+                    f.severity = Severity::Critical;
+                }
+                out.push(Signal::Fire(Box::new(f)));
+            } else if !v.surging && *firing {
+                *firing = false;
+                out.push(Signal::Clear { key, at: now });
+            }
+        }
+    }
+
     fn check_sources(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
         let timeout = i64::from(self.cfg.source_timeout_secs) * 1000;
         for (id, connections, last_heard) in floor.named_sources() {
@@ -586,10 +692,10 @@ impl Rules {
                     let key = AlertKey { kind: Kind::SourceDown, subject: id.clone() };
                     let mut f = self.fire(key, Severity::Critical, last_heard);
                     f.source = Some(id.clone());
-                    f.message = text::source_down(self.lang, id, connections > 0, silent);
+                    f.text = Text::of(|l| text::source_down(l, id, connections > 0, silent));
                     f.value = Some(silent as f64 / 1000.0);
                     f.threshold = Some(timeout as f64 / 1000.0);
-                    out.push(Signal::Fire(f));
+                    out.push(Signal::Fire(Box::new(f)));
                 }
                 (false, true) => {
                     self.sources_down.remove(id);

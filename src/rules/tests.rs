@@ -29,7 +29,7 @@ impl Bench {
     fn with(c: Config, restored: Vec<AlertKey>) -> Bench {
         let mut fx = Vec::new();
         let floor = Floor::new(&c.floor, &mut fx);
-        Bench { floor, rules: Rules::new(&c.alerts, restored), fx }
+        Bench { floor, rules: Rules::new(&c.alerts, c.floor.timezone, restored, Vec::new()), fx }
     }
 
     /// Applies an event at `secs` (also the engine's `now`), returns the signals.
@@ -107,7 +107,8 @@ fn acw_overrun_fires_at_its_threshold_escalates_and_resolves() {
     let Signal::Fire(f) = &out[0] else { unreachable!() };
     assert_eq!(f.started_at, T0 + 10_000);
     assert_eq!(f.threshold, Some(120.0));
-    assert!(f.message.contains("A1") && f.message.contains("2:00"), "{}", f.message);
+    assert!(f.text.en.contains("A1") && f.text.en.contains("2:00"), "{}", f.text.en);
+    assert!(f.text.zh.contains("话后处理"), "{}", f.text.zh);
     // Firing again later does not repeat the warning…
     assert!(fires(&b.tick(200.0)).is_empty());
     // …but reaching twice the limit makes it critical.
@@ -338,4 +339,55 @@ fn a_burst_of_seq_gaps_is_an_event_loss_fault() {
         c,
         vec![(Kind::SystemFault, "cti-link:acd".into()), (Kind::SystemFault, "cti-link:acd-2".into())]
     );
+}
+
+#[test]
+fn a_tripled_offer_rate_raises_traffic_surge_with_staffing_advice() {
+    let mut b = Bench::new();
+    for i in 0..20 {
+        b.login(0.0, &format!("A{i}"), "t");
+    }
+    let mut fired = Vec::new();
+    let mut t = 0.0;
+    let mut n = 0;
+    let mut gap = 10.0; // one call every 10 s: 30 per 5-min interval
+    let jump_at = 3.0 * 3600.0;
+    while t < jump_at + 900.0 {
+        if t >= jump_at {
+            gap = 10.0 / 3.0;
+        }
+        // Evenly spaced offers with a little deterministic jitter.
+        let jitter = f64::from((n * 7919) % 10) / 10.0;
+        b.ev(
+            t + jitter,
+            EventKind::CallOffered { call: format!("s{n}").into(), queue: "billing".into(), caller: None },
+        );
+        n += 1;
+        t += gap;
+        if n % 3 == 0 {
+            for s in b.tick(t) {
+                if let Signal::Fire(f) = s
+                    && f.key.kind == Kind::TrafficSurge
+                {
+                    fired.push((t, f));
+                }
+            }
+        }
+    }
+    assert_eq!(
+        fired.len(),
+        1,
+        "exactly one surge alert: {:?}",
+        fired.iter().map(|(t, _)| *t).collect::<Vec<_>>()
+    );
+    let (at, f) = &fired[0];
+    assert!(*at >= jump_at && *at <= jump_at + 600.0, "raised {} s after the jump", at - jump_at);
+    assert_eq!(f.key.subject.as_str(), "billing");
+    assert!(f.text.zh.contains("话务异动") && f.text.zh.contains("预期"), "{}", f.text.zh);
+    assert!(f.text.en.contains("expected"), "{}", f.text.en);
+    // The baseline can be saved and restored.
+    let saved = b.rules.baselines();
+    assert_eq!(saved.len(), 1);
+    let restored = Rules::new(&cfg().alerts, cfg().floor.timezone, Vec::new(), saved);
+    assert_eq!(restored.baselines().len(), 1);
 }

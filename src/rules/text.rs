@@ -117,6 +117,35 @@ pub(super) fn event_loss(lang: Language, source: &Id, gaps: usize, missing: u64)
     }
 }
 
+pub(super) fn surge(
+    lang: Language,
+    queue: &Id,
+    observed: u32,
+    expected: f64,
+    span_secs: f64,
+    needed: Option<u32>,
+    ready: u32,
+) -> String {
+    let mins = (span_secs / 60.0).max(1.0).round();
+    let pct = if expected > 0.0 { (f64::from(observed) / expected - 1.0) * 100.0 } else { 0.0 };
+    match (lang, needed) {
+        (Language::ZhCn, Some(n)) if n > ready => format!(
+            "话务异动：队列 {queue} 近 {mins} 分钟进线 {observed} 通，预期 {expected:.0} 通（+{pct:.0}%）；按服务水平目标需 {n} 名坐席，当前空闲 {ready} 名，需要增派 {} 名坐席",
+            n - ready
+        ),
+        (Language::ZhCn, _) => format!(
+            "话务异动：队列 {queue} 近 {mins} 分钟进线 {observed} 通，预期 {expected:.0} 通（+{pct:.0}%）；当前空闲坐席 {ready} 名，暂可承接"
+        ),
+        (Language::En, Some(n)) if n > ready => format!(
+            "Traffic surge: queue {queue} offered {observed} calls in {mins} min, expected {expected:.0} (+{pct:.0}%); the service-level target needs {n} agents, {ready} ready: add {} agents",
+            n - ready
+        ),
+        (Language::En, _) => format!(
+            "Traffic surge: queue {queue} offered {observed} calls in {mins} min, expected {expected:.0} (+{pct:.0}%); {ready} agents ready can take it"
+        ),
+    }
+}
+
 pub(super) fn source_down(lang: Language, source: &Id, connected: bool, silent_ms: i64) -> String {
     match (lang, connected) {
         (Language::ZhCn, true) => {

@@ -199,14 +199,30 @@ pub(super) fn ping(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-pub(super) fn put_kv(conn: &mut Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+/// Upserts every pair in one transaction.
+pub(super) fn put_kvs(conn: &mut Connection, pairs: &[(String, String)]) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.prepare_cached(
-        "INSERT INTO kv (key, value, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )?
-    .execute(params![key, value, now_ms()])?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO kv (key, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )?;
+        let now = now_ms();
+        for (key, value) in pairs {
+            stmt.execute(params![key, value, now])?;
+        }
+    }
     tx.commit()
+}
+
+/// Every pair whose key starts with `prefix`, by key.
+pub(super) fn kv_with_prefix(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    // Range scan instead of LIKE: no escaping of `%`/`_` in the prefix needed.
+    let end = format!("{prefix}\u{10FFFF}");
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
+    let rows = stmt.query_map([prefix, end.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 pub(super) fn get_kv(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {

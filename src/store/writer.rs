@@ -43,6 +43,8 @@ pub(super) enum Cmd {
         reply: Reply<()>,
     },
     GetKv(String, Reply<Option<String>>),
+    PutKvs(Vec<(String, String)>, Reply<()>),
+    KvPrefix(String, Reply<Vec<(String, String)>>),
     Close(oneshot::Sender<()>),
     /// Test hook: runs a closure on the writer's own connection (per-connection
     /// pragmas are visible only there) or holds the writer still.
@@ -96,7 +98,11 @@ fn handle(conn: &mut Connection, cmd: Cmd) {
         Cmd::ListAlerts(filter, reply) => answer("list_alerts", reply, queries::list_alerts(conn, &filter)),
         Cmd::GetAlert(id, reply) => answer("get_alert", reply, queries::get_alert(conn, &id)),
         Cmd::Ping(reply) => answer("ping", reply, queries::ping(conn)),
-        Cmd::PutKv { key, value, reply } => answer("put_kv", reply, queries::put_kv(conn, &key, &value)),
+        Cmd::PutKv { key, value, reply } => answer("put_kv", reply, queries::put_kvs(conn, &[(key, value)])),
+        Cmd::PutKvs(pairs, reply) => answer("put_kvs", reply, queries::put_kvs(conn, &pairs)),
+        Cmd::KvPrefix(prefix, reply) => {
+            answer("kv_with_prefix", reply, queries::kv_with_prefix(conn, &prefix))
+        }
         Cmd::GetKv(key, reply) => answer("get_kv", reply, queries::get_kv(conn, &key)),
         // Handled by `run`, which must see it to stop.
         Cmd::Close(_) => "close",

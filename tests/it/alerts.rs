@@ -62,11 +62,18 @@ async fn overrun_fires_from_the_timer_is_acknowledged_and_survives_a_restart() {
     assert!(a["message"].as_str().is_some_and(|m| m.contains("A7")));
     let id = a["id"].as_str().expect("id").to_string();
 
-    // The list shows what the store holds.
-    let (status, body) = d.get("/api/alerts?state=firing").await;
-    assert_eq!(status, 200);
-    let list: Value = serde_json::from_str(&body).expect("json");
-    assert!(list.as_array().is_some_and(|l| l.iter().any(|x| x["id"] == id.as_str())), "{list}");
+    // The list shows what the store holds: the push may run a commit ahead of it.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = d.get("/api/alerts?state=firing").await;
+        assert_eq!(status, 200);
+        let list: Value = serde_json::from_str(&body).expect("json");
+        if list.as_array().is_some_and(|l| l.iter().any(|x| x["id"] == id.as_str())) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "alert never committed: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     let (status, body) =
         d.post(&format!("/api/alerts/{id}/ack"), r#"{"by":"张伟","note":"on it"}"#, None).await;

@@ -1,0 +1,232 @@
+//! Request bodies per sink kind: generic JSON, WeCom / DingTalk markdown, Feishu text (with the
+//! robots' signatures) and Alertmanager v2 alerts, each in the receiver's language.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, Local, TimeZone as _, Utc};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value, json};
+
+use super::Notice;
+use super::config::{Lang, ReceiverConfig, SinkKind};
+
+/// WeCom caps markdown content at 4096 bytes; DingTalk's limit is larger. Stay under both.
+const MAX_MARKDOWN_BYTES: usize = 4000;
+
+/// One ready-to-send request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rendered {
+    pub(crate) url: String,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Builds the request for `n` as receiver `r` wants it. `now_ms` feeds the robots' signatures
+/// (re-rendered per attempt so a retried signature is fresh) and a resolve without a time.
+pub(crate) fn render(r: &ReceiverConfig, n: &Notice, now_ms: i64) -> Rendered {
+    let mut url = r.url.clone();
+    let body = match &r.kind {
+        SinkKind::Webhook => webhook(r, n),
+        SinkKind::WeCom => json!({"msgtype": "markdown", "markdown": {"content": markdown(r.language, n)}}),
+        SinkKind::DingTalk { secret } => {
+            if let Some(secret) = secret {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                let sign = dingtalk_sign(now_ms, secret);
+                let sign = utf8_percent_encode(&sign, NON_ALPHANUMERIC);
+                url = format!("{url}{sep}timestamp={now_ms}&sign={sign}");
+            }
+            json!({"msgtype": "markdown", "markdown": {"title": title(r.language, n), "text": markdown(r.language, n)}})
+        }
+        SinkKind::Feishu { secret } => {
+            let mut body = json!({"msg_type": "text", "content": {"text": plain(r.language, n)}});
+            if let Some(secret) = secret {
+                let ts = now_ms.div_euclid(1000);
+                body["timestamp"] = Value::String(ts.to_string());
+                body["sign"] = Value::String(feishu_sign(ts, secret));
+            }
+            body
+        }
+        SinkKind::Alertmanager => alertmanager(r.language, n, now_ms),
+    };
+    Rendered { url, body: serde_json::to_vec(&body).unwrap_or_default() }
+}
+
+/// DingTalk: base64(HMAC-SHA256(key = secret, msg = "{timestamp_ms}\n{secret}")), before URL-encoding.
+pub(crate) fn dingtalk_sign(timestamp_ms: i64, secret: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    B64.encode(ring::hmac::sign(&key, format!("{timestamp_ms}\n{secret}").as_bytes()))
+}
+
+/// Feishu: base64(HMAC-SHA256(key = "{timestamp_s}\n{secret}", msg = "")).
+pub(crate) fn feishu_sign(timestamp_s: i64, secret: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, format!("{timestamp_s}\n{secret}").as_bytes());
+    B64.encode(ring::hmac::sign(&key, b""))
+}
+
+fn message(lang: Lang, n: &Notice) -> &str {
+    match lang {
+        Lang::ZhCn if !n.message_zh.is_empty() => &n.message_zh,
+        Lang::En if !n.message_en.is_empty() => &n.message_en,
+        _ if n.message_en.is_empty() => &n.message_zh,
+        _ => &n.message_en,
+    }
+}
+
+/// The state header, e.g. `🔴 [critical] 工作态超时` or `✅ [resolved] …`.
+pub(crate) fn headline(lang: Lang, n: &Notice) -> String {
+    let msg = message(lang, n);
+    let zh = lang == Lang::ZhCn;
+    let esc = match (n.escalated, zh) {
+        (false, _) => "",
+        (true, true) => "⏫ 升级 ",
+        (true, false) => "⏫ ESCALATED ",
+    };
+    let (icon, tag) = match n.state.as_str() {
+        "resolved" => ("✅", if zh { "已恢复" } else { "resolved" }),
+        "acknowledged" => ("☑️", if zh { "已确认" } else { "acknowledged" }),
+        _ => match n.severity.as_str() {
+            "critical" => ("🔴", "critical"),
+            "warning" => ("🟠", "warning"),
+            _ => ("🔵", n.severity.as_str()),
+        },
+    };
+    format!("{esc}{icon} [{tag}] {msg}")
+}
+
+/// Short title (DingTalk's notification preview).
+fn title(lang: Lang, n: &Notice) -> String {
+    truncate(&headline(lang, n), 120).to_owned()
+}
+
+/// Detail lines shared by the markdown and plain-text renderings: (label, value).
+fn details(lang: Lang, n: &Notice) -> Vec<(&'static str, String)> {
+    let zh = lang == Lang::ZhCn;
+    let l = |zh_s: &'static str, en_s: &'static str| if zh { zh_s } else { en_s };
+    let mut out = vec![(l("级别", "Severity"), n.severity.clone()), (l("类型", "Kind"), n.kind.clone())];
+    let optional = [
+        (l("坐席", "Agent"), &n.agent),
+        (l("班组", "Team"), &n.team),
+        (l("队列", "Queue"), &n.queue),
+        (l("来源", "Source"), &n.source),
+        (l("组件", "Component"), &n.component),
+    ];
+    out.extend(optional.into_iter().filter_map(|(k, v)| v.as_ref().map(|v| (k, v.clone()))));
+    out.push((l("开始", "Started"), local_time(n.started_at_ms)));
+    if let Some(ms) = n.resolved_at_ms {
+        out.push((l("恢复", "Resolved"), local_time(ms)));
+    }
+    if let Some(by) = &n.acked_by {
+        out.push((l("确认人", "Acked by"), by.clone()));
+    }
+    out.push(("ID", n.id.clone()));
+    out
+}
+
+/// Markdown for WeCom and DingTalk.
+pub(crate) fn markdown(lang: Lang, n: &Notice) -> String {
+    let mut s = format!("### {}\n", headline(lang, n));
+    for (k, v) in details(lang, n) {
+        s.push_str(&format!("> **{k}**: {}\n\n", v.replace('\n', " ")));
+    }
+    truncate(s.trim_end(), MAX_MARKDOWN_BYTES).to_owned()
+}
+
+/// Plain text for Feishu.
+pub(crate) fn plain(lang: Lang, n: &Notice) -> String {
+    let mut s = headline(lang, n);
+    for (k, v) in details(lang, n) {
+        s.push_str(&format!("\n{k}: {v}"));
+    }
+    s
+}
+
+fn webhook(r: &ReceiverConfig, n: &Notice) -> Value {
+    json!({
+        "receiver": r.name,
+        "id": n.id,
+        "kind": n.kind,
+        "severity": n.severity,
+        "state": n.state,
+        "agent": n.agent,
+        "team": n.team,
+        "queue": n.queue,
+        "source": n.source,
+        "component": n.component,
+        "started_at": rfc3339(n.started_at_ms),
+        "resolved_at": n.resolved_at_ms.map(rfc3339),
+        "acked_by": n.acked_by,
+        "escalated": n.escalated,
+        "language": if r.language == Lang::ZhCn { "zh-CN" } else { "en" },
+        "title": headline(r.language, n),
+        "message": message(r.language, n),
+        "message_zh": n.message_zh,
+        "message_en": n.message_en,
+    })
+}
+
+fn alertmanager(lang: Lang, n: &Notice, now_ms: i64) -> Value {
+    let mut labels = Map::new();
+    labels.insert("alertname".into(), format!("floorwatch_{}", n.kind).into());
+    labels.insert("kind".into(), n.kind.clone().into());
+    labels.insert("severity".into(), n.severity.clone().into());
+    let optional = [
+        ("team", &n.team),
+        ("queue", &n.queue),
+        ("agent", &n.agent),
+        ("source", &n.source),
+        ("component", &n.component),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            labels.insert(k.into(), v.clone().into());
+        }
+    }
+    let mut annotations = Map::new();
+    annotations.insert("summary".into(), message(lang, n).into());
+    annotations.insert("id".into(), n.id.clone().into());
+    if let Some(by) = &n.acked_by {
+        annotations.insert("acked_by".into(), by.clone().into());
+    }
+    if n.escalated {
+        annotations.insert("escalated".into(), "true".into());
+    }
+    let mut alert = Map::new();
+    alert.insert("labels".into(), labels.into());
+    alert.insert("annotations".into(), annotations.into());
+    alert.insert("startsAt".into(), rfc3339(n.started_at_ms).into());
+    if n.state == "resolved" {
+        alert.insert("endsAt".into(), rfc3339(n.resolved_at_ms.unwrap_or(now_ms)).into());
+    }
+    Value::Array(vec![alert.into()])
+}
+
+fn rfc3339(ms: i64) -> String {
+    let t: DateTime<Utc> = Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn local_time(ms: i64) -> String {
+    match Local.timestamp_millis_opt(ms).single() {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a char boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `scheme://host[:port]/…` — no user info, path, query or fragment, which may carry tokens.
+pub(crate) fn mask_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("?", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}/…")
+}
