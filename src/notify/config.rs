@@ -47,6 +47,9 @@ pub struct ReceiverConfig {
     pub kinds: Vec<String>,
     /// Receives escalations (re-notifications of unacknowledged criticals).
     pub escalations: bool,
+    /// This receiver's queue, overriding `notify.queue_capacity` (a busy
+    /// supervisor robot may want more room than a team lead's).
+    pub queue_capacity: Option<usize>,
 }
 
 /// Where and how a receiver's pushes go.
@@ -124,6 +127,7 @@ pub struct RawReceiver {
     pub min_severity: Option<String>,
     pub kinds: Vec<String>,
     pub escalations: bool,
+    pub queue_capacity: Option<usize>,
 }
 
 /// Severity order used for routing; unknown severities rank lowest.
@@ -213,6 +217,9 @@ impl RawNotifyConfig {
                     err(key(&format!("kinds[{j}]")), "must not be empty");
                 }
             }
+            if r.queue_capacity.is_some_and(|c| !(1..=1_000_000).contains(&c)) {
+                err(key("queue_capacity"), "must be between 1 and 1000000");
+            }
             let mut url = r.url;
             if kind == Some(SinkKind::Alertmanager) && !url.trim_end_matches('/').ends_with("/api/v2/alerts")
             {
@@ -228,6 +235,7 @@ impl RawNotifyConfig {
                     min_severity,
                     kinds: r.kinds,
                     escalations: r.escalations,
+                    queue_capacity: r.queue_capacity,
                 });
             }
         }

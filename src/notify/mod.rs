@@ -107,7 +107,7 @@ pub(crate) fn spawn_tuned(
         for c in [&metrics.sent, &metrics.failed, &metrics.dropped, &metrics.retried] {
             c.with_label_values(&[rc.name.as_str()]);
         }
-        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+        let (tx, rx) = mpsc::channel(rc.queue_capacity.unwrap_or(cfg.queue_capacity).max(1));
         let w = worker::Worker {
             rc: Arc::clone(&rc),
             client: client.clone(),

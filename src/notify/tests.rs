@@ -44,6 +44,7 @@ fn rc(name: &str, kind: SinkKind, url: &str) -> ReceiverConfig {
         min_severity: "warning".into(),
         kinds: vec![],
         escalations: false,
+        queue_capacity: None,
     }
 }
 

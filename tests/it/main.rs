@@ -10,5 +10,6 @@ mod demo;
 mod harness;
 mod ingest;
 mod metrics;
+mod notify;
 mod shutdown;
 mod tidy;
