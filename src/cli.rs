@@ -86,6 +86,9 @@ pub struct SimArgs {
     /// Random seed, for a repeatable floor.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Real seconds between simulated CTI-link outages (25 s of silence); 0: none.
+    #[arg(long, default_value_t = 420)]
+    pub link_outage_every: u64,
 }
 
 /// Why a command failed, and so which exit code it gets.

@@ -91,6 +91,13 @@ pub struct AlertsConfig {
     /// An unacknowledged critical alert is re-notified, and escalated to the duty
     /// supervisor, every this many seconds.
     pub renotify_secs: u32,
+    /// Traffic-surge counting interval, seconds; the learned profile has one slot
+    /// per interval of the week.
+    pub surge_interval_secs: u32,
+    /// Intervals of history before a queue's profile is trusted.
+    pub surge_warmup_intervals: u32,
+    /// No surge alert below this many calls in the interval.
+    pub surge_min_calls: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -436,6 +443,9 @@ struct RawAlerts {
     stuck_secs: Option<u32>,
     stuck_min_offered: Option<u32>,
     renotify_secs: Option<u32>,
+    surge_interval_secs: Option<u32>,
+    surge_warmup_intervals: Option<u32>,
+    surge_min_calls: Option<u32>,
 }
 
 impl RawAlerts {
@@ -508,6 +518,9 @@ impl RawAlerts {
             stuck_secs: nonzero(errs, "stuck_secs", self.stuck_secs, 180),
             stuck_min_offered: nonzero(errs, "stuck_min_offered", self.stuck_min_offered, 5),
             renotify_secs: nonzero(errs, "renotify_secs", self.renotify_secs, 300),
+            surge_interval_secs: nonzero(errs, "surge_interval_secs", self.surge_interval_secs, 300),
+            surge_warmup_intervals: nonzero(errs, "surge_warmup_intervals", self.surge_warmup_intervals, 12),
+            surge_min_calls: nonzero(errs, "surge_min_calls", self.surge_min_calls, 10),
         }
     }
 }

@@ -28,6 +28,7 @@ fn sim_config(args: &SimArgs, url: String, token: Option<String>, cfg: &Config) 
         surge_every_secs: args.surge_every,
         fault_every_secs: args.fault_every,
         utc_offset_mins: offset,
+        link_outage_every_secs: args.link_outage_every,
         ..SimConfig::default()
     };
     if !cfg.floor.queues.is_empty() {
@@ -49,6 +50,15 @@ pub(crate) async fn run(
         Some(path) => config::load(Some(path), &cli::env())?,
         None => config::parse(DEMO_CONFIG, "<built-in demo config>", &cli::env())?,
     };
+    if config.is_none() {
+        // So a newcomer sees every kind of alert within minutes rather than after an
+        // hour of learning: surge profiles count per minute and trust five minutes of
+        // history; queue rules act from ten calls. A real floor keeps the defaults.
+        cfg.alerts.surge_interval_secs = 60;
+        cfg.alerts.surge_warmup_intervals = 5;
+        cfg.alerts.surge_min_calls = 5;
+        cfg.alerts.min_calls = 10;
+    }
     if let Some(l) = listen {
         cfg.listen = l;
     }

@@ -200,7 +200,12 @@ impl Rules {
         restored: Vec<AlertKey>,
         baselines: Vec<(Id, String)>,
     ) -> Rules {
-        let surge_cfg = SurgeConfig::default();
+        let surge_cfg = SurgeConfig {
+            interval_secs: cfg.surge_interval_secs,
+            warmup_intervals: cfg.surge_warmup_intervals,
+            min_calls: cfg.surge_min_calls,
+            ..SurgeConfig::default()
+        };
         let surges = baselines
             .into_iter()
             .filter_map(|(q, json)| SurgeDetector::from_json(surge_cfg, tz, &json).map(|d| (q, (d, false))))

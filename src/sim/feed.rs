@@ -44,6 +44,8 @@ pub(super) struct Feed {
     buf: Vec<SimEvent>,
     queue: VecDeque<Frame>,
     recent: VecDeque<(Instant, Frame)>,
+    outage_every: Duration,
+    outage_len: Duration,
 }
 
 impl Feed {
@@ -59,7 +61,20 @@ impl Feed {
             buf: Vec::new(),
             queue: VecDeque::new(),
             recent: VecDeque::new(),
+            outage_every: Duration::from_secs(cfg.link_outage_every_secs),
+            outage_len: Duration::from_secs(cfg.link_outage_secs),
         }
+    }
+
+    /// Whether the simulated CTI link is down at `now`: the last `outage_len` of
+    /// every `outage_every` of real time.
+    pub(super) fn in_outage(&self, now: Instant) -> bool {
+        if self.outage_every.is_zero() || self.outage_len >= self.outage_every {
+            return false;
+        }
+        let elapsed = now.saturating_duration_since(self.wall_start).as_millis();
+        let period = self.outage_every.as_millis();
+        elapsed % period >= period - self.outage_len.as_millis()
     }
 
     /// Runs the model up to the simulated present (start + elapsed × speed) and

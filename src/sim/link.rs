@@ -102,7 +102,12 @@ pub(super) async fn session(
                 }
             },
             _ = tick.tick() => {
-                feed.refill(Instant::now());
+                let now = Instant::now();
+                feed.refill(now);
+                if feed.in_outage(now) {
+                    // The link hangs: nothing goes out, events pile up to be sent after.
+                    continue;
+                }
                 match write_due(&mut sink, feed, stats, cancel).await {
                     Ok(()) => {}
                     Err(SessionEnd::Cancelled) => break,

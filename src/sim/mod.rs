@@ -63,6 +63,11 @@ pub struct SimConfig {
     pub seed: u64,
     /// Whether agents sometimes overrun ACW and breaks (what the alerts catch).
     pub overruns: bool,
+    /// Real seconds between CTI-link outages, during which the bridge sends nothing
+    /// (not even heartbeats) for `link_outage_secs` and then catches up: what
+    /// `source_down` is for. 0 disables.
+    pub link_outage_every_secs: u64,
+    pub link_outage_secs: u64,
     /// The floor's local time as minutes east of UTC (480 = China Standard Time);
     /// sets the intraday curve and the lunch window.
     pub utc_offset_mins: i32,
@@ -86,6 +91,8 @@ impl Default for SimConfig {
             seed: chrono::Utc::now().timestamp_micros() as u64,
             overruns: true,
             utc_offset_mins: 480,
+            link_outage_every_secs: 0,
+            link_outage_secs: 25,
         }
     }
 }

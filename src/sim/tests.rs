@@ -489,3 +489,19 @@ async fn bad_configs_are_refused() {
         assert!(run(bad, cancel.clone()).await.is_err());
     }
 }
+
+#[test]
+fn link_outages_fall_in_the_last_part_of_each_period() {
+    let cfg = SimConfig { link_outage_every_secs: 100, link_outage_secs: 25, ..cfg(1) };
+    let t0 = tokio::time::Instant::now();
+    let feed = feed::Feed::new(&cfg, start(), t0);
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    assert!(!feed.in_outage(at(0)));
+    assert!(!feed.in_outage(at(74)));
+    assert!(feed.in_outage(at(75)));
+    assert!(feed.in_outage(at(99)));
+    assert!(!feed.in_outage(at(100)));
+    assert!(feed.in_outage(at(180)));
+    let never = feed::Feed::new(&SimConfig { link_outage_every_secs: 0, ..cfg.clone() }, start(), t0);
+    assert!(!never.in_outage(at(99)));
+}
