@@ -466,14 +466,14 @@ impl RawAlerts {
             Some(r) => r,
             None => d,
         };
-        for (k, v) in &self.acw_overrun_secs_by_team {
-            if *v == 0 {
-                errs.push(problem(format!("alerts.acw_overrun_secs_by_team.{k}"), "must be greater than 0"));
-            }
-        }
-        for (k, v) in &self.acw_overrun_secs_by_queue {
-            if *v == 0 {
-                errs.push(problem(format!("alerts.acw_overrun_secs_by_queue.{k}"), "must be greater than 0"));
+        for (table, limits) in [
+            ("acw_overrun_secs_by_team", &self.acw_overrun_secs_by_team),
+            ("acw_overrun_secs_by_queue", &self.acw_overrun_secs_by_queue),
+        ] {
+            for (k, v) in limits {
+                if *v == 0 {
+                    errs.push(problem(format!("alerts.{table}.{k}"), "must be greater than 0"));
+                }
             }
         }
         let busy_limit_secs = self.busy_limit_secs.unwrap_or_else(|| {

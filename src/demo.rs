@@ -16,6 +16,11 @@ use crate::sim::{self, SimConfig};
 /// their leads), compiled in so the binary alone is enough.
 const DEMO_CONFIG: &str = include_str!("../config/floorwatch.toml");
 
+/// Peak offered calls per minute of the demo floor when not given: busy enough
+/// (60 agents, ~3.5 min handle time) that queues build up during surges and faults
+/// at any hour of the day.
+const DEMO_CALLS_PER_MIN: f64 = 18.0;
+
 fn sim_config(args: &SimArgs, url: String, token: Option<String>, cfg: &Config) -> SimConfig {
     let offset = chrono::Utc::now().with_timezone(&cfg.floor.timezone).offset().fix().local_minus_utc() / 60;
     let mut s = SimConfig {
@@ -58,6 +63,9 @@ pub(crate) async fn run(
         cfg.alerts.surge_warmup_intervals = 5;
         cfg.alerts.surge_min_calls = 5;
         cfg.alerts.min_calls = 10;
+        // Breaks of 10–15 minutes overrun a 7-minute demo limit within the demo's
+        // first ten minutes; a real floor's limit is 15 minutes.
+        cfg.alerts.busy_limit_secs.insert("break".into(), 420);
     }
     if let Some(l) = listen {
         cfg.listen = l;
@@ -68,7 +76,10 @@ pub(crate) async fn run(
     let daemon = cli::start(cfg.clone()).await?;
     let addr = daemon.addr;
     let url = format!("ws://{addr}/ingest?source=demo-acd");
-    let sim_cfg = sim_config(&args, url, cfg.ingest.token.clone(), &cfg);
+    let mut sim_cfg = sim_config(&args, url, cfg.ingest.token.clone(), &cfg);
+    if args.calls_per_min.is_none() && args.agents == 60 {
+        sim_cfg.calls_per_min = Some(DEMO_CALLS_PER_MIN);
+    }
     let cancel = daemon.cancel_token().child_token();
     let simulator = tokio::spawn(sim::run(sim_cfg, cancel.clone()));
 

@@ -130,3 +130,46 @@ fn unreadable_file_is_an_error_not_a_panic() {
     let e = load(Some(Path::new("/nonexistent/floorwatch.toml")), &Env::new()).expect_err("missing file");
     assert!(e.to_string().contains("cannot read file"), "{e}");
 }
+
+#[test]
+fn alerts_and_notify_sections_are_validated_in_place() {
+    let text = r#"
+[alerts]
+critical_factor = 0.5
+queue_window_secs = 600
+answer_rate_min = 80
+
+[alerts.busy_limit_secs]
+lunch = 0
+
+[[notify.receivers]]
+name = "lead"
+kind = "pager"
+url = "ftp://x"
+"#;
+    let e = parse_err(text);
+    let keys: Vec<&str> = e.iter().map(|e| e.key.as_str()).collect();
+    for want in [
+        "alerts.critical_factor",
+        "alerts.queue_window_secs",
+        "alerts.answer_rate_min",
+        "alerts.busy_limit_secs.lunch",
+        "notify.receivers[0].kind",
+    ] {
+        assert!(keys.contains(&want), "no error for {want}: {keys:?}");
+    }
+    let cf = e.iter().find(|e| e.key == "alerts.critical_factor").expect("critical_factor error");
+    assert_eq!(cf.line, Some(3));
+    let kind = e.iter().find(|e| e.key == "notify.receivers[0].kind").expect("kind error");
+    assert_eq!(kind.line, Some(12));
+}
+
+#[test]
+fn alert_defaults_follow_the_contract() {
+    let c = Config::default();
+    assert_eq!(c.alerts.acw_overrun_secs, 120);
+    assert_eq!(c.alerts.busy_default_secs, 900);
+    assert_eq!(c.alerts.source_timeout_secs, 15);
+    assert_eq!(c.alerts.busy_limit_secs.get("lunch"), Some(&3600));
+    assert!(c.notify.receivers.is_empty());
+}
