@@ -16,11 +16,6 @@ use crate::sim::{self, SimConfig};
 /// their leads), compiled in so the binary alone is enough.
 const DEMO_CONFIG: &str = include_str!("../config/floorwatch.toml");
 
-/// Peak offered calls per minute of the demo floor when not given: busy enough
-/// (60 agents, ~3.5 min handle time) that queues build up during surges and faults
-/// at any hour of the day.
-const DEMO_CALLS_PER_MIN: f64 = 18.0;
-
 fn sim_config(args: &SimArgs, url: String, token: Option<String>, cfg: &Config) -> SimConfig {
     let offset = chrono::Utc::now().with_timezone(&cfg.floor.timezone).offset().fix().local_minus_utc() / 60;
     let mut s = SimConfig {
@@ -77,9 +72,9 @@ pub(crate) async fn run(
     let addr = daemon.addr;
     let url = format!("ws://{addr}/ingest?source=demo-acd");
     let mut sim_cfg = sim_config(&args, url, cfg.ingest.token.clone(), &cfg);
-    if args.calls_per_min.is_none() && args.agents == 60 {
-        sim_cfg.calls_per_min = Some(DEMO_CALLS_PER_MIN);
-    }
+    // The demo floor runs at its daily peak whatever the hour, so there is always
+    // something to see (`floorwatch sim` keeps the daily curve).
+    sim_cfg.flat_curve = true;
     let cancel = daemon.cancel_token().child_token();
     let simulator = tokio::spawn(sim::run(sim_cfg, cancel.clone()));
 

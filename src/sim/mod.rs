@@ -68,6 +68,9 @@ pub struct SimConfig {
     /// `source_down` is for. 0 disables.
     pub link_outage_every_secs: u64,
     pub link_outage_secs: u64,
+    /// Traffic at the daily peak level at every hour (the demo: something to see
+    /// whenever it is started), instead of the bank's daily curve.
+    pub flat_curve: bool,
     /// The floor's local time as minutes east of UTC (480 = China Standard Time);
     /// sets the intraday curve and the lunch window.
     pub utc_offset_mins: i32,
@@ -93,6 +96,7 @@ impl Default for SimConfig {
             utc_offset_mins: 480,
             link_outage_every_secs: 0,
             link_outage_secs: 25,
+            flat_curve: false,
         }
     }
 }

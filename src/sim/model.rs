@@ -34,6 +34,8 @@ const TALK_SIGMA: f64 = 0.55;
 /// The simulated floor. See the module docs.
 #[derive(Debug)]
 pub struct SimModel {
+    /// Traffic at the peak level all day (the demo), instead of the daily curve.
+    pub(super) flat: bool,
     pub(super) rng: StdRng,
     /// Simulated now, ms since the epoch; never goes backwards.
     pub(super) now: i64,
@@ -243,6 +245,7 @@ impl SimModel {
             rng,
             now,
             local_offset: i64::from(cfg.utc_offset_mins) * MIN,
+            flat: cfg.flat_curve,
             overruns: cfg.overruns,
             timers: BinaryHeap::new(),
             timer_order: 0,

@@ -42,7 +42,8 @@ impl SimModel {
         let queue = &self.queues[q];
         let local_sec = (self.now + self.local_offset).rem_euclid(DAY) as f64 / 1000.0;
         let surge = if self.now < queue.surge_until { SURGE_FACTOR } else { 1.0 };
-        queue.peak_rate * curve::daily_level(local_sec) * surge
+        let level = if self.flat { curve::PEAK_LEVEL } else { curve::daily_level(local_sec) };
+        queue.peak_rate * level * surge
     }
 
     /// A candidate arrival from the bounding Poisson process; thinning keeps it
