@@ -58,9 +58,13 @@ pub(crate) async fn run(
         cfg.alerts.surge_warmup_intervals = 5;
         cfg.alerts.surge_min_calls = 5;
         cfg.alerts.min_calls = 10;
-        // Breaks of 10–15 minutes overrun a 7-minute demo limit within the demo's
-        // first ten minutes; a real floor's limit is 15 minutes.
+        // Demo-sized limits so each rule shows itself within ten minutes: system
+        // not-ready spells (1–4 min) against 2 min, waits against 45 s, answer rate
+        // against 90%. A real floor keeps the defaults (5 min, 120 s, 80%).
+        cfg.alerts.busy_limit_secs.insert("system".into(), 120);
         cfg.alerts.busy_limit_secs.insert("break".into(), 420);
+        cfg.alerts.longest_wait_max_secs = 45;
+        cfg.alerts.answer_rate_min = 0.9;
     }
     if let Some(l) = listen {
         cfg.listen = l;
@@ -68,13 +72,16 @@ pub(crate) async fn run(
     if let Some(d) = data_dir {
         cfg.data_dir = d;
     }
-    let daemon = cli::start(cfg.clone()).await?;
-    let addr = daemon.addr;
-    let url = format!("ws://{addr}/ingest?source=demo-acd");
-    let mut sim_cfg = sim_config(&args, url, cfg.ingest.token.clone(), &cfg);
+    let mut sim_cfg = sim_config(&args, String::new(), cfg.ingest.token.clone(), &cfg);
     // The demo floor runs at its daily peak whatever the hour, so there is always
     // something to see (`floorwatch sim` keeps the daily curve).
     sim_cfg.flat_curve = true;
+    if config.is_none() {
+        seed_baselines(&cfg, &sim_cfg).await?;
+    }
+    let daemon = cli::start(cfg.clone()).await?;
+    let addr = daemon.addr;
+    sim_cfg.url = format!("ws://{addr}/ingest?source=demo-acd");
     let cancel = daemon.cancel_token().child_token();
     let simulator = tokio::spawn(sim::run(sim_cfg, cancel.clone()));
 
@@ -92,6 +99,58 @@ pub(crate) async fn run(
         Err(e) => tracing::error!(error = %e, "simulator task failed"),
     }
     result
+}
+
+/// Gives the demo floor a past: three quiet simulated days of the same floor, from
+/// which each queue's traffic profile is learned before the daemon starts, as a
+/// real floor's would be after some days of running. Without it the surge detector
+/// would rightly need an hour of history before it trusts itself. Profiles already
+/// in the data directory (a previous demo run) are kept.
+async fn seed_baselines(cfg: &Config, sim: &SimConfig) -> Result<(), CliError> {
+    use crate::floor::engine::BASELINE_KEY_PREFIX;
+    use crate::rules::surge::{SurgeConfig, SurgeDetector};
+    use crate::sim::{SimEventKind, SimModel};
+
+    let store = crate::store::StoreHandle::open(&cfg.data_dir).map_err(anyhow::Error::from)?;
+    let existing = store.kv_with_prefix(BASELINE_KEY_PREFIX.into()).await.map_err(anyhow::Error::from)?;
+    if existing.is_empty() {
+        let surge_cfg = SurgeConfig {
+            interval_secs: cfg.alerts.surge_interval_secs,
+            warmup_intervals: cfg.alerts.surge_warmup_intervals,
+            min_calls: cfg.alerts.surge_min_calls,
+            ..SurgeConfig::default()
+        };
+        let quiet =
+            SimConfig { surge_every_secs: 0, fault_every_secs: 0, seed: sim.seed ^ 0x5eed, ..sim.clone() };
+        let now = chrono::Utc::now();
+        let mut t = now - chrono::Duration::days(3);
+        let mut model = SimModel::new(&quiet, t);
+        let mut detectors: std::collections::HashMap<String, SurgeDetector> = quiet
+            .queues
+            .iter()
+            .map(|q| (q.clone(), SurgeDetector::new(surge_cfg, cfg.floor.timezone)))
+            .collect();
+        let mut events = Vec::new();
+        while t < now {
+            t += chrono::Duration::seconds(i64::from(cfg.alerts.surge_interval_secs.min(60)));
+            model.advance_to(t, &mut events);
+            for e in events.drain(..) {
+                if let SimEventKind::CallOffered { queue, .. } = e.kind()
+                    && let Some(d) = detectors.get_mut(&**queue)
+                {
+                    d.offered(e.ts_millis());
+                }
+            }
+            for d in detectors.values_mut() {
+                d.evaluate(t.timestamp_millis());
+            }
+        }
+        let kv = detectors.iter().map(|(q, d)| (format!("{BASELINE_KEY_PREFIX}{q}"), d.to_json())).collect();
+        store.put_kvs(kv).await.map_err(anyhow::Error::from)?;
+        tracing::info!(queues = detectors.len(), "demo traffic profiles learned from three simulated days");
+    }
+    store.close().await;
+    Ok(())
 }
 
 pub(crate) async fn run_sim(
