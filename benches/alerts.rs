@@ -43,10 +43,11 @@ async fn start(cfg: Config) -> anyhow::Result<(Daemon, tempfile::TempDir)> {
     Ok((Daemon::start(cfg, listener, Clock::system()).await?, dir))
 }
 
-/// Realistic frames of 100 events, stamped close to now.
+/// Realistic frames of 100 events, stamped from now on (a past floor replayed at
+/// this speed would be all overdue timers: see benches/ingest.rs).
 fn load_frames(n_frames: usize) -> Vec<Utf8Bytes> {
     let cfg = SimConfig { agents: 5000, teams: 40, seed: 9, ..SimConfig::default() };
-    let start = chrono::Utc::now() - chrono::Duration::minutes(30);
+    let start = chrono::Utc::now();
     let mut model = SimModel::new(&cfg, start);
     let mut events = Vec::new();
     let mut t = start;

@@ -218,7 +218,11 @@ fn median(v: &mut [f64]) -> f64 {
 /// connection k % 4, each connection its own source with its own seq.
 fn realistic_frames(total: usize) -> Vec<Vec<(Utf8Bytes, usize)>> {
     let cfg = SimConfig { agents: 5000, teams: 40, seed: 42, ..SimConfig::default() };
-    let start = chrono::Utc::now() - chrono::Duration::hours(2);
+    // Stamped from now on: replaying a *past* floor at this speed would make every
+    // after-call-work spell overdue by the wall clock, and the run would measure an
+    // alert storm (one alert raised and cleared per call) instead of ingest. A live
+    // floor's events carry the present time.
+    let start = chrono::Utc::now();
     let mut model = SimModel::new(&cfg, start);
     let mut events = Vec::new();
     let mut t = start;
