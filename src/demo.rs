@@ -16,6 +16,9 @@ use crate::sim::{self, SimConfig};
 /// their leads), compiled in so the binary alone is enough.
 const DEMO_CONFIG: &str = include_str!("../config/floorwatch.toml");
 
+/// Offered calls per minute of the default 60-agent demo floor.
+const DEMO_CALLS_PER_MIN: f64 = 13.0;
+
 fn sim_config(args: &SimArgs, url: String, token: Option<String>, cfg: &Config) -> SimConfig {
     let offset = chrono::Utc::now().with_timezone(&cfg.floor.timezone).offset().fix().local_minus_utc() / 60;
     let mut s = SimConfig {
@@ -51,10 +54,11 @@ pub(crate) async fn run(
         None => config::parse(DEMO_CONFIG, "<built-in demo config>", &cli::env())?,
     };
     if config.is_none() {
-        // So a newcomer sees every kind of alert within minutes rather than after an
-        // hour of learning: surge profiles count per minute and trust five minutes of
-        // history; queue rules act from ten calls. A real floor keeps the defaults.
-        cfg.alerts.surge_interval_secs = 60;
+        // So a newcomer sees every kind of alert within minutes rather than after
+        // weeks of learning: surge profiles count per 2 minutes and trust five
+        // intervals of history; queue rules act from ten calls. A real floor keeps
+        // the defaults.
+        cfg.alerts.surge_interval_secs = 120;
         cfg.alerts.surge_warmup_intervals = 5;
         cfg.alerts.surge_min_calls = 5;
         cfg.alerts.min_calls = 10;
@@ -76,6 +80,10 @@ pub(crate) async fn run(
     // The demo floor runs at its daily peak whatever the hour, so there is always
     // something to see (`floorwatch sim` keeps the daily curve).
     sim_cfg.flat_curve = true;
+    if args.calls_per_min.is_none() && args.agents == 60 {
+        // A floor that is ~95% occupied: surges and faults build real queues.
+        sim_cfg.calls_per_min = Some(DEMO_CALLS_PER_MIN);
+    }
     if config.is_none() {
         seed_baselines(&cfg, &sim_cfg).await?;
     }
