@@ -84,6 +84,9 @@ pub(crate) async fn run(
         // A floor that is ~95% occupied: surges and faults build real queues.
         sim_cfg.calls_per_min = Some(DEMO_CALLS_PER_MIN);
     }
+    // Surges of five minutes, like real ones: a 90-second burst on a queue of a few
+    // calls a minute is, rightly, not significant to the detector.
+    sim_cfg.surge_secs = 300;
     if config.is_none() {
         seed_baselines(&cfg, &sim_cfg).await?;
     }

@@ -53,6 +53,8 @@ pub struct SimConfig {
     pub speed: f64,
     /// Simulated seconds between traffic surges on one queue (rotating); 0 disables.
     pub surge_every_secs: u64,
+    /// Mean length of a surge, simulated seconds (each lasts ±15% of it).
+    pub surge_secs: u64,
     /// Simulated seconds between component faults; 0 disables.
     pub fault_every_secs: u64,
     /// Real milliseconds between batches sent to the daemon.
@@ -88,6 +90,7 @@ impl Default for SimConfig {
             calls_per_min: None,
             speed: 1.0,
             surge_every_secs: 240,
+            surge_secs: 105,
             fault_every_secs: 300,
             batch_ms: 100,
             max_batch: 500,

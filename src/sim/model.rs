@@ -36,6 +36,8 @@ const TALK_SIGMA: f64 = 0.55;
 pub struct SimModel {
     /// Traffic at the peak level all day (the demo), instead of the daily curve.
     pub(super) flat: bool,
+    /// Mean length of a traffic surge, seconds.
+    pub(super) surge_secs: f64,
     pub(super) rng: StdRng,
     /// Simulated now, ms since the epoch; never goes backwards.
     pub(super) now: i64,
@@ -246,6 +248,7 @@ impl SimModel {
             now,
             local_offset: i64::from(cfg.utc_offset_mins) * MIN,
             flat: cfg.flat_curve,
+            surge_secs: cfg.surge_secs as f64,
             overruns: cfg.overruns,
             timers: BinaryHeap::new(),
             timer_order: 0,

@@ -99,7 +99,8 @@ impl SimModel {
     pub(super) fn surge(&mut self) {
         let q = self.surge_turn % self.queues.len();
         self.surge_turn += 1;
-        let until = self.now + self.uniform_ms(90.0, 120.0);
+        let len = self.surge_secs;
+        let until = self.now + self.uniform_ms(len * 0.85, len * 1.15);
         self.queues[q].surge_until = until;
         // Surges never overlap, whatever the period.
         let next = (self.now.saturating_add(self.surge_every)).max(until + SEC);
