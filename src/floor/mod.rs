@@ -372,6 +372,21 @@ impl Floor {
         self.queue_index.get(id).copied()
     }
 
+    /// Agents working calls of `queue` now (ringing, talking, hold, after-call
+    /// work). A scan: for periodic use.
+    pub fn agents_serving(&self, queue: &Id) -> u32 {
+        self.agents
+            .values()
+            .filter(|a| a.queue.as_ref() == Some(queue))
+            .filter(|a| {
+                matches!(
+                    a.state,
+                    Some(AgentState::Ringing | AgentState::Talking | AgentState::Hold | AgentState::Acw)
+                )
+            })
+            .count() as u32
+    }
+
     /// Logged-in agents in `state` now (a scan: for periodic rules, not per event).
     pub fn agents_in(&self, state: AgentState) -> u32 {
         self.agents.values().filter(|a| a.state == Some(state)).count() as u32

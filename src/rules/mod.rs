@@ -654,6 +654,9 @@ impl Rules {
                     .unwrap_or_default();
                 let aht_secs = *aht.get_or_insert_with(|| floor.aht_secs().unwrap_or(DEFAULT_AHT_SECS));
                 let ready_now = *ready.get_or_insert_with(|| floor.agents_in(AgentState::Ready));
+                // The queue already has the agents working its calls; the floor's ready
+                // agents could join. What is short beyond both must be added.
+                let serving = floor.agents_serving(queue);
                 let needed = surge::agents_needed(
                     v.observed_per_hour(),
                     aht_secs,
@@ -670,12 +673,12 @@ impl Rules {
                     source: None,
                     component: None,
                     text: Text::of(|l| {
-                        text::surge(l, queue, v.observed, v.expected, v.span_secs, needed, ready_now)
+                        text::surge(l, queue, v.observed, v.expected, v.span_secs, needed, serving, ready_now)
                     }),
                     value: Some(f64::from(v.observed)),
                     threshold: Some(v.expected),
                 };
-                if needed.is_some_and(|n| n > ready_now) {
+                if needed.is_some_and(|n| n > ready_now + serving) {
                     f.severity = Severity::Critical;
                 }
                 out.push(Signal::Fire(Box::new(f)));

@@ -117,6 +117,7 @@ pub(super) fn event_loss(lang: Language, source: &Id, gaps: usize, missing: u64)
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn surge(
     lang: Language,
     queue: &Id,
@@ -124,24 +125,26 @@ pub(super) fn surge(
     expected: f64,
     span_secs: f64,
     needed: Option<u32>,
+    serving: u32,
     ready: u32,
 ) -> String {
     let mins = (span_secs / 60.0).max(1.0).round();
     let pct = if expected > 0.0 { (f64::from(observed) / expected - 1.0) * 100.0 } else { 0.0 };
+    let have = serving + ready;
     match (lang, needed) {
-        (Language::ZhCn, Some(n)) if n > ready => format!(
-            "话务异动：队列 {queue} 近 {mins} 分钟进线 {observed} 通，预期 {expected:.0} 通（+{pct:.0}%）；按服务水平目标需 {n} 名坐席，当前空闲 {ready} 名，需要增派 {} 名坐席",
-            n - ready
+        (Language::ZhCn, Some(n)) if n > have => format!(
+            "话务异动：队列 {queue} 近 {mins} 分钟进线 {observed} 通，预期 {expected:.0} 通（+{pct:.0}%）；按服务水平目标需 {n} 名坐席，在处理本队列 {serving} 名、空闲 {ready} 名，需要增派 {} 名坐席",
+            n - have
         ),
         (Language::ZhCn, _) => format!(
-            "话务异动：队列 {queue} 近 {mins} 分钟进线 {observed} 通，预期 {expected:.0} 通（+{pct:.0}%）；当前空闲坐席 {ready} 名，暂可承接"
+            "话务异动：队列 {queue} 近 {mins} 分钟进线 {observed} 通，预期 {expected:.0} 通（+{pct:.0}%）；在处理本队列 {serving} 名、空闲 {ready} 名，暂可承接"
         ),
-        (Language::En, Some(n)) if n > ready => format!(
-            "Traffic surge: queue {queue} offered {observed} calls in {mins} min, expected {expected:.0} (+{pct:.0}%); the service-level target needs {n} agents, {ready} ready: add {} agents",
-            n - ready
+        (Language::En, Some(n)) if n > have => format!(
+            "Traffic surge: queue {queue} offered {observed} calls in {mins} min, expected {expected:.0} (+{pct:.0}%); the service-level target needs {n} agents, {serving} on its calls and {ready} ready: add {} agents",
+            n - have
         ),
         (Language::En, _) => format!(
-            "Traffic surge: queue {queue} offered {observed} calls in {mins} min, expected {expected:.0} (+{pct:.0}%); {ready} agents ready can take it"
+            "Traffic surge: queue {queue} offered {observed} calls in {mins} min, expected {expected:.0} (+{pct:.0}%); {serving} agents on its calls and {ready} ready can take it"
         ),
     }
 }
@@ -160,6 +163,15 @@ pub(super) fn source_down(lang: Language, source: &Id, connected: bool, silent_m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn surge_advice_counts_agents_on_the_queue_and_ready() {
+        let q = Id::from("billing");
+        let m = surge(Language::ZhCn, &q, 35, 14.0, 120.0, Some(20), 9, 6);
+        assert!(m.contains("需要增派 5 名坐席"), "{m}");
+        let m = surge(Language::En, &q, 35, 14.0, 120.0, Some(12), 9, 6);
+        assert!(m.contains("can take it") && !m.contains("add"), "{m}");
+    }
 
     #[test]
     fn durations_and_ratios_read_naturally() {
