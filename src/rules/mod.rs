@@ -257,13 +257,12 @@ impl Rules {
                 Effect::Offered { queue, ts } => {
                     let tz = self.tz;
                     let cfg = self.surge_cfg;
-                    let id = floor.queue_id(*queue);
-                    if !self.surges.contains_key(id) {
-                        self.surges.insert(id.clone(), (SurgeDetector::new(cfg, tz), false));
-                    }
-                    if let Some((d, _)) = self.surges.get_mut(id) {
-                        d.offered(*ts);
-                    }
+                    // One hash per offer; the key is cloned only for a new queue.
+                    let (d, _) = self
+                        .surges
+                        .entry_ref(floor.queue_id(*queue))
+                        .or_insert_with(|| (SurgeDetector::new(cfg, tz), false));
+                    d.offered(*ts);
                     if !touched.contains(queue) {
                         touched.push(*queue);
                     }
