@@ -74,19 +74,23 @@ pub struct SimArgs {
     /// agents about 85% occupied).
     #[arg(long, value_name = "N")]
     pub calls_per_min: Option<f64>,
-    /// Simulated seconds per real second.
+    /// Simulated seconds per real second. In `demo` the daemon's clock runs at the
+    /// same speed, so ten minutes of floor (alerts included) pass in 600/speed s.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
-    /// Seconds between traffic surges (0: none).
-    #[arg(long, default_value_t = 240)]
+    /// Seconds between traffic surges (0: none); surges rotate over the queues.
+    #[arg(long, default_value_t = 600)]
     pub surge_every: u64,
+    /// Seconds from the start to the first traffic surge.
+    #[arg(long, default_value_t = 30)]
+    pub first_surge: u64,
     /// Seconds between trunk faults (0: none).
     #[arg(long, default_value_t = 300)]
     pub fault_every: u64,
     /// Random seed, for a repeatable floor.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Real seconds between simulated CTI-link outages (25 s of silence); 0: none.
+    /// Seconds between simulated CTI-link outages (25 s of silence); 0: none.
     #[arg(long, default_value_t = 420)]
     pub link_outage_every: u64,
 }
@@ -121,7 +125,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve { config, listen, data_dir } => {
             let cfg = load(config.as_deref(), listen, data_dir)?;
-            let daemon = start(cfg).await?;
+            let daemon = start(cfg, Clock::system()).await?;
             run_until_signal(daemon).await
         }
         Command::Demo { listen, config, data_dir, sim } => {
@@ -161,11 +165,11 @@ pub fn load(
     Ok(cfg)
 }
 
-pub async fn start(cfg: Config) -> Result<Daemon, CliError> {
+pub async fn start(cfg: Config, clock: Clock) -> Result<Daemon, CliError> {
     let listener = TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
-    Ok(Daemon::start(cfg, listener, Clock::system()).await?)
+    Ok(Daemon::start(cfg, listener, clock).await?)
 }
 
 /// Serves until SIGINT/SIGTERM, then shuts down gracefully; a second signal

@@ -9,12 +9,13 @@ use chrono::Offset;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{self, CliError, SimArgs};
+use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::sim::{self, SimConfig};
 
-/// The demo's floor: the shipped example config (three queues, four teams with
-/// their leads), compiled in so the binary alone is enough.
-const DEMO_CONFIG: &str = include_str!("../config/floorwatch.toml");
+/// The demo's floor (three queues, four teams with their leads, demo-sized
+/// limits), compiled in so the binary alone is enough.
+const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 
 /// Offered calls per minute of the default 60-agent demo floor.
 const DEMO_CALLS_PER_MIN: f64 = 13.0;
@@ -29,6 +30,7 @@ fn sim_config(args: &SimArgs, url: String, token: Option<String>, cfg: &Config) 
         calls_per_min: args.calls_per_min,
         speed: args.speed,
         surge_every_secs: args.surge_every,
+        first_surge_secs: Some(args.first_surge),
         fault_every_secs: args.fault_every,
         utc_offset_mins: offset,
         link_outage_every_secs: args.link_outage_every,
@@ -53,23 +55,6 @@ pub(crate) async fn run(
         Some(path) => config::load(Some(path), &cli::env())?,
         None => config::parse(DEMO_CONFIG, "<built-in demo config>", &cli::env())?,
     };
-    if config.is_none() {
-        // So a newcomer sees every kind of alert within minutes rather than after
-        // weeks of learning: surge profiles count per 2 minutes and trust five
-        // intervals of history; queue rules act from ten calls. A real floor keeps
-        // the defaults.
-        cfg.alerts.surge_interval_secs = 120;
-        cfg.alerts.surge_warmup_intervals = 5;
-        cfg.alerts.surge_min_calls = 5;
-        cfg.alerts.min_calls = 10;
-        // Demo-sized limits so each rule shows itself within ten minutes: system
-        // not-ready spells (1–4 min) against 2 min, waits against 45 s, answer rate
-        // against 90%. A real floor keeps the defaults (5 min, 120 s, 80%).
-        cfg.alerts.busy_limit_secs.insert("system".into(), 120);
-        cfg.alerts.busy_limit_secs.insert("break".into(), 420);
-        cfg.alerts.longest_wait_max_secs = 45;
-        cfg.alerts.answer_rate_min = 0.9;
-    }
     if let Some(l) = listen {
         cfg.listen = l;
     }
@@ -84,13 +69,20 @@ pub(crate) async fn run(
         // A floor that is ~95% occupied: surges and faults build real queues.
         sim_cfg.calls_per_min = Some(DEMO_CALLS_PER_MIN);
     }
-    // Surges of five minutes, like real ones: a 90-second burst on a queue of a few
-    // calls a minute is, rightly, not significant to the detector.
-    sim_cfg.surge_secs = 300;
-    if config.is_none() {
-        seed_baselines(&cfg, &sim_cfg).await?;
-    }
-    let daemon = cli::start(cfg.clone()).await?;
+    // Surges of three and a half minutes at four times the traffic: unmistakable
+    // on a queue of a few calls a minute (a 90-second or a threefold burst there
+    // often is, rightly, not significant), short enough that what they raise
+    // resolves within the ten minutes.
+    sim_cfg.surge_secs = 210;
+    sim_cfg.surge_factor = 4.0;
+    // And an ACW and a system-spell overrun early in every ten minutes, beside the
+    // ones that happen by chance.
+    sim_cfg.showcase_every_secs = 600;
+    seed_baselines(&cfg, &sim_cfg).await?;
+    // The daemon's clock runs at the simulator's speed, so a sped-up demo keeps
+    // its timers (overruns, silent source, surge intervals) in step.
+    let clock = Clock::system().with_speed(args.speed);
+    let daemon = cli::start(cfg.clone(), clock).await?;
     let addr = daemon.addr;
     sim_cfg.url = format!("ws://{addr}/ingest?source=demo-acd");
     let cancel = daemon.cancel_token().child_token();
@@ -143,7 +135,8 @@ async fn seed_baselines(cfg: &Config, sim: &SimConfig) -> Result<(), CliError> {
             .collect();
         let mut events = Vec::new();
         while t < now {
-            t += chrono::Duration::seconds(i64::from(cfg.alerts.surge_interval_secs.min(60)));
+            // Never past `now`: the live floor carries on from exactly here.
+            t = (t + chrono::Duration::seconds(i64::from(cfg.alerts.surge_interval_secs.min(60)))).min(now);
             model.advance_to(t, &mut events);
             for e in events.drain(..) {
                 if let SimEventKind::CallOffered { queue, .. } = e.kind()

@@ -208,7 +208,14 @@ impl Rules {
         };
         let surges = baselines
             .into_iter()
-            .filter_map(|(q, json)| SurgeDetector::from_json(surge_cfg, tz, &json).map(|d| (q, (d, false))))
+            .filter_map(|(q, json)| match SurgeDetector::from_json(surge_cfg, tz, &json) {
+                Some(d) => Some((q, (d, false))),
+                None => {
+                    // Another interval length or a damaged entry: learn afresh.
+                    tracing::warn!(queue = %q, "stored traffic baseline not usable; learning it again");
+                    None
+                }
+            })
             .collect();
         Rules {
             surges,

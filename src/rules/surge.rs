@@ -36,6 +36,12 @@ const TREND_MIN: f64 = 0.5;
 const TREND_MAX: f64 = 2.0;
 /// Hysteresis: a surge ends after a full interval below this multiple of the expected count.
 const END_RATIO: f64 = 1.2;
+/// …or once a closed interval is not even mildly significant: on a queue of a few
+/// calls an interval, 1.2× its level is ordinary noise (Poisson(13) reaches 16 one
+/// time in four), and a surge that waited for a quiet interval would linger for
+/// several intervals after the traffic had calmed. Entering needs strong evidence;
+/// staying needs at least this much.
+const END_P: f64 = 0.1;
 /// Effective observations below which a slot counts as unlearned.
 const MIN_WEIGHT: f64 = 0.5;
 /// If `evaluate` was not called for this many intervals, the detector was not watching
@@ -240,7 +246,9 @@ impl SurgeDetector {
             let judged = self.judge(count, 1.0, b);
             if judged.significant {
                 self.state.surging = true;
-            } else if self.state.surging && f64::from(count) < END_RATIO * judged.verdict.expected {
+            } else if self.state.surging
+                && (f64::from(count) < END_RATIO * judged.verdict.expected || judged.verdict.p_value > END_P)
+            {
                 self.state.surging = false;
             }
             surging_interval = self.state.surging;

@@ -241,6 +241,45 @@ fn triple_jump_alerts_within_two_intervals_and_ends() {
     }
 }
 
+/// On a queue of a few calls an interval, a surge ends with the first calm
+/// interval or the one after: 1.2× the level there is ordinary noise, and waiting
+/// for a count below it would keep the alert up for several intervals after the
+/// traffic calmed (the demo's queues are this small).
+#[test]
+fn surge_on_a_small_queue_ends_promptly_after_the_calm() {
+    let start = week_start();
+    let jump = start + 7 * DAY + 10 * HOUR;
+    let calm = jump + 30 * MIN;
+    // A tenth of the usual queue: about four calls per 5 minutes at 10:00.
+    let small = move |t: i64| normal_rate(t) / 10.0;
+    let rate = move |t: i64| small(t) * if (jump..calm).contains(&t) { 8.0 } else { 1.0 };
+    let cfg = SurgeConfig { min_calls: 5, ..SurgeConfig::default() };
+    let mut late = Vec::new();
+    for seed in 1..=20 {
+        let mut det = SurgeDetector::new(cfg, tz());
+        let mut rng = Rng::new(seed);
+        let (mut on, mut off) = (None, None);
+        let end = calm + 2 * HOUR;
+        simulate(&mut det, &mut rng, start, end, &rate, 8.0 * max_normal_rate() / 10.0, &mut |t, v| {
+            let s = v.as_ref().is_some_and(|v| v.surging);
+            if t >= jump && s && on.is_none() {
+                on = Some(t);
+            }
+            if on.is_some() && !s && off.is_none() {
+                off = Some(t);
+            }
+        });
+        let on = on.unwrap_or_else(|| panic!("seed {seed}: an eightfold half hour was not seen"));
+        assert!(on < calm, "seed {seed}");
+        let off = off.unwrap_or(i64::MAX);
+        // Two intervals after the calm, plus the grace and one evaluation step.
+        if off > calm + 10 * MIN + 60_000 {
+            late.push((seed, (off.min(end) - calm) / MIN));
+        }
+    }
+    assert!(late.is_empty(), "surges that lingered (seed, minutes after the calm): {late:?}");
+}
+
 #[test]
 fn json_round_trip_keeps_profile_and_verdicts() {
     let start = week_start();

@@ -45,6 +45,18 @@ impl SimModel {
         self.try_away(a, out);
     }
 
+    /// Hands out the showcase overruns (see `SimConfig::showcase_every_secs`): the
+    /// next call to end gets a long after-call work, and an agent goes not-ready
+    /// with a system problem as soon as they are free.
+    pub(super) fn showcase(&mut self, out: &mut Vec<SimEvent>) {
+        self.showcase_acw = true;
+        self.showcase_system = true;
+        let a = self.rng.random_range(0..self.agents.len());
+        self.set_pending(a, Reason::System);
+        self.try_away(a, out);
+        self.schedule(self.now + self.showcase_every, Action::Showcase);
+    }
+
     pub(super) fn misc_due(&mut self, a: usize, out: &mut Vec<SimEvent>) {
         let reason = match self.rng.random_range(0..10) {
             0..6 => Reason::System,
@@ -109,6 +121,10 @@ impl SimModel {
 
         let overrun = self.overruns;
         let lasts = match reason {
+            Reason::System if self.showcase_system => {
+                self.showcase_system = false;
+                self.uniform_ms(150.0, 200.0)
+            }
             // Thresholds: a break over 15 min and a system spell over 5 min alert.
             Reason::Break if overrun && self.rng.random_bool(0.1) => {
                 self.uniform_ms(16.0 * 60.0, 20.0 * 60.0)

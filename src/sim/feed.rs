@@ -67,12 +67,14 @@ impl Feed {
     }
 
     /// Whether the simulated CTI link is down at `now`: the last `outage_len` of
-    /// every `outage_every` of real time.
+    /// every `outage_every` of simulated time (so a sped-up demo keeps its outages
+    /// in step with the daemon's clock and its source timeout).
     pub(super) fn in_outage(&self, now: Instant) -> bool {
         if self.outage_every.is_zero() || self.outage_len >= self.outage_every {
             return false;
         }
-        let elapsed = now.saturating_duration_since(self.wall_start).as_millis();
+        let real = now.saturating_duration_since(self.wall_start).as_secs_f64();
+        let elapsed = (real * self.speed * 1000.0) as u128;
         let period = self.outage_every.as_millis();
         elapsed % period >= period - self.outage_len.as_millis()
     }

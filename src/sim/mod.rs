@@ -53,8 +53,12 @@ pub struct SimConfig {
     pub speed: f64,
     /// Simulated seconds between traffic surges on one queue (rotating); 0 disables.
     pub surge_every_secs: u64,
+    /// Simulated seconds from the start to the first surge (`None`: one period).
+    pub first_surge_secs: Option<u64>,
     /// Mean length of a surge, simulated seconds (each lasts ±15% of it).
     pub surge_secs: u64,
+    /// How much busier the surging queue gets (3.0: three times its usual traffic).
+    pub surge_factor: f64,
     /// Simulated seconds between component faults; 0 disables.
     pub fault_every_secs: u64,
     /// Real milliseconds between batches sent to the daemon.
@@ -65,7 +69,12 @@ pub struct SimConfig {
     pub seed: u64,
     /// Whether agents sometimes overrun ACW and breaks (what the alerts catch).
     pub overruns: bool,
-    /// Real seconds between CTI-link outages, during which the bridge sends nothing
+    /// Simulated seconds between showcase overruns (0: none): 45 s in, and then
+    /// every period, one agent's system not-ready spell and one agent's after-call
+    /// work run 2–4 minutes, so a demo shows both overrun alerts raised and
+    /// resolved within minutes instead of whenever chance brings them.
+    pub showcase_every_secs: u64,
+    /// Simulated seconds between CTI-link outages, during which the bridge sends nothing
     /// (not even heartbeats) for `link_outage_secs` and then catches up: what
     /// `source_down` is for. 0 disables.
     pub link_outage_every_secs: u64,
@@ -90,12 +99,15 @@ impl Default for SimConfig {
             calls_per_min: None,
             speed: 1.0,
             surge_every_secs: 240,
+            first_surge_secs: None,
             surge_secs: 105,
+            surge_factor: 3.0,
             fault_every_secs: 300,
             batch_ms: 100,
             max_batch: 500,
             seed: chrono::Utc::now().timestamp_micros() as u64,
             overruns: true,
+            showcase_every_secs: 0,
             utc_offset_mins: 480,
             link_outage_every_secs: 0,
             link_outage_secs: 25,
@@ -189,6 +201,9 @@ fn validate(cfg: &SimConfig) -> anyhow::Result<()> {
     }
     if cfg.batch_ms == 0 || cfg.max_batch == 0 {
         bail!("simulator batch_ms and max_batch must be greater than 0");
+    }
+    if !(cfg.surge_factor.is_finite() && cfg.surge_factor >= 1.0) {
+        bail!("simulator surge_factor must be at least 1, not {}", cfg.surge_factor);
     }
     if cfg.calls_per_min.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
         bail!("simulator calls_per_min must be a non-negative number");

@@ -22,7 +22,6 @@ use super::SimConfig;
 use super::curve;
 use super::event::{SimEvent, SimEventKind};
 use super::roster;
-use super::traffic::SURGE_FACTOR;
 
 pub(super) const SEC: i64 = 1000;
 pub(super) const MIN: i64 = 60 * SEC;
@@ -38,12 +37,19 @@ pub struct SimModel {
     pub(super) flat: bool,
     /// Mean length of a traffic surge, seconds.
     pub(super) surge_secs: f64,
+    /// How much busier a queue gets during a surge (at least 1).
+    pub(super) surge_factor: f64,
     pub(super) rng: StdRng,
     /// Simulated now, ms since the epoch; never goes backwards.
     pub(super) now: i64,
     /// Offset of the floor's local time from UTC, ms.
     pub(super) local_offset: i64,
     pub(super) overruns: bool,
+    pub(super) showcase_every: i64,
+    /// Showcase overruns still to hand out: the next system spell and the next
+    /// after-call work run long.
+    pub(super) showcase_system: bool,
+    pub(super) showcase_acw: bool,
     timers: BinaryHeap<Timer>,
     timer_order: u64,
     pub(super) agents: Vec<Agent>,
@@ -160,6 +166,7 @@ pub(super) enum Action {
     MiscDue(usize),
     AwayRetry(usize),
     SurgeStart,
+    Showcase,
     FaultDown,
     FaultUp,
 }
@@ -208,7 +215,7 @@ impl SimModel {
             Some(_) => 0.0,
             None => curve::derived_peak_per_sec(cfg.agents, &names, &shares, cfg.overruns),
         };
-        let surge_bound = if cfg.surge_every_secs > 0 { SURGE_FACTOR } else { 1.0 };
+        let surge_bound = if cfg.surge_every_secs > 0 { cfg.surge_factor.max(1.0) } else { 1.0 };
         let queues: Vec<Queue> = names
             .iter()
             .zip(&shares)
@@ -249,7 +256,11 @@ impl SimModel {
             local_offset: i64::from(cfg.utc_offset_mins) * MIN,
             flat: cfg.flat_curve,
             surge_secs: cfg.surge_secs as f64,
+            surge_factor: cfg.surge_factor.max(1.0),
             overruns: cfg.overruns,
+            showcase_every: cfg.showcase_every_secs.saturating_mul(1000).min(i64::MAX as u64) as i64,
+            showcase_system: false,
+            showcase_acw: false,
             timers: BinaryHeap::new(),
             timer_order: 0,
             agents,
@@ -275,10 +286,14 @@ impl SimModel {
             model.schedule_arrival(q);
         }
         if model.surge_every > 0 {
-            model.schedule(now.saturating_add(model.surge_every), Action::SurgeStart);
+            let first = cfg.first_surge_secs.map_or(model.surge_every, |s| s.saturating_mul(1000) as i64);
+            model.schedule(now.saturating_add(first), Action::SurgeStart);
         }
         if model.fault_every > 0 {
             model.schedule(now.saturating_add(model.fault_every), Action::FaultDown);
+        }
+        if model.showcase_every > 0 {
+            model.schedule(now + 45 * SEC, Action::Showcase);
         }
         model
     }
@@ -378,6 +393,7 @@ impl SimModel {
                 self.try_away(a, out);
             }
             Action::SurgeStart => self.surge(),
+            Action::Showcase => self.showcase(out),
             Action::FaultDown => self.fault_down(out),
             Action::FaultUp => self.fault_up(out),
         }
@@ -475,7 +491,11 @@ impl SimModel {
         self.calls.remove(&c);
         self.agents[a].call = None;
 
-        let acw = if self.overruns && self.rng.random_bool(curve::ACW_OVERRUN_SHARE) {
+        let acw = if self.showcase_acw {
+            // Past every ACW limit the demo sets (2–3 min), over well before ten.
+            self.showcase_acw = false;
+            self.uniform_ms(200.0, 240.0)
+        } else if self.overruns && self.rng.random_bool(curve::ACW_OVERRUN_SHARE) {
             self.uniform_ms(150.0, 400.0)
         } else {
             (8 * SEC + self.exp_ms(curve::MEAN_ACW_SECS - 8.0)).min(110 * SEC)

@@ -504,4 +504,36 @@ fn link_outages_fall_in_the_last_part_of_each_period() {
     assert!(feed.in_outage(at(180)));
     let never = feed::Feed::new(&SimConfig { link_outage_every_secs: 0, ..cfg.clone() }, start(), t0);
     assert!(!never.in_outage(at(99)));
+    // Periods are simulated time: ten times faster, ten times sooner.
+    let fast = feed::Feed::new(&SimConfig { speed: 10.0, ..cfg.clone() }, start(), t0);
+    assert!(!fast.in_outage(at(7)));
+    assert!(fast.in_outage(at(8)));
+    assert!(!fast.in_outage(at(10)));
+}
+
+#[test]
+fn the_first_surge_comes_when_asked() {
+    let first = |c: &SimConfig| {
+        let (_, events) = simulate(c, 300, 1000);
+        // Surges show as a run of offers well above the flat rate; find the first
+        // 30 s bucket with three times the average.
+        let offers: Vec<i64> = events
+            .iter()
+            .filter(|e| matches!(e.kind(), SimEventKind::CallOffered { .. }))
+            .map(|e| (e.ts_millis() - start().timestamp_millis()) / 30_000)
+            .collect();
+        offers
+    };
+    let base = SimConfig { flat_curve: true, calls_per_min: Some(60.0), surge_secs: 120, ..cfg(5) };
+    let early = first(&SimConfig { surge_every_secs: 600, first_surge_secs: Some(30), ..base.clone() });
+    let none = first(&SimConfig { surge_every_secs: 0, ..base.clone() });
+    let in_first_minutes = |v: &[i64]| v.iter().filter(|&&b| (1..5).contains(&b)).count();
+    // 60 calls/min on three queues, one of them tripled for 2 minutes from 0:30:
+    // about 80 more calls in minutes 0:30–2:30 than without the surge.
+    assert!(
+        in_first_minutes(&early) > in_first_minutes(&none) + 40,
+        "{} vs {}",
+        in_first_minutes(&early),
+        in_first_minutes(&none)
+    );
 }

@@ -14,8 +14,6 @@ use super::model::{Action, Call, DAY, SEC, SimModel};
 
 /// Mean caller patience, seconds, before hanging up unanswered.
 const MEAN_PATIENCE_SECS: f64 = 90.0;
-/// How much busier a queue gets during a surge (话务异动).
-pub(super) const SURGE_FACTOR: f64 = 3.0;
 /// Share of callers who ring back after abandoning, reusing their number.
 const REDIAL_SHARE: f64 = 0.08;
 const MOBILE_PREFIXES: [&str; 10] = ["138", "139", "137", "136", "135", "150", "151", "186", "188", "177"];
@@ -41,7 +39,7 @@ impl SimModel {
     fn rate(&self, q: usize) -> f64 {
         let queue = &self.queues[q];
         let local_sec = (self.now + self.local_offset).rem_euclid(DAY) as f64 / 1000.0;
-        let surge = if self.now < queue.surge_until { SURGE_FACTOR } else { 1.0 };
+        let surge = if self.now < queue.surge_until { self.surge_factor } else { 1.0 };
         let level = if self.flat { curve::PEAK_LEVEL } else { curve::daily_level(local_sec) };
         queue.peak_rate * level * surge
     }

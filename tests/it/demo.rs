@@ -1,18 +1,26 @@
 //! The README's first command, as a newcomer runs it: `floorwatch demo` shows a live
-//! floor in /api/floor and /metrics.
+//! floor in /api/floor and /metrics, and raises and resolves every kind of alert on
+//! its own within ten minutes.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{PATIENCE, expect_clean_exit, http_get, metric_sum};
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
 
-#[tokio::test]
-async fn demo_shows_a_live_floor() {
-    let dir = tempfile::tempdir().expect("tmp");
+use crate::harness::{PATIENCE, expect_clean_exit, http_get, metric_sum, recording_receiver};
+
+/// Starts `floorwatch demo` with `args` and returns it with the address it printed.
+fn spawn_demo(args: &[&str], data_dir: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--calls-per-min", "240", "--seed", "3", "--data-dir"])
-        .arg(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -27,8 +35,20 @@ async fn demo_shows_a_live_floor() {
         }
     });
     let url = rx.recv_timeout(PATIENCE).expect("demo prints the wallboard URL");
-    let addr: std::net::SocketAddr =
-        url.trim_start_matches("http://").trim_end_matches('/').parse().expect("URL has an address");
+    let addr = url.trim_start_matches("http://").trim_end_matches('/').parse().expect("URL has an address");
+    (child, addr)
+}
+
+async fn stop(child: &mut Child) {
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    expect_clean_exit(child, "demo after Ctrl-C").await;
+}
+
+#[tokio::test]
+async fn demo_shows_a_live_floor() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut child, addr) = spawn_demo(&["--calls-per-min", "240", "--seed", "3"], dir.path());
 
     let (status, page) = http_get(addr, "/").await;
     assert_eq!(status, 200);
@@ -62,7 +82,93 @@ async fn demo_shows_a_live_floor() {
         "the simulator speaks the protocol"
     );
 
-    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
-    expect_clean_exit(&mut child, "demo after Ctrl-C").await;
+    stop(&mut child).await;
+}
+
+/// The floor's own time (the demo's clock runs `speed` times faster), from the
+/// snapshot's `taken_at`.
+async fn floor_time(addr: SocketAddr) -> chrono::DateTime<chrono::Utc> {
+    let (_, body) = http_get(addr, "/api/floor").await;
+    let f: Value = serde_json::from_str(&body).expect("floor JSON");
+    f["taken_at"].as_str().and_then(|t| t.parse().ok()).expect("taken_at is a time")
+}
+
+/// The alerts issue's "done when": left alone, the demo raises and resolves every
+/// kind of alert within ten minutes of floor time (here run twenty times faster,
+/// the daemon's clock and timers with it), and the pushes reach /ws/alerts and a
+/// configured webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_raises_and_resolves_every_kind_within_ten_minutes() {
+    let (hook, webhook) = recording_receiver().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    // The demo's own config plus a team lead's webhook, as a site would add one.
+    let config = format!(
+        "{}\n[[notify.receivers]]\nname = \"lead\"\nkind = \"webhook\"\nurl = \"http://{hook}/hook\"\n",
+        include_str!("../../config/demo.toml")
+    );
+    let config_path = dir.path().join("demo.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let config_arg = config_path.to_str().expect("utf-8 path");
+    let data = dir.path().join("data");
+    let (mut child, addr) = spawn_demo(&["--speed", "20", "--seed", "21", "--config", config_arg], &data);
+
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/alerts")).await.expect("ws/alerts");
+    let start = floor_time(addr).await;
+    let end = start + chrono::Duration::minutes(10);
+    // Per kind: alert ids seen firing, and those seen resolved by the ten minutes.
+    let mut fired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut resolved: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let real_deadline = tokio::time::Instant::now() + Duration::from_secs(30) + PATIENCE;
+    while floor_time(addr).await < end {
+        assert!(tokio::time::Instant::now() < real_deadline, "the demo's clock is not running fast");
+        let Ok(frame) = tokio::time::timeout(Duration::from_millis(250), ws.next()).await else { continue };
+        let Some(Ok(Message::Text(text))) = frame else { panic!("/ws/alerts ended: {frame:?}") };
+        let a: Value = serde_json::from_str(&text).expect("alert JSON");
+        let (kind, id) = (a["kind"].as_str().expect("kind"), a["id"].as_str().expect("id"));
+        match a["state"].as_str() {
+            Some("firing") => fired.entry(kind.into()).or_default().insert(id.into()),
+            Some("resolved") => {
+                let at: chrono::DateTime<chrono::Utc> =
+                    a["resolved_at"].as_str().and_then(|t| t.parse().ok()).expect("resolved_at");
+                if at > end {
+                    continue;
+                }
+                resolved.entry(kind.into()).or_default().insert(id.into())
+            }
+            _ => continue,
+        };
+    }
+    let kinds = floorwatch::rules::Kind::ALL.map(|k| k.as_str());
+    for kind in kinds {
+        let both =
+            fired.get(kind).zip(resolved.get(kind)).is_some_and(|(f, r)| f.intersection(r).next().is_some());
+        assert!(
+            both,
+            "no {kind} raised and resolved within ten minutes: fired {fired:?}, resolved {resolved:?}"
+        );
+    }
+
+    // The webhook got the same story (each receiver has its own queue: give it a
+    // moment to drain).
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let got: Vec<Value> = webhook.lock().expect("lock").clone();
+        let seen = |state: &str| -> BTreeSet<String> {
+            got.iter()
+                .filter(|n| n["state"] == state)
+                .filter_map(|n| n["kind"].as_str().map(String::from))
+                .collect()
+        };
+        let (firing, done) = (seen("firing"), seen("resolved"));
+        if kinds.iter().all(|k| firing.contains(*k) && done.contains(*k)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the webhook did not get every kind firing and resolved: {firing:?} {done:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop(&mut child).await;
 }

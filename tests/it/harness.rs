@@ -2,6 +2,7 @@
 //! CTI bridge or a browser would use against it (WebSocket, plain HTTP/1.1).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use floorwatch::app::Daemon;
@@ -266,4 +267,25 @@ pub async fn expect_clean_exit(child: &mut std::process::Child, what: &str) {
 /// An event time `secs` from now (negative: in the past).
 pub fn ts_now(secs: f64) -> String {
     floorwatch::event::format_ts(chrono::Utc::now().timestamp_millis() + (secs * 1000.0) as i64)
+}
+
+/// A webhook receiver that records what it gets.
+pub async fn recording_receiver() -> (SocketAddr, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use axum::routing::post;
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("lock").push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, got)
 }

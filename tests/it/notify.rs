@@ -4,13 +4,13 @@
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use floorwatch::config::{Config, Env, parse};
 use serde_json::{Value, json};
 
-use crate::harness::{PATIENCE, TestDaemon, http_get, metric_sum, ts_now};
+use crate::harness::{PATIENCE, TestDaemon, http_get, metric_sum, recording_receiver, ts_now};
 
 fn config(notify_toml: &str) -> Config {
     match parse(notify_toml, "test.toml", &Env::new()) {
@@ -110,27 +110,6 @@ async fn a_real_alertmanager_receives_lists_and_resolves_alerts() {
     .await;
     let m = d.metrics().await;
     assert!(metric_sum(&m, "floorwatch_notify_sent_total", &[("receiver", "am")]) >= 2.0);
-}
-
-/// A webhook receiver that records what it gets.
-async fn recording_receiver() -> (SocketAddr, Arc<Mutex<Vec<Value>>>) {
-    use axum::routing::post;
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |axum::Json(v): axum::Json<Value>| {
-            let sink = sink.clone();
-            async move {
-                sink.lock().expect("lock").push(v);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, got)
 }
 
 /// Accepts connections and never answers.
