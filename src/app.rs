@@ -92,6 +92,8 @@ impl Daemon {
             conn_seq: Arc::new(AtomicU64::new(0)),
             alerts: alerts.handle,
             admin_token: cfg.admin_token.as_deref().map(Arc::from),
+            floor_feed: crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, cancel.clone()),
+            read_access: cfg.wallboard.read_access,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());

@@ -50,6 +50,49 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Where alert changes are pushed (team leads' robots, Alertmanager, …).
     pub notify: crate::notify::NotifyConfig,
+    pub wallboard: WallboardConfig,
+}
+
+/// The wallboard (`/`) and the team-lead console (`/lead`): what they colour, how
+/// often they are updated, and who may read the floor.
+#[derive(Debug, Clone)]
+pub struct WallboardConfig {
+    /// Shown in the wall's header, e.g. the contact centre's name.
+    pub title: String,
+    /// Who may read the floor: the pages, `/ws/floor`, `/api/floor`, `/api/alerts`
+    /// and `/ws/alerts`. Writes follow the admin-token rule whatever this says.
+    pub read_access: ReadAccess,
+    /// Least time between two updates sent to one client, milliseconds (at least
+    /// 250: four updates a second).
+    pub push_interval_ms: u64,
+    /// The window the queue tiles count over: a label of the floor's windows
+    /// (`15m`, `60m`, `shift`, …).
+    pub window: String,
+    /// Calls waiting now: amber from this many, red from `waiting_crit`.
+    pub waiting_warn: u32,
+    pub waiting_crit: u32,
+    /// Longest wait: amber from this many seconds, red from `longest_wait_crit_secs`.
+    pub longest_wait_warn_secs: u32,
+    pub longest_wait_crit_secs: u32,
+    /// Answer rate (接通率): amber below this ratio, red below `answer_rate_crit`.
+    pub answer_rate_warn: f64,
+    pub answer_rate_crit: f64,
+    /// Service level: amber below the queue's target, red once it is this far
+    /// (a ratio) below it.
+    pub service_level_warn_margin: f64,
+}
+
+/// Who may read the floor over HTTP and WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadAccess {
+    /// This machine only (127.0.0.0/8, ::1).
+    Loopback,
+    /// This machine and private networks: 10/8, 172.16/12, 192.168/16, link-local,
+    /// IPv6 unique-local and link-local.
+    Lan,
+    /// Anyone who can reach the listen address.
+    Any,
 }
 
 /// Alert rules and their thresholds (contract §5 gives the defaults).
@@ -420,6 +463,100 @@ struct RawConfig {
     teams: Vec<RawTeam>,
     alerts: RawAlerts,
     notify: crate::notify::RawNotifyConfig,
+    wallboard: RawWallboard,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawWallboard {
+    title: Option<String>,
+    read_access: Option<ReadAccess>,
+    push_interval_ms: Option<u64>,
+    window: Option<String>,
+    waiting_warn: Option<u32>,
+    waiting_crit: Option<u32>,
+    longest_wait_warn_secs: Option<u32>,
+    longest_wait_crit_secs: Option<u32>,
+    answer_rate_warn: Option<f64>,
+    answer_rate_crit: Option<f64>,
+    service_level_warn_margin: Option<f64>,
+}
+
+impl RawWallboard {
+    /// Thresholds not given follow the alert rules, so a tile turns red when the
+    /// matching alert fires.
+    fn validate(
+        self,
+        rolling_secs: &[u64],
+        alerts: &AlertsConfig,
+        errs: &mut Vec<Problem>,
+    ) -> WallboardConfig {
+        let push_interval_ms = self.push_interval_ms.unwrap_or(250);
+        if !(250..=10_000).contains(&push_interval_ms) {
+            errs.push(problem(
+                "wallboard.push_interval_ms",
+                "must be between 250 (four updates a second) and 10000",
+            ));
+        }
+        // The same labels the floor gives its windows (see floor::Floor::snapshot).
+        let mut labels: Vec<String> = rolling_secs
+            .iter()
+            .map(|&s| if s % 60 == 0 { format!("{}m", s / 60) } else { format!("{s}s") })
+            .collect();
+        labels.push("shift".into());
+        let window = self.window.unwrap_or_else(|| labels[0].clone());
+        if !labels.contains(&window) {
+            errs.push(problem(
+                "wallboard.window",
+                format!("`{window}` is not one of the windows {labels:?}"),
+            ));
+        }
+        let waiting_warn = self.waiting_warn.unwrap_or(5);
+        let waiting_crit = self.waiting_crit.unwrap_or(10);
+        if waiting_warn > waiting_crit {
+            errs.push(problem("wallboard.waiting_warn", "must not be above waiting_crit"));
+        }
+        let longest_wait_crit_secs = self.longest_wait_crit_secs.unwrap_or(alerts.longest_wait_max_secs);
+        let longest_wait_warn_secs = self.longest_wait_warn_secs.unwrap_or(longest_wait_crit_secs / 2);
+        if longest_wait_warn_secs > longest_wait_crit_secs {
+            errs.push(problem(
+                "wallboard.longest_wait_warn_secs",
+                "must not be above longest_wait_crit_secs",
+            ));
+        }
+        let ratio = |errs: &mut Vec<Problem>, key: &str, v: Option<f64>, d: f64| match v {
+            Some(r) if !(0.0..=1.0).contains(&r) => {
+                errs.push(problem(format!("wallboard.{key}"), format!("{r} is not a ratio in [0, 1]")));
+                d
+            }
+            Some(r) => r,
+            None => d,
+        };
+        let answer_rate_crit = ratio(errs, "answer_rate_crit", self.answer_rate_crit, alerts.answer_rate_min);
+        let answer_rate_warn =
+            ratio(errs, "answer_rate_warn", self.answer_rate_warn, (answer_rate_crit + 0.05).min(1.0));
+        if answer_rate_warn < answer_rate_crit {
+            errs.push(problem("wallboard.answer_rate_warn", "must not be below answer_rate_crit"));
+        }
+        WallboardConfig {
+            title: self.title.unwrap_or_else(|| "floorwatch".into()),
+            read_access: self.read_access.unwrap_or(ReadAccess::Lan),
+            push_interval_ms,
+            window,
+            waiting_warn,
+            waiting_crit,
+            longest_wait_warn_secs,
+            longest_wait_crit_secs,
+            answer_rate_warn,
+            answer_rate_crit,
+            service_level_warn_margin: ratio(
+                errs,
+                "service_level_warn_margin",
+                self.service_level_warn_margin,
+                0.1,
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -743,7 +880,9 @@ impl RawConfig {
                 format!("{} queues are configured but max_queues is {max_queues}", queues.len()),
             ));
         }
-        let snapshot_interval_ms = self.floor.snapshot_interval_ms.unwrap_or(500);
+        // Four snapshots a second: the wallboard pushes every change within a
+        // quarter of a second, and it can only push what has been published.
+        let snapshot_interval_ms = self.floor.snapshot_interval_ms.unwrap_or(250);
         if !(50..=10_000).contains(&snapshot_interval_ms) {
             errs.push(problem("floor.snapshot_interval_ms", "must be between 50 and 10000"));
         }
@@ -753,6 +892,7 @@ impl RawConfig {
         }
 
         let alerts = self.alerts.validate(&rolling_secs, &mut errs);
+        let wallboard = self.wallboard.validate(&rolling_secs, &alerts, &mut errs);
         let notify = match self.notify.validate() {
             Ok(n) => Some(n),
             Err(problems) => {
@@ -767,6 +907,7 @@ impl RawConfig {
         Ok(Config {
             alerts,
             notify,
+            wallboard,
             admin_token,
             listen,
             data_dir,

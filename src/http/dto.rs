@@ -327,3 +327,215 @@ impl<'a> From<&'a crate::store::AlertRecord> for AlertDto<'a> {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// WS /ws/floor: the wallboard's stream (see http::floor_ws for the frames)
+// ---------------------------------------------------------------------------
+
+/// One agent as the wallboard sees it. Times are floor time in Unix milliseconds,
+/// so the browser counts time in state on from `since` between updates.
+#[derive(Serialize)]
+pub struct WallAgentDto<'a> {
+    pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<&'a str>,
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    pub since: Ts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<&'a str>,
+    pub handled: u32,
+    pub talk_secs: i64,
+    pub acw_secs: i64,
+}
+
+impl<'a> WallAgentDto<'a> {
+    /// `None` for an agent that is logged out.
+    pub fn new(a: &'a crate::floor::Agent) -> Option<WallAgentDto<'a>> {
+        Some(WallAgentDto {
+            id: &a.id,
+            name: a.name.as_deref(),
+            team: a.team.as_deref(),
+            state: a.state?.as_str(),
+            reason: a.reason.as_deref(),
+            since: a.since,
+            call: a.call.as_deref(),
+            queue: a.queue.as_deref(),
+            handled: a.handled_today,
+            talk_secs: a.talk_ms_today / 1000,
+            acw_secs: a.acw_ms_today / 1000,
+        })
+    }
+}
+
+/// One queue as its wallboard tile needs it: the browser counts the longest wait
+/// on from `oldest_since`.
+#[derive(Serialize)]
+pub struct WallQueueDto<'a> {
+    pub id: &'a str,
+    /// Position on the floor: configured queues first, in the config's order.
+    pub order: usize,
+    pub name: &'a str,
+    pub sl_threshold_secs: u32,
+    pub sl_target: f64,
+    pub short_abandon_secs: u32,
+    pub sl_abandons: &'static str,
+    pub waiting: usize,
+    pub oldest_since: Option<Ts>,
+    pub windows: BTreeMap<&'a str, WindowDto>,
+}
+
+impl<'a> WallQueueDto<'a> {
+    pub fn new(s: &'a Snapshot, order: usize, q: &'a crate::floor::snapshot::QueueView) -> WallQueueDto<'a> {
+        WallQueueDto {
+            id: &q.id,
+            order,
+            name: &q.name,
+            sl_threshold_secs: q.params.sl_threshold_secs,
+            sl_target: q.params.sl_target,
+            short_abandon_secs: q.params.short_abandon_secs,
+            sl_abandons: q.params.sl_abandons.as_str(),
+            waiting: q.waiting.len(),
+            oldest_since: q.waiting.first().map(|w| w.since),
+            windows: s
+                .windows
+                .iter()
+                .zip(&q.windows)
+                .map(|(w, t)| (w.label.as_str(), window(t, &q.params)))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct WallTeamDto<'a> {
+    pub id: &'a str,
+    /// Position on the floor: configured teams first, in the config's order.
+    pub order: usize,
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead: Option<&'a str>,
+}
+
+/// What changes with every snapshot: its time and the floor's totals.
+#[derive(Serialize)]
+pub struct WallHeadDto {
+    pub taken_at: Ts,
+    pub events_applied: u64,
+    pub logged_in: u32,
+    pub by_state: BTreeMap<&'static str, u32>,
+}
+
+impl WallHeadDto {
+    pub fn new(s: &Snapshot) -> WallHeadDto {
+        WallHeadDto {
+            taken_at: s.taken_at,
+            events_applied: s.events_applied,
+            logged_in: s.agents_by_state.iter().sum(),
+            by_state: by_state(&s.agents_by_state),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct WallShiftDto<'a> {
+    pub name: &'a str,
+    pub start: Ts,
+    pub end: Ts,
+}
+
+#[derive(Serialize)]
+pub struct WallSourceDto<'a> {
+    pub id: &'a str,
+    pub connected: bool,
+    pub last_heard: Ts,
+}
+
+#[derive(Serialize)]
+pub struct WallFaultDto<'a> {
+    pub component: &'a str,
+    pub source: &'a str,
+    pub since: Ts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
+}
+
+/// The settings the pages need: what to colour when, and the overrun limits the
+/// alert rules use (so an agent turns red on the wall the second its alert is due).
+#[derive(Serialize)]
+pub struct WallConfigDto<'a> {
+    pub title: &'a str,
+    pub timezone: &'a str,
+    pub window: &'a str,
+    pub push_interval_ms: u64,
+    pub alerts_language: &'static str,
+    pub thresholds: WallThresholdsDto,
+    pub limits: WallLimitsDto<'a>,
+}
+
+#[derive(Serialize)]
+pub struct WallThresholdsDto {
+    pub waiting_warn: u32,
+    pub waiting_crit: u32,
+    pub longest_wait_warn_secs: u32,
+    pub longest_wait_crit_secs: u32,
+    pub answer_rate_warn: f64,
+    pub answer_rate_crit: f64,
+    pub service_level_warn_margin: f64,
+}
+
+/// Overrun limits, seconds, looked up as the rules do: ACW by team, then by
+/// queue, then the default; not ready by reason, then the default.
+#[derive(Serialize)]
+pub struct WallLimitsDto<'a> {
+    pub acw_secs: u32,
+    pub acw_secs_by_team: BTreeMap<&'a str, u32>,
+    pub acw_secs_by_queue: BTreeMap<&'a str, u32>,
+    pub busy_secs_by_reason: BTreeMap<&'a str, u32>,
+    pub busy_default_secs: u32,
+    pub critical_factor: f64,
+}
+
+impl<'a> WallConfigDto<'a> {
+    pub fn new(
+        w: &'a crate::config::WallboardConfig,
+        a: &'a crate::config::AlertsConfig,
+        timezone: &'a str,
+    ) -> WallConfigDto<'a> {
+        let sorted = |m: &'a std::collections::HashMap<String, u32>| -> BTreeMap<&'a str, u32> {
+            m.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+        };
+        WallConfigDto {
+            title: &w.title,
+            timezone,
+            window: &w.window,
+            push_interval_ms: w.push_interval_ms,
+            alerts_language: match a.language {
+                crate::config::Language::ZhCn => "zh-CN",
+                crate::config::Language::En => "en",
+            },
+            thresholds: WallThresholdsDto {
+                waiting_warn: w.waiting_warn,
+                waiting_crit: w.waiting_crit,
+                longest_wait_warn_secs: w.longest_wait_warn_secs,
+                longest_wait_crit_secs: w.longest_wait_crit_secs,
+                answer_rate_warn: w.answer_rate_warn,
+                answer_rate_crit: w.answer_rate_crit,
+                service_level_warn_margin: w.service_level_warn_margin,
+            },
+            limits: WallLimitsDto {
+                acw_secs: a.acw_overrun_secs,
+                acw_secs_by_team: sorted(&a.acw_overrun_secs_by_team),
+                acw_secs_by_queue: sorted(&a.acw_overrun_secs_by_queue),
+                busy_secs_by_reason: sorted(&a.busy_limit_secs),
+                busy_default_secs: a.busy_default_secs,
+                critical_factor: a.critical_factor,
+            },
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! The HTTP edge: every route floorwatch serves, on the one listen address.
 //!
-//! - `GET /`            the wallboard (static, embedded)
+//! - `GET /`            the wallboard (static, embedded); `GET /lead` the team-lead
+//!   console; `GET /assets/{file}` their scripts and styles
+//! - `WS  /ws/floor`    the live floor for both: a snapshot, then deltas
 //! - `GET /healthz`     200 while the engine runs
 //! - `GET /metrics`     Prometheus text exposition
 //! - `GET /api/floor`   JSON snapshot of queues (with window figures), teams, agents
@@ -9,13 +11,18 @@
 //! - `POST /api/alerts/{id}/ack`  acknowledge (admin rule), answered after the commit
 //! - `WS  /ws/alerts`   open alerts on connect, then every change
 //!
+//! Reads of the floor (the pages, `/ws/floor`, `/api/floor`, `/api/alerts`,
+//! `/ws/alerts`) are open to the peers `wallboard.read_access` admits.
+//!
 //! Handlers hold handles (engine sender, snapshot receiver, metrics), never locks.
 
 mod alerts;
 mod api;
 mod auth;
 pub mod dto;
+mod floor_ws;
 mod ingest;
+mod read_access;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -26,11 +33,13 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::AlertsHandle;
-use crate::config::IngestConfig;
+use crate::config::{IngestConfig, ReadAccess};
 use crate::floor::Snapshot;
 use crate::floor::engine::EngineInput;
 use crate::ingest::dedupe::SeqMarks;
 use crate::metrics::Metrics;
+
+pub use floor_ws::FloorFeed;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -47,18 +56,28 @@ pub struct AppState {
     pub alerts: AlertsHandle,
     /// Token for writes under `/api/`; `None`: loopback only.
     pub admin_token: Option<Arc<str>>,
+    /// The wallboard's live stream (`/ws/floor`).
+    pub floor_feed: Arc<FloorFeed>,
+    /// Who may read the floor.
+    pub read_access: ReadAccess,
 }
 
 /// Every route, in one place.
 pub fn router(state: AppState) -> Router {
+    let reads = Router::new()
+        .route("/", get(crate::wallboard::wall))
+        .route("/lead", get(crate::wallboard::lead))
+        .route("/assets/{file}", get(crate::wallboard::asset))
+        .route("/ws/floor", get(floor_ws::upgrade))
+        .route("/api/floor", get(api::floor))
+        .route("/api/alerts", get(alerts::list))
+        .route("/ws/alerts", get(alerts::push))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), read_access::guard));
     Router::new()
-        .route("/", get(crate::wallboard::index))
+        .merge(reads)
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
-        .route("/api/floor", get(api::floor))
         .route("/ingest", get(ingest::upgrade))
-        .route("/api/alerts", get(alerts::list))
         .route("/api/alerts/{id}/ack", post(alerts::ack))
-        .route("/ws/alerts", get(alerts::push))
         .with_state(state)
 }
