@@ -173,3 +173,41 @@ fn alert_defaults_follow_the_contract() {
     assert_eq!(c.alerts.busy_limit_secs.get("lunch"), Some(&3600));
     assert!(c.notify.receivers.is_empty());
 }
+
+#[test]
+fn wallboard_section_is_validated_and_follows_the_alert_rules() {
+    let c = Config::default();
+    assert_eq!(c.wallboard.read_access, ReadAccess::Lan);
+    assert_eq!(c.wallboard.push_interval_ms, 250);
+    assert_eq!(c.wallboard.window, "15m");
+    assert_eq!(c.floor.snapshot_interval_ms, 250);
+    // Thresholds not given follow [alerts], so a tile turns red with its alert.
+    let c = parse_ok("[alerts]\nlongest_wait_max_secs = 45\nanswer_rate_min = 0.9\n");
+    assert_eq!(c.wallboard.longest_wait_crit_secs, 45);
+    assert_eq!(c.wallboard.longest_wait_warn_secs, 22);
+    assert_eq!(c.wallboard.answer_rate_crit, 0.9);
+    assert!((c.wallboard.answer_rate_warn - 0.95).abs() < 1e-9);
+    let c = parse_ok(
+        "[windows]\nrolling_secs = [180, 900]\n[wallboard]\nwindow = \"3m\"\nread_access = \"loopback\"\n",
+    );
+    assert_eq!(c.wallboard.window, "3m");
+    assert_eq!(c.wallboard.read_access, ReadAccess::Loopback);
+
+    let errs = parse_err(
+        "[wallboard]\npush_interval_ms = 100\nwindow = \"5m\"\nwaiting_warn = 9\nwaiting_crit = 3\n\
+         answer_rate_warn = 0.7\nanswer_rate_crit = 0.8\nservice_level_warn_margin = 2.0\n",
+    );
+    let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+    for key in [
+        "wallboard.push_interval_ms",
+        "wallboard.window",
+        "wallboard.waiting_warn",
+        "wallboard.answer_rate_warn",
+        "wallboard.service_level_warn_margin",
+    ] {
+        assert!(keys.contains(&key), "{key} not reported: {keys:?}");
+    }
+    assert!(errs.iter().all(|e| e.line.is_some()), "every problem has its line: {errs:?}");
+    let errs = parse_err("[wallboard]\nread_access = \"everyone\"\n");
+    assert_eq!(errs[0].key, "wallboard.read_access");
+}

@@ -3,7 +3,7 @@
 //
 // Safety rule for this whole front-end: anything that came from outside (names,
 // reasons, queue and team names, alert messages) goes on the page through
-// textContent or a DOM property, never through innerHTML or an HTML string. The
+// textContent or a DOM property, never through an HTML parser or string. The
 // page's Content-Security-Policy forbids inline script as a second line.
 
 // ---------------------------------------------------------------------------

@@ -13,3 +13,4 @@ mod metrics;
 mod notify;
 mod shutdown;
 mod tidy;
+mod wallboard;
