@@ -316,8 +316,7 @@ struct Restartable {
 impl Restartable {
     async fn start() -> Restartable {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut cfg = Config::default();
-        cfg.data_dir = dir.path().to_path_buf();
+        let cfg = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let daemon = Daemon::start(cfg.clone(), listener, Clock::system()).await.expect("daemon");
         Restartable { addr: daemon.addr, cfg, daemon: Some(daemon), _dir: dir }
