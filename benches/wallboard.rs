@@ -1,1 +1,479 @@
-fn main() {}
+//! Wallboard timing and cost — measured, printed, never asserted.
+//!
+//! `cargo bench --bench wallboard` prints:
+//! 1. event → DOM latency (p50/p99) in headless Chromium showing the wall with
+//!    2,000 agents while ~10,000 events/s of a simulated floor flow through the
+//!    daemon (goal p99 < 250 ms): a probe agent's state is flipped over its own
+//!    ingest connection, and the page records (MutationObserver) when the probe's
+//!    cell changes, and when the next frame after that is drawn;
+//! 2. ingest throughput with 100 `/ws/floor` clients connected — 80 reading, 20
+//!    that never read a byte — against the same run with none (goal ≥ 0.9).
+//!
+//! Needs Debian's chromium and chromium-driver (./scripts/test installs them).
+//! Knobs: FW_WALL_PROBES (default 150), FW_WALL_AGENTS (2000),
+//! FW_WALL_EVENTS (throughput run, default 400000), FW_WALL_ROUNDS (3),
+//! FW_WALL_ONLY=latency|throughput.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fantoccini::{Client, ClientBuilder};
+use floorwatch::app::Daemon;
+use floorwatch::clock::Clock;
+use floorwatch::config::Config;
+use floorwatch::sim::{SimConfig, SimModel};
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+fn main() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let only = std::env::var("FW_WALL_ONLY").unwrap_or_default();
+    rt.block_on(async {
+        if only != "throughput" {
+            latency().await?;
+        }
+        if only != "latency" {
+            throughput().await?;
+        }
+        anyhow::Ok(())
+    })
+}
+
+fn env_or(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn unix_ms() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+async fn start(cfg: Config) -> anyhow::Result<(Daemon, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let cfg = Config { data_dir: dir.path().to_path_buf(), ..cfg };
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    Ok((Daemon::start(cfg, listener, Clock::system()).await?, dir))
+}
+
+/// Frames of `batch` events of a simulated floor, stamped from now on, as
+/// `connections` streams each with its own source and seq.
+fn frames(agents: usize, n_events: usize, batch: usize, connections: usize) -> Vec<Vec<Utf8Bytes>> {
+    let cfg = SimConfig { agents, teams: agents.div_ceil(100), seed: 7, ..SimConfig::default() };
+    let start = chrono::Utc::now();
+    let mut model = SimModel::new(&cfg, start);
+    let mut events = Vec::new();
+    let mut t = start;
+    while events.len() < n_events {
+        t += chrono::Duration::seconds(5);
+        model.advance_to(t, &mut events);
+    }
+    events.truncate(n_events);
+    let mut out = vec![Vec::new(); connections];
+    let mut seq = vec![0u64; connections];
+    for (k, chunk) in events.chunks(batch).enumerate() {
+        let c = k % connections;
+        let source = format!("load-{c}");
+        let body: Vec<String> = chunk
+            .iter()
+            .map(|e| {
+                seq[c] += 1;
+                e.to_json(seq[c], &source)
+            })
+            .collect();
+        out[c].push(format!("[{}]", body.join(",")).into());
+    }
+    out
+}
+
+async fn metric(addr: SocketAddr, name: &str) -> anyhow::Result<f64> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let text = String::from_utf8_lossy(&buf);
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .sum())
+}
+
+// ---------------------------------------------------------------------------
+// 1. Event → DOM latency in Chromium
+// ---------------------------------------------------------------------------
+
+/// chromedriver on a free port, killed when this process's end of its stdin closes.
+fn chromedriver() -> anyhow::Result<(u16, Child)> {
+    let mut child = Command::new("sh")
+        .args(["-c", "chromedriver --port=0 & pid=$!; read _; kill $pid"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start chromedriver (apt-get install chromium-driver): {e}"))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                let _ = tx.send(rest.trim_end_matches('.').trim().parse::<u16>().ok());
+            }
+        }
+    });
+    let port =
+        rx.recv_timeout(Duration::from_secs(30))?.ok_or_else(|| anyhow::anyhow!("no chromedriver port"))?;
+    Ok((port, child))
+}
+
+async fn browser(port: u16) -> anyhow::Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--window-size=1920,1080", "--lang=zh-CN"]}),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    Ok(ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await?)
+}
+
+async fn js(c: &Client, script: &str) -> anyhow::Result<Value> {
+    Ok(c.execute(script, vec![]).await?)
+}
+
+/// Records, per probe number, when the probe's cell took the awaited state (DOM)
+/// and when the frame after that was drawn.
+const OBSERVER: &str = r#"
+const cell = document.querySelector("[data-agent='P0001']");
+window.__probe = { want: -1, state: '', dom: {}, paint: {} };
+new MutationObserver(() => {
+  const p = window.__probe;
+  if (p.want >= 0 && p.dom[p.want] === undefined && cell.className.includes('st-' + p.state)) {
+    const k = p.want;
+    p.dom[k] = performance.timeOrigin + performance.now();
+    requestAnimationFrame(() => { p.paint[k] = performance.timeOrigin + performance.now(); });
+  }
+}).observe(cell, { attributes: true, attributeFilter: ['class'] });
+return true;
+"#;
+
+async fn latency() -> anyhow::Result<()> {
+    let agents = env_or("FW_WALL_AGENTS", 2000);
+    let probes = env_or("FW_WALL_PROBES", 150);
+    const RATE: usize = 10_000;
+    // Enough load for the probes (~0.6 s each) plus the start.
+    let secs = probes * 6 / 10 + 30;
+    let t0 = Instant::now();
+    let load = Arc::new(frames(agents - 1, RATE * secs, 100, 1).remove(0));
+    println!(
+        "latency: {} frames of 100 events from a {}-agent simulated floor (generated in {:.1} s)",
+        load.len(),
+        agents - 1,
+        t0.elapsed().as_secs_f64()
+    );
+
+    let (d, _dir) = start(Config::default()).await?;
+    let addr = d.addr;
+    // The floor signs in first (the simulator's first frames are its logins),
+    // then the wall opens, then the load runs at its pace while the probes go.
+    const WARM: usize = 60;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ingest?source=load")).await?;
+    for f in &load[..WARM] {
+        ws.send(Message::Text(f.clone())).await?;
+    }
+    let (mut probe, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ingest?source=probe")).await?;
+    let ts = || floorwatch::event::format_ts(chrono::Utc::now().timestamp_millis());
+    probe
+        .send(Message::Text(
+            json!({"type":"agent_login","ts":ts(),"agent":"P0001","name":"probe","team":"team-1"})
+                .to_string()
+                .into(),
+        ))
+        .await?;
+    let (port, _driver) = chromedriver()?;
+    let c = browser(port).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcome = measure(&c, addr, agents, probes, &mut probe, ts, || {
+        let (load, stop) = (load.clone(), stop.clone());
+        tokio::spawn(async move {
+            // 100 frames of 100 events a second.
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut sent = 0usize;
+            for f in &load[WARM..] {
+                tick.tick().await;
+                ws.send(Message::Text(f.clone())).await?;
+                sent += 100;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+            anyhow::Ok(sent)
+        })
+    })
+    .await;
+    let _ = c.close().await;
+    stop.store(true, Ordering::Relaxed);
+    let (dom, paint, server, on_screen, rate, offsets, sender) = outcome?;
+    let sent = sender.await??;
+    let (mut dom, mut paint, mut server) = (dom, paint, server);
+    println!(
+        "event → DOM, {} probes, {on_screen} agents on the wall, {rate:.0} events/s processed during the probes \
+         ({sent} load events sent; browser clock offset {:.1} ms before, {:.1} ms after):",
+        dom.len(),
+        offsets.0,
+        offsets.1,
+    );
+    println!(
+        "  DOM changed: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; next frame drawn: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (goal p99 < 250 ms)",
+        percentile(&mut dom, 0.5),
+        percentile(&mut dom, 0.99),
+        percentile(&mut dom, 1.0),
+        percentile(&mut paint, 0.5),
+        percentile(&mut paint, 0.99),
+        percentile(&mut paint, 1.0),
+    );
+    println!(
+        "  the same change on a plain /ws/floor client (no browser): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        percentile(&mut server, 0.5),
+        percentile(&mut server, 0.99),
+        percentile(&mut server, 1.0),
+    );
+    d.shutdown();
+    d.wait().await?;
+    Ok(())
+}
+
+/// The browser's clock against ours, from the round trips that took least time
+/// (a busy page answers late, which would skew the midpoint).
+async fn clock_offset(c: &Client) -> anyhow::Result<f64> {
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let before = unix_ms();
+        let b = js(c, "return performance.timeOrigin + performance.now()").await?.as_f64().unwrap_or(0.0);
+        let after = unix_ms();
+        samples.push((after - before, b - (before + after) / 2.0));
+    }
+    samples.sort_by(|x, y| x.0.total_cmp(&y.0));
+    Ok(samples[..5].iter().map(|s| s.1).sum::<f64>() / 5.0)
+}
+
+type Probe = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+type Sender = tokio::task::JoinHandle<anyhow::Result<usize>>;
+type Measured = (Vec<f64>, Vec<f64>, Vec<f64>, u64, f64, (f64, f64), Sender);
+
+async fn measure(
+    c: &Client,
+    addr: SocketAddr,
+    agents: usize,
+    probes: usize,
+    probe: &mut Probe,
+    ts: impl Fn() -> String,
+    start_load: impl FnOnce() -> Sender,
+) -> anyhow::Result<Measured> {
+    c.goto(&format!("http://{addr}/")).await?;
+    // The whole floor on the wall first.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let on_screen = loop {
+        let n =
+            js(c, "return document.querySelectorAll('#teams .agent').length").await?.as_u64().unwrap_or(0);
+        let has_probe = js(c, "return !!document.querySelector(\"[data-agent='P0001']\")").await? == true;
+        if n >= agents as u64 && has_probe {
+            break n;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "only {n} agents on the wall");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    js(c, OBSERVER).await?;
+    let offset = clock_offset(c).await?;
+    let pushed = watch_probe(addr).await?;
+    let sender = start_load();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let events_before = metric(addr, "floorwatch_events_total").await?;
+    let started = Instant::now();
+    let (mut dom, mut paint, mut server) = (Vec::new(), Vec::new(), Vec::new());
+    for k in 0..probes {
+        let (state, extra) = if k % 2 == 0 { ("not_ready", r#","reason":"break""#) } else { ("ready", "") };
+        js(c, &format!("window.__probe.state = '{state}'; window.__probe.want = {k}; return true")).await?;
+        let ev =
+            format!(r#"{{"type":"agent_state","ts":"{}","agent":"P0001","state":"{state}"{extra}}}"#, ts());
+        let sent = unix_ms();
+        probe.send(Message::Text(ev.into())).await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let v = js(c, &format!("return [window.__probe.dom[{k}], window.__probe.paint[{k}]]")).await?;
+            if let (Some(d), Some(p)) = (v[0].as_f64(), v[1].as_f64()) {
+                dom.push(d - offset - sent);
+                paint.push(p - offset - sent);
+                let at = pushed
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("poisoned"))?
+                    .iter()
+                    .find(|(t, s)| *t >= sent && s == state)
+                    .map(|(t, _)| *t);
+                if let Some(t) = at {
+                    server.push(t - sent);
+                }
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "probe {k} never reached the page");
+        }
+        // A random phase against the wall's update rhythm.
+        let pause = (k * 7919 % 400) as u64;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+    let rate =
+        (metric(addr, "floorwatch_events_total").await? - events_before) / started.elapsed().as_secs_f64();
+    let after = clock_offset(c).await?;
+    Ok((dom, paint, server, on_screen, rate, (offset, after), sender))
+}
+
+/// A plain WebSocket client on /ws/floor noting when each frame that carries the
+/// probe agent arrives, and the state it carries: the server's share of the
+/// latency, without a browser.
+async fn watch_probe(addr: SocketAddr) -> anyhow::Result<Arc<std::sync::Mutex<Vec<(f64, String)>>>> {
+    use futures_util::StreamExt;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/floor")).await?;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = seen.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(Message::Text(t))) = ws.next().await {
+            let at = unix_ms();
+            if let Some(i) = t.find(r#"{"id":"P0001""#) {
+                let rest = &t[i..];
+                let obj = &rest[..rest.find('}').unwrap_or(rest.len())];
+                if let Some(st) = obj.split(r#""state":""#).nth(1).and_then(|x| x.split('"').next())
+                    && let Ok(mut v) = out.lock()
+                {
+                    v.push((at, st.to_string()));
+                }
+            }
+        }
+    });
+    Ok(seen)
+}
+
+// ---------------------------------------------------------------------------
+// 2. Ingest throughput with 100 wall clients
+// ---------------------------------------------------------------------------
+
+/// A `/ws/floor` client without a WebSocket library: the handshake, then either
+/// reading and dropping every byte (a browser elsewhere costs this process
+/// nothing but the socket) or never reading at all.
+async fn wall_client(addr: SocketAddr, reads: bool, bytes: Arc<AtomicU64>) -> anyhow::Result<()> {
+    let mut s = TcpStream::connect(addr).await?;
+    let req = format!(
+        "GET /ws/floor HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).await?;
+        head.push(byte[0]);
+    }
+    anyhow::ensure!(head.starts_with(b"HTTP/1.1 101"), "no upgrade: {}", String::from_utf8_lossy(&head));
+    if !reads {
+        // Hold the socket open and read nothing.
+        std::future::pending::<()>().await;
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = s.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+async fn blast(addr: SocketAddr, frames: Arc<Vec<Vec<Utf8Bytes>>>) -> anyhow::Result<()> {
+    let mut tasks = Vec::new();
+    for c in 0..frames.len() {
+        let frames = frames.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ws, _) =
+                tokio_tungstenite::connect_async(format!("ws://{addr}/ingest?source=bench-{c}")).await?;
+            for f in &frames[c] {
+                ws.send(Message::Text(f.clone())).await?;
+            }
+            ws.close(None).await?;
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+/// Events/s to fully process `n` events, with `walls` wall clients (a fifth of
+/// them never reading); and the bytes the readers got.
+async fn run(frames: Arc<Vec<Vec<Utf8Bytes>>>, n: usize, walls: usize) -> anyhow::Result<(f64, u64)> {
+    let (d, _dir) = start(Config::default()).await?;
+    let addr = d.addr;
+    let bytes = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for i in 0..walls {
+        clients.push(tokio::spawn(wall_client(addr, i % 5 != 0, bytes.clone())));
+    }
+    // Every wall has had its snapshot of the empty floor before the clock starts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t0 = Instant::now();
+    let sender = tokio::spawn(blast(addr, frames));
+    loop {
+        if metric(addr, "floorwatch_events_total").await? >= n as f64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    sender.await??;
+    let got = bytes.load(Ordering::Relaxed);
+    for c in clients {
+        c.abort();
+    }
+    d.shutdown();
+    d.wait().await?;
+    Ok((rate, got))
+}
+
+async fn throughput() -> anyhow::Result<()> {
+    let agents = env_or("FW_WALL_AGENTS", 2000);
+    let n = env_or("FW_WALL_EVENTS", 400_000);
+    let rounds = env_or("FW_WALL_ROUNDS", 3);
+    let frames = Arc::new(frames(agents, n, 100, 4));
+    let n: usize = n.min(frames.iter().map(Vec::len).sum::<usize>() * 100);
+    println!("throughput: {n} events from a {agents}-agent simulated floor, batches of 100, 4 connections");
+    let mut ratios = Vec::new();
+    for round in 1..=rounds {
+        let (alone, _) = run(frames.clone(), n, 0).await?;
+        let (with, bytes) = run(frames.clone(), n, 100).await?;
+        println!(
+            "round {round}: no wall clients {alone:>10.0} ev/s   100 wall clients (20 never reading) {with:>10.0} ev/s   \
+             ratio {:.2}   ({:.1} MB pushed to the 80 readers)",
+            with / alone,
+            bytes as f64 / 1e6
+        );
+        ratios.push(with / alone);
+    }
+    println!("median ratio {:.2} (goal >= 0.90)", percentile(&mut ratios, 0.5));
+    Ok(())
+}

@@ -365,10 +365,14 @@ impl Feed {
                 }
             }
             let snap = self.snapshot.borrow_and_update().clone();
+            let started = Instant::now();
             self.publish(&snap);
-            // The pace of every client: nothing is sent sooner than this again.
+            // The pace of every client: nothing is published sooner than this
+            // again. Counted from the start of this publication, so the feed keeps
+            // step with the engine's own snapshots (which come at the same pace)
+            // instead of falling a snapshot behind them.
             tokio::select! {
-                _ = tokio::time::sleep(self.interval) => {}
+                _ = tokio::time::sleep_until(started + self.interval) => {}
                 _ = cancel.cancelled() => break,
             }
         }
@@ -587,11 +591,11 @@ where
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
     let (mut rx, mut state) = feed.subscribe();
+    let mut last_sent = Instant::now();
     let mut seq = match send_snapshot(&mut sink, &mut state).await {
         Ok(seq) => seq,
         Err(end) => return end,
     };
-    let mut last_sent = Instant::now();
     let mut pending: Vec<Arc<Delta>> = Vec::new();
     let end = loop {
         let mut resync = false;
@@ -635,11 +639,11 @@ where
         }
         if resync {
             pending.clear();
+            last_sent = Instant::now();
             match send_snapshot(&mut sink, &mut state).await {
                 Ok(s) => seq = s,
                 Err(end) => break end,
             }
-            last_sent = Instant::now();
             continue;
         }
         let Some(text) = merge(&pending) else { continue };
@@ -647,8 +651,11 @@ where
             seq = last.seq;
         }
         pending.clear();
+        // Paced from the start of each send: the time a large frame takes to leave
+        // must not push every later update back.
+        last_sent = Instant::now();
         match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text))).await {
-            Ok(Ok(())) => last_sent = Instant::now(),
+            Ok(Ok(())) => {}
             Ok(Err(_)) => break End::SendFailed,
             Err(_) => break End::SendTimedOut,
         }

@@ -39,6 +39,7 @@ function onFrame(m, f) {
     for (const id of [...cells.keys()]) if (!m.agents.has(id)) removeCell(id);
     for (const a of m.agents.values()) upsertCell(a, now);
     layoutDirty = true;
+    forceFit = true;
   } else {
     for (const a of f.agents) upsertCell(a, now);
     for (const id of f.gone.agents) removeCell(id);
@@ -74,7 +75,7 @@ function rerenderAll() {
   }
   renderAlerts();
   tick();
-  scheduleLayout();
+  scheduleLayout(true);
 }
 
 // ---------------------------------------------------------------------------
@@ -397,8 +398,14 @@ function fitSize(box, lo, hi, apply) {
 }
 
 let layoutPending = false;
-function scheduleLayout() {
+let forceFit = true;
+let lastFit = 0;
+
+/// Lays out again after membership changes (cheap: one measurement while it still
+/// fits); `force` searches the best size again (resize, language, a snapshot).
+function scheduleLayout(force) {
   layoutDirty = true;
+  if (force === true) forceFit = true;
   if (layoutPending) return;
   layoutPending = true;
   requestAnimationFrame(() => { layoutPending = false; layout(); });
@@ -407,10 +414,16 @@ function scheduleLayout() {
 function layout() {
   layoutDirty = false;
   arrangePanels();
+  const teams = $("teams");
+  // A fit is a dozen forced layouts of every cell: only when something no longer
+  // fits, when asked, or once a minute (agents who left may leave room to grow).
+  const now = performance.now();
+  if (!forceFit && now - lastFit < 60000 && fits($("queues")) && fits(teams)) return;
+  forceFit = false;
+  lastFit = now;
   const vh = window.innerHeight;
   const q = $("queues");
   fitSize(q, 8, Math.max(10, vh / 50), (s) => q.style.setProperty("--qsize", s + "px"));
-  const teams = $("teams");
   const n = cells.size;
   // Try the richest cells first, smaller and plainer until everything fits.
   const densities = [["d-full", 13, Math.max(14, vh / 38)], ["d-compact", 9, 16], ["d-dot", 3, 20]];
@@ -420,7 +433,7 @@ function layout() {
   }
 }
 
-window.addEventListener("resize", scheduleLayout);
+window.addEventListener("resize", () => scheduleLayout(true));
 
 // ---------------------------------------------------------------------------
 // The one-second tick: time in state, longest waits, overruns, the clock
