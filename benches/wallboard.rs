@@ -11,7 +11,7 @@
 //!
 //! Needs Debian's chromium and chromium-driver (./scripts/test installs them).
 //! Knobs: FW_WALL_PROBES (default 150), FW_WALL_AGENTS (2000),
-//! FW_WALL_EVENTS (throughput run, default 400000), FW_WALL_ROUNDS (3),
+//! FW_WALL_EVENTS (throughput run, default 4000000), FW_WALL_ROUNDS (3),
 //! FW_WALL_ONLY=latency|throughput.
 
 use std::io::{BufRead, BufReader};
@@ -457,7 +457,7 @@ async fn run(frames: Arc<Vec<Vec<Utf8Bytes>>>, n: usize, walls: usize) -> anyhow
 
 async fn throughput() -> anyhow::Result<()> {
     let agents = env_or("FW_WALL_AGENTS", 2000);
-    let n = env_or("FW_WALL_EVENTS", 400_000);
+    let n = env_or("FW_WALL_EVENTS", 4_000_000);
     let rounds = env_or("FW_WALL_ROUNDS", 3);
     let frames = Arc::new(frames(agents, n, 100, 4));
     let n: usize = n.min(frames.iter().map(Vec::len).sum::<usize>() * 100);

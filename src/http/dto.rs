@@ -333,7 +333,9 @@ impl<'a> From<&'a crate::store::AlertRecord> for AlertDto<'a> {
 // ---------------------------------------------------------------------------
 
 /// One agent as the wallboard sees it. Times are floor time in Unix milliseconds,
-/// so the browser counts time in state on from `since` between updates.
+/// so the browser counts time in state on from `since` between updates. Kept to
+/// what the pages show: at full ingest speed every agent changes in every update,
+/// and this is most of the bytes sent to every screen.
 #[derive(Serialize)]
 pub struct WallAgentDto<'a> {
     pub id: &'a str,
@@ -345,13 +347,10 @@ pub struct WallAgentDto<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
     pub since: Ts,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub call: Option<&'a str>,
+    /// The queue of the current or last call (ACW limits can be per queue).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<&'a str>,
     pub handled: u32,
-    pub talk_secs: i64,
-    pub acw_secs: i64,
 }
 
 impl<'a> WallAgentDto<'a> {
@@ -364,11 +363,8 @@ impl<'a> WallAgentDto<'a> {
             state: a.state?.as_str(),
             reason: a.reason.as_deref(),
             since: a.since,
-            call: a.call.as_deref(),
             queue: a.queue.as_deref(),
             handled: a.handled_today,
-            talk_secs: a.talk_ms_today / 1000,
-            acw_secs: a.acw_ms_today / 1000,
         })
     }
 }

@@ -345,6 +345,15 @@ impl Feed {
     }
 
     async fn run(mut self, cancel: CancellationToken) {
+        // The feed follows the engine's snapshots as they come, so a change waits
+        // for one engine snapshot and not also for a feed cycle out of step with
+        // it. It spaces its publications by at least four fifths of the push
+        // interval: the engine's once-a-second tick snapshot can fall closer than
+        // a full interval to the one before it, and holding it back a whole
+        // interval would put the feed out of step again. Each session keeps its
+        // client to one update per full interval (merging, rarely, two deltas).
+        let spacing = self.interval * 4 / 5;
+        let mut last = Instant::now() - spacing;
         loop {
             if self.deltas.receiver_count() == 0 {
                 if self.live {
@@ -364,17 +373,20 @@ impl Feed {
                     _ = cancel.cancelled() => break,
                 }
             }
-            let snap = self.snapshot.borrow_and_update().clone();
-            let started = Instant::now();
-            self.publish(&snap);
-            // The pace of every client: nothing is published sooner than this
-            // again. Counted from the start of this publication, so the feed keeps
-            // step with the engine's own snapshots (which come at the same pace)
-            // instead of falling a snapshot behind them.
-            tokio::select! {
-                _ = tokio::time::sleep_until(started + self.interval) => {}
-                _ = cancel.cancelled() => break,
+            // Counted from the scheduled time, like the sessions' pace (below).
+            let due = last + spacing;
+            let now = Instant::now();
+            if now < due {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = cancel.cancelled() => break,
+                }
+                last = due;
+            } else {
+                last = now;
             }
+            let snap = self.snapshot.borrow_and_update().clone();
+            self.publish(&snap);
         }
     }
 
@@ -548,13 +560,10 @@ fn same_on_wall(a: &Agent, b: &Agent) -> bool {
     a.state == b.state
         && a.since == b.since
         && a.reason == b.reason
-        && a.call == b.call
         && a.queue == b.queue
         && a.name == b.name
         && a.team == b.team
         && a.handled_today == b.handled_today
-        && a.talk_ms_today / 1000 == b.talk_ms_today / 1000
-        && a.acw_ms_today / 1000 == b.acw_ms_today / 1000
 }
 
 // ---------------------------------------------------------------------------
@@ -615,13 +624,19 @@ where
             _ = cancel.cancelled() => break End::Shutdown,
         }
         // The client's pace: one frame per interval; what arrives meanwhile is
-        // merged into it.
+        // merged into it. The next slot counts from this one's scheduled time, not
+        // from when the task woke: a millisecond of wake-up per frame would
+        // otherwise add up until every update waits most of an interval.
         let due = last_sent + feed.interval;
-        if !resync && Instant::now() < due {
+        let now = Instant::now();
+        if !resync && now < due {
             tokio::select! {
                 _ = tokio::time::sleep_until(due) => {}
                 _ = cancel.cancelled() => break End::Shutdown,
             }
+            last_sent = due;
+        } else {
+            last_sent = now;
         }
         loop {
             match rx.try_recv() {
@@ -639,7 +654,6 @@ where
         }
         if resync {
             pending.clear();
-            last_sent = Instant::now();
             match send_snapshot(&mut sink, &mut state).await {
                 Ok(s) => seq = s,
                 Err(end) => break end,
@@ -651,9 +665,6 @@ where
             seq = last.seq;
         }
         pending.clear();
-        // Paced from the start of each send: the time a large frame takes to leave
-        // must not push every later update back.
-        last_sent = Instant::now();
         match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text))).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => break End::SendFailed,
