@@ -161,6 +161,9 @@ async fn js(c: &Client, script: &str) -> anyhow::Result<Value> {
 const OBSERVER: &str = r#"
 const cell = document.querySelector("[data-agent='P0001']");
 window.__probe = { want: -1, state: '', dom: {}, paint: {} };
+window.__long = [];
+new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
+  .observe({ type: 'longtask' });
 new MutationObserver(() => {
   const p = window.__probe;
   if (p.want >= 0 && p.dom[p.want] === undefined && cell.className.includes('st-' + p.state)) {
@@ -300,6 +303,12 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     js(c, OBSERVER).await?;
+    // What the wall looks like at this size, for the curious.
+    let shot = std::env::temp_dir().join("floorwatch-wall-2000.png");
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(&shot, png);
+        println!("  (the wall at this size: {})", shot.display());
+    }
     let offset = clock_offset(c).await?;
     let pushed = watch_probe(addr).await?;
     let sender = start_load();
@@ -340,6 +349,14 @@ async fn measure(
     }
     let rate =
         (metric(addr, "floorwatch_events_total").await? - events_before) / started.elapsed().as_secs_f64();
+    let long = js(c, "return window.__long").await?;
+    let mut long: Vec<f64> = long.as_array().into_iter().flatten().filter_map(Value::as_f64).collect();
+    println!(
+        "  the page's main thread during the probes: {} tasks over 50 ms, longest {:.0} ms, 99th percentile {:.0} ms",
+        long.len(),
+        percentile(&mut long.clone(), 1.0),
+        percentile(&mut long, 0.99)
+    );
     let after = clock_offset(c).await?;
     Ok((dom, paint, server, on_screen, rate, (offset, after), sender))
 }

@@ -5,7 +5,7 @@
 // ?teams=id,id (which teams), for a floor with one TV per area.
 
 import {
-  T, lang, STATES, FloorStream, AlertStream, alertOrder, alertHeadline, collator, el, setText, icon, setIcon,
+  T, STATES, FloorStream, AlertStream, alertOrder, alertHeadline, collator, el, setText, icon,
   installIcons, fmtInt, fmtPct, fmtPct0, fmtDur, fmtClock, fmtDate, overrunLevel, limitFor, stateLabel,
   reasonLabel, wireLangToggle,
 } from "./common.js";
@@ -244,7 +244,7 @@ function panelFor(key) {
 function makeCell(a) {
   const root = el("div", "agent");
   root.dataset.agent = a.id;
-  const ic = icon(a.state);
+  const ic = el("i", "mi");
   const name = el("span", "an");
   const time = el("span", "at");
   const reason = el("span", "ar");
@@ -283,7 +283,7 @@ function paintCell(c, now, full) {
   const a = c.a, cfg = model().config;
   const lvl = overrunLevel(a, cfg, now);
   const cls = `agent st-${STATES.includes(a.state) ? a.state : "unknown"}${lvl ? " ov ov" + lvl : ""}`;
-  if (cls !== c.cls) { c.root.className = cls; c.cls = cls; setIcon(c.ic, lvl ? "overrun" : a.state); }
+  if (cls !== c.cls) { c.root.className = cls; c.cls = cls; }
   setText(c.time, fmtDur((now - a.since) / 1000));
   if (full) {
     setText(c.name, a.name || a.id);
@@ -315,7 +315,7 @@ function panelCounts(p) {
 
 /// Orders panels (configured teams first, no team last) and the cells in each.
 function arrangePanels() {
-  const box = $("teams");
+  const box = $("flow");
   const m = model();
   for (const [key, p] of panels) {
     if (p.box.children.length === 0) { p.root.remove(); panels.delete(key); }
@@ -399,7 +399,7 @@ function fitSize(box, lo, hi, apply) {
 
 let layoutPending = false;
 let forceFit = true;
-let lastFit = 0;
+let fittedCount = 0;
 
 /// Lays out again after membership changes (cheap: one measurement while it still
 /// fits); `force` searches the best size again (resize, language, a snapshot).
@@ -411,26 +411,71 @@ function scheduleLayout(force) {
   requestAnimationFrame(() => { layoutPending = false; layout(); });
 }
 
+let density = null;
+
 function layout() {
   layoutDirty = false;
   arrangePanels();
   const teams = $("teams");
-  // A fit is a dozen forced layouts of every cell: only when something no longer
-  // fits, when asked, or once a minute (agents who left may leave room to grow).
-  const now = performance.now();
-  if (!forceFit && now - lastFit < 60000 && fits($("queues")) && fits(teams)) return;
+  const flow = $("flow");
+  // A fit is a few forced layouts of every cell: only when something no longer
+  // fits, when asked, or when a tenth of the agents have left (room to grow).
+  const n = cells.size;
+  if (!forceFit && n >= fittedCount * 0.9 && fits($("queues"))) {
+    if (flow.offsetHeight <= teams.clientHeight - 4) return;
+    // A little more in the way (a line of alerts, a few agents more): a step or
+    // two smaller, one layout each.
+    if (density && shrinkFlow(teams, flow)) return;
+  }
   forceFit = false;
-  lastFit = now;
+  fittedCount = n;
   const vh = window.innerHeight;
   const q = $("queues");
   fitSize(q, 8, Math.max(10, vh / 50), (s) => q.style.setProperty("--qsize", s + "px"));
-  const n = cells.size;
-  // Try the richest cells first, smaller and plainer until everything fits.
-  const densities = [["d-full", 13, Math.max(14, vh / 38)], ["d-compact", 9, 16], ["d-dot", 3, 20]];
+  if (n === 0) return;
+  // Richest cells first, then smaller and plainer ones until everything fits.
+  const densities = [["d-full", DENSITY_MIN["d-full"], Math.max(14, vh / 38)], ["d-compact", DENSITY_MIN["d-compact"], 16], ["d-dot", DENSITY_MIN["d-dot"], 20]];
   for (const [cls, lo, hi] of densities) {
     teams.className = "teams " + cls;
-    if (n === 0 || fitSize(teams, lo, hi, (s) => teams.style.setProperty("--asize", s + "px")) != null) return;
+    density = cls;
+    if (fitFlow(teams, flow, lo, hi) != null) return;
   }
+}
+
+let agentSize = 0;
+const DENSITY_MIN = { "d-full": 13, "d-compact": 9, "d-dot": 3 };
+
+function shrinkFlow(teams, flow) {
+  const lo = DENSITY_MIN[density];
+  let s = agentSize;
+  for (let i = 0; i < 4 && s > lo; i++) {
+    s = Math.max(lo, s * 0.96);
+    teams.style.setProperty("--asize", s + "px");
+    agentSize = s;
+    if (flow.offsetHeight <= teams.clientHeight - 4) return true;
+  }
+  return false;
+}
+
+/// The largest agent size in [lo, hi] at which the flow fits its room. The
+/// flow's height grows with the square of the size (more rows, each taller), so
+/// each measurement gives the next guess: a handful of layouts, not a search.
+function fitFlow(teams, flow, lo, hi) {
+  const apply = (s) => { teams.style.setProperty("--asize", s + "px"); agentSize = s; };
+  const room = () => teams.clientHeight - 4;
+  let s = hi;
+  apply(s);
+  for (let i = 0; i < 5; i++) {
+    const h = flow.offsetHeight;
+    if (h <= room() && (s >= hi || h > room() * 0.94)) return s;
+    const next = Math.min(hi, Math.max(lo, s * Math.sqrt(room() / h) * 0.985));
+    if (Math.abs(next - s) < 0.2) break;
+    s = next;
+    apply(s);
+  }
+  // Rounding can leave it a row too tall: step down until it fits.
+  while (flow.offsetHeight > room() && s > lo) { s = Math.max(lo, s * 0.96); apply(s); }
+  return flow.offsetHeight <= room() ? s : null;
 }
 
 window.addEventListener("resize", () => scheduleLayout(true));
