@@ -12,7 +12,8 @@
 //! Needs Debian's chromium and chromium-driver (./scripts/test installs them).
 //! Knobs: FW_WALL_PROBES (default 150), FW_WALL_AGENTS (2000),
 //! FW_WALL_EVENTS (throughput run, default 4000000), FW_WALL_ROUNDS (3),
-//! FW_WALL_ONLY=latency|throughput.
+//! FW_WALL_SNAPSHOT_MS (the latency run's floor.snapshot_interval_ms; default as
+//! configured), FW_WALL_ONLY=latency|throughput.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -190,7 +191,12 @@ async fn latency() -> anyhow::Result<()> {
         t0.elapsed().as_secs_f64()
     );
 
-    let (d, _dir) = start(Config::default()).await?;
+    let mut cfg = Config::default();
+    if let Ok(ms) = std::env::var("FW_WALL_SNAPSHOT_MS").map(|v| v.parse()) {
+        cfg.floor.snapshot_interval_ms = ms?;
+    }
+    println!("  floor.snapshot_interval_ms = {}", cfg.floor.snapshot_interval_ms);
+    let (d, _dir) = start(cfg).await?;
     let addr = d.addr;
     // The floor signs in first (the simulator's first frames are its logins),
     // then the wall opens, then the load runs at its pace while the probes go.

@@ -880,9 +880,10 @@ impl RawConfig {
                 format!("{} queues are configured but max_queues is {max_queues}", queues.len()),
             ));
         }
-        // Four snapshots a second: the wallboard pushes every change within a
-        // quarter of a second, and it can only push what has been published.
-        let snapshot_interval_ms = self.floor.snapshot_interval_ms.unwrap_or(250);
+        // Ten snapshots a second: the wallboard pushes four updates a second, each
+        // with what has been published by then, so a change waits at most this
+        // long before its update can carry it.
+        let snapshot_interval_ms = self.floor.snapshot_interval_ms.unwrap_or(100);
         if !(50..=10_000).contains(&snapshot_interval_ms) {
             errs.push(problem("floor.snapshot_interval_ms", "must be between 50 and 10000"));
         }

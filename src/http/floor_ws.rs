@@ -6,8 +6,9 @@
 //! browser:
 //!
 //! - on connect a full `snapshot` frame, then `delta` frames;
-//! - at most one frame per `wallboard.push_interval_ms` (at least 250 ms, so four
-//!   a second) per client; deltas that queue up meanwhile go out merged as one;
+//! - the feed publishes on a grid of `wallboard.push_interval_ms` (at least
+//!   250 ms: four a second), so a client gets at most one frame per slot; deltas
+//!   that queue up while its socket is busy go out merged as one;
 //! - a client that falls behind the broadcast (its socket drains too slowly) gets
 //!   a fresh snapshot instead of what it missed; one whose socket takes nothing
 //!   for [`SEND_TIMEOUT`] is dropped, and its page reconnects by itself.
@@ -67,7 +68,6 @@ pub struct FloorFeed {
     deltas: broadcast::Sender<Arc<Delta>>,
     state: watch::Receiver<Arc<FeedState>>,
     wake: Arc<Notify>,
-    interval: Duration,
 }
 
 impl FloorFeed {
@@ -322,8 +322,7 @@ impl Feed {
         let (state, state_rx) = watch::channel(Arc::new(FeedState::idle(0, config.clone())));
         let (deltas, _) = broadcast::channel(BACKLOG);
         let wake = Arc::new(Notify::new());
-        let handle =
-            Arc::new(FloorFeed { deltas: deltas.clone(), state: state_rx, wake: wake.clone(), interval });
+        let handle = Arc::new(FloorFeed { deltas: deltas.clone(), state: state_rx, wake: wake.clone() });
         let feed = Feed {
             snapshot,
             deltas,
@@ -345,15 +344,17 @@ impl Feed {
     }
 
     async fn run(mut self, cancel: CancellationToken) {
-        // The feed follows the engine's snapshots as they come, so a change waits
-        // for one engine snapshot and not also for a feed cycle out of step with
-        // it. It spaces its publications by at least four fifths of the push
-        // interval: the engine's once-a-second tick snapshot can fall closer than
-        // a full interval to the one before it, and holding it back a whole
-        // interval would put the feed out of step again. Each session keeps its
-        // client to one update per full interval (merging, rarely, two deltas).
-        let spacing = self.interval * 4 / 5;
-        let mut last = Instant::now() - spacing;
+        // The feed publishes on a fixed grid, one interval apart, whatever the
+        // engine has published by then. Following the engine's snapshots instead
+        // does not work out: they come four a second on average too (the engine's
+        // once-a-second tick among them, often closer than an interval to the one
+        // before), and a pace of one interval against an input of the same average
+        // rate never catches up once it has fallen behind — every change would
+        // then wait most of an interval more. On a grid a change waits for the
+        // next engine snapshot (`floor.snapshot_interval_ms`, 100 ms by default)
+        // and the next grid point, and the sessions, paced alike, are in step
+        // with it.
+        let mut last = Instant::now();
         loop {
             if self.deltas.receiver_count() == 0 {
                 if self.live {
@@ -366,24 +367,24 @@ impl Feed {
                 }
                 continue;
             }
-            // A feed that has just come alive publishes what is there now.
             if self.live {
-                tokio::select! {
-                    changed = self.snapshot.changed() => if changed.is_err() { break },
-                    _ = cancel.cancelled() => break,
-                }
-            }
-            // Counted from the scheduled time, like the sessions' pace (below).
-            let due = last + spacing;
-            let now = Instant::now();
-            if now < due {
+                let due = last + self.interval;
                 tokio::select! {
                     _ = tokio::time::sleep_until(due) => {}
                     _ = cancel.cancelled() => break,
                 }
-                last = due;
+                // The grid counts from scheduled times, so wake-up delays do not
+                // add up; after a long stall it starts afresh.
+                let now = Instant::now();
+                last = if now - due < self.interval { due } else { now };
+                match self.snapshot.has_changed() {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => break,
+                }
             } else {
-                last = now;
+                // Coming alive: what is there now, at once.
+                last = Instant::now();
             }
             let snap = self.snapshot.borrow_and_update().clone();
             self.publish(&snap);
@@ -600,7 +601,6 @@ where
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
     let (mut rx, mut state) = feed.subscribe();
-    let mut last_sent = Instant::now();
     let mut seq = match send_snapshot(&mut sink, &mut state).await {
         Ok(seq) => seq,
         Err(end) => return end,
@@ -623,21 +623,8 @@ where
             },
             _ = cancel.cancelled() => break End::Shutdown,
         }
-        // The client's pace: one frame per interval; what arrives meanwhile is
-        // merged into it. The next slot counts from this one's scheduled time, not
-        // from when the task woke: a millisecond of wake-up per frame would
-        // otherwise add up until every update waits most of an interval.
-        let due = last_sent + feed.interval;
-        let now = Instant::now();
-        if !resync && now < due {
-            tokio::select! {
-                _ = tokio::time::sleep_until(due) => {}
-                _ = cancel.cancelled() => break End::Shutdown,
-            }
-            last_sent = due;
-        } else {
-            last_sent = now;
-        }
+        // The pace is the feed's: one delta per grid slot. What queued up while
+        // this client's last frame was leaving goes out merged as one.
         loop {
             match rx.try_recv() {
                 Ok(d) => pending.push(d),
