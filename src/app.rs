@@ -78,7 +78,9 @@ impl Daemon {
         let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link);
         metrics
             .registry
-            .register(Box::new(FloorCollector::new(engine.snapshot.clone())))
+            .register(Box::new(
+                FloorCollector::new(engine.snapshot.clone()).with_reasons(cfg.alerts.busy_limit_secs.keys()),
+            ))
             .context("registering floor metrics")?;
 
         let state = AppState {

@@ -232,6 +232,10 @@ impl Floor {
         &self.queues[idx].id
     }
 
+    pub fn queue_params(&self, idx: QueueIdx) -> QueueParams {
+        self.queues[idx].params
+    }
+
     pub fn queue_count(&self) -> usize {
         self.queues.len()
     }

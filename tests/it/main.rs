@@ -11,5 +11,6 @@ mod harness;
 mod ingest;
 mod metrics;
 mod notify;
+mod prometheus;
 mod shutdown;
 mod tidy;
