@@ -255,7 +255,7 @@ impl Engine {
                 }
                 Effect::Anomaly(a) => self.metrics.anomalies[a.index()].inc(),
                 Effect::Agent(c) => self.observe_work(&c),
-                Effect::Fault { .. } => {}
+                Effect::Fault { .. } | Effect::CallerLost { .. } => {}
             }
         }
     }

@@ -8,6 +8,7 @@ mod alerts;
 mod cli;
 mod demo;
 mod harness;
+mod incidents;
 mod ingest;
 mod metrics;
 mod notify;
