@@ -93,6 +93,7 @@ impl Daemon {
             changes_rx,
             engine.snapshot.clone(),
             clock,
+            notifier.clone(),
         )
         .await
         .context("restoring open incidents")?;

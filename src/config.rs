@@ -775,6 +775,17 @@ impl RawConfig {
         let (Some(notify), Some(incidents)) = (notify, incidents) else {
             return Err(errs);
         };
+        // Playbooks name receivers: they must exist.
+        for (i, p) in incidents.playbooks.iter().enumerate() {
+            for name in &p.notify {
+                if !notify.receivers.iter().any(|r| &r.name == name) {
+                    errs.push(problem(
+                        format!("incidents.playbooks[{i}].notify"),
+                        format!("no [[notify.receivers]] is named {name:?}"),
+                    ));
+                }
+            }
+        }
         if !errs.is_empty() {
             return Err(errs);
         }

@@ -35,6 +35,10 @@ pub struct Playbook {
     pub approval: bool,
     /// What callers are told about recovery (`{eta}`), minutes.
     pub expected_recovery_mins: u32,
+    /// Receivers (`[[notify.receivers]]` names) told when it opens and closes;
+    /// empty: every receiver that takes critical alerts (the duty supervisor,
+    /// maintenance's robot), by the usual routing.
+    pub notify: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +100,7 @@ fn playbook(kind: &str, zh: &str, en: &str, eta: u32) -> Playbook {
         script_en: en.into(),
         approval: false,
         expected_recovery_mins: eta,
+        notify: Vec::new(),
     }
 }
 
@@ -161,6 +166,7 @@ pub struct RawPlaybook {
     pub script_en: Option<String>,
     pub approval: bool,
     pub expected_recovery_mins: Option<u32>,
+    pub notify: Vec<String>,
 }
 
 impl RawIncidentsConfig {
@@ -201,6 +207,7 @@ impl RawIncidentsConfig {
                     script_en,
                     approval: p.approval,
                     expected_recovery_mins: eta,
+                    notify: p.notify,
                 });
             }
         }

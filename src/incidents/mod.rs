@@ -29,6 +29,7 @@ use crate::alerts::Change;
 use crate::clock::Clock;
 use crate::event::Ts;
 use crate::floor::Snapshot;
+use crate::notify::{Notice, Notifier};
 use crate::rules::CallerLost;
 use crate::store::incidents::{
     Audit, Batch, FaultFilter, FaultRecord, IncidentDetail, IncidentRecord, LinkedAlert, NewCallback,
@@ -167,6 +168,7 @@ pub async fn spawn(
     changes: mpsc::Receiver<Vec<Change>>,
     floor: watch::Receiver<Arc<Snapshot>>,
     clock: Clock,
+    notifier: Option<Notifier>,
 ) -> Result<Incidents, StoreError> {
     let cfg = Arc::new(cfg);
     let open = store.open_incidents().await?;
@@ -181,6 +183,7 @@ pub async fn spawn(
         by_alert: HashMap::new(),
         faults: HashMap::new(),
         scripts: scripts_tx,
+        notifier,
     };
     for d in open {
         state.restore(d);
@@ -227,6 +230,7 @@ struct State {
     /// Alert id → the open fault entry it created.
     faults: HashMap<String, FaultRecord>,
     scripts: watch::Sender<Arc<Vec<LiveScript>>>,
+    notifier: Option<Notifier>,
 }
 
 /// The subject an alert's playbook groups by: one incident per kind and subject.
@@ -492,6 +496,7 @@ impl State {
         b.scripts.push((id.clone(), script.clone()));
         open.scripts.push(script);
         b.incidents.push(open.rec.clone());
+        self.notify(&open.rec, &pb.notify, open.scripts.last().filter(|_| published), b);
         tracing::info!(incident = %id, kind = %a.kind, alert = %a.id, "incident opened");
         self.open.insert(id.clone(), open);
         (id, published)
@@ -585,6 +590,13 @@ impl State {
         self.by_alert.retain(|_, inc| inc != id);
         b.timeline.push((id.to_owned(), entry(now, "closed", by, open.rec.summary.clone())));
         b.incidents.push(open.rec.clone());
+        let kind = if open.rec.kind == "manual" { "manual" } else { open.rec.kind.as_str() };
+        let receivers = self
+            .cfg
+            .playbook_for(kind, open.rec.queue.as_deref(), open.rec.component.as_deref())
+            .map(|p| p.notify.clone())
+            .unwrap_or_default();
+        self.notify(&open.rec, &receivers, None, b);
         tracing::info!(incident = %id, by, "incident closed");
         Some(open)
     }
@@ -802,6 +814,53 @@ impl State {
         }
         self.publish_scripts();
         self.store.get_incident(id.clone()).await?.ok_or(IncidentsError::NotFound(id))
+    }
+
+    /// Tells the supervisor and maintenance (the playbook's receivers, or every
+    /// receiver of critical alerts) that incident `o` opened or closed, and notes
+    /// on the timeline whom. Never waits: each receiver has its own queue.
+    fn notify(&self, o: &IncidentRecord, notify: &[String], script: Option<&ScriptVersion>, b: &mut Batch) {
+        let Some(n) = &self.notifier else { return };
+        let closed = o.state == "closed";
+        let (zh, en) = match (closed, script) {
+            (true, _) => (
+                format!("事件已结束：{}。{}", o.title, o.summary.as_deref().unwrap_or("")),
+                format!("Incident closed: {}. {}", o.title, o.summary.as_deref().unwrap_or("")),
+            ),
+            (false, Some(s)) => (
+                format!("事件：{}。统一应答口径：{}", o.title, s.text_zh),
+                format!("Incident: {}. Unified reply: {}", o.title, s.text_en),
+            ),
+            (false, None) => (format!("事件：{}", o.title), format!("Incident: {}", o.title)),
+        };
+        let notice = Notice {
+            id: o.id.clone(),
+            kind: "incident".into(),
+            severity: "critical".into(),
+            state: if closed { "resolved" } else { "firing" }.into(),
+            agent: None,
+            team: None,
+            queue: o.queue.clone(),
+            source: None,
+            component: o.component.clone(),
+            started_at_ms: o.opened_at,
+            resolved_at_ms: o.closed_at,
+            message_zh: zh,
+            message_en: en,
+            acked_by: None,
+            escalated: false,
+        };
+        let sent = if notify.is_empty() {
+            let names: Vec<String> = n.receivers_for(&notice).into_iter().map(str::to_owned).collect();
+            n.notify(&notice);
+            names
+        } else {
+            n.notify_named(notify, &notice)
+        };
+        if !sent.is_empty() {
+            let at = o.closed_at.unwrap_or(o.opened_at);
+            b.timeline.push((o.id.clone(), entry(at, "notified", SYSTEM, Some(sent.join(", ")))));
+        }
     }
 
     /// Publishes the scripts in force (one per open incident with a published

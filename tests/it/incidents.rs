@@ -452,3 +452,65 @@ async fn acknowledged_entries_survive_kill_9() {
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supervisor_and_maintenance_are_told_when_it_opens_and_closes() {
+    let (hook, got) = crate::harness::recording_receiver().await;
+    let toml = format!(
+        r#"
+[[notify.receivers]]
+name = "maintenance"
+kind = "webhook"
+url = "http://{hook}/hook"
+kinds = ["incident"]
+
+[[incidents.playbooks]]
+kind = "system_fault"
+notify = ["maintenance"]
+"#
+    );
+    let cfg = match floorwatch::config::parse(&toml, "test.toml", &floorwatch::config::Env::new()) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let d = TestDaemon::with_config(cfg).await;
+    let mut b = d.bridge(Some("acd")).await;
+    send(&mut b, json!({"type":"fault","ts":ts_now(0.0),"component":"recorder","status":"down"})).await;
+    send(&mut b, json!({"type":"fault","ts":ts_now(1.0),"component":"recorder","status":"up"})).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let notices = loop {
+        let v: Vec<Value> = got.lock().expect("lock").clone();
+        if v.len() >= 2 {
+            break v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "maintenance was not told: {v:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Only the incident notices: the receiver takes kind "incident" alone.
+    assert!(notices.iter().all(|n| n["kind"] == "incident"), "{notices:?}");
+    assert_eq!(notices[0]["state"], "firing");
+    assert!(
+        notices[0]["message_zh"]
+            .as_str()
+            .is_some_and(|m| m.contains("统一应答口径") && m.contains("recorder"))
+    );
+    assert_eq!(notices[1]["state"], "resolved");
+    let list = eventually(d.addr, "/api/incidents", |v| v[0]["state"] == "closed").await;
+    let (_, detail) = d.get(&format!("/api/incidents/{}", list[0]["id"].as_str().expect("id"))).await;
+    let notified: Vec<Value> = json_of(&detail)["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|t| t["what"] == "notified")
+        .cloned()
+        .collect();
+    assert_eq!(notified.len(), 2, "{detail}");
+    assert_eq!(notified[0]["detail"], "maintenance");
+
+    // A playbook naming a receiver that does not exist is a config error.
+    let bad = "[[incidents.playbooks]]\nkind = \"traffic_surge\"\nnotify = [\"nobody\"]\n";
+    let Err(err) = floorwatch::config::parse(bad, "bad.toml", &floorwatch::config::Env::new()) else {
+        panic!("a playbook naming an unknown receiver was accepted");
+    };
+    assert!(err.to_string().contains("incidents.playbooks[0].notify"), "{err}");
+}
