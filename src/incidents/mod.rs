@@ -382,6 +382,7 @@ impl State {
                     o.rec.kind == a.kind && o.rec.state == "open" && subj_of(&o.rec) == subj.as_deref()
                 })
                 .map(|(id, _)| id.clone());
+            let mut notified = Vec::new();
             let id = match existing {
                 Some(id) => {
                     b.timeline
@@ -389,8 +390,9 @@ impl State {
                     id
                 }
                 None => {
-                    let (id, p) = self.open_from_alert(a, &pb, now, b);
+                    let (id, p, told) = self.open_from_alert(a, &pb, now, b);
                     published = p;
+                    notified = told;
                     id
                 }
             };
@@ -408,7 +410,7 @@ impl State {
             ));
             self.by_alert.insert(a.id.clone(), id.clone());
             if matches!(a.kind.as_str(), "system_fault" | "source_down") {
-                self.open_fault(a, &id, now, b);
+                self.open_fault(a, &id, now, &notified, b);
             }
         } else if let Some(id) = self.related_incident(a) {
             b.links.push((
@@ -435,9 +437,16 @@ impl State {
         on_queue.or_else(floor_wide).map(|(id, _)| id.clone())
     }
 
-    /// Opens an incident for alert `a` under playbook `pb`; returns its id and
-    /// whether its script was published (not left for the supervisor's approval).
-    fn open_from_alert(&mut self, a: &AlertRecord, pb: &Playbook, now: Ts, b: &mut Batch) -> (String, bool) {
+    /// Opens an incident for alert `a` under playbook `pb`; returns its id,
+    /// whether its script was published (not left for the supervisor's approval)
+    /// and the receivers told.
+    fn open_from_alert(
+        &mut self,
+        a: &AlertRecord,
+        pb: &Playbook,
+        now: Ts,
+        b: &mut Batch,
+    ) -> (String, bool, Vec<String>) {
         let component = a.component.clone().or_else(|| a.source.clone());
         let rec = IncidentRecord {
             id: new_id(now),
@@ -496,13 +505,15 @@ impl State {
         b.scripts.push((id.clone(), script.clone()));
         open.scripts.push(script);
         b.incidents.push(open.rec.clone());
-        self.notify(&open.rec, &pb.notify, open.scripts.last().filter(|_| published), b);
+        let notified = self.notify(&open.rec, &pb.notify, open.scripts.last().filter(|_| published), b);
         tracing::info!(incident = %id, kind = %a.kind, alert = %a.id, "incident opened");
         self.open.insert(id.clone(), open);
-        (id, published)
+        (id, published, notified)
     }
 
-    fn open_fault(&mut self, a: &AlertRecord, incident: &str, now: Ts, b: &mut Batch) {
+    /// A fault register entry for alert `a`; `notified` are the receivers the
+    /// incident told at once (maintenance's robot), recorded as the report.
+    fn open_fault(&mut self, a: &AlertRecord, incident: &str, now: Ts, notified: &[String], b: &mut Batch) {
         let (offered, abandoned) = self.totals();
         let component = match (&a.component, &a.source) {
             (Some(c), _) => c.clone(),
@@ -517,8 +528,8 @@ impl State {
             incident_id: Some(incident.to_owned()),
             detail: a.message.clone(),
             detected_at: a.started_at,
-            reported_at: None,
-            reported_to: None,
+            reported_at: (!notified.is_empty()).then_some(now),
+            reported_to: (!notified.is_empty()).then(|| notified.join(", ")),
             recovered_at: None,
             offered_before: offered,
             abandoned_before: abandoned,
@@ -596,7 +607,7 @@ impl State {
             .playbook_for(kind, open.rec.queue.as_deref(), open.rec.component.as_deref())
             .map(|p| p.notify.clone())
             .unwrap_or_default();
-        self.notify(&open.rec, &receivers, None, b);
+        let _ = self.notify(&open.rec, &receivers, None, b);
         tracing::info!(incident = %id, by, "incident closed");
         Some(open)
     }
@@ -819,8 +830,14 @@ impl State {
     /// Tells the supervisor and maintenance (the playbook's receivers, or every
     /// receiver of critical alerts) that incident `o` opened or closed, and notes
     /// on the timeline whom. Never waits: each receiver has its own queue.
-    fn notify(&self, o: &IncidentRecord, notify: &[String], script: Option<&ScriptVersion>, b: &mut Batch) {
-        let Some(n) = &self.notifier else { return };
+    fn notify(
+        &self,
+        o: &IncidentRecord,
+        notify: &[String],
+        script: Option<&ScriptVersion>,
+        b: &mut Batch,
+    ) -> Vec<String> {
+        let Some(n) = &self.notifier else { return Vec::new() };
         let closed = o.state == "closed";
         let (zh, en) = match (closed, script) {
             (true, _) => (
@@ -861,6 +878,7 @@ impl State {
             let at = o.closed_at.unwrap_or(o.opened_at);
             b.timeline.push((o.id.clone(), entry(at, "notified", SYSTEM, Some(sent.join(", ")))));
         }
+        sent
     }
 
     /// Publishes the scripts in force (one per open incident with a published

@@ -506,6 +506,10 @@ notify = ["maintenance"]
         .collect();
     assert_eq!(notified.len(), 2, "{detail}");
     assert_eq!(notified[0]["detail"], "maintenance");
+    let (_, faults) = d.get("/api/faults").await;
+    let faults = json_of(&faults);
+    assert_eq!(faults[0]["reported_to"], "maintenance", "the robot's message is the report: {faults}");
+    assert!(faults[0]["reported_at"].is_string());
 
     // A playbook naming a receiver that does not exist is a config error.
     let bad = "[[incidents.playbooks]]\nkind = \"traffic_surge\"\nnotify = [\"nobody\"]\n";
