@@ -431,6 +431,10 @@ impl State {
     /// The open incident a non-trigger alert belongs to: one on its queue, else
     /// a floor-wide one (a fault, a silent source, a manual incident).
     fn related_incident(&self, a: &AlertRecord) -> Option<String> {
+        // One agent's overrun is the team lead's business, not the incident's.
+        if a.agent.is_some() {
+            return None;
+        }
         let queue = a.queue.as_deref()?;
         let on_queue = self.open.iter().rev().find(|(_, o)| o.rec.queue.as_deref() == Some(queue));
         let floor_wide = || self.open.iter().rev().find(|(_, o)| o.rec.queue.is_none());
