@@ -36,8 +36,8 @@ pub struct Playbook {
     /// What callers are told about recovery (`{eta}`), minutes.
     pub expected_recovery_mins: u32,
     /// Receivers (`[[notify.receivers]]` names) told when it opens and closes;
-    /// empty: every receiver that takes critical alerts (the duty supervisor,
-    /// maintenance's robot), by the usual routing.
+    /// empty: the receivers whose `kinds` list "incident" (the duty supervisor's
+    /// or maintenance's robot opts in; others already get the alert itself).
     pub notify: Vec<String>,
 }
 

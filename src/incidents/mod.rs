@@ -832,8 +832,9 @@ impl State {
     }
 
     /// Tells the supervisor and maintenance (the playbook's receivers, or every
-    /// receiver of critical alerts) that incident `o` opened or closed, and notes
-    /// on the timeline whom. Never waits: each receiver has its own queue.
+    /// receiver whose `kinds` lists "incident") that incident `o` opened or
+    /// closed, and notes on the timeline whom. Never waits: each receiver has its
+    /// own queue.
     fn notify(
         &self,
         o: &IncidentRecord,
@@ -871,13 +872,8 @@ impl State {
             acked_by: None,
             escalated: false,
         };
-        let sent = if notify.is_empty() {
-            let names: Vec<String> = n.receivers_for(&notice).into_iter().map(str::to_owned).collect();
-            n.notify(&notice);
-            names
-        } else {
-            n.notify_named(notify, &notice)
-        };
+        let sent =
+            if notify.is_empty() { n.notify_subscribers(&notice) } else { n.notify_named(notify, &notice) };
         if !sent.is_empty() {
             let at = o.closed_at.unwrap_or(o.opened_at);
             b.timeline.push((o.id.clone(), entry(at, "notified", SYSTEM, Some(sent.join(", ")))));

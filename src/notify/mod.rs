@@ -174,6 +174,20 @@ impl Notifier {
         sent
     }
 
+    /// Sends `n` to the receivers that list its kind in their `kinds` explicitly
+    /// (opt-in: incident notices would otherwise double every fault alert for
+    /// receivers that take everything). Returns the names it was queued for.
+    pub fn notify_subscribers(&self, n: &Notice) -> Vec<String> {
+        let names: Vec<String> = self
+            .inner
+            .routes
+            .iter()
+            .filter(|r| r.rc.kinds.contains(&n.kind) && wants(&r.rc, n))
+            .map(|r| r.rc.name.clone())
+            .collect();
+        self.notify_named(&names, n)
+    }
+
     /// Names of the receivers that would get `n` (for diagnostics and tests).
     pub fn receivers_for(&self, n: &Notice) -> Vec<&str> {
         self.inner.routes.iter().filter(|r| wants(&r.rc, n)).map(|r| r.rc.name.as_str()).collect()
