@@ -87,6 +87,9 @@ impl Daemon {
             ))
             .context("registering floor metrics")?;
 
+        let incident_metrics =
+            crate::metrics::IncidentMetrics::new(cfg.incidents.playbooks.iter().map(|p| p.kind.as_str()));
+        incident_metrics.register(&metrics.registry).context("registering incident metrics")?;
         let incidents = incidents::spawn(
             cfg.incidents.clone(),
             store.clone(),
@@ -94,6 +97,7 @@ impl Daemon {
             engine.snapshot.clone(),
             clock,
             notifier.clone(),
+            incident_metrics,
         )
         .await
         .context("restoring open incidents")?;

@@ -470,10 +470,12 @@ pub(super) async fn add_callback(
         detail: body_detail(&body),
     };
     match st.incidents.store.log_callbacks(vec![entry], vec![audit]).await {
-        Ok(mut v) => match v.pop() {
-            Some(rec) => Ok((StatusCode::CREATED, Json(callback_json(&rec, true))).into_response()),
-            None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "nothing recorded")),
-        },
+        Ok(mut v) => {
+            match v.pop().inspect(|_| st.incidents.metrics.callbacks.with_label_values(&["manual"]).inc()) {
+                Some(rec) => Ok((StatusCode::CREATED, Json(callback_json(&rec, true))).into_response()),
+                None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "nothing recorded")),
+            }
+        }
         Err(e) => Err(store_error(e)),
     }
 }

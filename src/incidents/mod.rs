@@ -29,6 +29,7 @@ use crate::alerts::Change;
 use crate::clock::Clock;
 use crate::event::Ts;
 use crate::floor::Snapshot;
+use crate::metrics::IncidentMetrics;
 use crate::notify::{Notice, Notifier};
 use crate::rules::CallerLost;
 use crate::store::incidents::{
@@ -115,6 +116,7 @@ pub struct IncidentsHandle {
     pub store: StoreHandle,
     pub cfg: Arc<IncidentsConfig>,
     clock: Clock,
+    pub metrics: IncidentMetrics,
 }
 
 impl IncidentsHandle {
@@ -169,6 +171,7 @@ pub async fn spawn(
     floor: watch::Receiver<Arc<Snapshot>>,
     clock: Clock,
     notifier: Option<Notifier>,
+    metrics: IncidentMetrics,
 ) -> Result<Incidents, StoreError> {
     let cfg = Arc::new(cfg);
     let open = store.open_incidents().await?;
@@ -184,6 +187,7 @@ pub async fn spawn(
         faults: HashMap::new(),
         scripts: scripts_tx,
         notifier,
+        metrics: metrics.clone(),
     };
     for d in open {
         state.restore(d);
@@ -194,10 +198,11 @@ pub async fn spawn(
         }
     }
     state.publish_scripts();
+    state.refresh_gauges();
     tracing::info!(open = state.open.len(), faults = state.faults.len(), "incidents restored from the store");
     let (cmd, cmd_rx) = mpsc::channel(64);
     let task = tokio::spawn(state.run(changes, cmd_rx));
-    Ok(Incidents { handle: IncidentsHandle { cmd, scripts, store, cfg, clock }, task })
+    Ok(Incidents { handle: IncidentsHandle { cmd, scripts, store, cfg, clock, metrics }, task })
 }
 
 /// What the task keeps of an open incident.
@@ -231,6 +236,7 @@ struct State {
     faults: HashMap<String, FaultRecord>,
     scripts: watch::Sender<Arc<Vec<LiveScript>>>,
     notifier: Option<Notifier>,
+    metrics: IncidentMetrics,
 }
 
 /// The subject an alert's playbook groups by: one incident per kind and subject.
@@ -339,13 +345,29 @@ impl State {
         if !callers.is_empty() {
             let n = callers.len();
             match self.store.log_callbacks(callers, Vec::new()).await {
-                Ok(_) => tracing::debug!(callers = n, "callers logged for call-back"),
+                Ok(_) => {
+                    self.metrics.callbacks.with_label_values(&["abandoned"]).inc_by(n as u64);
+                    tracing::debug!(callers = n, "callers logged for call-back");
+                }
                 Err(e) => tracing::error!(error = %e, callers = n, "cannot log callers for call-back"),
             }
         }
         if scripts_changed {
             self.publish_scripts();
         }
+        self.refresh_gauges();
+    }
+
+    /// Open incidents by kind and open faults, from the task's own state.
+    fn refresh_gauges(&self) {
+        self.metrics.open.reset();
+        for p in &self.cfg.playbooks {
+            self.metrics.open.with_label_values(&[p.kind.as_str()]);
+        }
+        for o in self.open.values() {
+            self.metrics.open.with_label_values(&[o.rec.kind.as_str()]).inc();
+        }
+        self.metrics.faults_open.set(i64::try_from(self.faults.len()).unwrap_or(i64::MAX));
     }
 
     /// An alert changed. Returns whether a script went in or out of force.
@@ -510,6 +532,7 @@ impl State {
         open.scripts.push(script);
         b.incidents.push(open.rec.clone());
         let notified = self.notify(&open.rec, &pb.notify, open.scripts.last().filter(|_| published), b);
+        self.metrics.opened.with_label_values(&[a.kind.as_str()]).inc();
         tracing::info!(incident = %id, kind = %a.kind, alert = %a.id, "incident opened");
         self.open.insert(id.clone(), open);
         (id, published, notified)
@@ -641,6 +664,11 @@ impl State {
     }
 
     async fn on_cmd(&mut self, cmd: Cmd) {
+        self.on_cmd_inner(cmd).await;
+        self.refresh_gauges();
+    }
+
+    async fn on_cmd_inner(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Open(m, reply) => {
                 let r = self.open_manual(m).await;
@@ -716,6 +744,7 @@ impl State {
             callers_logged: Default::default(),
         };
         let detail = open.detail(timeline, Vec::new());
+        self.metrics.opened.with_label_values(&["manual"]).inc();
         tracing::info!(incident = %id, by = %m.by, "incident opened by hand");
         self.open.insert(id, open);
         if m.publish {

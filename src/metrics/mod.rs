@@ -450,6 +450,67 @@ impl Default for NotifyMetrics {
     }
 }
 
+/// The incident playbook's figures, set by the incidents task (and the HTTP
+/// side for call-backs people enter).
+#[derive(Clone)]
+pub struct IncidentMetrics {
+    /// `floorwatch_incidents_open{kind}`: the playbook kind, or `manual`.
+    pub open: IntGaugeVec,
+    pub opened: IntCounterVec,
+    /// `floorwatch_callbacks_logged_total{origin}`: `abandoned` or `manual`.
+    pub callbacks: IntCounterVec,
+    pub faults_open: IntGauge,
+}
+
+impl IncidentMetrics {
+    /// With every kind in `kinds` (the configured playbooks) and both origins at
+    /// zero, so dashboards and rules see the series before the first incident.
+    pub fn new<'a>(kinds: impl IntoIterator<Item = &'a str>) -> IncidentMetrics {
+        let open = IntGaugeVec::new(
+            Opts::new(
+                "floorwatch_incidents_open",
+                "Incidents open now, by playbook kind (manual: opened by hand).",
+            ),
+            &["kind"],
+        )
+        .expect("static metric definition");
+        let opened = IntCounterVec::new(
+            Opts::new("floorwatch_incidents_opened_total", "Incidents opened, by playbook kind."),
+            &["kind"],
+        )
+        .expect("static metric definition");
+        let callbacks = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_callbacks_logged_total",
+                "Call-back log entries written: abandoned (a caller lost during an incident; a number already \
+                 logged in the same incident counts again) or manual (entered by a person).",
+            ),
+            &["origin"],
+        )
+        .expect("static metric definition");
+        let faults_open = IntGauge::new(
+            "floorwatch_faults_open",
+            "Fault register entries not yet recovered (fault events and silent sources).",
+        )
+        .expect("static metric definition");
+        for k in kinds {
+            open.with_label_values(&[k]);
+            opened.with_label_values(&[k]);
+        }
+        for o in ["abandoned", "manual"] {
+            callbacks.with_label_values(&[o]);
+        }
+        IncidentMetrics { open, opened, callbacks, faults_open }
+    }
+
+    pub fn register(&self, r: &prometheus::Registry) -> prometheus::Result<()> {
+        r.register(Box::new(self.open.clone()))?;
+        r.register(Box::new(self.opened.clone()))?;
+        r.register(Box::new(self.callbacks.clone()))?;
+        r.register(Box::new(self.faults_open.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
