@@ -51,6 +51,8 @@ pub struct Config {
     /// Where alert changes are pushed (team leads' robots, Alertmanager, …).
     pub notify: crate::notify::NotifyConfig,
     pub wallboard: WallboardConfig,
+    /// Playbooks: which alerts open an incident and the unified reply script.
+    pub incidents: crate::incidents::IncidentsConfig,
 }
 
 /// The wallboard (`/`) and the team-lead console (`/lead`): what they colour, how
@@ -464,6 +466,7 @@ struct RawConfig {
     alerts: RawAlerts,
     notify: crate::notify::RawNotifyConfig,
     wallboard: RawWallboard,
+    incidents: crate::incidents::RawIncidentsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -902,13 +905,36 @@ impl RawConfig {
             }
         };
 
-        let Some(notify) = notify.filter(|_| errs.is_empty()) else {
+        let incidents = match self.incidents.validate() {
+            Ok(i) => Some(i),
+            Err(problems) => {
+                errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+                None
+            }
+        };
+
+        let (Some(notify), Some(incidents)) = (notify, incidents) else {
             return Err(errs);
         };
+        // Playbooks name receivers: they must exist.
+        for (i, p) in incidents.playbooks.iter().enumerate() {
+            for name in &p.notify {
+                if !notify.receivers.iter().any(|r| &r.name == name) {
+                    errs.push(problem(
+                        format!("incidents.playbooks[{i}].notify"),
+                        format!("no [[notify.receivers]] is named {name:?}"),
+                    ));
+                }
+            }
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
         Ok(Config {
             alerts,
             notify,
             wallboard,
+            incidents,
             admin_token,
             listen,
             data_dir,

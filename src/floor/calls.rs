@@ -22,6 +22,8 @@ pub(super) struct Call {
     answered_at: Option<Ts>,
     abandoned_at: Option<Ts>,
     ended_at: Option<Ts>,
+    /// The caller's number from the offer, kept so an abandon can be called back.
+    caller: Option<Id>,
     /// Whether the answer or abandon has been counted in `queue`.
     outcome_counted: bool,
     /// Latest event time seen for this call; retention runs from it.
@@ -36,6 +38,7 @@ impl Call {
             answered_at: None,
             abandoned_at: None,
             ended_at: None,
+            caller: None,
             outcome_counted: false,
             touched: ts,
         }
@@ -53,7 +56,14 @@ fn tally(q: &mut Queue, cal: &mut Calendar, st: &Settings, ts: Ts, f: impl Fn(&m
 }
 
 impl Floor {
-    pub(super) fn on_offered(&mut self, call: &Id, queue: &Id, ts: Ts, fx: &mut Vec<Effect>) {
+    pub(super) fn on_offered(
+        &mut self,
+        call: &Id,
+        queue: &Id,
+        caller: Option<&Id>,
+        ts: Ts,
+        fx: &mut Vec<Effect>,
+    ) {
         let named = self.queue_for(queue, fx);
         let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
         c.touched = c.touched.max(ts);
@@ -62,6 +72,16 @@ impl Floor {
             return;
         }
         c.offered_at = Some(ts);
+        c.caller = caller.cloned();
+        if let (Some(caller), Some(at)) = (caller, c.abandoned_at) {
+            // The abandon came first: now we know whom to call back.
+            fx.push(Effect::CallerLost {
+                queue: c.queue.or(Some(named)),
+                call: call.clone(),
+                caller: caller.clone(),
+                ts: at,
+            });
+        }
         // An outcome that already named a queue was counted there; keep it.
         let qi = *c.queue.get_or_insert(named);
         let q = &mut self.queues[qi];
@@ -138,6 +158,9 @@ impl Floor {
         }
         let qi = c.queue.or(named);
         c.queue = qi;
+        if let (Outcome::Abandoned, Some(caller)) = (outcome, &c.caller) {
+            fx.push(Effect::CallerLost { queue: qi, call: call.clone(), caller: caller.clone(), ts });
+        }
         if let Some(qi) = qi {
             let q = &mut self.queues[qi];
             c.outcome_counted = true;
