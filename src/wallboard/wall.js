@@ -434,7 +434,7 @@ function layout() {
   fitSize(q, 8, Math.max(10, vh / 50), (s) => q.style.setProperty("--qsize", s + "px"));
   if (n === 0) return;
   // Richest cells first, then smaller and plainer ones until everything fits.
-  const densities = [["d-full", DENSITY_MIN["d-full"], Math.max(14, vh / 38)], ["d-compact", DENSITY_MIN["d-compact"], 16], ["d-dot", DENSITY_MIN["d-dot"], 20]];
+  const densities = [["d-full", DENSITY_MIN["d-full"], Math.max(14, vh / 38)], ["d-compact", DENSITY_MIN["d-compact"], Math.max(16, vh / 40)], ["d-dot", DENSITY_MIN["d-dot"], Math.max(20, vh / 40)]];
   for (const [cls, lo, hi] of densities) {
     teams.className = "teams " + cls;
     density = cls;
@@ -443,7 +443,7 @@ function layout() {
 }
 
 let agentSize = 0;
-const DENSITY_MIN = { "d-full": 13, "d-compact": 9, "d-dot": 3 };
+const DENSITY_MIN = { "d-full": 12, "d-compact": 9, "d-dot": 3 };
 
 function shrinkFlow(teams, flow) {
   const lo = DENSITY_MIN[density];
