@@ -121,6 +121,8 @@ struct FeedState {
     faults: Arc<str>,
     sources: Arc<str>,
     entities: [Vec<Arc<str>>; 3],
+    /// About how long the rendered snapshot is, bytes.
+    bytes: usize,
     /// Rendered on first use and shared by every client that needs it.
     text: OnceLock<Utf8Bytes>,
 }
@@ -137,6 +139,7 @@ impl FeedState {
             faults: empty.clone(),
             sources: empty,
             entities: Default::default(),
+            bytes: 0,
             text: OnceLock::new(),
         }
     }
@@ -478,6 +481,12 @@ impl Feed {
         forget_unseen(&mut self.teams, seq, |e| e, &mut changes[1]);
         forget_unseen(&mut self.agents, seq, |(_, e)| e, &mut changes[2]);
 
+        let entities: [Vec<Arc<str>>; 3] = [
+            self.queues.values().map(|e| e.json.clone()).collect(),
+            self.teams.values().map(|e| e.json.clone()).collect(),
+            self.agents.values().map(|(_, e)| e.json.clone()).collect(),
+        ];
+        let bytes = entities.iter().flatten().map(|j| j.len() + 1).sum();
         let state = FeedState {
             seq,
             live: true,
@@ -486,11 +495,8 @@ impl Feed {
             shift: self.shift.clone().unwrap_or_else(|| Arc::from("null")),
             faults: self.faults.clone().unwrap_or_else(|| Arc::from("[]")),
             sources: self.sources.clone().unwrap_or_else(|| Arc::from("[]")),
-            entities: [
-                self.queues.values().map(|e| e.json.clone()).collect(),
-                self.teams.values().map(|e| e.json.clone()).collect(),
-                self.agents.values().map(|(_, e)| e.json.clone()).collect(),
-            ],
+            entities,
+            bytes,
             text: OnceLock::new(),
         };
         // State first, then the delta: a client that reads state N skips delta N.
@@ -637,6 +643,12 @@ where
             // Cannot happen while the feed numbers its deltas one by one; a
             // snapshot puts the client right whatever the cause.
             tracing::warn!(expected = seq + 1, "wallboard delta out of order; resyncing");
+            resync = true;
+        }
+        // Several deltas as large as the whole picture (a busy floor changes every
+        // agent in every slot): the snapshot, rendered once for every client,
+        // costs no more bytes and saves merging them for this one.
+        if pending.len() > 1 && pending.iter().map(|d| d.text.len()).sum::<usize>() >= state.borrow().bytes {
             resync = true;
         }
         if resync {
