@@ -4,7 +4,7 @@
 
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
-use super::wire::{Element, Val, WireEvent};
+use super::wire::{Element, Val, WireEvent, fast};
 use super::{RejectReason, Rejection};
 use crate::config::valid_id;
 use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, Ts};
@@ -12,6 +12,26 @@ use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, Ts};
 /// Decodes one text frame. Accepted events go to `out` in frame order, rejections
 /// to `rejected`; `default_source` is used when an event names no `source`.
 pub fn decode(frame: &str, default_source: &Id, out: &mut Vec<Event>, rejected: &mut Vec<Rejection>) {
+    let mut sources = SourceCache::new(default_source);
+    let (kept_out, kept_rej) = (out.len(), rejected.len());
+    // Nearly every frame is an array of flat objects: the fast reader takes those
+    // at about half serde's cost. Anything else it declines, and the frame is read
+    // again from the start by serde, which judges every case.
+    let mut i = 0;
+    let fast = fast::read_array(frame, |w| {
+        judge(w, i, &mut sources, out, rejected);
+        i += 1;
+    });
+    if fast {
+        return;
+    }
+    out.truncate(kept_out);
+    rejected.truncate(kept_rej);
+    decode_serde(frame, default_source, out, rejected);
+}
+
+/// [`decode`] by serde alone: any frame, every error named.
+fn decode_serde(frame: &str, default_source: &Id, out: &mut Vec<Event>, rejected: &mut Vec<Rejection>) {
     let mut sources = SourceCache::new(default_source);
     let (kept_out, kept_rej) = (out.len(), rejected.len());
     let mut de = serde_json::Deserializer::from_str(frame);
@@ -67,10 +87,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_> {
         let FrameSeed { sources, out, rejected } = self;
         let mut each = |r: Result<&WireEvent<'de>, &'static str>| {
             match r {
-                Ok(w) => match decode_one(w, sources) {
-                    Ok(ev) => out.push(ev),
-                    Err(r) => rejected.push(r.at(i)),
-                },
+                Ok(w) => judge(w, i, sources, out, rejected),
                 Err(what) => rejected.push(
                     Rejection::new(
                         RejectReason::NotAnObject,
@@ -83,6 +100,20 @@ impl<'de> Visitor<'de> for FrameSeed<'_> {
         };
         while seq.next_element_seed(Element(&mut each))?.is_some() {}
         Ok(())
+    }
+}
+
+/// Decodes the event at `index` of a batch into `out`, or its rejection.
+fn judge(
+    w: &WireEvent<'_>,
+    index: usize,
+    sources: &mut SourceCache,
+    out: &mut Vec<Event>,
+    rejected: &mut Vec<Rejection>,
+) {
+    match decode_one(w, sources) {
+        Ok(ev) => out.push(ev),
+        Err(r) => rejected.push(r.at(index)),
     }
 }
 

@@ -218,3 +218,127 @@ fn fast_utc_timestamps_agree_with_chrono() {
     }
     assert!(parse_utc_fast(b"2026-11-23T08:00:01.250Z").is_some(), "the common form takes the fast path");
 }
+
+/// The fast reader must give exactly what serde gives, on real frames and on
+/// frames broken or bent in every way it might meet (where it declines, serde
+/// reads them anyway, so any frame must come out the same).
+#[test]
+fn fast_reader_agrees_with_serde() {
+    let both = |frame: &str| {
+        let source = Id::from("conn-1");
+        let (mut ev, mut rej) = (Vec::new(), Vec::new());
+        decode(frame, &source, &mut ev, &mut rej);
+        let (mut ev2, mut rej2) = (Vec::new(), Vec::new());
+        decode_serde(frame, &source, &mut ev2, &mut rej2);
+        assert_eq!(ev, ev2, "events of {frame}");
+        assert_eq!(rej, rej2, "rejections of {frame}");
+        fast::read_array(frame, |_| {})
+    };
+
+    // Real frames from the simulator: every one must take the fast path.
+    let cfg = crate::sim::SimConfig { agents: 60, teams: 4, seed: 3, ..crate::sim::SimConfig::default() };
+    let start = chrono::DateTime::from_timestamp_millis(T_SIM).unwrap_or_default();
+    let mut model = crate::sim::SimModel::new(&cfg, start);
+    let mut sim = Vec::new();
+    let mut t = start;
+    while sim.len() < 3000 {
+        t += chrono::Duration::seconds(10);
+        model.advance_to(t, &mut sim);
+    }
+    let mut frames = Vec::new();
+    for (k, chunk) in sim.chunks(25).enumerate() {
+        let parts: Vec<String> =
+            chunk.iter().enumerate().map(|(i, e)| e.to_json((k * 25 + i) as u64, "acd-1")).collect();
+        frames.push(format!("[{}]", parts.join(",")));
+    }
+    for f in &frames {
+        assert!(both(f), "a simulator frame was declined: {f}");
+    }
+
+    // Hand-made corners: each either read fast or declined, never different.
+    let corners = [
+        "[]",
+        " [ ] ",
+        "[]x",
+        "[",
+        "[{}]",
+        "[{} ]",
+        "[ {\"type\" : \"heartbeat\" , \"ts\" :\"2026-11-23T08:00:00Z\"}\n]\r\n\t",
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":0}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":00}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":01}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":-0}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":1.0}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":1e3}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":9999999999999999999}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":18446744073709551615}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":18446744073709551616}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":12x}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":null}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":nul}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":nullx}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":true}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","x":[1,{"y":2}]}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","x":{}}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z",}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"},]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}{"type":"heartbeat"}]"#,
+        r#"[{"type":"heartbeat""ts":"2026-11-23T08:00:00Z"}]"#,
+        r#"[{"type" "heartbeat","ts":"2026-11-23T08:00:00Z"}]"#,
+        r#"[{type:"heartbeat"}]"#,
+        r#"[{"type":"heartbeat","type":"fault","ts":"2026-11-23T08:00:00Z","component":"c","status":"up"}]"#,
+        r#"[{"typ\u0065":"heartbeat","ts":"2026-11-23T08:00:00Z"}]"#,
+        r#"[{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A\"1"}]"#,
+        r#"[{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A1","name":"张伟"}]"#,
+        "[{\"type\":\"agent_login\",\"ts\":\"2026-11-23T08:00:00Z\",\"agent\":\"A\u{1}1\"}]",
+        "[{\"type\":\"agent_login\",\"ts\":\"2026-11-23T08:00:00Z\",\"agent\":\"A\u{7f}1\"}]",
+        "\u{feff}[]",
+        "\u{a0}[]",
+        r#"{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}"#,
+        r#"[1, "a", null]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}] ]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z""#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"#,
+    ];
+    for f in corners {
+        both(f);
+    }
+
+    // Frames bent at random: a character deleted, doubled, or one of JSON's
+    // own put in, a few times over.
+    let chars: Vec<char> = r#"{}[]":,\ -.e0192nulltrue
+	"#.chars().chain(['\u{1}', '张']).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let (mut taken_fast, mut declined) = (0, 0);
+    for k in 0..6000 {
+        let n = 1 + rnd(3);
+        let parts: Vec<String> = (0..n).map(|i| sim[(k * 3 + i) % sim.len()].to_json(k as u64, "acd-1")).collect();
+        let mut f: Vec<char> = format!("[{}]", parts.join(",")).chars().collect();
+        for _ in 0..1 + rnd(2) {
+            let at = rnd(f.len());
+            match rnd(3) {
+                0 => {
+                    f.remove(at);
+                }
+                1 => f.insert(at, f[at]),
+                _ => f.insert(at, chars[rnd(chars.len())]),
+            }
+        }
+        let f: String = f.into_iter().collect();
+        if both(&f) {
+            taken_fast += 1;
+        } else {
+            declined += 1;
+        }
+    }
+    assert!(taken_fast > 500 && declined > 500, "fast {taken_fast}, declined {declined}");
+}
+
+const T_SIM: i64 = 1_795_420_800_000;
