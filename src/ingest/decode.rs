@@ -122,11 +122,13 @@ fn judge(
 struct SourceCache {
     default: Id,
     last: Option<Id>,
+    /// The frame's last timestamp date and its day number (see [`parse_ts_in_frame`]).
+    date: Option<([u8; 10], i64)>,
 }
 
 impl SourceCache {
     fn new(default: &Id) -> SourceCache {
-        SourceCache { default: default.clone(), last: None }
+        SourceCache { default: default.clone(), last: None, date: None }
     }
 
     fn get(&mut self, named: Option<&str>) -> Result<Id, Rejection> {
@@ -153,7 +155,7 @@ fn decode_one(w: &WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rej
 
 fn build(w: &WireEvent<'_>, seq: Option<u64>, sources: &mut SourceCache) -> Result<Event, Rejection> {
     let kind_name = text("type", &w.kind)?.ok_or_else(|| missing("type"))?;
-    let ts = parse_ts(text("ts", &w.ts)?.ok_or_else(|| missing("ts"))?)?;
+    let ts = parse_ts_in_frame(text("ts", &w.ts)?.ok_or_else(|| missing("ts"))?, &mut sources.date)?;
     let source = sources.get(text("source", &w.source)?)?;
     let kind = match kind_name {
         "agent_login" => EventKind::AgentLogin {
@@ -300,17 +302,29 @@ pub fn parse_ts(s: &str) -> Result<Ts, Rejection> {
 /// `None` and goes to chrono, so what is accepted and every error message stay
 /// chrono's; a test checks both agree.
 fn parse_utc_fast(b: &[u8]) -> Option<Ts> {
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    Some(utc_date(b)? * MS_PER_DAY + utc_time_of_day(b)?)
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Days since the epoch of the `YYYY-MM-DD` that starts `b`; `None` if it is not one.
+fn utc_date(b: &[u8]) -> Option<i64> {
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |from: usize, to: usize| {
-        b[from..to].iter().try_fold(0i64, |n, &d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
-    };
-    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hour, min, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let (year, month, day) = (digits(b, 0, 4)?, digits(b, 5, 7)?, digits(b, 8, 10)?);
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
+    Some(days_from_civil(year, month, day))
+}
+
+/// Milliseconds into the day of the `THH:MM:SS[.f{1,9}]Z` from byte 10 on.
+fn utc_time_of_day(b: &[u8]) -> Option<i64> {
+    if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (hour, min, sec) = (digits(b, 11, 13)?, digits(b, 14, 16)?, digits(b, 17, 19)?);
     if hour > 23 || min > 59 || sec > 59 {
         return None;
     }
@@ -331,8 +345,31 @@ fn parse_utc_fast(b: &[u8]) -> Option<Ts> {
         }
         _ => return None,
     };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec;
-    Some(secs * 1000 + ms)
+    Some(((hour * 60 + min) * 60 + sec) * 1000 + ms)
+}
+
+fn digits(b: &[u8], from: usize, to: usize) -> Option<i64> {
+    b[from..to].iter().try_fold(0i64, |n, &d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
+}
+
+/// [`parse_ts`] for a frame's events, which nearly all share their date: the
+/// last date read (its exact bytes, already judged valid) is kept with its day
+/// number, so most stamps only read their time of day.
+fn parse_ts_in_frame(s: &str, last_date: &mut Option<([u8; 10], i64)>) -> Result<Ts, Rejection> {
+    let b = s.as_bytes();
+    if let Some((date, days)) = last_date
+        && b.get(..10) == Some(&date[..])
+        && let Some(ms) = utc_time_of_day(b)
+    {
+        return Ok(*days * MS_PER_DAY + ms);
+    }
+    if let (Some(days), Some(ms)) = (utc_date(b), utc_time_of_day(b)) {
+        let mut date = [0u8; 10];
+        date.copy_from_slice(&b[..10]);
+        *last_date = Some((date, days));
+        return Ok(days * MS_PER_DAY + ms);
+    }
+    parse_ts(s)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {

@@ -114,17 +114,19 @@ impl<'a> Reader<'a> {
         if !self.eat(b'"') {
             return None;
         }
-        let start = self.i;
+        // A local index, so the scan keeps it in a register.
+        let (b, start) = (self.b, self.i);
+        let mut end = start;
         loop {
-            match *self.b.get(self.i)? {
+            match *b.get(end)? {
                 b'"' => break,
                 b'\\' | 0..=0x1f => return None,
-                _ => self.i += 1,
+                _ => end += 1,
             }
         }
         // Both ends are ASCII quotes, so this is on char boundaries.
-        let s = self.s.get(start..self.i)?;
-        self.i += 1;
+        let s = self.s.get(start..end)?;
+        self.i = end + 1;
         Some(s)
     }
 
