@@ -291,6 +291,12 @@ fn fast_reader_agrees_with_serde() {
         r#"[{type:"heartbeat"}]"#,
         r#"[{"type":"heartbeat","type":"fault","ts":"2026-11-23T08:00:00Z","component":"c","status":"up"}]"#,
         r#"[{"typ\u0065":"heartbeat","ts":"2026-11-23T08:00:00Z"}]"#,
+        r#"[{"types":"heartbeat","ty":"x","t":"y","":"z","ts":"2026-11-23T08:00:00Z","type":"heartbeat"}]"#,
+        r#"[{"type":"fault","ts":"2026-11-23T08:00:00Z","componen":"a","components":"b","component":"c","status":"down","detail":"d","callers":"e"}]"#,
+        r#"[{"type":"call_offered","ts":"2026-11-23T08:00:00Z","call":"c1","caller":"+86","queue":"q","source":"s","seq":3,"state":"x","status":"y","team":"t","name":"n","reason":"r"}]"#,
+        r#"[{"type"#,
+        r#"[{"ts"#,
+        r#"[{"ts":"#,
         r#"[{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A\"1"}]"#,
         r#"[{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A1","name":"张伟"}]"#,
         "[{\"type\":\"agent_login\",\"ts\":\"2026-11-23T08:00:00Z\",\"agent\":\"A\u{1}1\"}]",
@@ -311,7 +317,10 @@ fn fast_reader_agrees_with_serde() {
     // Frames bent at random: a character deleted, doubled, or one of JSON's
     // own put in, a few times over.
     let chars: Vec<char> = r#"{}[]":,\ -.e0192nulltrue
-	"#.chars().chain(['\u{1}', '张']).collect();
+	"#
+    .chars()
+    .chain(['\u{1}', '张'])
+    .collect();
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut rnd = |n: usize| {
         seed ^= seed << 13;
@@ -322,7 +331,8 @@ fn fast_reader_agrees_with_serde() {
     let (mut taken_fast, mut declined) = (0, 0);
     for k in 0..6000 {
         let n = 1 + rnd(3);
-        let parts: Vec<String> = (0..n).map(|i| sim[(k * 3 + i) % sim.len()].to_json(k as u64, "acd-1")).collect();
+        let parts: Vec<String> =
+            (0..n).map(|i| sim[(k * 3 + i) % sim.len()].to_json(k as u64, "acd-1")).collect();
         let mut f: Vec<char> = format!("[{}]", parts.join(",")).chars().collect();
         for _ in 0..1 + rnd(2) {
             let at = rnd(f.len());

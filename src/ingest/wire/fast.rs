@@ -87,7 +87,7 @@ impl<'a> Reader<'a> {
             return Some(());
         }
         loop {
-            let key = self.string()?;
+            let field = self.key()?;
             self.ws();
             if !self.eat(b':') {
                 return None;
@@ -95,8 +95,8 @@ impl<'a> Reader<'a> {
             self.ws();
             let val = self.value()?;
             // A repeated key keeps its last value, as with serde.
-            if let Some(slot) = slot(w, key) {
-                *slot = Some(val);
+            if let Some(field) = field {
+                *slot(w, field) = Some(val);
             }
             self.ws();
             if self.eat(b',') {
@@ -130,6 +130,40 @@ impl<'a> Reader<'a> {
         Some(s)
     }
 
+    /// A key, positioned at its quote: the field it names, `None` for an
+    /// unknown one. The protocol's keys are recognised in place by their bytes
+    /// and closing quote; any other key is read as a string.
+    fn key(&mut self) -> Option<Option<Field>> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let rest = &self.b[self.i + 1..];
+        let is = |key: &[u8]| rest.len() > key.len() && rest[key.len()] == b'"' && rest.starts_with(key);
+        let known = match rest.first()? {
+            b't' if is(b"type") => Some((Field::Kind, 4)),
+            b't' if is(b"ts") => Some((Field::Ts, 2)),
+            b't' if is(b"team") => Some((Field::Team, 4)),
+            b's' if is(b"seq") => Some((Field::Seq, 3)),
+            b's' if is(b"source") => Some((Field::Source, 6)),
+            b's' if is(b"state") => Some((Field::State, 5)),
+            b's' if is(b"status") => Some((Field::Status, 6)),
+            b'a' if is(b"agent") => Some((Field::Agent, 5)),
+            b'q' if is(b"queue") => Some((Field::Queue, 5)),
+            b'c' if is(b"call") => Some((Field::Call, 4)),
+            b'c' if is(b"caller") => Some((Field::Caller, 6)),
+            b'c' if is(b"component") => Some((Field::Component, 9)),
+            b'n' if is(b"name") => Some((Field::Name, 4)),
+            b'r' if is(b"reason") => Some((Field::Reason, 6)),
+            b'd' if is(b"detail") => Some((Field::Detail, 6)),
+            _ => None,
+        };
+        if let Some((field, len)) = known {
+            self.i += len + 2;
+            return Some(Some(field));
+        }
+        self.string().map(field_of)
+    }
+
     fn value(&mut self) -> Option<Val<'a>> {
         match *self.b.get(self.i)? {
             b'"' => self.string().map(|s| Val::Str(Cow::Borrowed(s))),
@@ -160,25 +194,64 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The protocol's fields.
+#[derive(Clone, Copy)]
+enum Field {
+    Kind,
+    Ts,
+    Seq,
+    Source,
+    Agent,
+    Name,
+    Team,
+    State,
+    Reason,
+    Queue,
+    Call,
+    Caller,
+    Component,
+    Status,
+    Detail,
+}
+
 /// The field a key names; `None` for unknown keys (skipped, as with serde).
-fn slot<'w, 'a>(w: &'w mut WireEvent<'a>, key: &str) -> Option<&'w mut Option<Val<'a>>> {
+fn field_of(key: &str) -> Option<Field> {
     Some(match key {
-        "type" => &mut w.kind,
-        "ts" => &mut w.ts,
-        "seq" => &mut w.seq,
-        "source" => &mut w.source,
-        "agent" => &mut w.agent,
-        "name" => &mut w.name,
-        "team" => &mut w.team,
-        "state" => &mut w.state,
-        "reason" => &mut w.reason,
-        "queue" => &mut w.queue,
-        "call" => &mut w.call,
-        "caller" => &mut w.caller,
-        "component" => &mut w.component,
-        "status" => &mut w.status,
-        "detail" => &mut w.detail,
+        "type" => Field::Kind,
+        "ts" => Field::Ts,
+        "seq" => Field::Seq,
+        "source" => Field::Source,
+        "agent" => Field::Agent,
+        "name" => Field::Name,
+        "team" => Field::Team,
+        "state" => Field::State,
+        "reason" => Field::Reason,
+        "queue" => Field::Queue,
+        "call" => Field::Call,
+        "caller" => Field::Caller,
+        "component" => Field::Component,
+        "status" => Field::Status,
+        "detail" => Field::Detail,
         _ => return None,
     })
 }
 
+fn slot<'w, 'a>(w: &'w mut WireEvent<'a>, field: Field) -> &'w mut Option<Val<'a>> {
+    match field {
+        Field::Kind => &mut w.kind,
+        Field::Ts => &mut w.ts,
+        Field::Seq => &mut w.seq,
+        Field::Source => &mut w.source,
+        Field::Agent => &mut w.agent,
+        Field::Name => &mut w.name,
+        Field::Team => &mut w.team,
+        Field::State => &mut w.state,
+        Field::Reason => &mut w.reason,
+        Field::Queue => &mut w.queue,
+        Field::Call => &mut w.call,
+        Field::Caller => &mut w.caller,
+        Field::Component => &mut w.component,
+        Field::Status => &mut w.status,
+        Field::Detail => &mut w.detail,
+    }
+}
