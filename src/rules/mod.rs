@@ -435,8 +435,11 @@ impl Rules {
         // What was known of the agent. Its watch is updated in place at the end
         // (taking it out and putting a new one back moved ~150 bytes twice per
         // agent event and churned the table).
-        let previous =
-            self.agents.get(&c.agent).map(|w| Previous { state: w.change.state, level: w.level, generation: w.generation });
+        let previous = self.agents.get(&c.agent).map(|w| Previous {
+            state: w.change.state,
+            level: w.level,
+            generation: w.generation,
+        });
         // Leaving a state ends its overrun, if one was raised (or restored).
         if let Some(prev) = &previous {
             let was = prev.state;
