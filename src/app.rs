@@ -24,6 +24,7 @@ use crate::event::Id;
 use crate::floor::engine::AlertsLink;
 use crate::floor::{Snapshot, engine};
 use crate::http::{AppState, router};
+use crate::incidents;
 use crate::ingest::dedupe::SeqMarks;
 use crate::metrics::Metrics;
 use crate::metrics::collector::FloorCollector;
@@ -53,10 +54,13 @@ impl Daemon {
         notify_metrics.register(&metrics.registry).context("registering notification metrics")?;
         let notifier = (!cfg.notify.receivers.is_empty())
             .then(|| notify::spawn(cfg.notify.clone(), notify_metrics, cancel.child_token()));
+        // Alerts → incidents: bounded and lossless, like engine → alerts.
+        let (changes_tx, changes_rx) = mpsc::channel(1024);
         let outlets = alerts::Outlets {
             language: cfg.alerts.language,
             notifier: notifier.clone(),
             renotify: std::time::Duration::from_secs(u64::from(cfg.alerts.renotify_secs)),
+            downstream: Some(changes_tx),
         };
         let alerts = alerts::spawn(store.clone(), signals_rx, metrics.clone(), clock, outlets)
             .await
@@ -78,8 +82,25 @@ impl Daemon {
         let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link);
         metrics
             .registry
-            .register(Box::new(FloorCollector::new(engine.snapshot.clone())))
+            .register(Box::new(
+                FloorCollector::new(engine.snapshot.clone()).with_reasons(cfg.alerts.busy_limit_secs.keys()),
+            ))
             .context("registering floor metrics")?;
+
+        let incident_metrics =
+            crate::metrics::IncidentMetrics::new(cfg.incidents.playbooks.iter().map(|p| p.kind.as_str()));
+        incident_metrics.register(&metrics.registry).context("registering incident metrics")?;
+        let incidents = incidents::spawn(
+            cfg.incidents.clone(),
+            store.clone(),
+            changes_rx,
+            engine.snapshot.clone(),
+            clock,
+            notifier.clone(),
+            incident_metrics,
+        )
+        .await
+        .context("restoring open incidents")?;
 
         let state = AppState {
             engine: engine.tx,
@@ -91,7 +112,9 @@ impl Daemon {
             cancel: cancel.clone(),
             conn_seq: Arc::new(AtomicU64::new(0)),
             alerts: alerts.handle,
+            incidents: incidents.handle,
             admin_token: cfg.admin_token.as_deref().map(Arc::from),
+            timezone: cfg.floor.timezone,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -101,12 +124,17 @@ impl Daemon {
         let token = cancel.clone();
         let mut engine_task = engine.task;
         let alerts_task = alerts.task;
+        let incidents_task = incidents.task;
         let task = tokio::spawn(async move {
             let result = Self::supervise(token, server, &mut engine_task, grace).await;
             // The engine has stopped (its signal sender is gone): the alert task
             // saves what is left and ends once the HTTP side has let go of it too.
             if tokio::time::timeout(grace, alerts_task).await.is_err() {
                 tracing::warn!(grace_secs = grace.as_secs(), "alert task did not finish in time");
+            }
+            // Then incidents, which the alert task feeds: its last changes are saved.
+            if tokio::time::timeout(grace, incidents_task).await.is_err() {
+                tracing::warn!(grace_secs = grace.as_secs(), "incidents task did not finish in time");
             }
             if let Some(n) = notifier {
                 n.drain(grace).await;

@@ -50,6 +50,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Where alert changes are pushed (team leads' robots, Alertmanager, …).
     pub notify: crate::notify::NotifyConfig,
+    /// Playbooks: which alerts open an incident and the unified reply script.
+    pub incidents: crate::incidents::IncidentsConfig,
 }
 
 /// Alert rules and their thresholds (contract §5 gives the defaults).
@@ -420,6 +422,7 @@ struct RawConfig {
     teams: Vec<RawTeam>,
     alerts: RawAlerts,
     notify: crate::notify::RawNotifyConfig,
+    incidents: crate::incidents::RawIncidentsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -761,12 +764,35 @@ impl RawConfig {
             }
         };
 
-        let Some(notify) = notify.filter(|_| errs.is_empty()) else {
+        let incidents = match self.incidents.validate() {
+            Ok(i) => Some(i),
+            Err(problems) => {
+                errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+                None
+            }
+        };
+
+        let (Some(notify), Some(incidents)) = (notify, incidents) else {
             return Err(errs);
         };
+        // Playbooks name receivers: they must exist.
+        for (i, p) in incidents.playbooks.iter().enumerate() {
+            for name in &p.notify {
+                if !notify.receivers.iter().any(|r| &r.name == name) {
+                    errs.push(problem(
+                        format!("incidents.playbooks[{i}].notify"),
+                        format!("no [[notify.receivers]] is named {name:?}"),
+                    ));
+                }
+            }
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
         Ok(Config {
             alerts,
             notify,
+            incidents,
             admin_token,
             listen,
             data_dir,

@@ -18,6 +18,7 @@ mod demo;
 pub mod event;
 pub mod floor;
 pub mod http;
+pub mod incidents;
 pub mod ingest;
 pub mod metrics;
 pub mod notify;

@@ -21,7 +21,7 @@ use crate::config::Language;
 use crate::event::{FastMap, Id, Ts};
 use crate::metrics::Metrics;
 use crate::notify::{Notice, Notifier};
-use crate::rules::{AlertKey, Fire, Kind, Signal, Text};
+use crate::rules::{AlertKey, CallerLost, Fire, Kind, Signal, Text};
 use crate::store::{AlertRecord, StoreError, StoreHandle};
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +94,16 @@ pub struct Outlets {
     pub language: Language,
     pub notifier: Option<Notifier>,
     pub renotify: std::time::Duration,
+    /// Downstream, lossless and in order: every committed alert change and every
+    /// lost caller, for the incidents task. The alert task waits when it is full.
+    pub downstream: Option<mpsc::Sender<Vec<Change>>>,
+}
+
+/// What the alert task passes downstream, after its own commit.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Alert(Arc<AlertRecord>),
+    CallerLost(CallerLost),
 }
 
 pub async fn spawn(
@@ -119,6 +129,7 @@ pub async fn spawn(
         renotify_ms: i64::try_from(outlets.renotify.as_millis()).unwrap_or(i64::MAX),
         language: outlets.language,
         notifier: outlets.notifier,
+        downstream: outlets.downstream,
         texts: FastMap::default(),
     };
     let mut restored = Vec::new();
@@ -159,6 +170,7 @@ struct State {
     renotify_ms: i64,
     language: Language,
     notifier: Option<Notifier>,
+    downstream: Option<mpsc::Sender<Vec<Change>>>,
     /// Both languages of each open alert's message, for receivers of either.
     texts: FastMap<String, Text>,
 }
@@ -202,6 +214,7 @@ impl State {
 
     async fn apply(&mut self, batch: Vec<Signal>) {
         let mut changed = Vec::new();
+        let mut lost = Vec::new();
         for s in batch {
             match s {
                 Signal::Fire(f) => {
@@ -218,9 +231,11 @@ impl State {
                         changed.push(rec);
                     }
                 }
+                Signal::CallerLost(c) => lost.push(Change::CallerLost(*c)),
             }
         }
         if changed.is_empty() {
+            self.pass_down(lost).await;
             return;
         }
         // Announced first, then committed (one transaction for the batch). An alert
@@ -242,6 +257,23 @@ impl State {
         let records: Vec<AlertRecord> = saved.iter().map(|r| AlertRecord::clone(r)).collect();
         if let Err(e) = self.store.save_alerts(records).await {
             tracing::error!(error = %e, alerts = saved.len(), "cannot save alerts");
+        }
+        // Alerts first, then the callers lost in the same batch: an incident the
+        // batch opens is there for its callers.
+        let mut down: Vec<Change> = saved.into_iter().map(Change::Alert).collect();
+        down.extend(lost);
+        self.pass_down(down).await;
+    }
+
+    /// Hands changes to the incidents task; waits while it is busy (lossless).
+    async fn pass_down(&self, changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(tx) = &self.downstream
+            && tx.send(changes).await.is_err()
+        {
+            tracing::debug!("incidents task gone; changes not passed down");
         }
     }
 
@@ -320,8 +352,10 @@ impl State {
         let now = self.clock.now_ms();
         let Some(rec) = self.store.ack_alert(id, by, note, now).await? else { return Ok(None) };
         self.open.insert(key, rec.clone());
-        self.announce(&Arc::new(rec.clone()));
+        let shared = Arc::new(rec.clone());
+        self.announce(&shared);
         self.refresh_gauges();
+        self.pass_down(vec![Change::Alert(shared)]).await;
         Ok(Some(rec))
     }
 

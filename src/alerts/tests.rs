@@ -77,7 +77,12 @@ async fn one_alert_per_key_ack_and_resolve_through_the_store() {
     let store = StoreHandle::open(dir.path()).expect("store");
     let (tx, rx) = mpsc::channel(16);
     let clock = Clock::starting_at(1_000_000);
-    let outlets = Outlets { language: Language::En, notifier: None, renotify: Duration::from_secs(300) };
+    let outlets = Outlets {
+        language: Language::En,
+        notifier: None,
+        renotify: Duration::from_secs(300),
+        downstream: None,
+    };
     let a = spawn(store.clone(), rx, Arc::new(Metrics::new()), clock, outlets).await.expect("spawn");
     let mut updates = a.handle.subscribe();
 

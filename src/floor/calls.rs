@@ -24,8 +24,8 @@ const NO_QUEUE: u32 = u32::MAX;
 
 /// One call, as small as it can be: a busy floor keeps tens of thousands of
 /// them for `call_retention_secs`, and each event of a call lands on its record
-/// cold. With the id it is one 64-byte cache line (Options and a `usize` queue
-/// made it 112 bytes); sentinels stand for "not seen", behind accessors.
+/// cold. Sentinels stand for "not seen", behind accessors: with the id it is
+/// 88 bytes (Options and a `usize` queue made it 144).
 #[derive(Debug, Clone)]
 pub(super) struct Call {
     offered_at: Ts,
@@ -34,6 +34,8 @@ pub(super) struct Call {
     ended_at: Ts,
     /// Latest event time seen for this call; retention runs from it.
     touched: Ts,
+    /// The caller's number from the offer, kept so an abandon can be called back.
+    caller: Option<Id>,
     queue: u32,
     outcome: Option<Outcome>,
     /// Whether the answer or abandon has been counted in `queue`.
@@ -47,6 +49,7 @@ impl Call {
             outcome_at: NOT_SEEN,
             ended_at: NOT_SEEN,
             touched: ts,
+            caller: None,
             queue: NO_QUEUE,
             outcome: None,
             outcome_counted: false,
@@ -78,7 +81,14 @@ fn tally(q: &mut Queue, cal: &mut Calendar, st: &Settings, ts: Ts, f: impl Fn(&m
 }
 
 impl Floor {
-    pub(super) fn on_offered(&mut self, call: &Id, queue: &Id, ts: Ts, fx: &mut Vec<Effect>) {
+    pub(super) fn on_offered(
+        &mut self,
+        call: &Id,
+        queue: &Id,
+        caller: Option<&Id>,
+        ts: Ts,
+        fx: &mut Vec<Effect>,
+    ) {
         let named = self.queue_for(queue, fx);
         let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
         c.touched = c.touched.max(ts);
@@ -87,6 +97,16 @@ impl Floor {
             return;
         }
         c.offered_at = ts;
+        c.caller = caller.cloned();
+        if let (Some(caller), Some(Outcome::Abandoned)) = (caller, c.outcome) {
+            // The abandon came first: now we know whom to call back.
+            fx.push(Effect::CallerLost {
+                queue: c.queue().or(Some(named)),
+                call: call.clone(),
+                caller: caller.clone(),
+                ts: c.outcome_at,
+            });
+        }
         // An outcome that already named a queue was counted there; keep it.
         let qi = match c.queue() {
             Some(qi) => qi,
@@ -164,6 +184,9 @@ impl Floor {
         c.outcome = Some(outcome);
         c.outcome_at = ts;
         let qi = c.queue().or(named);
+        if let (Outcome::Abandoned, Some(caller)) = (outcome, &c.caller) {
+            fx.push(Effect::CallerLost { queue: qi, call: call.clone(), caller: caller.clone(), ts });
+        }
         if let Some(qi) = qi {
             c.set_queue(qi);
             let q = &mut self.queues[qi];

@@ -21,7 +21,8 @@ use super::{Effect, Floor, Snapshot};
 use crate::clock::Clock;
 use crate::config::{AlertsConfig, FloorConfig};
 use crate::event::{EVENT_TYPES, Event, Id};
-use crate::metrics::{Metrics, QueueMetrics};
+use crate::metrics::work::{Work, WorkTimer};
+use crate::metrics::{Metrics, NO_QUEUE, QueueMetrics, WorkMetrics};
 use crate::rules::{AlertKey, Rules, Signal};
 
 /// What the engine consumes, in arrival order.
@@ -73,6 +74,8 @@ pub fn spawn(
         floor,
         metrics,
         queue_metrics: Vec::new(),
+        work: WorkTimer::default(),
+        no_queue_work: None,
         clock,
         fx: Vec::new(),
         snap_tx,
@@ -93,6 +96,10 @@ struct Engine {
     metrics: Arc<Metrics>,
     /// Indexed like the floor's queues.
     queue_metrics: Vec<QueueMetrics>,
+    /// Pairs agent changes into talk and ACW stretches for their histograms.
+    work: WorkTimer,
+    /// Histograms for stretches of agents with no known queue, made on first use.
+    no_queue_work: Option<WorkMetrics>,
     clock: Clock,
     fx: Vec<Effect>,
     snap_tx: watch::Sender<Arc<Snapshot>>,
@@ -242,16 +249,31 @@ impl Engine {
                 }
                 Effect::Offered { queue, .. } => self.queue_metrics[queue].offered.inc(),
                 Effect::Answered(i) => self.queue_metrics[i].answered.inc(),
-                Effect::Abandoned(i) => self.queue_metrics[i].abandoned.inc(),
+                Effect::Abandoned(i) => self.queue_metrics[i].abandoned(&self.floor.queue_params(i)),
                 Effect::Wait { queue, answered, ms } => {
-                    let q = &self.queue_metrics[queue];
-                    let h = if answered { &q.wait_answered } else { &q.wait_abandoned };
-                    h.observe(ms as f64 / 1000.0);
+                    self.queue_metrics[queue].wait(&self.floor.queue_params(queue), answered, ms)
                 }
                 Effect::Anomaly(a) => self.metrics.anomalies[a.index()].inc(),
-                Effect::Agent(_) | Effect::Fault { .. } => {}
+                Effect::Agent(c) => self.observe_work(&c),
+                Effect::Fault { .. } | Effect::CallerLost { .. } => {}
             }
         }
+    }
+
+    /// Observes the talk or ACW stretch an agent change ends, under the agent's
+    /// queue when the floor knows it (bounded labels), else [`NO_QUEUE`].
+    fn observe_work(&mut self, c: &crate::floor::AgentChange) {
+        let Some(done) = self.work.on_change(c) else { return };
+        let known = done.queue.as_ref().and_then(|q| self.floor.queue_index(q));
+        let m = match known {
+            Some(i) => &self.queue_metrics[i].work,
+            None => self.no_queue_work.get_or_insert_with(|| self.metrics.work(NO_QUEUE)),
+        };
+        let h = match done.work {
+            Work::Talk => &m.talk,
+            Work::Acw => &m.acw,
+        };
+        h.observe(done.ms as f64 / 1000.0);
     }
 
     fn publish(&mut self, now: i64) {

@@ -56,6 +56,15 @@ pub enum Effect {
     Anomaly(Anomaly),
     /// An agent's state or reason changed (logins and logouts included).
     Agent(AgentChange),
+    /// A caller hung up unanswered and their number is known (from the offer), so
+    /// they can be called back. Once per call, whichever of offer and abandon came
+    /// last; `ts` is the abandon's time.
+    CallerLost {
+        queue: Option<QueueIdx>,
+        call: Id,
+        caller: Id,
+        ts: Ts,
+    },
     /// A component's reported status changed.
     Fault {
         component: Id,
@@ -232,6 +241,10 @@ impl Floor {
         &self.queues[idx].id
     }
 
+    pub fn queue_params(&self, idx: QueueIdx) -> QueueParams {
+        self.queues[idx].params
+    }
+
     pub fn queue_count(&self) -> usize {
         self.queues.len()
     }
@@ -265,7 +278,9 @@ impl Floor {
             EventKind::AgentState { agent, state, reason, queue, call } => {
                 self.on_agent_state(agent, *state, reason, queue, call, ts, fx)
             }
-            EventKind::CallOffered { call, queue, .. } => self.on_offered(call, queue, ts, fx),
+            EventKind::CallOffered { call, queue, caller } => {
+                self.on_offered(call, queue, caller.as_ref(), ts, fx)
+            }
             EventKind::CallAnswered { call, agent, queue } => {
                 self.on_answered(call, agent, queue.as_ref(), ts, fx)
             }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
-use super::auth::{Refusal, authorize};
+use super::auth::admin_only;
 use super::dto::AlertDto;
 use crate::alerts::AlertsError;
 use crate::store::{AlertFilter, AlertRecord};
@@ -29,9 +29,7 @@ pub(super) struct ListQuery {
     limit: Option<usize>,
 }
 
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
-}
+use super::json_error as error;
 
 pub(super) async fn list(State(st): State<AppState>, Query(q): Query<ListQuery>) -> Response {
     let since_ms = match q.since.as_deref().map(crate::ingest::decode::parse_ts) {
@@ -74,17 +72,8 @@ pub(super) async fn ack(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match authorize(st.admin_token.as_deref(), &headers, peer) {
-        Ok(()) => {}
-        Err(Refusal::Unauthorized) => {
-            return error(StatusCode::UNAUTHORIZED, "requires Authorization: Bearer <admin token>");
-        }
-        Err(Refusal::NotLoopback) => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "no admin token is configured: writes are accepted from loopback only",
-            );
-        }
+    if let Err(refused) = admin_only(st.admin_token.as_deref(), &headers, peer) {
+        return refused.into_response();
     }
     // The body is optional; when present it must be the documented object.
     let body: AckBody = if body.iter().all(u8::is_ascii_whitespace) {

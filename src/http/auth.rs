@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
+
+use super::ApiError;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Refusal {
@@ -28,6 +30,21 @@ pub(super) fn authorize(token: Option<&str>, headers: &HeaderMap, peer: SocketAd
         }
         None if peer.ip().is_loopback() => Ok(()),
         None => Err(Refusal::NotLoopback),
+    }
+}
+
+/// The admin rule for writes under `/api/` (and reads that show what only an
+/// admin may see), as the JSON error response to return when refused.
+pub(super) fn admin_only(token: Option<&str>, headers: &HeaderMap, peer: SocketAddr) -> Result<(), ApiError> {
+    match authorize(token, headers, peer) {
+        Ok(()) => Ok(()),
+        Err(Refusal::Unauthorized) => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "requires Authorization: Bearer <admin token>"))
+        }
+        Err(Refusal::NotLoopback) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no admin token is configured: writes are accepted from loopback only",
+        )),
     }
 }
 

@@ -8,6 +8,8 @@
 //! - `GET /api/alerts`  alerts as committed to the store (`?state=&kind=&team=&queue=&since=`)
 //! - `POST /api/alerts/{id}/ack`  acknowledge (admin rule), answered after the commit
 //! - `WS  /ws/alerts`   open alerts on connect, then every change
+//! - `/api/incidents`, `/api/callbacks`, `/api/faults`, `/api/audit`, `WS /ws/agents`:
+//!   the incident playbook (see [`incidents`](self::incidents) for each route)
 //!
 //! Handlers hold handles (engine sender, snapshot receiver, metrics), never locks.
 
@@ -15,6 +17,7 @@ mod alerts;
 mod api;
 mod auth;
 pub mod dto;
+mod incidents;
 mod ingest;
 
 use std::sync::Arc;
@@ -25,10 +28,15 @@ use axum::routing::{get, post};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
 use crate::alerts::AlertsHandle;
 use crate::config::IngestConfig;
 use crate::floor::Snapshot;
 use crate::floor::engine::EngineInput;
+use crate::incidents::IncidentsHandle;
 use crate::ingest::dedupe::SeqMarks;
 use crate::metrics::Metrics;
 
@@ -45,8 +53,52 @@ pub struct AppState {
     pub conn_seq: Arc<AtomicU64>,
     pub conn_limit: Arc<Semaphore>,
     pub alerts: AlertsHandle,
+    pub incidents: IncidentsHandle,
     /// Token for writes under `/api/`; `None`: loopback only.
     pub admin_token: Option<Arc<str>>,
+    /// The floor's time zone, for times in CSV exports (spreadsheets show them as is).
+    pub timezone: chrono_tz::Tz,
+}
+
+/// `{"error": msg}` with `status`: every API error has this shape.
+pub(crate) fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
+/// An API error as a value, so handlers can use `?`: `{"error": msg}` plus the
+/// `field` at fault when a body or query was invalid.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    msg: String,
+    field: Option<String>,
+    /// 401: say which scheme is wanted (RFC 9110 requires the header).
+    bearer: bool,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, msg: impl Into<String>) -> ApiError {
+        ApiError { status, msg: msg.into(), field: None, bearer: status == StatusCode::UNAUTHORIZED }
+    }
+
+    pub(crate) fn field(status: StatusCode, field: &str, msg: impl Into<String>) -> ApiError {
+        ApiError { field: Some(field.to_owned()), ..ApiError::new(status, msg) }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = match self.field {
+            Some(f) => serde_json::json!({ "error": self.msg, "field": f }),
+            None => serde_json::json!({ "error": self.msg }),
+        };
+        let mut r = (self.status, Json(body)).into_response();
+        if self.bearer {
+            r.headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
 }
 
 /// Every route, in one place.
@@ -60,5 +112,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts", get(alerts::list))
         .route("/api/alerts/{id}/ack", post(alerts::ack))
         .route("/ws/alerts", get(alerts::push))
+        .route("/api/incidents", get(incidents::list).post(incidents::open))
+        .route("/api/incidents/{id}", get(incidents::get))
+        .route("/api/incidents/{id}/script", post(incidents::script).put(incidents::script))
+        .route("/api/incidents/{id}/close", post(incidents::close))
+        .route("/api/callbacks", get(incidents::list_callbacks).post(incidents::add_callback))
+        .route("/api/callbacks/{id}", axum::routing::patch(incidents::update_callback))
+        .route("/api/faults", get(incidents::list_faults))
+        .route("/api/faults/{id}", get(incidents::get_fault).patch(incidents::annotate_fault))
+        .route("/api/audit", get(incidents::audit))
+        .route("/ws/agents", get(incidents::agents_ws))
         .with_state(state)
 }

@@ -69,6 +69,11 @@ const SPECS: &[Spec] = &[
         labels: &["team", "state"],
     },
     Spec {
+        name: "floorwatch_agents_not_ready",
+        help: "Logged-in agents in not_ready (示忙) by reason: the reasons with a limit in alerts.busy_limit_secs, every other reason (or none) as other. Sums to floorwatch_agents{state=\"not_ready\"}.",
+        labels: &["reason"],
+    },
+    Spec {
         name: "floorwatch_faults_active",
         help: "Components currently reported down by a fault event (1 per component).",
         labels: &["component"],
@@ -88,7 +93,13 @@ const SPECS: &[Spec] = &[
 pub struct FloorCollector {
     snapshot: watch::Receiver<Arc<Snapshot>>,
     descs: Vec<Desc>,
+    /// The `reason` values of `floorwatch_agents_not_ready` besides [`OTHER_REASON`]:
+    /// configured, so agents' free-text reasons cannot add series.
+    reasons: Vec<String>,
 }
+
+/// The `reason` of not-ready agents whose reason is not a configured one.
+pub const OTHER_REASON: &str = "other";
 
 impl FloorCollector {
     pub fn new(snapshot: watch::Receiver<Arc<Snapshot>>) -> FloorCollector {
@@ -100,7 +111,17 @@ impl FloorCollector {
                 Desc::new(s.name.to_owned(), s.help.to_owned(), labels, HashMap::new()).ok()
             })
             .collect();
-        FloorCollector { snapshot, descs }
+        FloorCollector { snapshot, descs, reasons: Vec::new() }
+    }
+
+    /// Sets the not-ready reasons reported by name (sorted, deduplicated; `other`
+    /// is always there).
+    pub fn with_reasons<'a>(mut self, reasons: impl IntoIterator<Item = &'a String>) -> FloorCollector {
+        let mut r: Vec<String> = reasons.into_iter().filter(|r| *r != OTHER_REASON).cloned().collect();
+        r.sort();
+        r.dedup();
+        self.reasons = r;
+        self
     }
 }
 
@@ -163,6 +184,7 @@ impl Collector for FloorCollector {
             threshold,
             agents,
             team_agents,
+            not_ready,
             faults,
             sources,
             ts,
@@ -201,6 +223,19 @@ impl Collector for FloorCollector {
         for s in AgentState::ALL {
             agents.push(&[s.as_str()], f64::from(snap.agents_in(s)));
         }
+        // Every reason from 0, so a panel or rule on one exists before anyone takes it.
+        let mut by_reason = vec![0u32; self.reasons.len() + 1];
+        for a in snap.agents.iter().filter(|a| a.state == Some(AgentState::NotReady)) {
+            let i = a
+                .reason
+                .as_deref()
+                .and_then(|r| self.reasons.iter().position(|k| k == r))
+                .unwrap_or(self.reasons.len());
+            by_reason[i] += 1;
+        }
+        for (r, n) in self.reasons.iter().map(String::as_str).chain([OTHER_REASON]).zip(by_reason) {
+            not_ready.push(&[r], f64::from(n));
+        }
         for t in &snap.teams {
             for s in AgentState::ALL {
                 team_agents.push(&[&t.id, s.as_str()], f64::from(t.agents_by_state[s.index()]));
@@ -229,5 +264,46 @@ mod tests {
         // The empty floor still reports agents by state and the snapshot time.
         let names: Vec<_> = registry.gather().iter().map(|f| f.name().to_owned()).collect();
         assert!(names.contains(&"floorwatch_agents".to_owned()), "{names:?}");
+    }
+
+    #[test]
+    fn not_ready_agents_by_configured_reason_or_other_every_one_from_zero() {
+        use crate::config::Config;
+        use crate::event::{Event, EventKind, Id};
+        use crate::floor::Floor;
+
+        let mut fx = Vec::new();
+        let mut floor = Floor::new(&Config::default().floor, &mut fx);
+        let state = |agent: &str, st: AgentState, reason: Option<&str>| Event {
+            ts: 1_000,
+            source: Id::from("t"),
+            seq: None,
+            kind: EventKind::AgentState {
+                agent: Id::from(agent),
+                state: st,
+                reason: reason.map(Id::from),
+                queue: None,
+                call: None,
+            },
+        };
+        for e in [
+            state("A1", AgentState::NotReady, Some("break")),
+            state("A2", AgentState::NotReady, Some("smoking")),
+            state("A3", AgentState::NotReady, None),
+            state("A4", AgentState::Ready, None),
+        ] {
+            floor.apply(&e, e.ts, &mut fx);
+        }
+        let (_tx, rx) = watch::channel(Arc::new(floor.snapshot(2_000)));
+        let reasons = ["lunch".to_owned(), "break".to_owned(), "other".to_owned()];
+        let families = FloorCollector::new(rx).with_reasons(&reasons).collect();
+        let f = families.iter().find(|f| f.name() == "floorwatch_agents_not_ready").expect("family");
+        let got: Vec<(String, f64)> = f
+            .get_metric()
+            .iter()
+            .map(|m| (m.get_label()[0].value().to_owned(), m.get_gauge().get_value()))
+            .collect();
+        let want = [("break", 1.0), ("lunch", 0.0), ("other", 2.0)].map(|(r, n)| (r.to_owned(), n));
+        assert_eq!(got, want);
     }
 }

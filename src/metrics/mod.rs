@@ -7,11 +7,13 @@
 //! its series with it. There is no global registry: `app` makes one and passes it.
 
 pub mod collector;
+pub mod work;
 
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
+use crate::config::{QueueParams, SlAbandons};
 use crate::event::EVENT_TYPES;
 use crate::floor::Anomaly;
 use crate::ingest::RejectReason;
@@ -19,6 +21,20 @@ use crate::ingest::RejectReason;
 /// Wait-time histogram buckets, seconds: dense around common SL thresholds (20, 30,
 /// 60 s) so `histogram_quantile` is meaningful where floors set their targets.
 pub const WAIT_BUCKETS: &[f64] = &[5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0];
+
+/// Talk-time buckets, seconds: a few minutes is typical for inbound service calls,
+/// and the long tail (complaints, escalations) matters for staffing.
+pub const TALK_BUCKETS: &[f64] =
+    &[15.0, 30.0, 60.0, 90.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1800.0, 3600.0];
+
+/// After-call-work buckets, seconds: 120 is the default `acw_overrun_secs`, so the
+/// share of ACW past the overrun limit is one bucket away.
+pub const ACW_BUCKETS: &[f64] =
+    &[5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 300.0, 600.0];
+
+/// The `queue` label of talk and ACW times whose agent names no queue floorwatch
+/// knows (so an agent's free-text queue cannot add series).
+pub const NO_QUEUE: &str = "__none__";
 
 pub struct Metrics {
     pub registry: Registry,
@@ -41,7 +57,12 @@ pub struct Metrics {
     offered: IntCounterVec,
     answered: IntCounterVec,
     abandoned: IntCounterVec,
+    abandoned_short: IntCounterVec,
+    sl_met: IntCounterVec,
+    sl_excluded: IntCounterVec,
     wait: HistogramVec,
+    talk: HistogramVec,
+    acw: HistogramVec,
 }
 
 /// Per-queue handles, resolved once when the queue appears so the engine's hot
@@ -50,9 +71,78 @@ pub struct Metrics {
 pub struct QueueMetrics {
     pub offered: IntCounter,
     pub answered: IntCounter,
-    pub abandoned: IntCounter,
+    abandoned: IntCounter,
+    abandoned_short: IntCounter,
+    sl_met: IntCounter,
+    sl_excluded: IntCounter,
     pub wait_answered: Histogram,
     pub wait_abandoned: Histogram,
+    pub work: WorkMetrics,
+}
+
+/// Talk and after-call-work histograms of one `queue` label value.
+#[derive(Clone)]
+pub struct WorkMetrics {
+    pub talk: Histogram,
+    pub acw: Histogram,
+}
+
+impl QueueMetrics {
+    /// Counts an abandoned call (its wait, when known, comes through [`QueueMetrics::wait`]).
+    pub fn abandoned(&self, p: &QueueParams) {
+        self.abandoned.inc();
+        // `ignore` leaves every abandon out of the service level, known wait or not.
+        if p.sl_abandons == SlAbandons::Ignore {
+            self.sl_excluded.inc();
+        }
+    }
+
+    /// Counts a call's wait once it is known (answer or abandon, and offer): the wait
+    /// histogram, and the counters that let Prometheus compute answer rate and
+    /// service level exactly as `floor::window::Tally` does, in every `sl_abandons`
+    /// variant (the same comparisons: answered within T is `wait <= T`, a short
+    /// abandon waited `< short_abandon_secs`, within T is the rest up to T):
+    ///
+    /// answer rate = answered / (answered + abandoned − abandoned_short);
+    /// service level = sl_met / (answered with a known wait + abandoned − sl_excluded).
+    pub fn wait(&self, p: &QueueParams, answered: bool, ms: i64) {
+        let secs = ms as f64 / 1000.0;
+        let sl_ms = i64::from(p.sl_threshold_secs) * 1000;
+        if answered {
+            self.wait_answered.observe(secs);
+            if ms <= sl_ms {
+                self.sl_met.inc();
+            }
+            return;
+        }
+        self.wait_abandoned.observe(secs);
+        let short = ms < i64::from(p.short_abandon_secs) * 1000;
+        let within = !short && ms <= sl_ms;
+        if short {
+            self.abandoned_short.inc();
+        }
+        match p.sl_abandons {
+            SlAbandons::Count => {
+                if short {
+                    self.sl_excluded.inc();
+                }
+            }
+            SlAbandons::Ignore => {}
+            SlAbandons::ExcludeWithinThreshold => {
+                if short || within {
+                    self.sl_excluded.inc();
+                }
+            }
+            SlAbandons::MetWithinThreshold => {
+                if short {
+                    self.sl_excluded.inc();
+                }
+                if within {
+                    self.sl_met.inc();
+                }
+            }
+        }
+    }
 }
 
 impl Metrics {
@@ -168,6 +258,30 @@ impl Metrics {
             &["queue"],
         )
         .expect("static metric definition");
+        let abandoned_short = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_calls_abandoned_short_total",
+                "Abandoned calls that waited less than the queue's short_abandon_secs (counted once the wait is known). Answer rate (接通率) = answered / (answered + abandoned - abandoned_short).",
+            ),
+            &["queue"],
+        )
+        .expect("static metric definition");
+        let sl_met = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_calls_sl_met_total",
+                "Calls that met the service level: answered within T of the offer (wait <= sl_threshold_secs); with sl_abandons=met_within_threshold also abandoned within T after short_abandon_secs. Service level = sl_met / (floorwatch_queue_wait_seconds_count{outcome=\"answered\"} + abandoned - sl_excluded).",
+            ),
+            &["queue"],
+        )
+        .expect("static metric definition");
+        let sl_excluded = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_calls_sl_excluded_total",
+                "Abandoned calls the queue's service level leaves out of its denominator: short abandons; with sl_abandons=exclude_within_threshold every abandon within T; with sl_abandons=ignore every abandon.",
+            ),
+            &["queue"],
+        )
+        .expect("static metric definition");
         let wait = HistogramVec::new(
             HistogramOpts::new(
                 "floorwatch_queue_wait_seconds",
@@ -175,6 +289,24 @@ impl Metrics {
             )
             .buckets(WAIT_BUCKETS.to_vec()),
             &["queue", "outcome"],
+        )
+        .expect("static metric definition");
+        let talk = HistogramVec::new(
+            HistogramOpts::new(
+                "floorwatch_talk_seconds",
+                "Talk time of an agent's call: from entering talking to leaving talking and hold (hold included), by the agent's queue (__none__ when floorwatch knows no such queue).",
+            )
+            .buckets(TALK_BUCKETS.to_vec()),
+            &["queue"],
+        )
+        .expect("static metric definition");
+        let acw = HistogramVec::new(
+            HistogramOpts::new(
+                "floorwatch_acw_seconds",
+                "After-call work (话后处理) time: from entering acw to leaving it, by the agent's queue (__none__ when floorwatch knows no such queue). Average handle time = (talk sum + acw sum) / talk count.",
+            )
+            .buckets(ACW_BUCKETS.to_vec()),
+            &["queue"],
         )
         .expect("static metric definition");
 
@@ -204,7 +336,12 @@ impl Metrics {
             Box::new(offered.clone()),
             Box::new(answered.clone()),
             Box::new(abandoned.clone()),
+            Box::new(abandoned_short.clone()),
+            Box::new(sl_met.clone()),
+            Box::new(sl_excluded.clone()),
             Box::new(wait.clone()),
+            Box::new(talk.clone()),
+            Box::new(acw.clone()),
         ];
         for c in collectors {
             registry.register(c).expect("metric names are unique");
@@ -227,7 +364,12 @@ impl Metrics {
             offered,
             answered,
             abandoned,
+            abandoned_short,
+            sl_met,
+            sl_excluded,
             wait,
+            talk,
+            acw,
         }
     }
 
@@ -235,14 +377,25 @@ impl Metrics {
         self.rejected[reason.index()].inc();
     }
 
+    /// The handles of one queue. Creating them creates its series at 0, so a
+    /// configured queue has every series before its first call.
     pub fn queue(&self, queue: &str) -> QueueMetrics {
         QueueMetrics {
             offered: self.offered.with_label_values(&[queue]),
             answered: self.answered.with_label_values(&[queue]),
             abandoned: self.abandoned.with_label_values(&[queue]),
+            abandoned_short: self.abandoned_short.with_label_values(&[queue]),
+            sl_met: self.sl_met.with_label_values(&[queue]),
+            sl_excluded: self.sl_excluded.with_label_values(&[queue]),
             wait_answered: self.wait.with_label_values(&[queue, "answered"]),
             wait_abandoned: self.wait.with_label_values(&[queue, "abandoned"]),
+            work: self.work(queue),
         }
+    }
+
+    /// Talk and ACW histograms for `queue` (or [`NO_QUEUE`]).
+    pub fn work(&self, queue: &str) -> WorkMetrics {
+        WorkMetrics { talk: self.talk.with_label_values(&[queue]), acw: self.acw.with_label_values(&[queue]) }
     }
 
     /// Text exposition of everything registered.
@@ -294,5 +447,169 @@ impl NotifyMetrics {
 impl Default for NotifyMetrics {
     fn default() -> Self {
         NotifyMetrics::new()
+    }
+}
+
+/// The incident playbook's figures, set by the incidents task (and the HTTP
+/// side for call-backs people enter).
+#[derive(Clone)]
+pub struct IncidentMetrics {
+    /// `floorwatch_incidents_open{kind}`: the playbook kind, or `manual`.
+    pub open: IntGaugeVec,
+    pub opened: IntCounterVec,
+    /// `floorwatch_callbacks_logged_total{origin}`: `abandoned` or `manual`.
+    pub callbacks: IntCounterVec,
+    pub faults_open: IntGauge,
+}
+
+impl IncidentMetrics {
+    /// With every kind in `kinds` (the configured playbooks) and both origins at
+    /// zero, so dashboards and rules see the series before the first incident.
+    pub fn new<'a>(kinds: impl IntoIterator<Item = &'a str>) -> IncidentMetrics {
+        let open = IntGaugeVec::new(
+            Opts::new(
+                "floorwatch_incidents_open",
+                "Incidents open now, by playbook kind (manual: opened by hand).",
+            ),
+            &["kind"],
+        )
+        .expect("static metric definition");
+        let opened = IntCounterVec::new(
+            Opts::new("floorwatch_incidents_opened_total", "Incidents opened, by playbook kind."),
+            &["kind"],
+        )
+        .expect("static metric definition");
+        let callbacks = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_callbacks_logged_total",
+                "Call-back log entries written: abandoned (a caller lost during an incident; a number already \
+                 logged in the same incident counts again) or manual (entered by a person).",
+            ),
+            &["origin"],
+        )
+        .expect("static metric definition");
+        let faults_open = IntGauge::new(
+            "floorwatch_faults_open",
+            "Fault register entries not yet recovered (fault events and silent sources).",
+        )
+        .expect("static metric definition");
+        for k in kinds {
+            open.with_label_values(&[k]);
+            opened.with_label_values(&[k]);
+        }
+        for o in ["abandoned", "manual"] {
+            callbacks.with_label_values(&[o]);
+        }
+        IncidentMetrics { open, opened, callbacks, faults_open }
+    }
+
+    pub fn register(&self, r: &prometheus::Registry) -> prometheus::Result<()> {
+        r.register(Box::new(self.open.clone()))?;
+        r.register(Box::new(self.opened.clone()))?;
+        r.register(Box::new(self.callbacks.clone()))?;
+        r.register(Box::new(self.faults_open.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, QueueConfig};
+    use crate::event::{Event, EventKind, Id, Ts};
+    use crate::floor::{Effect, Floor};
+
+    const T0: Ts = 1_795_420_800_000;
+
+    fn ev(secs: i64, kind: EventKind) -> Event {
+        Event { ts: T0 + secs * 1000, source: Id::from("test"), seq: None, kind }
+    }
+
+    /// Calls of every kind the service-level variants treat differently, for `q`:
+    /// answered within and after T, abandoned short, within T and after T, an
+    /// abandon whose offer comes late, an abandon and an answer with no offer.
+    fn calls(q: &str) -> Vec<Event> {
+        let call = |n: &str| Id::from(format!("{q}-{n}"));
+        let offer =
+            |s, n: &str| ev(s, EventKind::CallOffered { call: call(n), queue: Id::from(q), caller: None });
+        let answer = |s, n: &str, queue: Option<&str>| {
+            ev(
+                s,
+                EventKind::CallAnswered { call: call(n), agent: Id::from("A1"), queue: queue.map(Id::from) },
+            )
+        };
+        let abandon = |s, n: &str, queue: Option<&str>| {
+            ev(s, EventKind::CallAbandoned { call: call(n), queue: queue.map(Id::from) })
+        };
+        let mut v = Vec::new();
+        for (n, wait) in [("a3", 3), ("a20", 20), ("a21", 21), ("a50", 50)] {
+            v.extend([offer(0, n), answer(wait, n, None)]);
+        }
+        for (n, wait) in [("b2", 2), ("b5", 5), ("b20", 20), ("b30", 30)] {
+            v.extend([offer(0, n), abandon(wait, n, None)]);
+        }
+        // The abandon first (naming its queue), its offer a second later: a short abandon after all.
+        v.extend([abandon(60, "late", Some(q)), offer(59, "late")]);
+        v.push(abandon(70, "no-offer", Some(q)));
+        v.push(answer(75, "no-offer-answer", Some(q)));
+        v
+    }
+
+    /// The counters, read back as the recording rules combine them, give the
+    /// floor's own window figures in every `sl_abandons` variant.
+    #[test]
+    fn counters_give_the_floor_figures_in_every_service_level_variant() {
+        let variants = [
+            SlAbandons::Count,
+            SlAbandons::Ignore,
+            SlAbandons::ExcludeWithinThreshold,
+            SlAbandons::MetWithinThreshold,
+        ];
+        let mut cfg = Config::default().floor;
+        cfg.queues = variants
+            .iter()
+            .map(|v| {
+                let mut params = cfg.queue_defaults;
+                params.sl_abandons = *v;
+                params.sl_threshold_secs = 20;
+                params.short_abandon_secs = 5;
+                QueueConfig { id: v.as_str().into(), name: v.as_str().into(), params }
+            })
+            .collect();
+        let metrics = Metrics::new();
+        let mut fx = Vec::new();
+        let mut floor = Floor::new(&cfg, &mut fx);
+        let mut qm: Vec<QueueMetrics> = Vec::new();
+        let mut count = |floor: &Floor, fx: &mut Vec<Effect>| {
+            for e in fx.drain(..) {
+                match e {
+                    Effect::QueueAdded(i) => qm.push(metrics.queue(floor.queue_id(i))),
+                    Effect::Answered(i) => qm[i].answered.inc(),
+                    Effect::Abandoned(i) => qm[i].abandoned(&floor.queue_params(i)),
+                    Effect::Wait { queue, answered, ms } => {
+                        qm[queue].wait(&floor.queue_params(queue), answered, ms)
+                    }
+                    _ => {}
+                }
+            }
+        };
+        count(&floor, &mut fx);
+        for v in &variants {
+            for e in calls(v.as_str()) {
+                floor.apply(&e, e.ts, &mut fx);
+                count(&floor, &mut fx);
+            }
+        }
+        let snap = floor.snapshot(T0 + 100_000);
+        for (i, q) in snap.queues.iter().enumerate() {
+            let m = &qm[i];
+            let (ans, ab) = (m.answered.get() as f64, m.abandoned.get() as f64);
+            let answer_rate = ans / (ans + ab - m.abandoned_short.get() as f64);
+            let den = m.wait_answered.get_sample_count() as f64 + ab - m.sl_excluded.get() as f64;
+            let sl = m.sl_met.get() as f64 / den;
+            let t = &q.windows[0];
+            assert_eq!(Some(answer_rate), t.answer_rate(), "answer rate, {}", q.id);
+            assert_eq!(Some(sl), t.service_level(&q.params), "service level, {}", q.id);
+            assert_eq!((ans, ab), (5.0, 6.0), "{}", q.id);
+        }
     }
 }

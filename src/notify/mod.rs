@@ -156,6 +156,38 @@ impl Notifier {
         }
     }
 
+    /// Sends `n` to the receivers named in `names` (a playbook's list), whatever
+    /// their routing filters say; unknown names are skipped (config validation
+    /// refuses them). Returns the names it was queued for. Never blocks.
+    pub fn notify_named(&self, names: &[String], n: &Notice) -> Vec<String> {
+        let notice = Arc::new(n.clone());
+        let mut sent = Vec::new();
+        for route in self.inner.routes.iter().filter(|r| names.contains(&r.rc.name)) {
+            match route.tx.try_send(Arc::clone(&notice)) {
+                Ok(()) => sent.push(route.rc.name.clone()),
+                Err(_) => {
+                    self.inner.metrics.dropped.with_label_values(&[route.rc.name.as_str()]).inc();
+                    tracing::warn!(receiver = %route.rc.name, notice = %n.id, "notify: push dropped");
+                }
+            }
+        }
+        sent
+    }
+
+    /// Sends `n` to the receivers that list its kind in their `kinds` explicitly
+    /// (opt-in: incident notices would otherwise double every fault alert for
+    /// receivers that take everything). Returns the names it was queued for.
+    pub fn notify_subscribers(&self, n: &Notice) -> Vec<String> {
+        let names: Vec<String> = self
+            .inner
+            .routes
+            .iter()
+            .filter(|r| r.rc.kinds.contains(&n.kind) && wants(&r.rc, n))
+            .map(|r| r.rc.name.clone())
+            .collect();
+        self.notify_named(&names, n)
+    }
+
     /// Names of the receivers that would get `n` (for diagnostics and tests).
     pub fn receivers_for(&self, n: &Notice) -> Vec<&str> {
         self.inner.routes.iter().filter(|r| wants(&r.rc, n)).map(|r| r.rc.name.as_str()).collect()

@@ -132,13 +132,27 @@ pub enum Signal {
     Fire(Box<Fire>),
     /// The condition no longer holds.
     Clear { key: AlertKey, at: Ts },
+    /// Not an alert: a caller hung up unanswered (number known), passed along in
+    /// order with the alerts so incidents can log them for a call-back.
+    CallerLost(Box<CallerLost>),
+}
+
+/// A caller who abandoned, as the floor reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallerLost {
+    pub queue: Option<Id>,
+    pub call: Id,
+    pub caller: Id,
+    pub at: Ts,
 }
 
 impl Signal {
-    pub fn key(&self) -> &AlertKey {
+    /// The alert this signal is about (`None` for a lost caller).
+    pub fn key(&self) -> Option<&AlertKey> {
         match self {
-            Signal::Fire(f) => &f.key,
-            Signal::Clear { key, .. } => key,
+            Signal::Fire(f) => Some(&f.key),
+            Signal::Clear { key, .. } => Some(key),
+            Signal::CallerLost(_) => None,
         }
     }
 }
@@ -280,6 +294,14 @@ impl Rules {
                     if !touched.contains(queue) {
                         touched.push(*queue);
                     }
+                }
+                Effect::CallerLost { queue, call, caller, ts } => {
+                    out.push(Signal::CallerLost(Box::new(CallerLost {
+                        queue: queue.map(|q| floor.queue_id(q).clone()),
+                        call: call.clone(),
+                        caller: caller.clone(),
+                        at: *ts,
+                    })));
                 }
                 Effect::Answered(q) | Effect::Abandoned(q) if !touched.contains(q) => {
                     touched.push(*q);

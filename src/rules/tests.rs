@@ -80,7 +80,7 @@ fn fires(out: &[Signal]) -> Vec<(Kind, String, Severity)> {
     out.iter()
         .filter_map(|s| match s {
             Signal::Fire(f) => Some((f.key.kind, f.key.subject.to_string(), f.severity)),
-            Signal::Clear { .. } => None,
+            Signal::Clear { .. } | Signal::CallerLost(_) => None,
         })
         .collect()
 }
@@ -89,7 +89,7 @@ fn clears(out: &[Signal]) -> Vec<(Kind, String)> {
     out.iter()
         .filter_map(|s| match s {
             Signal::Clear { key, .. } => Some((key.kind, key.subject.to_string())),
-            Signal::Fire(_) => None,
+            Signal::Fire(_) | Signal::CallerLost(_) => None,
         })
         .collect()
 }

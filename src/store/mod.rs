@@ -15,6 +15,7 @@
 //! - after [`StoreHandle::close`], every call answers [`StoreError::Closed`].
 
 mod error;
+pub mod incidents;
 mod queries;
 mod schema;
 mod writer;
@@ -159,6 +160,27 @@ impl StoreHandle {
     /// One alert by id.
     pub async fn get_alert(&self, id: String) -> Result<Option<AlertRecord>, StoreError> {
         self.call(|reply| Cmd::GetAlert(id, reply)).await
+    }
+
+    /// Runs `f` on the writer thread, in command order, and answers with its
+    /// result. `f` opens its own transaction when it writes; the answer comes
+    /// after its COMMIT, like every write here.
+    async fn job<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let run = Box::new(move |conn: &mut rusqlite::Connection| {
+            let result = f(conn).map_err(|e| {
+                tracing::warn!(op, error = %e, "store command failed");
+                StoreError::Sqlite(e)
+            });
+            // The caller may have stopped waiting; a write committed all the same.
+            let _ = reply.send(result);
+        });
+        self.tx.send(Cmd::Job { op, run }).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Proves the database is writable (a tiny write transaction); for /healthz.

@@ -45,6 +45,12 @@ pub(super) enum Cmd {
     GetKv(String, Reply<Option<String>>),
     PutKvs(Vec<(String, String)>, Reply<()>),
     KvPrefix(String, Reply<Vec<(String, String)>>),
+    /// Any other module's statements (see `store::incidents`): the closure runs on
+    /// this thread, in command order, and answers through its own oneshot.
+    Job {
+        op: &'static str,
+        run: Box<dyn FnOnce(&mut Connection) + Send>,
+    },
     Close(oneshot::Sender<()>),
     /// Test hook: runs a closure on the writer's own connection (per-connection
     /// pragmas are visible only there) or holds the writer still.
@@ -104,6 +110,10 @@ fn handle(conn: &mut Connection, cmd: Cmd) {
             answer("kv_with_prefix", reply, queries::kv_with_prefix(conn, &prefix))
         }
         Cmd::GetKv(key, reply) => answer("get_kv", reply, queries::get_kv(conn, &key)),
+        Cmd::Job { op, run } => {
+            run(conn);
+            op
+        }
         // Handled by `run`, which must see it to stop.
         Cmd::Close(_) => "close",
         #[cfg(test)]

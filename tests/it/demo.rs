@@ -170,5 +170,59 @@ async fn demo_raises_and_resolves_every_kind_within_ten_minutes() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // The incidents issue's "done when": the surge and the fault each opened an
+    // incident that published its script, filled the call-back log and the fault
+    // register, and closed on recovery — and all of it survives a restart.
+    let incidents = get_json(addr, "/api/incidents").await;
+    let closed_of = |kind: &str| -> Vec<Value> {
+        incidents
+            .as_array()
+            .map(|l| l.iter().filter(|i| i["kind"] == kind && i["state"] == "closed").cloned().collect())
+            .unwrap_or_default()
+    };
+    let surge = closed_of("traffic_surge");
+    let fault = closed_of("system_fault");
+    assert!(!surge.is_empty() && !fault.is_empty(), "no closed surge and fault incidents: {incidents}");
+    for inc in surge.iter().chain(&fault) {
+        assert!(inc["script_version"]["zh"].as_str().is_some_and(|s| !s.is_empty()), "no script: {inc}");
+    }
+    let callbacks = get_json(addr, "/api/callbacks").await;
+    let surge_ids: Vec<&Value> = surge.iter().map(|i| &i["id"]).collect();
+    assert!(
+        callbacks.as_array().is_some_and(|l| l.iter().any(|c| surge_ids.contains(&&c["incident"]))),
+        "nobody who gave up during the surge was logged for a call-back: {callbacks}"
+    );
+    let faults = get_json(addr, "/api/faults").await;
+    assert!(
+        faults
+            .as_array()
+            .is_some_and(|l| l.iter().any(|f| f["recovered_at"].is_string() && f["offered_during"].is_u64())),
+        "no recovered fault entry with its impact: {faults}"
+    );
     stop(&mut child).await;
+
+    let (mut child, addr) = spawn_demo(&["--speed", "20", "--seed", "21", "--config", config_arg], &data);
+    let after = get_json(addr, "/api/incidents?state=closed").await;
+    for inc in surge.iter().chain(&fault) {
+        assert!(
+            after
+                .as_array()
+                .is_some_and(|l| l.iter().any(|i| i["id"] == inc["id"] && i["summary"] == inc["summary"])),
+            "{} lost in the restart",
+            inc["id"]
+        );
+    }
+    let callbacks_after = get_json(addr, "/api/callbacks?limit=100000").await;
+    let ids = |v: &Value| -> BTreeSet<i64> {
+        v.as_array().map(|l| l.iter().filter_map(|c| c["id"].as_i64()).collect()).unwrap_or_default()
+    };
+    assert!(ids(&callbacks).is_subset(&ids(&callbacks_after)), "call-backs lost in the restart");
+    stop(&mut child).await;
+}
+
+async fn get_json(addr: SocketAddr, path: &str) -> Value {
+    let (status, body) = http_get(addr, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).expect("JSON")
 }

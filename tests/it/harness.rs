@@ -54,13 +54,11 @@ impl TestDaemon {
     }
 
     pub async fn post(&self, path: &str, body: &str, token: Option<&str>) -> (u16, String) {
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let raw = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        http_request(self.addr, &raw).await
+        http_send(self.addr, "POST", path, body, token).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &str, token: Option<&str>) -> (u16, String) {
+        http_send(self.addr, "PATCH", path, body, token).await
     }
 
     pub fn ws_url(&self, source: Option<&str>) -> String {
@@ -195,7 +193,40 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await
 }
 
+/// A request with a JSON body and, optionally, the bearer token.
+pub async fn http_send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    let (status, _, body) = http_send_full(addr, method, path, body, token).await;
+    (status, body)
+}
+
+/// Like [`http_send`], also returning the response head (status line and headers).
+pub async fn http_send_full(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> (u16, String, String) {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let raw = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    http_request_full(addr, &raw).await
+}
+
 pub async fn http_request(addr: SocketAddr, raw: &str) -> (u16, String) {
+    let (status, _, body) = http_request_full(addr, raw).await;
+    (status, body)
+}
+
+pub async fn http_request_full(addr: SocketAddr, raw: &str) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(raw.as_bytes()).await.expect("write request");
     let mut buf = Vec::new();
@@ -208,7 +239,7 @@ pub async fn http_request(addr: SocketAddr, raw: &str) -> (u16, String) {
     } else {
         body.to_string()
     };
-    (status, body)
+    (status, head.to_string(), body)
 }
 
 fn dechunk(mut s: &str) -> String {
