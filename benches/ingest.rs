@@ -394,8 +394,7 @@ async fn bench_floorwatch(frames: Arc<Vec<Vec<(Utf8Bytes, usize)>>>, n: usize) -
         std::process::id(),
         ROUND.fetch_add(1, Ordering::Relaxed)
     ));
-    let mut cfg = Config::default();
-    cfg.data_dir = dir.clone();
+    let cfg = Config { data_dir: dir.clone(), ..Config::default() };
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let daemon = Daemon::start(cfg, listener, Clock::system()).await?;
     let addr = daemon.addr;
