@@ -9,43 +9,68 @@ use super::queue::{Queue, QueueIdx};
 use super::{Anomaly, Calendar, Effect, Floor, Settings};
 use crate::event::{AgentState, Id, Ts};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Answered,
     Abandoned,
 }
 
+/// "Not seen yet" for a call's times: no event time is this far in the past
+/// (decoded times lie within years 0000–9999).
+const NOT_SEEN: Ts = Ts::MIN;
+/// "No queue known yet". Queue indices stay far below it: each queue is hundreds
+/// of bytes, so `u32::MAX` of them could never be held.
+const NO_QUEUE: u32 = u32::MAX;
+
+/// One call, as small as it can be: a busy floor keeps tens of thousands of
+/// them for `call_retention_secs`, and each event of a call lands on its record
+/// cold. Sentinels stand for "not seen", behind accessors: with the id it is
+/// 88 bytes (Options and a `usize` queue made it 144).
 #[derive(Debug, Clone)]
 pub(super) struct Call {
-    queue: Option<QueueIdx>,
-    offered_at: Option<Ts>,
-    answered_at: Option<Ts>,
-    abandoned_at: Option<Ts>,
-    ended_at: Option<Ts>,
-    /// The caller's number from the offer, kept so an abandon can be called back.
-    caller: Option<Id>,
-    /// Whether the answer or abandon has been counted in `queue`.
-    outcome_counted: bool,
+    offered_at: Ts,
+    /// Time of the answer or abandon, whichever came (`outcome` says which).
+    outcome_at: Ts,
+    ended_at: Ts,
     /// Latest event time seen for this call; retention runs from it.
     touched: Ts,
+    /// The caller's number from the offer, kept so an abandon can be called back.
+    caller: Option<Id>,
+    queue: u32,
+    outcome: Option<Outcome>,
+    /// Whether the answer or abandon has been counted in `queue`.
+    outcome_counted: bool,
 }
 
 impl Call {
     fn new(ts: Ts) -> Call {
         Call {
-            queue: None,
-            offered_at: None,
-            answered_at: None,
-            abandoned_at: None,
-            ended_at: None,
-            caller: None,
-            outcome_counted: false,
+            offered_at: NOT_SEEN,
+            outcome_at: NOT_SEEN,
+            ended_at: NOT_SEEN,
             touched: ts,
+            caller: None,
+            queue: NO_QUEUE,
+            outcome: None,
+            outcome_counted: false,
         }
     }
 
+    fn offered_at(&self) -> Option<Ts> {
+        (self.offered_at != NOT_SEEN).then_some(self.offered_at)
+    }
+
+    fn queue(&self) -> Option<QueueIdx> {
+        (self.queue != NO_QUEUE).then_some(self.queue as QueueIdx)
+    }
+
+    fn set_queue(&mut self, qi: QueueIdx) {
+        debug_assert!(qi < NO_QUEUE as usize);
+        self.queue = u32::try_from(qi).unwrap_or(NO_QUEUE);
+    }
+
     fn has_outcome(&self) -> bool {
-        self.answered_at.is_some() || self.abandoned_at.is_some()
+        self.outcome.is_some()
     }
 }
 
@@ -67,23 +92,29 @@ impl Floor {
         let named = self.queue_for(queue, fx);
         let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
         c.touched = c.touched.max(ts);
-        if c.offered_at.is_some() {
+        if c.offered_at().is_some() {
             fx.push(Effect::Anomaly(Anomaly::DuplicateOffer));
             return;
         }
-        c.offered_at = Some(ts);
+        c.offered_at = ts;
         c.caller = caller.cloned();
-        if let (Some(caller), Some(at)) = (caller, c.abandoned_at) {
+        if let (Some(caller), Some(Outcome::Abandoned)) = (caller, c.outcome) {
             // The abandon came first: now we know whom to call back.
             fx.push(Effect::CallerLost {
-                queue: c.queue.or(Some(named)),
+                queue: c.queue().or(Some(named)),
                 call: call.clone(),
                 caller: caller.clone(),
-                ts: at,
+                ts: c.outcome_at,
             });
         }
         // An outcome that already named a queue was counted there; keep it.
-        let qi = *c.queue.get_or_insert(named);
+        let qi = match c.queue() {
+            Some(qi) => qi,
+            None => {
+                c.set_queue(named);
+                named
+            }
+        };
         let q = &mut self.queues[qi];
         q.offered += 1;
         tally(q, &mut self.calendar, &self.settings, ts, |t| t.offered += 1);
@@ -93,11 +124,9 @@ impl Floor {
             q.waiting.insert((ts, call.clone()));
             return;
         }
-        if !c.outcome_counted {
-            c.outcome_counted = true;
-            count_outcome(q, c, qi, &mut self.calendar, &self.settings, fx);
-        }
-        record_wait(q, c, qi, &mut self.calendar, &self.settings, fx);
+        let count = !c.outcome_counted;
+        c.outcome_counted = true;
+        count_outcome(q, c, qi, count, &mut self.calendar, &self.settings, fx);
     }
 
     pub(super) fn on_answered(
@@ -152,23 +181,20 @@ impl Floor {
             fx.push(Effect::Anomaly(Anomaly::DuplicateOutcome));
             return Err(());
         }
-        match outcome {
-            Outcome::Answered => c.answered_at = Some(ts),
-            Outcome::Abandoned => c.abandoned_at = Some(ts),
-        }
-        let qi = c.queue.or(named);
-        c.queue = qi;
+        c.outcome = Some(outcome);
+        c.outcome_at = ts;
+        let qi = c.queue().or(named);
         if let (Outcome::Abandoned, Some(caller)) = (outcome, &c.caller) {
             fx.push(Effect::CallerLost { queue: qi, call: call.clone(), caller: caller.clone(), ts });
         }
         if let Some(qi) = qi {
+            c.set_queue(qi);
             let q = &mut self.queues[qi];
             c.outcome_counted = true;
-            count_outcome(q, c, qi, &mut self.calendar, &self.settings, fx);
-            if let Some(off) = c.offered_at {
+            if let Some(off) = c.offered_at() {
                 q.waiting.remove(&(off, call.clone()));
-                record_wait(q, c, qi, &mut self.calendar, &self.settings, fx);
             }
+            count_outcome(q, c, qi, true, &mut self.calendar, &self.settings, fx);
         }
         Ok(qi)
     }
@@ -179,7 +205,7 @@ impl Floor {
             Call::new(ts)
         });
         c.touched = c.touched.max(ts);
-        c.ended_at = Some(c.ended_at.map_or(ts, |e| e.min(ts)));
+        c.ended_at = if c.ended_at == NOT_SEEN { ts } else { c.ended_at.min(ts) };
         if let Some(agent) = agent
             && let Some(a) = self.agents.get_mut(agent)
             && a.call.as_ref() == Some(call)
@@ -197,9 +223,9 @@ impl Floor {
             if c.touched >= horizon {
                 return true;
             }
-            let waiting = c.offered_at.is_some() && !c.has_outcome();
+            let waiting = c.offered_at().is_some() && !c.has_outcome();
             let unplaced = c.has_outcome() && !c.outcome_counted;
-            if waiting && let (Some(qi), Some(off)) = (c.queue, c.offered_at) {
+            if waiting && let (Some(qi), Some(off)) = (c.queue(), c.offered_at()) {
                 queues[qi].waiting.remove(&(off, id.clone()));
             }
             if waiting || unplaced {
@@ -210,58 +236,60 @@ impl Floor {
     }
 }
 
+/// Counts a call's outcome (`count`: not counted before) and, when its offer is
+/// known, books its wait — both in the slice and shift of the outcome, so in one
+/// pass over the queue's tallies. Effects come in the order rules expect:
+/// `Answered`/`Abandoned`, then `Wait`.
 fn count_outcome(
     q: &mut Queue,
     c: &Call,
     qi: QueueIdx,
+    count: bool,
     cal: &mut Calendar,
     st: &Settings,
     fx: &mut Vec<Effect>,
 ) {
-    if let Some(at) = c.answered_at {
-        q.answered += 1;
-        tally(q, cal, st, at, |t| t.answered += 1);
-        fx.push(Effect::Answered(qi));
-    } else if let Some(at) = c.abandoned_at {
-        q.abandoned += 1;
-        tally(q, cal, st, at, |t| t.abandoned += 1);
-        fx.push(Effect::Abandoned(qi));
+    let Some(outcome) = c.outcome else { return };
+    let at = c.outcome_at;
+    let wait = c.offered_at().map(|off| (at - off).max(0));
+    if !count && wait.is_none() {
+        return;
     }
-}
-
-/// Books the wait of a call whose offer and outcome are both known, in the slice
-/// of the outcome.
-fn record_wait(
-    q: &mut Queue,
-    c: &Call,
-    qi: QueueIdx,
-    cal: &mut Calendar,
-    st: &Settings,
-    fx: &mut Vec<Effect>,
-) {
-    let Some(off) = c.offered_at else { return };
+    let answered = outcome == Outcome::Answered;
+    if count {
+        if answered {
+            q.answered += 1;
+        } else {
+            q.abandoned += 1;
+        }
+    }
     let sl_ms = i64::from(q.params.sl_threshold_secs) * 1000;
     let short_ms = i64::from(q.params.short_abandon_secs) * 1000;
-    if let Some(at) = c.answered_at {
-        let wait = (at - off).max(0);
-        let wait_u = u64::try_from(wait).unwrap_or(0);
-        tally(q, cal, st, at, |t| {
-            t.answered_with_wait += 1;
-            t.answered_wait_ms += wait_u;
-            if wait <= sl_ms {
-                t.answered_within_sl += 1;
+    tally(q, cal, st, at, |t| {
+        if answered {
+            t.answered += u32::from(count);
+            if let Some(wait) = wait {
+                t.answered_with_wait += 1;
+                t.answered_wait_ms += u64::try_from(wait).unwrap_or(0);
+                if wait <= sl_ms {
+                    t.answered_within_sl += 1;
+                }
             }
-        });
-        fx.push(Effect::Wait { queue: qi, answered: true, ms: wait });
-    } else if let Some(at) = c.abandoned_at {
-        let wait = (at - off).max(0);
-        tally(q, cal, st, at, |t| {
-            if wait < short_ms {
-                t.abandoned_short += 1;
-            } else if wait <= sl_ms {
-                t.abandoned_within_sl += 1;
+        } else {
+            t.abandoned += u32::from(count);
+            if let Some(wait) = wait {
+                if wait < short_ms {
+                    t.abandoned_short += 1;
+                } else if wait <= sl_ms {
+                    t.abandoned_within_sl += 1;
+                }
             }
-        });
-        fx.push(Effect::Wait { queue: qi, answered: false, ms: wait });
+        }
+    });
+    if count {
+        fx.push(if answered { Effect::Answered(qi) } else { Effect::Abandoned(qi) });
+    }
+    if let Some(ms) = wait {
+        fx.push(Effect::Wait { queue: qi, answered, ms });
     }
 }

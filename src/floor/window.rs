@@ -115,10 +115,21 @@ impl Ring {
         let count = (window_ms / self.bucket_ms).min(self.slots.len() as i64);
         let len = self.slots.len() as i64;
         let mut total = Tally::default();
-        for n in (end - count + 1)..=end {
-            let slot = &self.slots[usize::try_from(n.rem_euclid(len)).unwrap_or(0)];
+        if count <= 0 {
+            return total;
+        }
+        // One division for the first slot, then a wrapping index: the rules sum
+        // a 90-slice window per touched queue per batch.
+        let first = end - count + 1;
+        let mut at = usize::try_from(first.rem_euclid(len)).unwrap_or(0);
+        for n in first..=end {
+            let slot = &self.slots[at];
             if slot.0 == n {
                 total.add(&slot.1);
+            }
+            at += 1;
+            if at == self.slots.len() {
+                at = 0;
             }
         }
         total

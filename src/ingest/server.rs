@@ -75,7 +75,10 @@ where
                     break;
                 }
                 if !events.is_empty() {
-                    let batch = std::mem::take(&mut events);
+                    // The batch goes to the engine; the next one starts sized like it
+                    // (a bridge's frames are alike), so decoding does not regrow it.
+                    let len = events.len();
+                    let batch = std::mem::replace(&mut events, Vec::with_capacity(len));
                     if s.engine.send(EngineInput::Batch(batch)).await.is_err() {
                         // The engine is gone: the daemon is stopping.
                         close(&mut ws, CLOSE_GOING_AWAY, "floorwatch is shutting down").await;

@@ -6,6 +6,11 @@
 //! field in one event cannot abort the parse of the frame, and `decode` can name
 //! the field and the type it should have had. Only invalid JSON refuses a frame
 //! as a whole. Unknown fields are skipped (forward compatibility).
+//!
+//! Frames as bridges send them (flat objects of plain strings and integers) are
+//! read by [`fast`] instead; whatever it does not handle falls back to this reader.
+
+pub(super) mod fast;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -168,6 +168,13 @@ struct Watch {
     limit_ms: i64,
 }
 
+/// The part of an agent's [`Watch`] a change is judged against.
+struct Previous {
+    state: Option<AgentState>,
+    level: Option<Severity>,
+    generation: u64,
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct QueueWatch {
     answer_rate: bool,
@@ -447,10 +454,17 @@ impl Rules {
     }
 
     fn on_agent(&mut self, c: &AgentChange, now: Ts, out: &mut Vec<Signal>) {
-        let previous = self.agents.remove(&c.agent);
+        // What was known of the agent. Its watch is updated in place at the end
+        // (taking it out and putting a new one back moved ~150 bytes twice per
+        // agent event and churned the table).
+        let previous = self.agents.get(&c.agent).map(|w| Previous {
+            state: w.change.state,
+            level: w.level,
+            generation: w.generation,
+        });
         // Leaving a state ends its overrun, if one was raised (or restored).
         if let Some(prev) = &previous {
-            let was = prev.change.state;
+            let was = prev.state;
             let kind = match was {
                 Some(AgentState::Acw) => Some(Kind::AcwOverrun),
                 Some(AgentState::NotReady) => Some(Kind::BusyOverrun),
@@ -476,7 +490,7 @@ impl Rules {
             keep
         });
 
-        match (previous.as_ref().and_then(|p| p.change.state), c.state) {
+        match (previous.as_ref().and_then(|p| p.state), c.state) {
             (None, Some(_)) => self.logged_in += 1,
             (Some(_), None) => {
                 self.logged_in = self.logged_in.saturating_sub(1);
@@ -489,14 +503,28 @@ impl Rules {
             Some(AgentState::NotReady) => self.busy_limit_ms(c.reason.as_deref()),
             _ => 0,
         };
-        let generation = previous.map_or(0, |p| p.generation + 1);
+        let generation = previous.as_ref().map_or(0, |p| p.generation + 1);
         if c.state.is_none() {
+            if previous.is_some() {
+                self.agents.remove(&c.agent);
+            }
             return;
         }
         if limit_ms > 0 {
             self.heap.push(Reverse((c.since + limit_ms, generation, c.agent.clone())));
         }
-        self.agents.insert(c.agent.clone(), Watch { change: c.clone(), generation, level: None, limit_ms });
+        match self.agents.get_mut(&c.agent) {
+            Some(w) => {
+                w.change.clone_from(c);
+                w.generation = generation;
+                w.level = None;
+                w.limit_ms = limit_ms;
+            }
+            None => {
+                let w = Watch { change: c.clone(), generation, level: None, limit_ms };
+                self.agents.insert(c.agent.clone(), w);
+            }
+        }
     }
 
     fn overrun_due(&mut self, agent: &Id, generation: u64, now: Ts, out: &mut Vec<Signal>) {
@@ -572,7 +600,8 @@ impl Rules {
     }
 
     fn check_queue(&mut self, floor: &Floor, idx: QueueIdx, now: Ts, sweep: bool, out: &mut Vec<Signal>) {
-        let stuck_ms = i64::from(self.cfg.stuck_secs) * 1000;
+        // The stuck-dispatcher window is only looked at on the sweep.
+        let stuck_ms = if sweep { i64::from(self.cfg.stuck_secs) * 1000 } else { 0 };
         let st = floor.queue_status(idx, now, self.window_ms, stuck_ms);
         let id = st.id.clone();
         let mut w = self.queues.get(&id).copied().unwrap_or_default();

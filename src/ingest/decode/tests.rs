@@ -147,3 +147,211 @@ fn escaped_strings_are_decoded() {
     assert!(rej.is_empty(), "{rej:?}");
     assert!(matches!(&ev[0].kind, EventKind::AgentLogin { name: Some(n), .. } if &**n == "张伟"));
 }
+
+/// The fast path for `…Z` times must agree with chrono on every string it takes,
+/// and leave everything else (errors included) to chrono.
+#[test]
+fn fast_utc_timestamps_agree_with_chrono() {
+    let chrono_ms = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis());
+    let mut cases: Vec<String> = [
+        "2026-11-23T08:00:00Z",
+        "2026-11-23T08:00:01.250Z",
+        "2026-11-23T08:00:01.2Z",
+        "2026-11-23T08:00:01.123456789Z",
+        "2026-11-23T08:00:01.1234567891Z",
+        "2026-11-23T08:00:01.Z",
+        "2026-11-23T08:00:01.12aZ",
+        "2026-11-23T23:59:59.999Z",
+        "2026-11-23T24:00:00Z",
+        "2026-11-23T08:60:00Z",
+        "2016-12-31T23:59:60Z",
+        "2016-12-31T23:59:60.5Z",
+        "2024-02-29T12:00:00Z",
+        "2023-02-29T12:00:00Z",
+        "2100-02-29T12:00:00Z",
+        "2000-02-29T12:00:00Z",
+        "2026-04-31T00:00:00Z",
+        "2026-00-10T00:00:00Z",
+        "2026-13-10T00:00:00Z",
+        "2026-01-00T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "0001-03-01T00:00:00.001Z",
+        "1969-12-31T23:59:59.999Z",
+        "1970-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999999Z",
+        "2026-11-23t08:00:00Z",
+        "2026-11-23 08:00:00Z",
+        "2026-11-23T08:00:00z",
+        "2026-11-23T08:00:00+08:00",
+        "2026-11-23T08:00:00-00:30",
+        "2026-11-23T08:00:00.5+01:00",
+        "2026-11-23T08:00:00ZZ",
+        "2026-11-23T08:00:00",
+        "2026-11-23T08:00:0Z",
+        "+026-11-23T08:00:00Z",
+        "2026-11-23T08:00:00 Z",
+        "2026/11/23T08:00:00Z",
+        "",
+        "Z",
+        "２026-11-23T08:00:00Z",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // A sweep of days, months and years around leap-year rules, with fractions.
+    for year in [1600, 1899, 1900, 1970, 1999, 2000, 2024, 2025, 2026, 2100, 2400] {
+        for month in 1..=12 {
+            for day in [1, 15, 28, 29, 30, 31] {
+                cases.push(format!("{year:04}-{month:02}-{day:02}T13:07:42.0705Z"));
+            }
+        }
+    }
+    let mut last_date = None;
+    for s in &cases {
+        // Within a frame, a stamp is read against the previous one's date.
+        assert_eq!(parse_ts_in_frame(s, &mut last_date).ok(), chrono_ms(s), "{s} after {last_date:?}");
+        let fast = parse_utc_fast(s.as_bytes());
+        if let Some(ms) = fast {
+            assert_eq!(Some(ms), chrono_ms(s), "{s}");
+        }
+        assert_eq!(parse_ts(s).ok(), chrono_ms(s), "{s}");
+        if let Err(r) = parse_ts(s) {
+            assert_eq!(r.reason, R::BadTimestamp);
+        }
+    }
+    assert!(parse_utc_fast(b"2026-11-23T08:00:01.250Z").is_some(), "the common form takes the fast path");
+}
+
+/// The fast reader must give exactly what serde gives, on real frames and on
+/// frames broken or bent in every way it might meet (where it declines, serde
+/// reads them anyway, so any frame must come out the same).
+#[test]
+fn fast_reader_agrees_with_serde() {
+    let both = |frame: &str| {
+        let source = Id::from("conn-1");
+        let (mut ev, mut rej) = (Vec::new(), Vec::new());
+        decode(frame, &source, &mut ev, &mut rej);
+        let (mut ev2, mut rej2) = (Vec::new(), Vec::new());
+        decode_serde(frame, &source, &mut ev2, &mut rej2);
+        assert_eq!(ev, ev2, "events of {frame}");
+        assert_eq!(rej, rej2, "rejections of {frame}");
+        fast::read_array(frame, |_| {})
+    };
+
+    // Real frames from the simulator: every one must take the fast path.
+    let cfg = crate::sim::SimConfig { agents: 60, teams: 4, seed: 3, ..crate::sim::SimConfig::default() };
+    let start = chrono::DateTime::from_timestamp_millis(T_SIM).unwrap_or_default();
+    let mut model = crate::sim::SimModel::new(&cfg, start);
+    let mut sim = Vec::new();
+    let mut t = start;
+    while sim.len() < 3000 {
+        t += chrono::Duration::seconds(10);
+        model.advance_to(t, &mut sim);
+    }
+    let mut frames = Vec::new();
+    for (k, chunk) in sim.chunks(25).enumerate() {
+        let parts: Vec<String> =
+            chunk.iter().enumerate().map(|(i, e)| e.to_json((k * 25 + i) as u64, "acd-1")).collect();
+        frames.push(format!("[{}]", parts.join(",")));
+    }
+    for f in &frames {
+        assert!(both(f), "a simulator frame was declined: {f}");
+    }
+
+    // Hand-made corners: each either read fast or declined, never different.
+    let corners = [
+        "[]",
+        " [ ] ",
+        "[]x",
+        "[",
+        "[{}]",
+        "[{} ]",
+        "[ {\"type\" : \"heartbeat\" , \"ts\" :\"2026-11-23T08:00:00Z\"}\n]\r\n\t",
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":0}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":00}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":01}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":-0}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":1.0}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":1e3}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":9999999999999999999}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":18446744073709551615}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":18446744073709551616}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":12x}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":null}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":nul}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":nullx}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","seq":true}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","x":[1,{"y":2}]}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z","x":{}}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z",}]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"},]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}{"type":"heartbeat"}]"#,
+        r#"[{"type":"heartbeat""ts":"2026-11-23T08:00:00Z"}]"#,
+        r#"[{"type" "heartbeat","ts":"2026-11-23T08:00:00Z"}]"#,
+        r#"[{type:"heartbeat"}]"#,
+        r#"[{"type":"heartbeat","type":"fault","ts":"2026-11-23T08:00:00Z","component":"c","status":"up"}]"#,
+        r#"[{"typ\u0065":"heartbeat","ts":"2026-11-23T08:00:00Z"}]"#,
+        r#"[{"types":"heartbeat","ty":"x","t":"y","":"z","ts":"2026-11-23T08:00:00Z","type":"heartbeat"}]"#,
+        r#"[{"type":"fault","ts":"2026-11-23T08:00:00Z","componen":"a","components":"b","component":"c","status":"down","detail":"d","callers":"e"}]"#,
+        r#"[{"type":"call_offered","ts":"2026-11-23T08:00:00Z","call":"c1","caller":"+86","queue":"q","source":"s","seq":3,"state":"x","status":"y","team":"t","name":"n","reason":"r"}]"#,
+        r#"[{"type"#,
+        r#"[{"ts"#,
+        r#"[{"ts":"#,
+        r#"[{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A\"1"}]"#,
+        r#"[{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A1","name":"张伟"}]"#,
+        "[{\"type\":\"agent_login\",\"ts\":\"2026-11-23T08:00:00Z\",\"agent\":\"A\u{1}1\"}]",
+        "[{\"type\":\"agent_login\",\"ts\":\"2026-11-23T08:00:00Z\",\"agent\":\"A\u{7f}1\"}]",
+        "\u{feff}[]",
+        "\u{a0}[]",
+        r#"{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}"#,
+        r#"[1, "a", null]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}] ]"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"}"#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z""#,
+        r#"[{"type":"heartbeat","ts":"2026-11-23T08:00:00Z"#,
+    ];
+    for f in corners {
+        both(f);
+    }
+
+    // Frames bent at random: a character deleted, doubled, or one of JSON's
+    // own put in, a few times over.
+    let chars: Vec<char> = r#"{}[]":,\ -.e0192nulltrue
+	"#
+    .chars()
+    .chain(['\u{1}', '张'])
+    .collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let (mut taken_fast, mut declined) = (0, 0);
+    for k in 0..6000 {
+        let n = 1 + rnd(3);
+        let parts: Vec<String> =
+            (0..n).map(|i| sim[(k * 3 + i) % sim.len()].to_json(k as u64, "acd-1")).collect();
+        let mut f: Vec<char> = format!("[{}]", parts.join(",")).chars().collect();
+        for _ in 0..1 + rnd(2) {
+            let at = rnd(f.len());
+            match rnd(3) {
+                0 => {
+                    f.remove(at);
+                }
+                1 => f.insert(at, f[at]),
+                _ => f.insert(at, chars[rnd(chars.len())]),
+            }
+        }
+        let f: String = f.into_iter().collect();
+        if both(&f) {
+            taken_fast += 1;
+        } else {
+            declined += 1;
+        }
+    }
+    assert!(taken_fast > 500 && declined > 500, "fast {taken_fast}, declined {declined}");
+}
+
+const T_SIM: i64 = 1_795_420_800_000;
