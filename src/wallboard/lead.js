@@ -8,6 +8,7 @@ import {
   T, STATES, FloorStream, AlertStream, alertOrder, alertHeadline, alertForTeam, collator, el, setText, icon,
   installIcons, fmtInt, fmtDur, fmtClock, fmtTime, overrunLevel, limitFor, stateLabel, reasonLabel, wireLangToggle,
 } from "./common.js";
+import { mountConsole } from "./incidents.js";
 
 installIcons();
 const $ = (id) => document.getElementById(id);
@@ -44,8 +45,26 @@ function renderLabels() {
   renderAlertsButton();
 }
 
+// Incident forms: call-backs, fault-register notes, the script editor.
+const mountIncidents = () => mountConsole({
+  callbacks: $("callbacks"),
+  faults: $("fault-notes"),
+  editor: $("script-editor"),
+  by: () => localStorage.getItem("floorwatch.by") || (teamLead() || ""),
+});
+let incidentForms = mountIncidents();
+
+function teamLead() {
+  const cfg = model() && model().config;
+  const t = cfg && Array.isArray(cfg.teams) ? cfg.teams.find((x) => x.id === team) : null;
+  return t ? t.lead : null;
+}
+
 function rerender() {
   renderLabels();
+  // Rebuilt in the new language.
+  incidentForms.stop();
+  incidentForms = mountIncidents();
   onStatus(stream.status);
   teamOptions = "";
   if (model().config) onFrame(model(), { type: "snapshot" });

@@ -22,6 +22,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("common.js", "text/javascript; charset=utf-8", include_str!("common.js")),
     ("wall.js", "text/javascript; charset=utf-8", include_str!("wall.js")),
     ("lead.js", "text/javascript; charset=utf-8", include_str!("lead.js")),
+    ("incidents.js", "text/javascript; charset=utf-8", include_str!("incidents.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("style.css")),
     ("icon.svg", "image/svg+xml", include_str!("icon.svg")),
 ];

@@ -9,6 +9,7 @@ import {
   installIcons, fmtInt, fmtPct, fmtPct0, fmtDur, fmtClock, fmtDate, overrunLevel, limitFor, stateLabel,
   reasonLabel, wireLangToggle,
 } from "./common.js";
+import { ScriptStream, renderScripts } from "./incidents.js";
 
 installIcons();
 const $ = (id) => document.getElementById(id);
@@ -25,6 +26,11 @@ let layoutDirty = true;
 
 const stream = new FloorStream({ onFrame, onStatus });
 const alerts = new AlertStream({ onChange: () => { renderAlerts(); } });
+// While an incident is open, its unified reply script in large type.
+const scripts = new ScriptStream((list) => {
+  renderScripts($("incident"), list);
+  scheduleLayout(true);
+});
 wireLangToggle($("lang-toggle"), rerenderAll);
 
 function model() { return stream.model; }
@@ -74,6 +80,7 @@ function rerenderAll() {
     renderPanelHeads();
   }
   renderAlerts();
+  renderScripts($("incident"), scripts.scripts);
   tick();
   scheduleLayout(true);
 }

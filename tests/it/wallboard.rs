@@ -465,3 +465,58 @@ async fn a_team_lead_sees_who_needs_attention_and_acknowledges_an_alert() {
     })
     .await;
 }
+
+/// Incidents on screen: a fault's unified script appears on the wall in large
+/// type; the supervisor edits and publishes it from the console and the wall
+/// follows; a team lead logs a caller and a fault note from the console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unified_script_reaches_the_wall_and_the_console_edits_it() {
+    let d = TestDaemon::start().await;
+    let mut b = d.bridge(Some("acd")).await;
+    b.send(json!({"type":"fault","ts":ts_now(0.0),"component":"trunk-2","status":"down"}).to_string()).await;
+    let (wall, lead, addr) =
+        (format!("http://{}/?lang=zh-CN", d.addr), format!("http://{}/lead?lang=en", d.addr), d.addr);
+    with_browser("zh-CN", |c| async move {
+        c.goto(&wall).await.expect("open the wall");
+        let text = until(&c, "the script on the wall", "const s = document.querySelector('#incident .script-text'); return s && !document.getElementById('incident').hidden ? s.textContent : null;").await;
+        assert!(text.as_str().is_some_and(|t| t.contains("trunk-2") && t.contains("系统故障")), "{text}");
+
+        // The console, in another tab: publish a new version.
+        c.new_window(true).await.expect("new tab");
+        let handles = c.windows().await.expect("tabs");
+        c.switch_to_window(handles[1].clone()).await.expect("switch");
+        c.goto(&lead).await.expect("open the console");
+        until(&c, "the script editor", "const e = document.getElementById('script-editor'); return !e.hidden && document.getElementById('script-zh').value.includes('trunk-2');").await;
+        let new_zh = format!("{HOSTILE} 您好，2 号中继线正在抢修，预计 10 分钟恢复。");
+        js(&c, &format!("document.getElementById('script-zh').value = {new_zh:?}; return true")).await;
+        c.find(Locator::Css("#script-form button[type=submit]")).await.expect("publish").click().await.expect("click");
+        until(&c, "published", "return document.querySelector('#script-form .msg').textContent === 'Version 2 published';").await;
+
+        // A caller logged against the incident, and a note on the fault entry.
+        until(&c, "the incident in the call-back form", "return document.querySelectorAll('#cb-incident option').length === 2;").await;
+        js(&c, "const s = document.getElementById('cb-incident'); s.value = s.options[1].value; return true").await;
+        c.find(Locator::Css("#cb-caller")).await.expect("caller").send_keys("13800000001").await.expect("type");
+        c.find(Locator::Css("#cb-note")).await.expect("note").send_keys("asked for a call after 3 pm").await.expect("type");
+        c.find(Locator::Css("#callback-form button[type=submit]")).await.expect("log").click().await.expect("click");
+        until(&c, "logged", "return document.querySelector('#callback-form .msg').textContent === 'Logged 13800000001';").await;
+        until(&c, "the fault form", "return !document.getElementById('fault-notes').hidden;").await;
+        c.find(Locator::Css("#fault-cause")).await.expect("cause").send_keys("carrier lost on E1 2").await.expect("type");
+        c.find(Locator::Css("#fault-form button[type=submit]")).await.expect("save").click().await.expect("click");
+        until(&c, "saved", "return document.querySelector('#fault-form .msg').textContent === 'Saved';").await;
+
+        // Back on the wall: version 2, the hostile text shown as text.
+        c.switch_to_window(handles[0].clone()).await.expect("switch back");
+        until(&c, "version 2 on the wall", &format!("const s = document.querySelector('#incident .script-text'); return s && s.textContent === {new_zh:?};")).await;
+        assert_eq!(js(&c, "return window.__pwned === undefined && document.querySelectorAll('#incident img').length === 0").await, true);
+
+        let (_, body) = http_request(addr, "GET /api/callbacks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let cbs: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(cbs[0]["caller"], "13800000001");
+        assert_eq!(cbs[0]["note"], "asked for a call after 3 pm");
+        assert!(cbs[0]["incident"].is_string());
+        let (_, body) = http_request(addr, "GET /api/faults HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let faults: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(faults[0]["cause"], "carrier lost on E1 2");
+    })
+    .await;
+}
