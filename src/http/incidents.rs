@@ -215,10 +215,7 @@ pub(super) async fn open(
             detail: body_detail(&body),
         })
     })();
-    let m = match m {
-        Ok(m) => m,
-        Err(r) => return Err(r),
-    };
+    let m = m?;
     match st.incidents.open(m).await {
         Ok(d) => Ok((StatusCode::CREATED, Json(incident_detail_json(&d))).into_response()),
         Err(e) => Err(incidents_error(e)),
@@ -243,10 +240,7 @@ pub(super) async fn script(
 ) -> Result<Response, ApiError> {
     admin_only(st.admin_token.as_deref(), &headers, peer)?;
     let b: ScriptBody = parse_body(&body)?;
-    let (zh, en) = match (text("text_zh", b.text_zh), text("text_en", b.text_en)) {
-        (Ok(zh), Ok(en)) => (zh, en),
-        (Err(r), _) | (_, Err(r)) => return Err(r),
-    };
+    let (zh, en) = (text("text_zh", b.text_zh)?, text("text_en", b.text_en)?);
     let publish = b.publish.unwrap_or(true);
     if zh.is_none() && en.is_none() && !publish {
         return Err(ApiError::field(
@@ -279,10 +273,7 @@ pub(super) async fn close(
 ) -> Result<Response, ApiError> {
     admin_only(st.admin_token.as_deref(), &headers, peer)?;
     let b: CloseBody = parse_body(&body)?;
-    let summary = match text("summary", b.summary) {
-        Ok(s) => s,
-        Err(r) => return Err(r),
-    };
+    let summary = text("summary", b.summary)?;
     match st.incidents.close(id, actor(b.by, peer), summary, body_detail(&body)).await {
         Ok(d) => Ok(Json(incident_detail_json(&d)).into_response()),
         Err(e) => Err(incidents_error(e)),
@@ -349,10 +340,7 @@ pub(super) async fn list_callbacks(
             "must be pending, assigned, done or failed",
         ));
     }
-    let (since_ms, csv) = match (since_ms(q.since.as_deref()), wants_csv(q.format.as_deref())) {
-        (Ok(s), Ok(c)) => (s, c),
-        (Err(r), _) | (_, Err(r)) => return Err(r),
-    };
+    let (since_ms, csv) = (since_ms(q.since.as_deref())?, wants_csv(q.format.as_deref())?);
     let filter =
         CallbackFilter { status: q.status, incident_id: q.incident, since_ms, limit: q.limit.unwrap_or(0) };
     let list = match st.incidents.store.list_callbacks(filter).await {
@@ -445,10 +433,7 @@ pub(super) async fn add_callback(
             at: st.incidents.now_ms(),
         })
     })();
-    let entry = match entry {
-        Ok(e) => e,
-        Err(r) => return Err(r),
-    };
+    let entry = entry?;
     if let Some(inc) = &entry.incident_id {
         match st.incidents.store.get_incident(inc.clone()).await {
             Ok(Some(_)) => {}
@@ -511,10 +496,7 @@ pub(super) async fn update_callback(
             "must be pending, assigned, done or failed",
         ));
     }
-    let (agent, note) = match (text("agent", b.agent), text("note", b.note)) {
-        (Ok(a), Ok(n)) => (a, n),
-        (Err(r), _) | (_, Err(r)) => return Err(r),
-    };
+    let (agent, note) = (text("agent", b.agent)?, text("note", b.note)?);
     if b.status.as_deref() == Some("assigned") && agent.is_none() {
         return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "agent", "assigning needs the agent"));
     }
@@ -557,10 +539,7 @@ pub(super) async fn list_faults(
     State(st): State<AppState>,
     Query(q): Query<FaultQuery>,
 ) -> Result<Response, ApiError> {
-    let (since_ms, csv) = match (since_ms(q.since.as_deref()), wants_csv(q.format.as_deref())) {
-        (Ok(s), Ok(c)) => (s, c),
-        (Err(r), _) | (_, Err(r)) => return Err(r),
-    };
+    let (since_ms, csv) = (since_ms(q.since.as_deref())?, wants_csv(q.format.as_deref())?);
     let filter = FaultFilter { open_only: q.open.unwrap_or(false), since_ms, limit: q.limit.unwrap_or(0) };
     let list = match st.incidents.store.list_faults(filter).await {
         Ok(l) => l,
@@ -658,10 +637,7 @@ pub(super) async fn annotate_fault(
             at,
         })
     })();
-    let patch = match patch {
-        Ok(p) => p,
-        Err(r) => return Err(r),
-    };
+    let patch = patch?;
     if patch.cause.is_none()
         && patch.resolution.is_none()
         && patch.reported_to.is_none()
