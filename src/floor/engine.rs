@@ -122,6 +122,10 @@ impl Engine {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_publish = Instant::now();
+        // Input applied since the last publish: published at `last_publish +
+        // interval`, not at the next tick, so an isolated event right after a
+        // publish reaches readers within one interval rather than up to a second.
+        let mut unpublished = false;
         let mut inputs = Vec::with_capacity(64);
         loop {
             let dirty = tokio::select! {
@@ -137,10 +141,17 @@ impl Engine {
                     self.rules.on_tick(&self.floor, now, &mut self.pending);
                     self.publish(now);
                     last_publish = Instant::now();
+                    unpublished = false;
                     if Instant::now() >= self.next_baseline_save {
                         self.next_baseline_save = Instant::now() + BASELINE_SAVE_EVERY;
                         self.save_baselines().await;
                     }
+                    false
+                }
+                _ = tokio::time::sleep_until(last_publish + self.interval), if unpublished => {
+                    self.publish(self.clock.now_ms());
+                    last_publish = Instant::now();
+                    unpublished = false;
                     false
                 }
                 // An overrun threshold or the rules' periodic sweep is due.
@@ -167,9 +178,14 @@ impl Engine {
                     tracing::warn!("alert pipeline is gone; alert signals dropped");
                 }
             }
-            if dirty && last_publish.elapsed() >= self.interval {
-                self.publish(self.clock.now_ms());
-                last_publish = Instant::now();
+            if dirty {
+                if last_publish.elapsed() >= self.interval {
+                    self.publish(self.clock.now_ms());
+                    last_publish = Instant::now();
+                    unpublished = false;
+                } else {
+                    unpublished = true;
+                }
             }
         }
         self.publish(self.clock.now_ms());
@@ -280,5 +296,70 @@ impl Engine {
         let snap = Arc::new(self.floor.snapshot(now));
         // No receivers (all readers gone) is fine: the value is still stored.
         self.snap_tx.send_replace(snap);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::event::{Event, EventKind, Ts};
+
+    fn login(agent: &str, ts: Ts) -> EngineInput {
+        EngineInput::Batch(vec![Event {
+            ts,
+            seq: None,
+            source: "acd".into(),
+            kind: EventKind::AgentLogin {
+                agent: agent.into(),
+                name: None,
+                team: None,
+                state: crate::event::AgentState::Ready,
+                reason: None,
+            },
+        }])
+    }
+
+    /// An event that arrives just after a publish is published one snapshot
+    /// interval later, not at the engine's next one-second tick.
+    #[tokio::test(start_paused = true)]
+    async fn an_isolated_event_is_published_within_one_interval() {
+        let cfg = Config::default();
+        let (signals, _keep) = mpsc::channel(16);
+        let clock = Clock::starting_at(1_000_000);
+        let link = AlertsLink {
+            cfg: cfg.alerts.clone(),
+            signals,
+            restored: Vec::new(),
+            baselines: Vec::new(),
+            store: None,
+        };
+        let h = spawn(&cfg.floor, 16, Arc::new(Metrics::new()), clock, link);
+        let mut snap = h.snapshot.clone();
+        let interval = Duration::from_millis(cfg.floor.snapshot_interval_ms);
+        assert!(interval < Duration::from_millis(500), "the test needs an interval well under the 1 s tick");
+
+        // First event: published at once (nothing published for a while).
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        h.tx.send(login("A1", 1_001_500)).await.expect("send");
+        tokio::time::timeout(interval, async {
+            while snap.borrow_and_update().agents.is_empty() {
+                snap.changed().await.expect("engine running");
+            }
+        })
+        .await
+        .expect("the first event is published at once");
+
+        // A second one right after that publish: within one interval, not a second.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        h.tx.send(login("A2", 1_001_505)).await.expect("send");
+        let started = Instant::now();
+        while snap.borrow_and_update().agents.len() < 2 {
+            snap.changed().await.expect("engine running");
+        }
+        let waited = started.elapsed();
+        assert!(waited <= interval, "published after {waited:?}, interval {interval:?}");
+        drop(h.tx);
+        h.task.await.expect("engine ends");
     }
 }
