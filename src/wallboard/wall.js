@@ -27,9 +27,16 @@ let layoutDirty = true;
 const stream = new FloorStream({ onFrame, onStatus });
 const alerts = new AlertStream({ onChange: () => { renderAlerts(); } });
 // While an incident is open, its unified reply script in large type.
+// Only a real change touches the page, and it asks for a fit only if something
+// no longer fits: a forced re-fit of 2,000 agents is a long task, and a floor in
+// trouble may see scripts come and go often.
+let shownScripts = "[]";
 const scripts = new ScriptStream((list) => {
+  const key = JSON.stringify(list);
+  if (key === shownScripts) return;
+  shownScripts = key;
   renderScripts($("incident"), list);
-  scheduleLayout(true);
+  scheduleLayout();
 });
 wireLangToggle($("lang-toggle"), rerenderAll);
 
