@@ -458,9 +458,25 @@ impl State {
             return None;
         }
         let queue = a.queue.as_deref()?;
-        let on_queue = self.open.iter().rev().find(|(_, o)| o.rec.queue.as_deref() == Some(queue));
+        self.covering(Some(queue))
+    }
+
+    /// The open incident that covers `queue`: the newest on that queue, else the
+    /// newest floor-wide one (a fault, a silent source, a manual incident).
+    fn covering(&self, queue: Option<&str>) -> Option<String> {
+        let on_queue =
+            self.open.iter().rev().find(|(_, o)| queue.is_some() && o.rec.queue.as_deref() == queue);
         let floor_wide = || self.open.iter().rev().find(|(_, o)| o.rec.queue.is_none());
         on_queue.or_else(floor_wide).map(|(id, _)| id.clone())
+    }
+
+    /// Why incident `id` cannot be changed: it is closed, or there is none.
+    async fn not_open(&self, id: String) -> IncidentsError {
+        match self.store.get_incident(id.clone()).await {
+            Ok(Some(_)) => IncidentsError::Closed(id),
+            Ok(None) => IncidentsError::NotFound(id),
+            Err(e) => e.into(),
+        }
     }
 
     /// Opens an incident for alert `a` under playbook `pb`; returns its id,
@@ -641,13 +657,7 @@ impl State {
 
     /// The call-back entry for a lost caller, if an incident covers their queue.
     fn callback_for(&mut self, c: &CallerLost) -> Option<NewCallback> {
-        let queue = c.queue.as_deref();
-        let id = {
-            let on_queue =
-                self.open.iter().rev().find(|(_, o)| queue.is_some() && o.rec.queue.as_deref() == queue);
-            let floor_wide = || self.open.iter().rev().find(|(_, o)| o.rec.queue.is_none());
-            on_queue.or_else(floor_wide).map(|(id, _)| id.clone())?
-        };
+        let id = self.covering(c.queue.as_deref())?;
         if let Some(o) = self.open.get_mut(&id) {
             o.callers_logged.insert(c.caller.to_string());
         }
@@ -755,12 +765,7 @@ impl State {
 
     async fn edit_script(&mut self, id: String, e: ScriptEdit) -> Result<IncidentDetail, IncidentsError> {
         let now = self.clock.now_ms();
-        let Some(open) = self.open.get(&id) else {
-            return Err(match self.store.get_incident(id.clone()).await? {
-                Some(_) => IncidentsError::Closed(id),
-                None => IncidentsError::NotFound(id),
-            });
-        };
+        let Some(open) = self.open.get(&id) else { return Err(self.not_open(id).await) };
         let latest = open.scripts.last().cloned();
         let mut b = Batch::default();
         let mut scripts = open.scripts.clone();
@@ -835,10 +840,7 @@ impl State {
     ) -> Result<IncidentDetail, IncidentsError> {
         let now = self.clock.now_ms();
         if !self.open.contains_key(&id) {
-            return Err(match self.store.get_incident(id.clone()).await? {
-                Some(_) => IncidentsError::Closed(id),
-                None => IncidentsError::NotFound(id),
-            });
+            return Err(self.not_open(id).await);
         }
         let mut b = Batch::default();
         let Some(closed) = self.close(&id, &by, summary, now, &mut b) else {
