@@ -128,28 +128,12 @@ where
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut w = WireEvent::default();
         while let Some(key) = map.next_key::<Key>()? {
-            let slot = match key {
-                Key::Type => &mut w.kind,
-                Key::Ts => &mut w.ts,
-                Key::Seq => &mut w.seq,
-                Key::Source => &mut w.source,
-                Key::Agent => &mut w.agent,
-                Key::Name => &mut w.name,
-                Key::Team => &mut w.team,
-                Key::State => &mut w.state,
-                Key::Reason => &mut w.reason,
-                Key::Queue => &mut w.queue,
-                Key::Call => &mut w.call,
-                Key::Caller => &mut w.caller,
-                Key::Component => &mut w.component,
-                Key::Status => &mut w.status,
-                Key::Detail => &mut w.detail,
-                Key::Unknown => {
+            match w.slot(key) {
+                Some(slot) => *slot = Some(map.next_value::<Val<'de>>()?),
+                None => {
                     map.next_value::<IgnoredAny>()?;
-                    continue;
                 }
-            };
-            *slot = Some(map.next_value::<Val<'de>>()?);
+            }
         }
         (self.0)(Ok(&w));
         Ok(())
@@ -190,7 +174,9 @@ where
 }
 
 /// A field name, matched without allocating (keys are read as plain `&str`).
-enum Key {
+/// Shared by the serde reader and the fast reader (`fast`).
+#[derive(Clone, Copy)]
+pub(super) enum Key {
     Type,
     Ts,
     Seq,
@@ -224,7 +210,13 @@ impl Visitor<'_> for KeyVisitor {
         f.write_str("a field name")
     }
     fn visit_str<E>(self, v: &str) -> Result<Key, E> {
-        Ok(match v {
+        Ok(Key::parse(v))
+    }
+}
+
+impl Key {
+    pub(super) fn parse(v: &str) -> Key {
+        match v {
             "type" => Key::Type,
             "ts" => Key::Ts,
             "seq" => Key::Seq,
@@ -241,6 +233,30 @@ impl Visitor<'_> for KeyVisitor {
             "status" => Key::Status,
             "detail" => Key::Detail,
             _ => Key::Unknown,
+        }
+    }
+}
+
+impl<'a> WireEvent<'a> {
+    /// Where the value of `key` goes; `None` for an unknown key (skipped).
+    pub(super) fn slot(&mut self, key: Key) -> Option<&mut Option<Val<'a>>> {
+        Some(match key {
+            Key::Type => &mut self.kind,
+            Key::Ts => &mut self.ts,
+            Key::Seq => &mut self.seq,
+            Key::Source => &mut self.source,
+            Key::Agent => &mut self.agent,
+            Key::Name => &mut self.name,
+            Key::Team => &mut self.team,
+            Key::State => &mut self.state,
+            Key::Reason => &mut self.reason,
+            Key::Queue => &mut self.queue,
+            Key::Call => &mut self.call,
+            Key::Caller => &mut self.caller,
+            Key::Component => &mut self.component,
+            Key::Status => &mut self.status,
+            Key::Detail => &mut self.detail,
+            Key::Unknown => return None,
         })
     }
 }

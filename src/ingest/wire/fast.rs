@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::{Val, WireEvent};
+use super::{Key, Val, WireEvent};
 
 /// Reads `frame` as an array of events, handing each to `each` in order. `false`:
 /// declined — some events may already have been handed over; the caller must
@@ -95,8 +95,8 @@ impl<'a> Reader<'a> {
             self.ws();
             let val = self.value()?;
             // A repeated key keeps its last value, as with serde.
-            if let Some(field) = field {
-                *slot(w, field) = Some(val);
+            if let Some(slot) = w.slot(field) {
+                *slot = Some(val);
             }
             self.ws();
             if self.eat(b',') {
@@ -126,38 +126,38 @@ impl<'a> Reader<'a> {
         Some(s)
     }
 
-    /// A key, positioned at its quote: the field it names, `None` for an
-    /// unknown one. The protocol's keys are recognised in place by their bytes
+    /// A key, positioned at its quote: the field it names (`Key::Unknown` for
+    /// any other). The protocol's keys are recognised in place by their bytes
     /// and closing quote; any other key is read as a string.
-    fn key(&mut self) -> Option<Option<Field>> {
+    fn key(&mut self) -> Option<Key> {
         if self.b.get(self.i) != Some(&b'"') {
             return None;
         }
         let rest = &self.b[self.i + 1..];
         let is = |key: &[u8]| rest.len() > key.len() && rest[key.len()] == b'"' && rest.starts_with(key);
         let known = match rest.first()? {
-            b't' if is(b"type") => Some((Field::Kind, 4)),
-            b't' if is(b"ts") => Some((Field::Ts, 2)),
-            b't' if is(b"team") => Some((Field::Team, 4)),
-            b's' if is(b"seq") => Some((Field::Seq, 3)),
-            b's' if is(b"source") => Some((Field::Source, 6)),
-            b's' if is(b"state") => Some((Field::State, 5)),
-            b's' if is(b"status") => Some((Field::Status, 6)),
-            b'a' if is(b"agent") => Some((Field::Agent, 5)),
-            b'q' if is(b"queue") => Some((Field::Queue, 5)),
-            b'c' if is(b"call") => Some((Field::Call, 4)),
-            b'c' if is(b"caller") => Some((Field::Caller, 6)),
-            b'c' if is(b"component") => Some((Field::Component, 9)),
-            b'n' if is(b"name") => Some((Field::Name, 4)),
-            b'r' if is(b"reason") => Some((Field::Reason, 6)),
-            b'd' if is(b"detail") => Some((Field::Detail, 6)),
+            b't' if is(b"type") => Some((Key::Type, 4)),
+            b't' if is(b"ts") => Some((Key::Ts, 2)),
+            b't' if is(b"team") => Some((Key::Team, 4)),
+            b's' if is(b"seq") => Some((Key::Seq, 3)),
+            b's' if is(b"source") => Some((Key::Source, 6)),
+            b's' if is(b"state") => Some((Key::State, 5)),
+            b's' if is(b"status") => Some((Key::Status, 6)),
+            b'a' if is(b"agent") => Some((Key::Agent, 5)),
+            b'q' if is(b"queue") => Some((Key::Queue, 5)),
+            b'c' if is(b"call") => Some((Key::Call, 4)),
+            b'c' if is(b"caller") => Some((Key::Caller, 6)),
+            b'c' if is(b"component") => Some((Key::Component, 9)),
+            b'n' if is(b"name") => Some((Key::Name, 4)),
+            b'r' if is(b"reason") => Some((Key::Reason, 6)),
+            b'd' if is(b"detail") => Some((Key::Detail, 6)),
             _ => None,
         };
         if let Some((field, len)) = known {
             self.i += len + 2;
-            return Some(Some(field));
+            return Some(field);
         }
-        self.string().map(field_of)
+        self.string().map(Key::parse)
     }
 
     fn value(&mut self) -> Option<Val<'a>> {
@@ -220,68 +220,6 @@ fn plain_len(b: &[u8]) -> usize {
         n += 1;
     }
     n
-}
-
-/// The protocol's fields.
-#[derive(Clone, Copy)]
-enum Field {
-    Kind,
-    Ts,
-    Seq,
-    Source,
-    Agent,
-    Name,
-    Team,
-    State,
-    Reason,
-    Queue,
-    Call,
-    Caller,
-    Component,
-    Status,
-    Detail,
-}
-
-/// The field a key names; `None` for unknown keys (skipped, as with serde).
-fn field_of(key: &str) -> Option<Field> {
-    Some(match key {
-        "type" => Field::Kind,
-        "ts" => Field::Ts,
-        "seq" => Field::Seq,
-        "source" => Field::Source,
-        "agent" => Field::Agent,
-        "name" => Field::Name,
-        "team" => Field::Team,
-        "state" => Field::State,
-        "reason" => Field::Reason,
-        "queue" => Field::Queue,
-        "call" => Field::Call,
-        "caller" => Field::Caller,
-        "component" => Field::Component,
-        "status" => Field::Status,
-        "detail" => Field::Detail,
-        _ => return None,
-    })
-}
-
-fn slot<'w, 'a>(w: &'w mut WireEvent<'a>, field: Field) -> &'w mut Option<Val<'a>> {
-    match field {
-        Field::Kind => &mut w.kind,
-        Field::Ts => &mut w.ts,
-        Field::Seq => &mut w.seq,
-        Field::Source => &mut w.source,
-        Field::Agent => &mut w.agent,
-        Field::Name => &mut w.name,
-        Field::Team => &mut w.team,
-        Field::State => &mut w.state,
-        Field::Reason => &mut w.reason,
-        Field::Queue => &mut w.queue,
-        Field::Call => &mut w.call,
-        Field::Caller => &mut w.caller,
-        Field::Component => &mut w.component,
-        Field::Status => &mut w.status,
-        Field::Detail => &mut w.detail,
-    }
 }
 
 #[cfg(test)]
