@@ -5,6 +5,8 @@ use crate::event::{AgentState, Id, Ts};
 #[derive(Debug, Clone)]
 pub struct Agent {
     pub id: Id,
+    /// This agent's place in the floor's order of first sight; see [`AgentChange::slot`].
+    pub slot: u32,
     pub name: Option<Id>,
     pub team: Option<Id>,
     /// `None` while logged out.
@@ -23,9 +25,10 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(id: Id, ts: Ts, day: Ts) -> Agent {
+    pub fn new(id: Id, slot: u32, ts: Ts, day: Ts) -> Agent {
         Agent {
             id,
+            slot,
             name: None,
             team: None,
             state: None,
@@ -69,6 +72,7 @@ impl Agent {
     pub fn change(&self) -> AgentChange {
         AgentChange {
             agent: self.id.clone(),
+            slot: self.slot,
             team: self.team.clone(),
             queue: self.queue.clone(),
             state: self.state,
@@ -91,6 +95,11 @@ impl Agent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentChange {
     pub agent: Id,
+    /// The agent's stable index on this floor: agents are numbered 0, 1, 2… in the
+    /// order first seen and never forgotten (a logout keeps the record), so a
+    /// consumer's per-agent table can be a `Vec` indexed by slot — no hashing of
+    /// the id on every agent event.
+    pub slot: u32,
     pub team: Option<Id>,
     pub queue: Option<Id>,
     /// `None`: logged out.

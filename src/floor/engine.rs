@@ -1,7 +1,9 @@
 //! The floor engine: the one task that owns the [`Floor`].
 //!
 //! Inputs arrive on one bounded channel ([`EngineInput`]); the engine applies them
-//! in order, counts what happened, and publishes an `Arc<Snapshot>` on a `watch`
+//! in order, runs the rules on what changed, hands the events and their effects to
+//! the counting task ([`crate::metrics::counting`], bounded and lossless: counters
+//! are work this serial stage need not do), and publishes an `Arc<Snapshot>` on a `watch`
 //! channel at most every `snapshot_interval_ms` (and at every tick, since waits and
 //! times in state grow even when nothing happens). It stops when every sender is
 //! gone — which is how shutdown drains it: ingest sessions close, their senders
@@ -20,9 +22,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::{Effect, Floor, Snapshot};
 use crate::clock::Clock;
 use crate::config::{AlertsConfig, FloorConfig};
-use crate::event::{EVENT_TYPES, Event, Id};
-use crate::metrics::work::{Work, WorkTimer};
-use crate::metrics::{Metrics, NO_QUEUE, QueueMetrics, WorkMetrics};
+use crate::event::{Event, Id};
+use crate::metrics::Metrics;
+use crate::metrics::counting::{self, Counts};
 use crate::rules::{AlertKey, Rules, Signal};
 
 /// What the engine consumes, in arrival order.
@@ -70,12 +72,14 @@ pub fn spawn(
     let mut fx = Vec::new();
     let mut floor = Floor::new(cfg, &mut fx);
     let (snap_tx, snapshot) = watch::channel(Arc::new(floor.snapshot(clock.now_ms())));
-    let mut engine = Engine {
+    let (counts, counting) = counting::spawn(metrics.clone());
+    let engine = Engine {
         floor,
         metrics,
-        queue_metrics: Vec::new(),
-        work: WorkTimer::default(),
-        no_queue_work: None,
+        counts,
+        counting,
+        // The configured queues' `QueueAdded`s are the counting task's first input.
+        out: Counts { fx: vec![fx], ..Counts::default() },
         clock,
         fx: Vec::new(),
         snap_tx,
@@ -86,7 +90,6 @@ pub fn spawn(
         signals: alerts.signals,
         pending: Vec::new(),
     };
-    engine.count(&mut fx);
     let task = tokio::spawn(engine.run(rx));
     EngineHandle { tx, snapshot, task }
 }
@@ -94,12 +97,12 @@ pub fn spawn(
 struct Engine {
     floor: Floor,
     metrics: Arc<Metrics>,
-    /// Indexed like the floor's queues.
-    queue_metrics: Vec<QueueMetrics>,
-    /// Pairs agent changes into talk and ACW stretches for their histograms.
-    work: WorkTimer,
-    /// Histograms for stretches of agents with no known queue, made on first use.
-    no_queue_work: Option<WorkMetrics>,
+    /// To the counting task (bounded, lossless): the events applied and their
+    /// effects, which it turns into counters off this task's core.
+    counts: mpsc::Sender<Counts>,
+    counting: tokio::task::JoinHandle<()>,
+    /// What the current round of input applied, sent after the round.
+    out: Counts,
     clock: Clock,
     fx: Vec<Effect>,
     snap_tx: watch::Sender<Arc<Snapshot>>,
@@ -134,10 +137,9 @@ impl Engine {
                 biased;
                 _ = tick.tick() => {
                     let now = self.clock.now_ms();
-                    let mut fx = std::mem::take(&mut self.fx);
+                    let mut fx = Vec::new();
                     self.floor.tick(now, &mut fx);
-                    self.count(&mut fx);
-                    self.fx = fx;
+                    self.out.push(fx);
                     self.rules.on_tick(&self.floor, now, &mut self.pending);
                     self.publish(now);
                     last_publish = Instant::now();
@@ -178,6 +180,7 @@ impl Engine {
                     tracing::warn!("alert pipeline is gone; alert signals dropped");
                 }
             }
+            self.send_counts().await;
             if dirty {
                 if last_publish.elapsed() >= self.interval {
                     self.publish(self.clock.now_ms());
@@ -189,8 +192,25 @@ impl Engine {
             }
         }
         self.publish(self.clock.now_ms());
+        self.send_counts().await;
         self.save_baselines().await;
-        tracing::info!(events = self.floor.events_applied, "floor engine drained");
+        // Drained means counted too: the counting task ends with our sender.
+        let events = self.floor.events_applied;
+        let Engine { counts, counting, .. } = self;
+        drop(counts);
+        let _ = counting.await;
+        tracing::info!(events, "floor engine drained");
+    }
+
+    /// Hands this round's counts to the counting task (waiting for room).
+    async fn send_counts(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let round = std::mem::take(&mut self.out);
+        if self.counts.send(round).await.is_err() {
+            tracing::warn!("counting task is gone; counts dropped");
+        }
     }
 
     /// Hands the learned traffic baselines to the store (its writer thread does
@@ -216,14 +236,13 @@ impl Engine {
         match input {
             EngineInput::Batch(events) => {
                 let started = Instant::now();
+                // This batch's effects only: the rules react to one batch at a time.
                 let mut fx = std::mem::take(&mut self.fx);
-                // Per-batch local tallies: one atomic update per metric per batch
-                // instead of one per event.
-                let mut by_type = [0u64; EVENT_TYPES.len()];
+                // A local histogram: one atomic update per bucket per batch.
                 let lag = self.metrics.ingest_lag.local();
                 for ev in &events {
                     self.floor.apply(ev, now, &mut fx);
-                    by_type[ev.kind.type_index()] += 1;
+                    self.out.by_type[ev.kind.type_index()] += 1;
                     lag.observe(((now - ev.ts).max(0)) as f64 / 1000.0);
                 }
                 lag.flush();
@@ -235,13 +254,10 @@ impl Engine {
                     self.floor.heard_from(source, n, latest, now);
                     start += usize::try_from(n).unwrap_or(events.len());
                 }
-                for (i, n) in by_type.into_iter().enumerate() {
-                    if n > 0 {
-                        self.metrics.events[i].inc_by(n);
-                    }
-                }
                 self.rules.on_effects(&self.floor, &fx, now, &mut self.pending);
-                self.count(&mut fx);
+                // Handed over whole; the next batch starts with room for as many.
+                let room = fx.len();
+                self.out.push(std::mem::replace(&mut fx, Vec::with_capacity(room)));
                 self.fx = fx;
                 self.metrics.engine_batch_seconds.observe(started.elapsed().as_secs_f64());
             }
@@ -252,44 +268,6 @@ impl Engine {
                 self.rules.on_seq_gaps(&source, gaps, missing, now, &mut self.pending)
             }
         }
-    }
-
-    /// Turns effects into counter increments, then clears them.
-    fn count(&mut self, fx: &mut Vec<Effect>) {
-        for e in fx.drain(..) {
-            match e {
-                Effect::QueueAdded(i) => {
-                    debug_assert_eq!(i, self.queue_metrics.len());
-                    let id = self.floor.queue_id(i).clone();
-                    self.queue_metrics.push(self.metrics.queue(&id));
-                }
-                Effect::Offered { queue, .. } => self.queue_metrics[queue].offered.inc(),
-                Effect::Answered(i) => self.queue_metrics[i].answered.inc(),
-                Effect::Abandoned(i) => self.queue_metrics[i].abandoned(&self.floor.queue_params(i)),
-                Effect::Wait { queue, answered, ms } => {
-                    self.queue_metrics[queue].wait(&self.floor.queue_params(queue), answered, ms)
-                }
-                Effect::Anomaly(a) => self.metrics.anomalies[a.index()].inc(),
-                Effect::Agent(c) => self.observe_work(&c),
-                Effect::Fault { .. } | Effect::CallerLost { .. } => {}
-            }
-        }
-    }
-
-    /// Observes the talk or ACW stretch an agent change ends, under the agent's
-    /// queue when the floor knows it (bounded labels), else [`NO_QUEUE`].
-    fn observe_work(&mut self, c: &crate::floor::AgentChange) {
-        let Some(done) = self.work.on_change(c) else { return };
-        let known = done.queue.as_ref().and_then(|q| self.floor.queue_index(q));
-        let m = match known {
-            Some(i) => &self.queue_metrics[i].work,
-            None => self.no_queue_work.get_or_insert_with(|| self.metrics.work(NO_QUEUE)),
-        };
-        let h = match done.work {
-            Work::Talk => &m.talk,
-            Work::Acw => &m.acw,
-        };
-        h.observe(done.ms as f64 / 1000.0);
     }
 
     fn publish(&mut self, now: i64) {

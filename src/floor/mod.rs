@@ -37,8 +37,13 @@ pub const OVERFLOW_QUEUE: &str = "__overflow__";
 /// to react to. Pushed into a caller-owned `Vec` so the hot path does not allocate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// A queue appeared (configured queues appear at start).
-    QueueAdded(QueueIdx),
+    /// A queue appeared (configured queues appear at start). Carries what a
+    /// consumer needs to label and judge the queue's counts without the floor.
+    QueueAdded {
+        idx: QueueIdx,
+        id: Id,
+        params: QueueParams,
+    },
     /// A call was offered to the queue at `ts` (its event time).
     Offered {
         queue: QueueIdx,
@@ -353,8 +358,8 @@ impl Floor {
     ) -> QueueIdx {
         let idx = self.queues.len();
         self.queues.push(Queue::new(id.clone(), name, params, configured));
-        self.queue_index.insert(id, idx);
-        fx.push(Effect::QueueAdded(idx));
+        self.queue_index.insert(id.clone(), idx);
+        fx.push(Effect::QueueAdded { idx, id, params });
         idx
     }
 
@@ -430,7 +435,10 @@ impl Floor {
 
     fn agent_entry(&mut self, id: &Id, ts: Ts) -> &mut Agent {
         let day = self.calendar.day_start(ts);
-        let a = self.agents.entry_ref(id).or_insert_with(|| Agent::new(id.clone(), ts, day));
+        // Slots are handed out in order and agents are never removed, so the
+        // count is the next free slot (u32::MAX agents would need terabytes).
+        let slot = u32::try_from(self.agents.len()).unwrap_or(u32::MAX);
+        let a = self.agents.entry_ref(id).or_insert_with(|| Agent::new(id.clone(), slot, ts, day));
         a.roll_day(day);
         a
     }

@@ -7,7 +7,7 @@
 //! change that leaves it. Only the histograms need these stretches, so they are
 //! kept here, beside the histograms, not in the floor's agent model.
 
-use crate::event::{AgentState, FastMap, Id, Ts};
+use crate::event::{AgentState, Id, Ts};
 use crate::floor::AgentChange;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,17 +43,22 @@ struct Open {
     queue: Option<Id>,
 }
 
-/// Agents in a stretch of talk or after-call work now; one entry per such agent.
+/// The stretch each agent is in now, if any, indexed by the floor's agent slot.
 #[derive(Debug, Default)]
 pub struct WorkTimer {
-    open: FastMap<Id, Open>,
+    open: Vec<Option<Open>>,
 }
 
 impl WorkTimer {
     /// Takes one agent change; returns the stretch it ends, if any.
     pub fn on_change(&mut self, c: &AgentChange) -> Option<Finished> {
+        let slot = c.slot as usize;
+        if slot >= self.open.len() {
+            self.open.resize(slot + 1, None);
+        }
+        let entry = &mut self.open[slot];
         let work = Work::of(c.state);
-        if let Some(o) = self.open.get_mut(&c.agent)
+        if let Some(o) = entry
             && Some(o.work) == work
         {
             // talking ↔ hold: the same call goes on.
@@ -62,14 +67,9 @@ impl WorkTimer {
             }
             return None;
         }
-        let finished = self.open.remove(&c.agent).map(|o| Finished {
-            work: o.work,
-            queue: o.queue,
-            ms: (c.since - o.since).max(0),
-        });
-        if let Some(work) = work {
-            self.open.insert(c.agent.clone(), Open { work, since: c.since, queue: c.queue.clone() });
-        }
+        let finished =
+            entry.take().map(|o| Finished { work: o.work, queue: o.queue, ms: (c.since - o.since).max(0) });
+        *entry = work.map(|work| Open { work, since: c.since, queue: c.queue.clone() });
         finished
     }
 }
@@ -81,6 +81,8 @@ mod tests {
     fn change(agent: &str, state: Option<AgentState>, queue: Option<&str>, since_secs: i64) -> AgentChange {
         AgentChange {
             agent: Id::from(agent),
+            // As the floor numbers agents: one slot per agent (test agents are A<n>).
+            slot: agent.trim_start_matches('A').parse().expect("test agent ids are A<n>"),
             team: None,
             queue: queue.map(Id::from),
             state,

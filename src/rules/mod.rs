@@ -186,8 +186,11 @@ struct QueueWatch {
 pub struct Rules {
     cfg: AlertsConfig,
     window_ms: i64,
-    heap: BinaryHeap<Reverse<(Ts, u64, Id)>>,
-    agents: FastMap<Id, Watch>,
+    /// Overrun deadlines: (due, generation, agent slot).
+    heap: BinaryHeap<Reverse<(Ts, u64, u32)>>,
+    /// Indexed by the floor's agent slot (`AgentChange::slot`): no hashing per
+    /// agent event. `None` for an agent logged out or not seen yet.
+    agents: Vec<Option<Watch>>,
     logged_in: u32,
     /// Event times of recent logouts (last 60 s), for the mass-logout signature.
     logouts: VecDeque<Ts>,
@@ -245,7 +248,7 @@ impl Rules {
             window_ms: i64::try_from(cfg.queue_window_secs).unwrap_or(900) * 1000,
             cfg: cfg.clone(),
             heap: BinaryHeap::new(),
-            agents: FastMap::default(),
+            agents: Vec::new(),
             logged_in: 0,
             logouts: VecDeque::new(),
             mass_logout_since: None,
@@ -316,12 +319,12 @@ impl Rules {
 
     /// Lets time pass: fires due overruns; every few seconds sweeps queues and sources.
     pub fn on_tick(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
-        while let Some(Reverse((due, generation, agent))) = self.heap.peek().cloned() {
+        while let Some(&Reverse((due, generation, slot))) = self.heap.peek() {
             if due > now {
                 break;
             }
             self.heap.pop();
-            self.overrun_due(&agent, generation, now, out);
+            self.overrun_due(slot, generation, now, out);
         }
         if now < self.next_sweep {
             return;
@@ -354,10 +357,10 @@ impl Rules {
         let s = key.subject.as_str();
         match key.kind {
             Kind::AcwOverrun => {
-                self.agents.get(&key.subject).is_none_or(|w| w.change.state == Some(AgentState::Acw))
+                self.agent(&key.subject).is_none_or(|w| w.change.state == Some(AgentState::Acw))
             }
             Kind::BusyOverrun => {
-                self.agents.get(&key.subject).is_none_or(|w| w.change.state == Some(AgentState::NotReady))
+                self.agent(&key.subject).is_none_or(|w| w.change.state == Some(AgentState::NotReady))
             }
             Kind::AnswerRateLow => self.queues.get(&key.subject).is_some_and(|w| w.answer_rate),
             Kind::ServiceLevelLow => self.queues.get(&key.subject).is_some_and(|w| w.service_level),
@@ -457,7 +460,11 @@ impl Rules {
         // What was known of the agent. Its watch is updated in place at the end
         // (taking it out and putting a new one back moved ~150 bytes twice per
         // agent event and churned the table).
-        let previous = self.agents.get(&c.agent).map(|w| Previous {
+        let slot = c.slot as usize;
+        if slot >= self.agents.len() {
+            self.agents.resize_with(slot + 1, || None);
+        }
+        let previous = self.agents[slot].as_ref().map(|w| Previous {
             state: w.change.state,
             level: w.level,
             generation: w.generation,
@@ -505,31 +512,31 @@ impl Rules {
         };
         let generation = previous.as_ref().map_or(0, |p| p.generation + 1);
         if c.state.is_none() {
-            if previous.is_some() {
-                self.agents.remove(&c.agent);
-            }
+            self.agents[slot] = None;
             return;
         }
         if limit_ms > 0 {
-            self.heap.push(Reverse((c.since + limit_ms, generation, c.agent.clone())));
+            self.heap.push(Reverse((c.since + limit_ms, generation, c.slot)));
         }
-        match self.agents.get_mut(&c.agent) {
+        match &mut self.agents[slot] {
             Some(w) => {
                 w.change.clone_from(c);
                 w.generation = generation;
                 w.level = None;
                 w.limit_ms = limit_ms;
             }
-            None => {
-                let w = Watch { change: c.clone(), generation, level: None, limit_ms };
-                self.agents.insert(c.agent.clone(), w);
-            }
+            empty => *empty = Some(Watch { change: c.clone(), generation, level: None, limit_ms }),
         }
     }
 
-    fn overrun_due(&mut self, agent: &Id, generation: u64, now: Ts, out: &mut Vec<Signal>) {
+    /// The watch of the agent `id` (a scan: for restored alerts, not per event).
+    fn agent(&self, id: &Id) -> Option<&Watch> {
+        self.agents.iter().flatten().find(|w| w.change.agent == *id)
+    }
+
+    fn overrun_due(&mut self, slot: u32, generation: u64, now: Ts, out: &mut Vec<Signal>) {
         let critical_factor = self.cfg.critical_factor;
-        let Some(w) = self.agents.get_mut(agent) else { return };
+        let Some(Some(w)) = self.agents.get_mut(slot as usize) else { return };
         if w.generation != generation || w.limit_ms == 0 {
             return;
         }
@@ -546,17 +553,17 @@ impl Rules {
         }
         w.level = Some(severity);
         if severity == Severity::Warning && critical_at > w.limit_ms {
-            self.heap.push(Reverse((w.change.since + critical_at, generation, agent.clone())));
+            self.heap.push(Reverse((w.change.since + critical_at, generation, slot)));
         }
         let c = &w.change;
         let message = Text::of(|l| text::overrun(l, kind, c, elapsed, w.limit_ms));
         let limit = w.limit_ms;
-        let (team, queue) = (c.team.clone(), c.queue.clone());
+        let (agent, team, queue) = (c.agent.clone(), c.team.clone(), c.queue.clone());
         let started = c.since;
         let key = AlertKey { kind, subject: agent.clone() };
         self.restored.retain(|k| *k != key);
         let mut f = self.fire(key, severity, started);
-        f.agent = Some(agent.clone());
+        f.agent = Some(agent);
         f.team = team;
         f.queue = queue;
         f.text = message;

@@ -1,0 +1,129 @@
+//! The floor's counters, kept by their own task downstream of the engine.
+//!
+//! The engine owns the floor and is the one serial stage of ingest: every
+//! nanosecond it spends is a nanosecond of throughput. Turning its effects into
+//! Prometheus counters and histograms (atomic updates, pairing agent changes into
+//! talk and ACW stretches) needs nothing from the floor, so it runs here, on
+//! another core, fed by a bounded, lossless channel: a slow counter slows the
+//! engine rather than lose a count.
+//!
+//! `floorwatch_events_total` is incremented here too, after the effects of those
+//! events are counted: a reader who sees N events processed sees every counter of
+//! those N events, as when the engine counted them itself.
+
+use prometheus::Histogram;
+use tokio::sync::mpsc;
+
+use super::work::{Work, WorkTimer};
+use super::{Metrics, NO_QUEUE, QueueMetrics, WorkMetrics};
+use crate::config::QueueParams;
+use crate::event::{EVENT_TYPES, FastMap, Id};
+use crate::floor::{AgentChange, Effect};
+
+/// What the engine hands over after a round of input: the events applied, by
+/// type, and the effects they had, in order — one `Vec` per batch as the engine
+/// made it (moved, not copied: effects are ~100 bytes and a round holds thousands).
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub by_type: [u64; EVENT_TYPES.len()],
+    pub fx: Vec<Vec<Effect>>,
+}
+
+impl Counts {
+    pub fn is_empty(&self) -> bool {
+        self.fx.is_empty() && self.by_type.iter().all(|n| *n == 0)
+    }
+
+    /// Adds a batch's effects (nothing for none).
+    pub fn push(&mut self, fx: Vec<Effect>) {
+        if !fx.is_empty() {
+            self.fx.push(fx);
+        }
+    }
+}
+
+/// Room for this many rounds of engine output before the engine waits.
+pub const CAPACITY: usize = 256;
+
+/// Starts the counting task; it ends when the engine drops its sender.
+pub fn spawn(metrics: std::sync::Arc<Metrics>) -> (mpsc::Sender<Counts>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<Counts>(CAPACITY);
+    let task = tokio::spawn(async move {
+        let mut counter = Counter::new(metrics);
+        while let Some(counts) = rx.recv().await {
+            counter.count(counts);
+        }
+    });
+    (tx, task)
+}
+
+/// The counting state: per-queue handles (indexed like the floor's queues) and
+/// the open talk and ACW stretches.
+pub struct Counter {
+    metrics: std::sync::Arc<Metrics>,
+    queues: Vec<(QueueMetrics, QueueParams)>,
+    /// Queue id → index, to file an agent's stretch under its (free-text) queue.
+    queue_index: FastMap<Id, usize>,
+    work: WorkTimer,
+    /// Histograms for stretches of agents with no known queue, made on first use.
+    no_queue_work: Option<WorkMetrics>,
+}
+
+impl Counter {
+    pub fn new(metrics: std::sync::Arc<Metrics>) -> Counter {
+        Counter {
+            metrics,
+            queues: Vec::new(),
+            queue_index: FastMap::default(),
+            work: WorkTimer::default(),
+            no_queue_work: None,
+        }
+    }
+
+    /// Counts one round: effects first, then the events they came from.
+    pub fn count(&mut self, counts: Counts) {
+        for e in counts.fx.into_iter().flatten() {
+            match e {
+                Effect::QueueAdded { idx, id, params } => {
+                    debug_assert_eq!(idx, self.queues.len());
+                    self.queues.push((self.metrics.queue(&id), params));
+                    self.queue_index.insert(id, idx);
+                }
+                Effect::Offered { queue, .. } => self.queues[queue].0.offered.inc(),
+                Effect::Answered(i) => self.queues[i].0.answered.inc(),
+                Effect::Abandoned(i) => {
+                    let (m, p) = &self.queues[i];
+                    m.abandoned(p);
+                }
+                Effect::Wait { queue, answered, ms } => {
+                    let (m, p) = &self.queues[queue];
+                    m.wait(p, answered, ms);
+                }
+                Effect::Anomaly(a) => self.metrics.anomalies[a.index()].inc(),
+                Effect::Agent(c) => self.observe_work(&c),
+                Effect::Fault { .. } | Effect::CallerLost { .. } => {}
+            }
+        }
+        for (i, n) in counts.by_type.into_iter().enumerate() {
+            if n > 0 {
+                self.metrics.events[i].inc_by(n);
+            }
+        }
+    }
+
+    /// Observes the talk or ACW stretch an agent change ends, under the agent's
+    /// queue when the floor knows it (bounded labels), else [`NO_QUEUE`].
+    fn observe_work(&mut self, c: &AgentChange) {
+        let Some(done) = self.work.on_change(c) else { return };
+        let known = done.queue.as_ref().and_then(|q| self.queue_index.get(q).copied());
+        let m = match known {
+            Some(i) => &self.queues[i].0.work,
+            None => self.no_queue_work.get_or_insert_with(|| self.metrics.work(NO_QUEUE)),
+        };
+        let h: &Histogram = match done.work {
+            Work::Talk => &m.talk,
+            Work::Acw => &m.acw,
+        };
+        h.observe(done.ms as f64 / 1000.0);
+    }
+}
