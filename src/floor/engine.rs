@@ -242,7 +242,6 @@ impl Engine {
                 let lag = self.metrics.ingest_lag.local();
                 for ev in &events {
                     self.floor.apply(ev, now, &mut fx);
-                    self.out.by_type[ev.kind.type_index()] += 1;
                     lag.observe(((now - ev.ts).max(0)) as f64 / 1000.0);
                 }
                 lag.flush();
@@ -259,6 +258,7 @@ impl Engine {
                 let room = fx.len();
                 self.out.push(std::mem::replace(&mut fx, Vec::with_capacity(room)));
                 self.fx = fx;
+                self.out.events.push(events);
                 self.metrics.engine_batch_seconds.observe(started.elapsed().as_secs_f64());
             }
             EngineInput::Connection { source, delta, named } => {

@@ -17,21 +17,22 @@ use tokio::sync::mpsc;
 use super::work::{Work, WorkTimer};
 use super::{Metrics, NO_QUEUE, QueueMetrics, WorkMetrics};
 use crate::config::QueueParams;
-use crate::event::{EVENT_TYPES, FastMap, Id};
+use crate::event::{EVENT_TYPES, Event, FastMap, Id};
 use crate::floor::{AgentChange, Effect};
 
-/// What the engine hands over after a round of input: the events applied, by
-/// type, and the effects they had, in order — one `Vec` per batch as the engine
-/// made it (moved, not copied: effects are ~100 bytes and a round holds thousands).
+/// What the engine hands over after a round of input: the events it applied and
+/// the effects they had, in order — one `Vec` per batch as the engine made it
+/// (moved, not copied: a round holds thousands of ~100-byte values). Even
+/// dropping them is work the engine leaves to this task.
 #[derive(Debug, Default)]
 pub struct Counts {
-    pub by_type: [u64; EVENT_TYPES.len()],
+    pub events: Vec<Vec<Event>>,
     pub fx: Vec<Vec<Effect>>,
 }
 
 impl Counts {
     pub fn is_empty(&self) -> bool {
-        self.fx.is_empty() && self.by_type.iter().all(|n| *n == 0)
+        self.fx.is_empty() && self.events.is_empty()
     }
 
     /// Adds a batch's effects (nothing for none).
@@ -42,8 +43,11 @@ impl Counts {
     }
 }
 
-/// Room for this many rounds of engine output before the engine waits.
-pub const CAPACITY: usize = 256;
+/// Room for this many rounds of engine output before the engine waits. A round
+/// is at most 64 inputs (the engine's `recv_many`), so this bounds what is in
+/// flight to a few MB; the counter is several times faster than the engine, so
+/// the engine meets a full channel only if this task is starved of CPU.
+pub const CAPACITY: usize = 16;
 
 /// Starts the counting task; it ends when the engine drops its sender.
 pub fn spawn(metrics: std::sync::Arc<Metrics>) -> (mpsc::Sender<Counts>, tokio::task::JoinHandle<()>) {
@@ -104,7 +108,11 @@ impl Counter {
                 Effect::Fault { .. } | Effect::CallerLost { .. } => {}
             }
         }
-        for (i, n) in counts.by_type.into_iter().enumerate() {
+        let mut by_type = [0u64; EVENT_TYPES.len()];
+        for ev in counts.events.iter().flatten() {
+            by_type[ev.kind.type_index()] += 1;
+        }
+        for (i, n) in by_type.into_iter().enumerate() {
             if n > 0 {
                 self.metrics.events[i].inc_by(n);
             }
