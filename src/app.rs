@@ -114,7 +114,7 @@ impl Daemon {
             alerts: alerts.handle,
             incidents: incidents.handle,
             admin_token: cfg.admin_token.as_deref().map(Arc::from),
-            floor_feed: crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, cancel.clone()),
+            floor_feed: crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, clock, cancel.clone()),
             read_access: cfg.wallboard.read_access,
             timezone: cfg.floor.timezone,
         };

@@ -42,6 +42,18 @@ impl Clock {
         self.start + std::time::Duration::from_millis(real)
     }
 
+    /// The first point at or after `t` of a grid of `period` counted from this
+    /// clock's start (real time, whatever the speed). The engine publishes
+    /// snapshots on such a grid and the wallboard feed sends on one a moment
+    /// later, so when one period divides the other each wall update carries a
+    /// snapshot just taken, not one up to a whole snapshot interval old.
+    pub fn grid_at_or_after(&self, t: Instant, period: std::time::Duration) -> Instant {
+        let since = t.saturating_duration_since(self.start).as_nanos();
+        let period = period.as_nanos().max(1);
+        let at = since.div_ceil(period) * period;
+        self.start + std::time::Duration::from_nanos(u64::try_from(at).unwrap_or(u64::MAX))
+    }
+
     pub fn now_ms(&self) -> Ts {
         let elapsed = self.start.elapsed();
         let ms = if self.speed == 1.0 {
@@ -66,5 +78,20 @@ mod tests {
         // A deadline already past is due now, not before the start.
         assert_eq!(c.instant_at(0), c.start);
         assert_eq!(Clock::starting_at(0).with_speed(f64::NAN).speed, 1.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grid_points_are_multiples_of_the_period_from_the_start() {
+        let c = Clock::starting_at(0).with_speed(20.0);
+        let ms = std::time::Duration::from_millis;
+        let p = ms(250);
+        assert_eq!(c.grid_at_or_after(c.start, p), c.start);
+        assert_eq!(c.grid_at_or_after(c.start + ms(1), p), c.start + ms(250));
+        assert_eq!(c.grid_at_or_after(c.start + ms(250), p), c.start + ms(250));
+        assert_eq!(c.grid_at_or_after(c.start + ms(1_001), p), c.start + ms(1_250));
+        // Every point of a 250 ms grid is a point of a 125 ms grid.
+        let t = c.start + ms(3_333);
+        let wall = c.grid_at_or_after(t, p);
+        assert_eq!(c.grid_at_or_after(wall, ms(125)), wall);
     }
 }

@@ -883,10 +883,10 @@ impl RawConfig {
                 format!("{} queues are configured but max_queues is {max_queues}", queues.len()),
             ));
         }
-        // Ten snapshots a second: the wallboard pushes four updates a second, each
-        // with what has been published by then, so a change waits at most this
-        // long before its update can carry it.
-        let snapshot_interval_ms = self.floor.snapshot_interval_ms.unwrap_or(100);
+        // Eight snapshots a second on the clock's grid: the wallboard pushes on
+        // the 250 ms grid, two of these, just after the engine has published, so
+        // its updates carry fresh snapshots (and /api/floor is at most 125 ms old).
+        let snapshot_interval_ms = self.floor.snapshot_interval_ms.unwrap_or(125);
         if !(50..=10_000).contains(&snapshot_interval_ms) {
             errs.push(problem("floor.snapshot_interval_ms", "must be between 50 and 10000"));
         }

@@ -180,7 +180,7 @@ fn wallboard_section_is_validated_and_follows_the_alert_rules() {
     assert_eq!(c.wallboard.read_access, ReadAccess::Lan);
     assert_eq!(c.wallboard.push_interval_ms, 250);
     assert_eq!(c.wallboard.window, "15m");
-    assert_eq!(c.floor.snapshot_interval_ms, 100);
+    assert_eq!(c.floor.snapshot_interval_ms, 125);
     // Thresholds not given follow [alerts], so a tile turns red with its alert.
     let c = parse_ok("[alerts]\nlongest_wait_max_secs = 45\nanswer_rate_min = 0.9\n");
     assert_eq!(c.wallboard.longest_wait_crit_secs, 45);

@@ -3,9 +3,10 @@
 //! Inputs arrive on one bounded channel ([`EngineInput`]); the engine applies them
 //! in order, runs the rules on what changed, hands the events and their effects to
 //! the counting task ([`crate::metrics::counting`], bounded and lossless: counters
-//! are work this serial stage need not do), and publishes an `Arc<Snapshot>` on a `watch`
-//! channel at most every `snapshot_interval_ms` (and at every tick, since waits and
-//! times in state grow even when nothing happens). It stops when every sender is
+//! are work this serial stage need not do), and publishes an `Arc<Snapshot>` on a
+//! `watch` channel at the next point of a `snapshot_interval_ms` grid after a change
+//! (and after every one-second tick, since waits and times in state grow even when
+//! nothing happens). It stops when every sender is
 //! gone — which is how shutdown drains it: ingest sessions close, their senders
 //! drop, the engine applies what is left and publishes a last snapshot.
 //!
@@ -124,14 +125,15 @@ impl Engine {
     async fn run(mut self, mut rx: mpsc::Receiver<EngineInput>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut last_publish = Instant::now();
-        // Input applied since the last publish: published at `last_publish +
-        // interval`, not at the next tick, so an isolated event right after a
-        // publish reaches readers within one interval rather than up to a second.
-        let mut unpublished = false;
+        // When something readers would see has changed: the grid point it is
+        // published at. A grid counted from the clock's start, not `interval`
+        // after the previous publish: the wallboard feed sends on the same grid a
+        // moment later, so what it sends was just taken. Within one interval of
+        // any change, and at most one snapshot per interval.
+        let mut publish_at: Option<Instant> = None;
         let mut inputs = Vec::with_capacity(64);
         loop {
-            let dirty = tokio::select! {
+            let changed = tokio::select! {
                 // The tick first: under a constant stream of input it would otherwise
                 // never be polled. It is ready once a second, so input cannot starve.
                 biased;
@@ -141,19 +143,16 @@ impl Engine {
                     self.floor.tick(now, &mut fx);
                     self.out.push(fx);
                     self.rules.on_tick(&self.floor, now, &mut self.pending);
-                    self.publish(now);
-                    last_publish = Instant::now();
-                    unpublished = false;
                     if Instant::now() >= self.next_baseline_save {
                         self.next_baseline_save = Instant::now() + BASELINE_SAVE_EVERY;
                         self.save_baselines().await;
                     }
-                    false
+                    // Waits and times in state have grown, events or not.
+                    true
                 }
-                _ = tokio::time::sleep_until(last_publish + self.interval), if unpublished => {
+                _ = tokio::time::sleep_until(publish_at.unwrap_or_else(Instant::now)), if publish_at.is_some() => {
                     self.publish(self.clock.now_ms());
-                    last_publish = Instant::now();
-                    unpublished = false;
+                    publish_at = None;
                     false
                 }
                 // An overrun threshold or the rules' periodic sweep is due.
@@ -181,14 +180,8 @@ impl Engine {
                 }
             }
             self.send_counts().await;
-            if dirty {
-                if last_publish.elapsed() >= self.interval {
-                    self.publish(self.clock.now_ms());
-                    last_publish = Instant::now();
-                    unpublished = false;
-                } else {
-                    unpublished = true;
-                }
+            if changed && publish_at.is_none() {
+                publish_at = Some(self.clock.grid_at_or_after(Instant::now(), self.interval));
             }
         }
         self.publish(self.clock.now_ms());

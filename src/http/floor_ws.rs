@@ -48,6 +48,7 @@ use super::dto::{
     WallAgentDto, WallConfigDto, WallFaultDto, WallHeadDto, WallQueueDto, WallShiftDto, WallSourceDto,
     WallTeamDto,
 };
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::event::{FastMap, Id};
 use crate::floor::{Agent, Snapshot};
@@ -55,6 +56,12 @@ use crate::floor::{Agent, Snapshot};
 /// A client whose socket takes nothing for this long is dropped: a browser that
 /// is alive drains a frame in milliseconds, even a large one on a slow LAN.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long after a grid point the feed reads the engine's snapshot: time for the
+/// engine, waking at the same point, to take it (well under a millisecond for
+/// thousands of agents, a few for tens of thousands, plus a round of input it may
+/// be in the middle of).
+const FEED_LAG: Duration = Duration::from_millis(10);
 
 /// Deltas kept for clients that are a little behind (at four a second, four
 /// seconds); further behind, a client is resynced with a snapshot.
@@ -76,11 +83,12 @@ impl FloorFeed {
     pub fn spawn(
         snapshot: watch::Receiver<Arc<Snapshot>>,
         cfg: &Config,
+        clock: Clock,
         cancel: CancellationToken,
     ) -> Arc<FloorFeed> {
         let config = json(&WallConfigDto::new(&cfg.wallboard, &cfg.alerts, cfg.floor.timezone.name()));
         let interval = Duration::from_millis(cfg.wallboard.push_interval_ms);
-        let (handle, feed) = Feed::new(snapshot, config, interval);
+        let (handle, feed) = Feed::new(snapshot, config, interval, clock);
         tokio::spawn(feed.run(cancel));
         handle
     }
@@ -302,6 +310,8 @@ struct Feed {
     state: watch::Sender<Arc<FeedState>>,
     wake: Arc<Notify>,
     interval: Duration,
+    /// Whose grid the feed sends on (the engine publishes on it too).
+    clock: Clock,
     config: Arc<str>,
     seq: u64,
     live: bool,
@@ -321,6 +331,7 @@ impl Feed {
         snapshot: watch::Receiver<Arc<Snapshot>>,
         config: Arc<str>,
         interval: Duration,
+        clock: Clock,
     ) -> (Arc<FloorFeed>, Feed) {
         let (state, state_rx) = watch::channel(Arc::new(FeedState::idle(0, config.clone())));
         let (deltas, _) = broadcast::channel(BACKLOG);
@@ -332,6 +343,7 @@ impl Feed {
             state,
             wake,
             interval,
+            clock,
             config,
             seq: 0,
             live: false,
@@ -349,15 +361,14 @@ impl Feed {
     async fn run(mut self, cancel: CancellationToken) {
         // The feed publishes on a fixed grid, one interval apart, whatever the
         // engine has published by then. Following the engine's snapshots instead
-        // does not work out: they come four a second on average too (the engine's
-        // once-a-second tick among them, often closer than an interval to the one
-        // before), and a pace of one interval against an input of the same average
-        // rate never catches up once it has fallen behind — every change would
-        // then wait most of an interval more. On a grid a change waits for the
-        // next engine snapshot (`floor.snapshot_interval_ms`, 100 ms by default)
-        // and the next grid point, and the sessions, paced alike, are in step
-        // with it.
-        let mut last = Instant::now();
+        // does not work out: a pace of one interval against an input of about the
+        // same rate never catches up once it has fallen behind — every change
+        // would then wait most of an interval more. The grid is the clock's, the
+        // one the engine publishes snapshots on (`floor.snapshot_interval_ms`,
+        // 125 ms by default, divides 250), and the feed reads [`FEED_LAG`] after
+        // each point: a change waits for the next point, not for the next point
+        // and a snapshot up to an interval old.
+        let mut next = Instant::now();
         loop {
             if self.deltas.receiver_count() == 0 {
                 if self.live {
@@ -371,23 +382,22 @@ impl Feed {
                 continue;
             }
             if self.live {
-                let due = last + self.interval;
                 tokio::select! {
-                    _ = tokio::time::sleep_until(due) => {}
+                    _ = tokio::time::sleep_until(next + FEED_LAG) => {}
                     _ = cancel.cancelled() => break,
                 }
-                // The grid counts from scheduled times, so wake-up delays do not
-                // add up; after a long stall it starts afresh.
-                let now = Instant::now();
-                last = if now - due < self.interval { due } else { now };
+                // Wake-up delays do not add up: the next point is on the grid,
+                // a whole interval on; after a long stall, the first one ahead.
+                next = self.clock.grid_at_or_after(Instant::now().max(next + self.interval), self.interval);
                 match self.snapshot.has_changed() {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(_) => break,
                 }
             } else {
-                // Coming alive: what is there now, at once.
-                last = Instant::now();
+                // Coming alive: what is there now, at once; the grid from the
+                // point a whole interval on, so no client gets two in one.
+                next = self.clock.grid_at_or_after(Instant::now() + self.interval, self.interval);
             }
             let snap = self.snapshot.borrow_and_update().clone();
             self.publish(&snap);

@@ -60,7 +60,12 @@ impl Fixture {
 
 fn feed(first: Arc<Snapshot>) -> (watch::Sender<Arc<Snapshot>>, Arc<FloorFeed>, Feed) {
     let (tx, rx) = watch::channel(first);
-    let (handle, feed) = Feed::new(rx, Arc::from(r#"{"title":"t"}"#), Duration::from_millis(250));
+    let (handle, feed) = Feed::new(
+        rx,
+        Arc::from(r#"{"title":"t"}"#),
+        Duration::from_millis(250),
+        crate::clock::Clock::system(),
+    );
     (tx, handle, feed)
 }
 
