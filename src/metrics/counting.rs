@@ -135,3 +135,70 @@ impl Counter {
         h.observe(done.ms as f64 / 1000.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::event::{AgentState, EventKind};
+    use crate::floor::Floor;
+
+    /// A round of a real floor's output counts its events by type, its queue
+    /// effects under the queue's label, and the talk stretch its agent ended.
+    #[test]
+    fn a_round_counts_events_effects_and_work() {
+        let metrics = std::sync::Arc::new(Metrics::new());
+        let mut counter = Counter::new(metrics.clone());
+        let mut fx = Vec::new();
+        let mut floor = Floor::new(&Config::default().floor, &mut fx);
+        counter.count(Counts { fx: vec![std::mem::take(&mut fx)], ..Counts::default() });
+
+        let t0 = 1_700_000_000_000;
+        let ev = |s: i64, kind| Event { ts: t0 + s * 1000, source: "acd".into(), seq: None, kind };
+        let state = |s, st| {
+            ev(
+                s,
+                EventKind::AgentState {
+                    agent: "A1".into(),
+                    state: st,
+                    reason: None,
+                    queue: Some("billing".into()),
+                    call: None,
+                },
+            )
+        };
+        let events = vec![
+            ev(
+                0,
+                EventKind::AgentLogin {
+                    agent: "A1".into(),
+                    name: None,
+                    team: None,
+                    state: AgentState::Ready,
+                    reason: None,
+                },
+            ),
+            ev(1, EventKind::CallOffered { call: "c1".into(), queue: "billing".into(), caller: None }),
+            ev(3, EventKind::CallAnswered { call: "c1".into(), agent: "A1".into(), queue: None }),
+            state(3, AgentState::Talking),
+            state(63, AgentState::Acw),
+        ];
+        for e in &events {
+            floor.apply(e, e.ts, &mut fx);
+        }
+        counter.count(Counts { events: vec![events], fx: vec![fx] });
+
+        let by_type = |t: &str| metrics.events[EVENT_TYPES.iter().position(|x| *x == t).expect("type")].get();
+        assert_eq!(
+            ["agent_login", "call_offered", "call_answered", "agent_state"].map(by_type),
+            [1, 1, 1, 2]
+        );
+        let billing = metrics.queue("billing");
+        assert_eq!((billing.offered.get(), billing.answered.get()), (1, 1));
+        assert_eq!(billing.wait_answered.get_sample_count(), 1);
+        assert_eq!(billing.wait_answered.get_sample_sum(), 2.0);
+        // Talking from the answer (3 s) to ACW (63 s), filed under the agent's queue.
+        assert_eq!(billing.work.talk.get_sample_count(), 1);
+        assert_eq!(billing.work.talk.get_sample_sum(), 60.0);
+    }
+}
