@@ -30,6 +30,10 @@ const NOT_SEEN: Ts = Ts::MIN;
 /// of bytes, so `u32::MAX` of them could never be held.
 const NO_QUEUE: u32 = u32::MAX;
 
+/// Calls the active map keeps room for when it gives room back: a big floor's
+/// calls in progress, some hundreds of KB.
+const ACTIVE_ROOM: usize = 4096;
+
 /// Every call mentioned within `call_retention_secs`, each in exactly one of the maps.
 #[derive(Debug, Default)]
 pub(super) struct Calls {
@@ -317,6 +321,14 @@ impl Floor {
             }
             false
         });
+        // A burst of calls in progress (a backlog resent out of order) grows the
+        // active map, and a hash map keeps its room; once they are done, give it
+        // back so the calls in progress lie dense in cache again. Only at four
+        // times the room needed, so a floor's ups and downs do not rehash.
+        let active = &mut self.calls.active;
+        if active.capacity() > 4 * active.len().max(ACTIVE_ROOM) {
+            active.shrink_to((2 * active.len()).max(ACTIVE_ROOM));
+        }
     }
 }
 

@@ -355,6 +355,24 @@ fn finished_calls_are_forgotten_after_retention() {
 }
 
 #[test]
+fn the_active_map_gives_back_its_room_after_a_burst() {
+    let mut fx = Vec::new();
+    let mut f = Floor::new(&cfg(), &mut fx);
+    // 100,000 calls waiting at once, then all abandoned: finished, none active.
+    let calls: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+    more(&mut f, &mut fx, &calls.iter().map(|c| offered(0.0, c, "billing")).collect::<Vec<_>>());
+    more(&mut f, &mut fx, &calls.iter().map(|c| abandoned(1.0, c)).collect::<Vec<_>>());
+    let grown = f.calls.active.allocation_size();
+    assert!(f.calls.active.is_empty() && grown > 100_000 * 80, "{grown}");
+    f.tick(T0 + 2_000, &mut fx);
+    assert!(f.calls.active.allocation_size() < grown / 8, "{}", f.calls.active.allocation_size());
+    // Still finished, not forgotten.
+    fx.clear();
+    more(&mut f, &mut fx, &[offered(0.0, "c7", "billing")]);
+    assert_eq!(anomalies(&fx), [Anomaly::DuplicateOffer]);
+}
+
+#[test]
 fn agent_states_and_time_accounting() {
     let (_, _, s) = run(
         &[
