@@ -4,10 +4,18 @@
 //! happens exactly once: the offer when its offer arrives, the outcome when both the
 //! outcome and the call's queue are known, the wait when both the offer time and the
 //! outcome time are known.
+//!
+//! Calls are kept in two maps. A call is *active* while an event can still change
+//! what is counted for it (and, answered, until its end). Once finished, all a later
+//! event of it can do is be a duplicate, so only its id and latest time are kept:
+//! the active map holds the few thousand calls in progress, and stays in cache,
+//! instead of every call of the last `call_retention_secs`.
+
+use hashbrown::hash_map::EntryRef;
 
 use super::queue::{Queue, QueueIdx};
 use super::{Anomaly, Calendar, Effect, Floor, Settings};
-use crate::event::{AgentState, Id, Ts};
+use crate::event::{AgentState, FastMap, Id, Ts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -22,16 +30,66 @@ const NOT_SEEN: Ts = Ts::MIN;
 /// of bytes, so `u32::MAX` of them could never be held.
 const NO_QUEUE: u32 = u32::MAX;
 
-/// One call, as small as it can be: a busy floor keeps tens of thousands of
-/// them for `call_retention_secs`, and each event of a call lands on its record
-/// cold. Sentinels stand for "not seen", behind accessors: with the id it is
-/// 88 bytes (Options and a `usize` queue made it 144).
+/// Calls the active map keeps room for when it gives room back: a big floor's
+/// calls in progress, some hundreds of KB.
+const ACTIVE_ROOM: usize = 4096;
+
+/// Every call mentioned within `call_retention_secs`, each in exactly one of the maps.
+#[derive(Debug, Default)]
+pub(super) struct Calls {
+    /// Calls still being counted: waiting, outcome before offer, answered and not
+    /// ended, ends of unknown calls.
+    pub(super) active: FastMap<Id, Call>,
+    /// Calls whose counting is complete, with their latest event time (retention
+    /// runs from it): 32 bytes an entry. A later offer or outcome of one is a
+    /// duplicate and a later end nothing, so that is all a record has left to say.
+    pub(super) finished: FastMap<Id, Ts>,
+}
+
+/// Where an event's call was found.
+enum Found<'a> {
+    /// Still being counted (or new: created by this event).
+    Active(&'a mut Call),
+    /// Counted in full; its retention time has been moved on.
+    Finished,
+}
+
+impl Calls {
+    /// The call's record, created by `ts` if the call is unknown (`on_new` is told),
+    /// touched by `ts` either way.
+    fn find(&mut self, id: &Id, ts: Ts, on_new: impl FnOnce()) -> Found<'_> {
+        let c = match self.active.entry_ref(id) {
+            EntryRef::Occupied(o) => o.into_mut(),
+            EntryRef::Vacant(v) => {
+                // Probed only for calls not active, mostly new offers: a miss
+                // mostly reads the table's control bytes, not its entries.
+                if let Some(t) = self.finished.get_mut(id) {
+                    *t = (*t).max(ts);
+                    return Found::Finished;
+                }
+                on_new();
+                v.insert(Call::new(ts))
+            }
+        };
+        c.touched = c.touched.max(ts);
+        Found::Active(c)
+    }
+
+    /// Moves a call that [`Call::is_done`] to the finished map.
+    fn finish(&mut self, id: &Id) {
+        if let Some((id, c)) = self.active.remove_entry(id) {
+            self.finished.insert(id, c.touched);
+        }
+    }
+}
+
+/// One active call, 80 bytes with its id. Sentinels stand for "not seen", behind
+/// accessors, to keep it small: the active map should stay in cache.
 #[derive(Debug, Clone)]
 pub(super) struct Call {
     offered_at: Ts,
     /// Time of the answer or abandon, whichever came (`outcome` says which).
     outcome_at: Ts,
-    ended_at: Ts,
     /// Latest event time seen for this call; retention runs from it.
     touched: Ts,
     /// The caller's number from the offer, kept so an abandon can be called back.
@@ -40,6 +98,8 @@ pub(super) struct Call {
     outcome: Option<Outcome>,
     /// Whether the answer or abandon has been counted in `queue`.
     outcome_counted: bool,
+    /// Whether an end has been seen (its time changes nothing that is counted).
+    ended: bool,
 }
 
 impl Call {
@@ -47,13 +107,28 @@ impl Call {
         Call {
             offered_at: NOT_SEEN,
             outcome_at: NOT_SEEN,
-            ended_at: NOT_SEEN,
             touched: ts,
             caller: None,
             queue: NO_QUEUE,
             outcome: None,
             outcome_counted: false,
+            ended: false,
         }
+    }
+
+    /// Whether every count of this call is done, so that later events of it can
+    /// only be duplicates: offered, with its outcome (then counted too, as the
+    /// offer gave a queue). An answered call also waits for its end, which nearly
+    /// always follows: that end then finds it in the small map, and the finished
+    /// map is written once per call.
+    fn is_done(&self) -> bool {
+        debug_assert!(self.offered_at().is_none() || !self.has_outcome() || self.outcome_counted);
+        self.offered_at().is_some()
+            && match self.outcome {
+                Some(Outcome::Abandoned) => true,
+                Some(Outcome::Answered) => self.ended,
+                None => false,
+            }
     }
 
     fn offered_at(&self) -> Option<Ts> {
@@ -90,12 +165,13 @@ impl Floor {
         fx: &mut Vec<Effect>,
     ) {
         let named = self.queue_for(queue, fx);
-        let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
-        c.touched = c.touched.max(ts);
-        if c.offered_at().is_some() {
-            fx.push(Effect::Anomaly(Anomaly::DuplicateOffer));
-            return;
-        }
+        let c = match self.calls.find(call, ts, || {}) {
+            Found::Active(c) if c.offered_at().is_none() => c,
+            _ => {
+                fx.push(Effect::Anomaly(Anomaly::DuplicateOffer));
+                return;
+            }
+        };
         c.offered_at = ts;
         c.caller = caller.cloned();
         if let (Some(caller), Some(Outcome::Abandoned)) = (caller, c.outcome) {
@@ -127,6 +203,9 @@ impl Floor {
         let count = !c.outcome_counted;
         c.outcome_counted = true;
         count_outcome(q, c, qi, count, &mut self.calendar, &self.settings, fx);
+        if c.is_done() {
+            self.calls.finish(call);
+        }
     }
 
     pub(super) fn on_answered(
@@ -175,12 +254,13 @@ impl Floor {
         fx: &mut Vec<Effect>,
     ) -> Result<Option<QueueIdx>, ()> {
         let named = queue.map(|q| self.queue_for(q, fx));
-        let c = self.calls.entry_ref(call).or_insert_with(|| Call::new(ts));
-        c.touched = c.touched.max(ts);
-        if c.has_outcome() {
-            fx.push(Effect::Anomaly(Anomaly::DuplicateOutcome));
-            return Err(());
-        }
+        let c = match self.calls.find(call, ts, || {}) {
+            Found::Active(c) if !c.has_outcome() => c,
+            _ => {
+                fx.push(Effect::Anomaly(Anomaly::DuplicateOutcome));
+                return Err(());
+            }
+        };
         c.outcome = Some(outcome);
         c.outcome_at = ts;
         let qi = c.queue().or(named);
@@ -196,16 +276,21 @@ impl Floor {
             }
             count_outcome(q, c, qi, true, &mut self.calendar, &self.settings, fx);
         }
+        if c.is_done() {
+            self.calls.finish(call);
+        }
         Ok(qi)
     }
 
     pub(super) fn on_ended(&mut self, call: &Id, agent: Option<&Id>, ts: Ts, fx: &mut Vec<Effect>) {
-        let c = self.calls.entry_ref(call).or_insert_with(|| {
-            fx.push(Effect::Anomaly(Anomaly::EndOfUnknownCall));
-            Call::new(ts)
-        });
-        c.touched = c.touched.max(ts);
-        c.ended_at = if c.ended_at == NOT_SEEN { ts } else { c.ended_at.min(ts) };
+        // A finished call's end (an abandoned call's, or a second one) changes nothing.
+        let unknown = || fx.push(Effect::Anomaly(Anomaly::EndOfUnknownCall));
+        if let Found::Active(c) = self.calls.find(call, ts, unknown) {
+            c.ended = true;
+            if c.is_done() {
+                self.calls.finish(call);
+            }
+        }
         if let Some(agent) = agent
             && let Some(a) = self.agents.get_mut(agent)
             && a.call.as_ref() == Some(call)
@@ -215,11 +300,14 @@ impl Floor {
         }
     }
 
-    /// Forgets calls nobody has mentioned for `call_retention_ms`.
+    /// Forgets calls nobody has mentioned for `call_retention_ms`: after that, an
+    /// event of one counts as a new call's.
     pub(super) fn purge_calls(&mut self, now: Ts, fx: &mut Vec<Effect>) {
         let horizon = now - self.settings.call_retention_ms;
+        // Finished calls were counted in full: they go without an anomaly.
+        self.calls.finished.retain(|_, touched| *touched >= horizon);
         let queues = &mut self.queues;
-        self.calls.retain(|id, c| {
+        self.calls.active.retain(|id, c| {
             if c.touched >= horizon {
                 return true;
             }
@@ -233,6 +321,14 @@ impl Floor {
             }
             false
         });
+        // A burst of calls in progress (a backlog resent out of order) grows the
+        // active map, and a hash map keeps its room; once they are done, give it
+        // back so the calls in progress lie dense in cache again. Only at four
+        // times the room needed, so a floor's ups and downs do not rehash.
+        let active = &mut self.calls.active;
+        if active.capacity() > 4 * active.len().max(ACTIVE_ROOM) {
+            active.shrink_to((2 * active.len()).max(ACTIVE_ROOM));
+        }
     }
 }
 

@@ -27,7 +27,7 @@ pub use snapshot::Snapshot;
 
 use crate::config::{FloorConfig, QueueParams};
 use crate::event::{AgentState, Event, EventKind, FastMap, FaultStatus, Id, Ts};
-use calls::Call;
+use calls::Calls;
 use snapshot::{FaultView, QueueView, ShiftView, SourceView, TeamView, WaitingCall, WindowSpec};
 
 /// Id of the queue that absorbs traffic for queues beyond `max_queues`.
@@ -189,7 +189,7 @@ pub struct Floor {
     queues: Vec<Queue>,
     queue_index: FastMap<Id, QueueIdx>,
     agents: FastMap<Id, Agent>,
-    calls: FastMap<Id, Call>,
+    calls: Calls,
     /// Configured teams first (in config order), then teams seen in logins.
     teams: Vec<(Id, TeamInfo)>,
     sources: FastMap<Id, SourceInfo>,
@@ -220,7 +220,7 @@ impl Floor {
             queues: Vec::new(),
             queue_index: FastMap::default(),
             agents: FastMap::default(),
-            calls: FastMap::default(),
+            calls: Calls::default(),
             teams: cfg
                 .teams
                 .iter()

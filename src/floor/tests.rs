@@ -24,6 +24,10 @@ fn offered(s: f64, call: &str, queue: &str) -> Event {
     ev(s, EventKind::CallOffered { call: id(call), queue: id(queue), caller: None })
 }
 
+fn offered_from(s: f64, call: &str, queue: &str, caller: &str) -> Event {
+    ev(s, EventKind::CallOffered { call: id(call), queue: id(queue), caller: Some(id(caller)) })
+}
+
 fn answered(s: f64, call: &str, agent: &str) -> Event {
     ev(s, EventKind::CallAnswered { call: id(call), agent: id(agent), queue: None })
 }
@@ -74,6 +78,35 @@ fn run(events: &[Event], now_secs: f64) -> (Floor, Vec<Effect>, Snapshot) {
     }
     let snap = f.snapshot(T0 + (now_secs * 1000.0) as Ts);
     (f, fx, snap)
+}
+
+/// Applies more events to a floor that `run` left.
+fn more(f: &mut Floor, fx: &mut Vec<Effect>, events: &[Event]) {
+    for e in events {
+        f.apply(e, e.ts, fx);
+    }
+}
+
+/// Which of the floor's call maps holds `call`.
+fn held(f: &Floor, call: &str) -> &'static str {
+    match (f.calls.active.contains_key(call), f.calls.finished.contains_key(call)) {
+        (true, false) => "active",
+        (false, true) => "finished",
+        (false, false) => "forgotten",
+        (true, true) => "both",
+    }
+}
+
+fn anomalies(fx: &[Effect]) -> Vec<Anomaly> {
+    fx.iter().filter_map(|e| if let Effect::Anomaly(a) = e { Some(*a) } else { None }).collect()
+}
+
+fn callers_lost(fx: &[Effect]) -> Vec<(&str, Ts)> {
+    fx.iter()
+        .filter_map(
+            |e| if let Effect::CallerLost { caller, ts, .. } = e { Some((&**caller, *ts)) } else { None },
+        )
+        .collect()
 }
 
 fn queue<'a>(s: &'a Snapshot, q: &str) -> &'a snapshot::QueueView {
@@ -185,6 +218,158 @@ fn duplicates_and_conflicts_are_counted_once() {
             Anomaly::EndOfUnknownCall
         ]
     );
+}
+
+#[test]
+fn late_events_of_a_finished_answered_call_are_duplicates() {
+    let (mut f, mut fx, _) =
+        run(&[offered(0.0, "c1", "billing"), answered(5.0, "c1", "a1"), ended(60.0, "c1", "a1")], 60.0);
+    assert_eq!(held(&f, "c1"), "finished");
+    fx.clear();
+    more(
+        &mut f,
+        &mut fx,
+        &[
+            offered(0.5, "c1", "billing"),
+            answered(5.0, "c1", "a2"),
+            abandoned(6.0, "c1"),
+            // A second end (or one from the other leg) is neither odd nor unknown.
+            ended(61.0, "c1", "a1"),
+        ],
+    );
+    assert_eq!(
+        anomalies(&fx),
+        [Anomaly::DuplicateOffer, Anomaly::DuplicateOutcome, Anomaly::DuplicateOutcome]
+    );
+    assert_eq!(fx.len(), 3, "nothing but the anomalies: {fx:?}");
+    let s = f.snapshot(T0 + 70_000);
+    assert_eq!(counts(&s, "billing"), (1, 1, 0, 0));
+    let w = &queue(&s, "billing").windows[0];
+    assert_eq!(
+        (w.offered, w.answered, w.abandoned, w.answered_with_wait, w.answered_wait_ms),
+        (1, 1, 0, 1, 5_000)
+    );
+    // The duplicate answer did not reach its agent.
+    assert!(s.agents.iter().all(|a| &*a.id != "a2"));
+}
+
+#[test]
+fn an_answered_call_stays_active_until_its_end() {
+    let (mut f, mut fx, _) = run(&[offered(0.0, "c1", "billing"), answered(5.0, "c1", "a1")], 10.0);
+    assert_eq!(held(&f, "c1"), "active");
+    fx.clear();
+    more(&mut f, &mut fx, &[answered(6.0, "c1", "a1"), ended(60.0, "c1", "a1")]);
+    assert_eq!(anomalies(&fx), [Anomaly::DuplicateOutcome]);
+    assert_eq!(held(&f, "c1"), "finished");
+}
+
+#[test]
+fn late_events_of_a_finished_abandoned_call_are_duplicates() {
+    let caller = "+8613800000001";
+    let (mut f, mut fx, _) = run(&[offered_from(0.0, "c1", "billing", caller), abandoned(30.0, "c1")], 30.0);
+    // No end comes for an abandoned call: it is finished at once.
+    assert_eq!(held(&f, "c1"), "finished");
+    assert_eq!(callers_lost(&fx), [(caller, T0 + 30_000)]);
+    fx.clear();
+    more(
+        &mut f,
+        &mut fx,
+        &[
+            offered_from(0.0, "c1", "billing", caller),
+            abandoned(31.0, "c1"),
+            answered(32.0, "c1", "a1"),
+            ended(40.0, "c1", "a1"),
+        ],
+    );
+    assert_eq!(
+        anomalies(&fx),
+        [Anomaly::DuplicateOffer, Anomaly::DuplicateOutcome, Anomaly::DuplicateOutcome]
+    );
+    assert!(callers_lost(&fx).is_empty(), "the caller was lost once: {fx:?}");
+    let s = f.snapshot(T0 + 60_000);
+    assert_eq!(counts(&s, "billing"), (1, 0, 1, 0));
+    assert_eq!(queue(&s, "billing").windows[0].abandoned, 1);
+    assert!(s.agents.is_empty());
+}
+
+#[test]
+fn outcome_before_offer_finishes_on_the_offer() {
+    let caller = "+8613800000002";
+    let (mut f, mut fx, s) = run(
+        &[
+            // Abandoned before its offer arrives: the caller is known only then.
+            abandoned(30.0, "c1"),
+            offered_from(0.0, "c1", "billing", caller),
+            // End, answer, offer: finished on the offer, as its end was seen.
+            ended(50.0, "c2", "a1"),
+            answered(5.0, "c2", "a1"),
+            offered(1.0, "c2", "billing"),
+            // Answer, offer: still talking.
+            answered(8.0, "c3", "a2"),
+            offered(2.0, "c3", "billing"),
+        ],
+        60.0,
+    );
+    assert_eq!((held(&f, "c1"), held(&f, "c2"), held(&f, "c3")), ("finished", "finished", "active"));
+    assert_eq!(callers_lost(&fx), [(caller, T0 + 30_000)]);
+    assert_eq!(anomalies(&fx), [Anomaly::EndOfUnknownCall]);
+    assert_eq!(counts(&s, "billing"), (3, 2, 1, 0));
+    let w = &queue(&s, "billing").windows[0];
+    assert_eq!((w.answered_with_wait, w.answered_wait_ms), (2, 4_000 + 6_000));
+
+    // Now finished, each rejects what comes again.
+    fx.clear();
+    more(&mut f, &mut fx, &[offered_from(0.0, "c1", "billing", caller), answered(5.0, "c2", "a1")]);
+    assert_eq!(anomalies(&fx), [Anomaly::DuplicateOffer, Anomaly::DuplicateOutcome]);
+    assert!(callers_lost(&fx).is_empty());
+}
+
+#[test]
+fn finished_calls_are_forgotten_after_retention() {
+    let ret = cfg().call_retention_ms;
+    let (mut f, mut fx, _) = run(
+        &[
+            offered(0.0, "c1", "billing"),
+            answered(5.0, "c1", "a1"),
+            ended(60.0, "c1", "a1"),
+            offered(1.0, "c2", "billing"),
+            abandoned(20.0, "c2"),
+            // A late end moves the finished call's retention on, as any event does.
+            ended(600.0, "c2", "a1"),
+        ],
+        600.0,
+    );
+    fx.clear();
+    // Retention runs from each call's latest event: c1's end, c2's late end.
+    f.tick(T0 + 60_000 + ret, &mut fx);
+    assert_eq!((held(&f, "c1"), held(&f, "c2")), ("finished", "finished"));
+    more(&mut f, &mut fx, &[offered(2.0, "c1", "billing")]);
+    f.tick(T0 + 120_000 + ret, &mut fx);
+    assert_eq!((held(&f, "c1"), held(&f, "c2")), ("forgotten", "finished"));
+    // Forgotten, c1's id counts as a new call; c2 is still known.
+    more(&mut f, &mut fx, &[offered(3.0, "c1", "billing"), abandoned(4.0, "c2")]);
+    assert_eq!(anomalies(&fx), [Anomaly::DuplicateOffer, Anomaly::DuplicateOutcome]);
+    let s = f.snapshot(T0 + 120_000 + ret);
+    assert_eq!(counts(&s, "billing"), (3, 1, 1, 1));
+    assert_eq!(&*queue(&s, "billing").waiting[0].call, "c1");
+}
+
+#[test]
+fn the_active_map_gives_back_its_room_after_a_burst() {
+    let mut fx = Vec::new();
+    let mut f = Floor::new(&cfg(), &mut fx);
+    // 100,000 calls waiting at once, then all abandoned: finished, none active.
+    let calls: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+    more(&mut f, &mut fx, &calls.iter().map(|c| offered(0.0, c, "billing")).collect::<Vec<_>>());
+    more(&mut f, &mut fx, &calls.iter().map(|c| abandoned(1.0, c)).collect::<Vec<_>>());
+    let grown = f.calls.active.allocation_size();
+    assert!(f.calls.active.is_empty() && grown > 100_000 * 80, "{grown}");
+    f.tick(T0 + 2_000, &mut fx);
+    assert!(f.calls.active.allocation_size() < grown / 8, "{}", f.calls.active.allocation_size());
+    // Still finished, not forgotten.
+    fx.clear();
+    more(&mut f, &mut fx, &[offered(0.0, "c7", "billing")]);
+    assert_eq!(anomalies(&fx), [Anomaly::DuplicateOffer]);
 }
 
 #[test]
