@@ -5,17 +5,20 @@
 //! outcome and the call's queue are known, the wait when both the offer time and the
 //! outcome time are known.
 //!
-//! Calls are kept in two maps. A call is *active* while an event can still change
+//! Calls are kept in two tables. A call is *active* while an event can still change
 //! what is counted for it (and, answered, until its end). Once finished, all a later
 //! event of it can do is be a duplicate, so only its id and latest time are kept:
-//! the active map holds the few thousand calls in progress, and stays in cache,
+//! the active table holds the few thousand calls in progress, and stays in cache,
 //! instead of every call of the last `call_retention_secs`.
 
-use hashbrown::hash_map::EntryRef;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::{Entry, OccupiedEntry};
 
 use super::queue::{Queue, QueueIdx};
 use super::{Anomaly, Calendar, Effect, Floor, Settings};
-use crate::event::{AgentState, FastMap, Id, Ts};
+use crate::event::{AgentState, FastHash, Id, Ts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -30,61 +33,100 @@ const NOT_SEEN: Ts = Ts::MIN;
 /// of bytes, so `u32::MAX` of them could never be held.
 const NO_QUEUE: u32 = u32::MAX;
 
-/// Calls the active map keeps room for when it gives room back: a big floor's
+/// Calls the active table keeps room for when it gives room back: a big floor's
 /// calls in progress, some hundreds of KB.
 const ACTIVE_ROOM: usize = 4096;
 
-/// Every call mentioned within `call_retention_secs`, each in exactly one of the maps.
+/// Every call mentioned within `call_retention_secs`, each in exactly one of the
+/// tables. Tables rather than maps so that both share one hasher: an event's call
+/// id is hashed once, whichever table holds it.
 #[derive(Debug, Default)]
 pub(super) struct Calls {
+    hasher: FastHash,
     /// Calls still being counted: waiting, outcome before offer, answered and not
     /// ended, ends of unknown calls.
-    pub(super) active: FastMap<Id, Call>,
+    pub(super) active: HashTable<(Id, Call)>,
     /// Calls whose counting is complete, with their latest event time (retention
     /// runs from it): 32 bytes an entry. A later offer or outcome of one is a
     /// duplicate and a later end nothing, so that is all a record has left to say.
-    pub(super) finished: FastMap<Id, Ts>,
+    pub(super) finished: HashTable<(Id, Ts)>,
 }
 
 /// Where an event's call was found.
 enum Found<'a> {
     /// Still being counted (or new: created by this event).
-    Active(&'a mut Call),
+    Active(Active<'a>),
     /// Counted in full; its retention time has been moved on.
     Finished,
+}
+
+/// An active call's record, held so that finishing it takes no second lookup.
+struct Active<'a> {
+    entry: OccupiedEntry<'a, (Id, Call)>,
+    hash: u64,
+    finished: &'a mut HashTable<(Id, Ts)>,
+    hasher: &'a FastHash,
+}
+
+impl Active<'_> {
+    fn get(&self) -> &Call {
+        &self.entry.get().1
+    }
+
+    fn get_mut(&mut self) -> &mut Call {
+        &mut self.entry.get_mut().1
+    }
+
+    /// Moves the call to the finished table if [`Call::is_done`].
+    fn finish_if_done(self) {
+        if self.get().is_done() {
+            let ((id, c), _) = self.entry.remove();
+            let hasher = self.hasher;
+            self.finished.insert_unique(self.hash, (id, c.touched), |(k, _)| hasher.hash_one(k));
+        }
+    }
 }
 
 impl Calls {
     /// The call's record, created by `ts` if the call is unknown (`on_new` is told),
     /// touched by `ts` either way.
     fn find(&mut self, id: &Id, ts: Ts, on_new: impl FnOnce()) -> Found<'_> {
-        let c = match self.active.entry_ref(id) {
-            EntryRef::Occupied(o) => o.into_mut(),
-            EntryRef::Vacant(v) => {
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(id);
+        let mut entry = match self.active.entry(hash, |(k, _)| k == id, |(k, _)| hasher.hash_one(k)) {
+            Entry::Occupied(o) => o,
+            Entry::Vacant(v) => {
                 // Probed only for calls not active, mostly new offers: a miss
                 // mostly reads the table's control bytes, not its entries.
-                if let Some(t) = self.finished.get_mut(id) {
+                if let Some((_, t)) = self.finished.find_mut(hash, |(k, _)| k == id) {
                     *t = (*t).max(ts);
                     return Found::Finished;
                 }
                 on_new();
-                v.insert(Call::new(ts))
+                v.insert((id.clone(), Call::new(ts)))
             }
         };
+        let c = &mut entry.get_mut().1;
         c.touched = c.touched.max(ts);
-        Found::Active(c)
+        Found::Active(Active { entry, hash, finished: &mut self.finished, hasher })
     }
 
-    /// Moves a call that [`Call::is_done`] to the finished map.
-    fn finish(&mut self, id: &Id) {
-        if let Some((id, c)) = self.active.remove_entry(id) {
-            self.finished.insert(id, c.touched);
+    /// Which table holds `id`, for tests: "active", "finished" or "forgotten".
+    #[cfg(test)]
+    pub(super) fn held(&self, id: &str) -> &'static str {
+        let hash = self.hasher.hash_one(Id::from(id));
+        let active = self.active.find(hash, |(k, _)| k == id).is_some();
+        match (active, self.finished.find(hash, |(k, _)| k == id).is_some()) {
+            (true, false) => "active",
+            (false, true) => "finished",
+            (false, false) => "forgotten",
+            (true, true) => "both",
         }
     }
 }
 
 /// One active call, 80 bytes with its id. Sentinels stand for "not seen", behind
-/// accessors, to keep it small: the active map should stay in cache.
+/// accessors, to keep it small: the active table should stay in cache.
 #[derive(Debug, Clone)]
 pub(super) struct Call {
     offered_at: Ts,
@@ -119,8 +161,8 @@ impl Call {
     /// Whether every count of this call is done, so that later events of it can
     /// only be duplicates: offered, with its outcome (then counted too, as the
     /// offer gave a queue). An answered call also waits for its end, which nearly
-    /// always follows: that end then finds it in the small map, and the finished
-    /// map is written once per call.
+    /// always follows: that end then finds it in the small table, and the
+    /// finished table is written once per call.
     fn is_done(&self) -> bool {
         debug_assert!(self.offered_at().is_none() || !self.has_outcome() || self.outcome_counted);
         self.offered_at().is_some()
@@ -165,13 +207,14 @@ impl Floor {
         fx: &mut Vec<Effect>,
     ) {
         let named = self.queue_for(queue, fx);
-        let c = match self.calls.find(call, ts, || {}) {
-            Found::Active(c) if c.offered_at().is_none() => c,
+        let mut found = match self.calls.find(call, ts, || {}) {
+            Found::Active(a) if a.get().offered_at().is_none() => a,
             _ => {
                 fx.push(Effect::Anomaly(Anomaly::DuplicateOffer));
                 return;
             }
         };
+        let c = found.get_mut();
         c.offered_at = ts;
         c.caller = caller.cloned();
         if let (Some(caller), Some(Outcome::Abandoned)) = (caller, c.outcome) {
@@ -203,9 +246,7 @@ impl Floor {
         let count = !c.outcome_counted;
         c.outcome_counted = true;
         count_outcome(q, c, qi, count, &mut self.calendar, &self.settings, fx);
-        if c.is_done() {
-            self.calls.finish(call);
-        }
+        found.finish_if_done();
     }
 
     pub(super) fn on_answered(
@@ -254,13 +295,14 @@ impl Floor {
         fx: &mut Vec<Effect>,
     ) -> Result<Option<QueueIdx>, ()> {
         let named = queue.map(|q| self.queue_for(q, fx));
-        let c = match self.calls.find(call, ts, || {}) {
-            Found::Active(c) if !c.has_outcome() => c,
+        let mut found = match self.calls.find(call, ts, || {}) {
+            Found::Active(a) if !a.get().has_outcome() => a,
             _ => {
                 fx.push(Effect::Anomaly(Anomaly::DuplicateOutcome));
                 return Err(());
             }
         };
+        let c = found.get_mut();
         c.outcome = Some(outcome);
         c.outcome_at = ts;
         let qi = c.queue().or(named);
@@ -276,20 +318,16 @@ impl Floor {
             }
             count_outcome(q, c, qi, true, &mut self.calendar, &self.settings, fx);
         }
-        if c.is_done() {
-            self.calls.finish(call);
-        }
+        found.finish_if_done();
         Ok(qi)
     }
 
     pub(super) fn on_ended(&mut self, call: &Id, agent: Option<&Id>, ts: Ts, fx: &mut Vec<Effect>) {
         // A finished call's end (an abandoned call's, or a second one) changes nothing.
         let unknown = || fx.push(Effect::Anomaly(Anomaly::EndOfUnknownCall));
-        if let Found::Active(c) = self.calls.find(call, ts, unknown) {
-            c.ended = true;
-            if c.is_done() {
-                self.calls.finish(call);
-            }
+        if let Found::Active(mut a) = self.calls.find(call, ts, unknown) {
+            a.get_mut().ended = true;
+            a.finish_if_done();
         }
         if let Some(agent) = agent
             && let Some(a) = self.agents.get_mut(agent)
@@ -305,9 +343,9 @@ impl Floor {
     pub(super) fn purge_calls(&mut self, now: Ts, fx: &mut Vec<Effect>) {
         let horizon = now - self.settings.call_retention_ms;
         // Finished calls were counted in full: they go without an anomaly.
-        self.calls.finished.retain(|_, touched| *touched >= horizon);
+        self.calls.finished.retain(|(_, touched)| *touched >= horizon);
         let queues = &mut self.queues;
-        self.calls.active.retain(|id, c| {
+        self.calls.active.retain(|(id, c)| {
             if c.touched >= horizon {
                 return true;
             }
@@ -322,12 +360,12 @@ impl Floor {
             false
         });
         // A burst of calls in progress (a backlog resent out of order) grows the
-        // active map, and a hash map keeps its room; once they are done, give it
+        // active table, and a hash table keeps its room; once they are done, give it
         // back so the calls in progress lie dense in cache again. Only at four
         // times the room needed, so a floor's ups and downs do not rehash.
-        let active = &mut self.calls.active;
+        let (active, hasher) = (&mut self.calls.active, &self.calls.hasher);
         if active.capacity() > 4 * active.len().max(ACTIVE_ROOM) {
-            active.shrink_to((2 * active.len()).max(ACTIVE_ROOM));
+            active.shrink_to((2 * active.len()).max(ACTIVE_ROOM), |(k, _)| hasher.hash_one(k));
         }
     }
 }

@@ -87,14 +87,9 @@ fn more(f: &mut Floor, fx: &mut Vec<Effect>, events: &[Event]) {
     }
 }
 
-/// Which of the floor's call maps holds `call`.
+/// Which of the floor's call tables holds `call`.
 fn held(f: &Floor, call: &str) -> &'static str {
-    match (f.calls.active.contains_key(call), f.calls.finished.contains_key(call)) {
-        (true, false) => "active",
-        (false, true) => "finished",
-        (false, false) => "forgotten",
-        (true, true) => "both",
-    }
+    f.calls.held(call)
 }
 
 fn anomalies(fx: &[Effect]) -> Vec<Anomaly> {
@@ -355,7 +350,7 @@ fn finished_calls_are_forgotten_after_retention() {
 }
 
 #[test]
-fn the_active_map_gives_back_its_room_after_a_burst() {
+fn the_active_table_gives_back_its_room_after_a_burst() {
     let mut fx = Vec::new();
     let mut f = Floor::new(&cfg(), &mut fx);
     // 100,000 calls waiting at once, then all abandoned: finished, none active.
