@@ -70,21 +70,19 @@ async fn async_main() -> anyhow::Result<()> {
     // FW_BENCH_ONLY=floorwatch skips the baseline and memory parts (for profiling).
     let only_fw = std::env::var("FW_BENCH_ONLY").is_ok_and(|v| v == "floorwatch");
     for round in 1..=rounds {
-        let (c0, w0) = (cpu_ns(), Instant::now());
         let a = if only_fw { 1.0 } else { bench_baseline(frames.clone(), n_events).await? };
-        let (c1, w1) = (cpu_ns(), Instant::now());
         let b = bench_floorwatch(frames.clone(), n_events).await?;
-        let (c2, w2) = (cpu_ns(), Instant::now());
-        // Cores kept busy (CPU time over wall time, whole process): shows whether a
-        // side was short of CPU or waiting on something.
-        let busy = |c: u64, w: Duration| c as f64 / w.as_nanos().max(1) as f64;
+        // Cores kept busy while the events went through (CPU time over wall time,
+        // whole process, client included): whether a side was short of CPU or
+        // waiting on something.
+        let busy = |i: usize| BUSY[i].load(Ordering::Relaxed) as f64 / 1000.0;
         println!(
             "round {round}: baseline {:>10.0} ev/s   floorwatch {:>10.0} ev/s   ratio {:.2}   (cores busy {:.2} / {:.2}; engine {} ns/event)",
             a,
             b,
             b / a,
-            busy(c1 - c0, w1 - w0),
-            busy(c2 - c1, w2 - w1),
+            busy(0),
+            busy(1),
             ENGINE_NS.load(Ordering::Relaxed),
         );
         base.push(a);
@@ -115,8 +113,12 @@ fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
     let mut batches: Vec<Vec<floorwatch::event::Event>> = Vec::new();
     let mut rejected = Vec::new();
     let t0 = Instant::now();
-    for conn in frames {
-        for (text, len) in conn {
+    // Batch i of every connection, then batch i + 1: the order the stream was cut
+    // in (round robin), so the floor sees calls start and end as a live engine
+    // does, not a quarter of the stream at a time with every call left open.
+    let longest = frames.iter().map(Vec::len).max().unwrap_or(0);
+    for i in 0..longest {
+        for (text, len) in frames.iter().filter_map(|conn| conn.get(i)) {
             let mut events = Vec::with_capacity(*len);
             decode(text.as_str(), &source, &mut events, &mut rejected);
             batches.push(events);
@@ -143,29 +145,39 @@ fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
     let mut rules = Rules::new(&cfg.alerts, cfg.floor.timezone, Vec::new(), Vec::new());
     let mut signals = Vec::new();
     let now = chrono::Utc::now().timestamp_millis();
-    let (mut apply, mut rule) = (Duration::ZERO, Duration::ZERO);
-    for batch in &batches {
+    // The counting task's share (off the engine's core in the daemon), with the
+    // drop of the applied events it does.
+    let mut counter =
+        floorwatch::metrics::counting::Counter::new(std::sync::Arc::new(floorwatch::metrics::Metrics::new()));
+    counter.count(floorwatch::metrics::counting::Counts {
+        fx: vec![std::mem::take(&mut fx)],
+        ..Default::default()
+    });
+    let (mut apply, mut rule, mut counting) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    for batch in batches {
         let t0 = Instant::now();
-        for ev in batch {
+        for ev in &batch {
             floor.apply(ev, now, &mut fx);
         }
         let t1 = Instant::now();
         rules.on_effects(&floor, &fx, now, &mut signals);
-        rule += t1.elapsed();
+        let t2 = Instant::now();
+        let round =
+            floorwatch::metrics::counting::Counts { events: vec![batch], fx: vec![std::mem::take(&mut fx)] };
+        counter.count(round);
+        counting += t2.elapsed();
+        rule += t2 - t1;
         apply += t1 - t0;
-        fx.clear();
         signals.clear();
     }
     let apply_ns = apply.as_nanos() as f64 / n as f64;
     let rules_ns = rule.as_nanos() as f64 / n as f64;
-    let t0 = Instant::now();
-    drop(batches);
-    let drop_ns = t0.elapsed().as_nanos() as f64 / n as f64;
+    let counting_ns = counting.as_nanos() as f64 / n as f64;
     let t0 = Instant::now();
     let snap = floor.snapshot(now);
     let snap_ms = t0.elapsed().as_secs_f64() * 1000.0;
     println!(
-        "stage costs, one thread: baseline parse {baseline_ns:.0} ns/event, decode {decode_ns:.0} ns/event, floor apply {apply_ns:.0} ns/event, rules {rules_ns:.0} ns/event, drop {drop_ns:.0} ns/event, snapshot of {} agents {snap_ms:.1} ms",
+        "stage costs, one thread: baseline parse {baseline_ns:.0} ns/event, decode {decode_ns:.0} ns/event, floor apply {apply_ns:.0} ns/event, rules {rules_ns:.0} ns/event, counting (incl. dropping the events) {counting_ns:.0} ns/event, snapshot of {} agents {snap_ms:.1} ms",
         snap.agents.len()
     );
     let mix: Vec<String> = floorwatch::event::EVENT_TYPES
@@ -369,12 +381,13 @@ async fn bench_baseline(frames: Arc<Vec<Vec<(Utf8Bytes, usize)>>>, n: usize) -> 
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let t0 = Instant::now();
+    let (t0, c0) = (Instant::now(), cpu_ns());
     blast(format!("ws://{addr}/ingest"), frames).await?;
     while count.load(Ordering::Relaxed) < n as u64 {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let rate = n as f64 / t0.elapsed().as_secs_f64();
+    BUSY[0].store(busy_permille(c0, t0), Ordering::Relaxed);
     server.abort();
     Ok(rate)
 }
@@ -399,7 +412,7 @@ async fn bench_floorwatch(frames: Arc<Vec<Vec<(Utf8Bytes, usize)>>>, n: usize) -
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let daemon = Daemon::start(cfg, listener, Clock::system()).await?;
     let addr = daemon.addr;
-    let t0 = Instant::now();
+    let (t0, c0) = (Instant::now(), cpu_ns());
     let sender = tokio::spawn(blast(format!("ws://{addr}/ingest"), frames));
     loop {
         let processed = events_total(addr).await?;
@@ -409,6 +422,7 @@ async fn bench_floorwatch(frames: Arc<Vec<Vec<(Utf8Bytes, usize)>>>, n: usize) -
         tokio::time::sleep(Duration::from_millis(env_or("FW_BENCH_POLL_MS", 20) as u64)).await;
     }
     let rate = n as f64 / t0.elapsed().as_secs_f64();
+    BUSY[1].store(busy_permille(c0, t0), Ordering::Relaxed);
     sender.await??;
     let rejected = metric(addr, "floorwatch_events_rejected_total").await?;
     anyhow::ensure!(
@@ -427,6 +441,13 @@ async fn bench_floorwatch(frames: Arc<Vec<Vec<(Utf8Bytes, usize)>>>, n: usize) -
 
 /// The last floorwatch round's engine time per event, ns.
 static ENGINE_NS: AtomicU64 = AtomicU64::new(0);
+/// Cores kept busy (whole process, ‰) while the last round's events went through,
+/// daemon start and stop left out: [baseline, floorwatch].
+static BUSY: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+fn busy_permille(cpu0: u64, t0: Instant) -> u64 {
+    (cpu_ns().saturating_sub(cpu0) as f64 / t0.elapsed().as_nanos().max(1) as f64 * 1000.0) as u64
+}
 
 async fn events_total(addr: SocketAddr) -> anyhow::Result<u64> {
     Ok(metric(addr, "floorwatch_events_total").await? as u64)
