@@ -7,8 +7,11 @@
 //! 2. overrun lateness with 50,000 agents put into after-call work at once: how long
 //!    after its threshold each `acw_overrun` push arrives (goal ≤ 1 s).
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
+use support::metric;
 
 use floorwatch::app::Daemon;
 use floorwatch::clock::Clock;
@@ -123,7 +126,7 @@ async fn push_latency() -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let sent = load.await??;
-    let m = floorwatch_metric(addr, "floorwatch_events_total").await?;
+    let m = metric(addr, "floorwatch_events_total").await?;
     println!(
         "push latency, fault event → /ws/alerts, {} probes under ~{:.0} events/s of background load ({} events processed): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (goal p99 < 50 ms)",
         lat.len(),
@@ -196,19 +199,4 @@ async fn overrun_lateness() -> anyhow::Result<()> {
     d.shutdown();
     d.wait().await?;
     Ok(())
-}
-
-async fn floorwatch_metric(addr: std::net::SocketAddr, name: &str) -> anyhow::Result<f64> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await?;
-    let text = String::from_utf8_lossy(&buf);
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
-        .sum())
 }

@@ -10,8 +10,11 @@
 //! 2. paced at 100,000 events/s for 30 s with the incident open: the rate
 //!    achieved and whether every abandon was logged.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
+use support::{metric, request};
 
 use floorwatch::app::Daemon;
 use floorwatch::clock::Clock;
@@ -212,23 +215,4 @@ async fn paced() -> anyhow::Result<()> {
     d.shutdown();
     d.wait().await?;
     Ok(())
-}
-
-async fn request(addr: std::net::SocketAddr, raw: &str) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(raw.as_bytes()).await?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
-}
-
-async fn metric(addr: std::net::SocketAddr, name: &str) -> anyhow::Result<f64> {
-    let text =
-        request(addr, &format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await?;
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
-        .sum())
 }

@@ -14,10 +14,13 @@
 //! Environment knobs: FW_BENCH_EVENTS (default 400000), FW_BENCH_ROUNDS (default 3),
 //! FW_BENCH_STAGE_REPEAT (default 1), FW_BENCH_ONLY=floorwatch, FW_BENCH_SKIP_MEMORY=1.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use support::{env_or, http_get, metric};
 
 use axum::Router;
 use axum::extract::State;
@@ -30,8 +33,7 @@ use floorwatch::config::Config;
 use floorwatch::sim::{SimConfig, SimModel};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
@@ -255,10 +257,6 @@ fn scrape_stages() {
     );
 }
 
-fn env_or(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -451,25 +449,6 @@ fn busy_permille(cpu0: u64, t0: Instant) -> u64 {
 
 async fn events_total(addr: SocketAddr) -> anyhow::Result<u64> {
     Ok(metric(addr, "floorwatch_events_total").await? as u64)
-}
-
-async fn metric(addr: SocketAddr, name: &str) -> anyhow::Result<f64> {
-    let body = http_get(addr, "/metrics").await?;
-    Ok(body
-        .lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
-        .sum())
-}
-
-async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
-    let mut s = TcpStream::connect(addr).await?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
 }
 
 // ---------------------------------------------------------------------------

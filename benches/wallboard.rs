@@ -15,12 +15,15 @@
 //! FW_WALL_SNAPSHOT_MS (the latency run's floor.snapshot_interval_ms; default as
 //! configured), FW_WALL_ONLY=latency|throughput.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use support::{env_or, metric};
 
 use fantoccini::{Client, ClientBuilder};
 use floorwatch::app::Daemon;
@@ -46,10 +49,6 @@ fn main() -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
-}
-
-fn env_or(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -99,20 +98,6 @@ fn frames(agents: usize, n_events: usize, batch: usize, connections: usize) -> V
         out[c].push(format!("[{}]", body.join(",")).into());
     }
     out
-}
-
-async fn metric(addr: SocketAddr, name: &str) -> anyhow::Result<f64> {
-    let mut s = TcpStream::connect(addr).await?;
-    s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await?;
-    let text = String::from_utf8_lossy(&buf);
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
-        .sum())
 }
 
 // ---------------------------------------------------------------------------
