@@ -42,6 +42,11 @@ pub struct SimConfig {
     pub source: String,
     /// Number of agents on the floor (ids `A0001`…).
     pub agents: usize,
+    /// Put before every agent, team and call id (`"site2-"` gives `site2-A0001`,
+    /// `site2-team-1`, `site2-C1001`): several simulated sites, one bridge each, can
+    /// feed one daemon without their ids colliding. Queue names are not prefixed:
+    /// sites share the queues, as a multi-site ACD's do.
+    pub id_prefix: String,
     /// Number of teams (`team-1`…); each serves one primary queue.
     pub teams: usize,
     /// Queue names; the first gets the most traffic.
@@ -94,6 +99,7 @@ impl Default for SimConfig {
             token: None,
             source: "demo-acd".to_owned(),
             agents: 60,
+            id_prefix: String::new(),
             teams: 4,
             queues: vec!["billing".to_owned(), "cards".to_owned(), "tech".to_owned()],
             calls_per_min: None,

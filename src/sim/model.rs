@@ -58,6 +58,8 @@ pub struct SimModel {
     /// Calls offered and not yet ended (waiting, ringing or in conversation).
     pub(super) calls: HashMap<u64, Call>,
     pub(super) next_call: u64,
+    /// [`SimConfig::id_prefix`], put before call ids.
+    pub(super) id_prefix: Arc<str>,
     /// Agents in `not_ready` now, and the most allowed at once.
     pub(super) away: usize,
     pub(super) away_cap: usize,
@@ -232,7 +234,7 @@ impl SimModel {
             .collect();
         let workload: Vec<f64> =
             names.iter().zip(&shares).map(|(n, s)| s * curve::mean_handle_secs(n, cfg.overruns)).collect();
-        let (members, teams) = roster::build(cfg.agents, cfg.teams, &workload, &mut rng);
+        let (members, teams) = roster::build(cfg.agents, cfg.teams, &cfg.id_prefix, &workload, &mut rng);
         let agents = members
             .into_iter()
             .map(|m| Agent {
@@ -268,6 +270,7 @@ impl SimModel {
             queues,
             calls: HashMap::new(),
             next_call: 1001,
+            id_prefix: Arc::from(cfg.id_prefix.as_str()),
             away: 0,
             away_cap: ((cfg.agents as f64 * 0.15).floor() as usize).max(1),
             surge_every: cfg.surge_every_secs.saturating_mul(1000).min(i64::MAX as u64) as i64,

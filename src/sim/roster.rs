@@ -63,12 +63,13 @@ pub(super) struct Member {
 pub(super) fn build(
     agents: usize,
     teams: usize,
+    prefix: &str,
     workload: &[f64],
     rng: &mut StdRng,
 ) -> (Vec<Member>, Vec<Arc<str>>) {
     let teams = teams.max(1);
     let nq = workload.len().max(1);
-    let team_names: Vec<Arc<str>> = (1..=teams).map(|t| Arc::from(format!("team-{t}"))).collect();
+    let team_names: Vec<Arc<str>> = (1..=teams).map(|t| Arc::from(format!("{prefix}team-{t}"))).collect();
 
     let team_queue = spread(teams, workload, true);
     let agent_queue = spread(agents, workload, agents >= nq);
@@ -90,7 +91,7 @@ pub(super) fn build(
             skills.push(other);
         }
         members.push(Member {
-            id: Arc::from(format!("A{:04}", i + 1)),
+            id: Arc::from(format!("{prefix}A{:04}", i + 1)),
             name: Arc::from(names.next(rng)),
             team,
             skills,
@@ -179,7 +180,7 @@ mod tests {
     #[test]
     fn names_are_unique_for_a_large_floor() {
         let mut rng = StdRng::seed_from_u64(7);
-        let (members, teams) = build(8000, 12, &[0.4, 0.3, 0.3], &mut rng);
+        let (members, teams) = build(8000, 12, "", &[0.4, 0.3, 0.3], &mut rng);
         assert_eq!(teams.len(), 12);
         let names: HashSet<&str> = members.iter().map(|m| &*m.name).collect();
         assert_eq!(names.len(), 8000);
@@ -192,7 +193,7 @@ mod tests {
     #[test]
     fn every_queue_is_staffed_by_workload() {
         let mut rng = StdRng::seed_from_u64(1);
-        let (members, _) = build(60, 4, &[0.40, 0.31, 0.29], &mut rng);
+        let (members, _) = build(60, 4, "", &[0.40, 0.31, 0.29], &mut rng);
         let per_queue = |q| members.iter().filter(|m| m.skills[0] == q).count();
         assert_eq!(per_queue(0) + per_queue(1) + per_queue(2), 60);
         assert!((23..=25).contains(&per_queue(0)), "{}", per_queue(0));

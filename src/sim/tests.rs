@@ -538,3 +538,33 @@ fn the_first_surge_comes_when_asked() {
         in_first_minutes(&none)
     );
 }
+
+/// With an id prefix, every agent, team and call id carries it and queue names do
+/// not: two prefixed sites on one daemon never share an agent or a call.
+#[test]
+fn an_id_prefix_marks_agents_teams_and_calls_but_not_queues() {
+    let site = SimConfig { id_prefix: "site2-".into(), agents: 30, teams: 3, ..cfg(5) };
+    let (_, events) = simulate(&site, 1800, 1000);
+    let mut seen = HashSet::new();
+    for ev in &events {
+        let v: Value = serde_json::from_str(&ev.to_json(1, "s")).expect("valid JSON");
+        for field in ["agent", "team", "call"] {
+            if let Some(id) = v.get(field).and_then(Value::as_str) {
+                assert!(id.starts_with("site2-"), "{field} {id:?} lacks the prefix");
+                seen.insert(field);
+            }
+        }
+        if let Some(q) = v.get("queue").and_then(Value::as_str) {
+            assert!(!q.starts_with("site2-"), "queue {q:?} was prefixed");
+            seen.insert("queue");
+        }
+    }
+    assert_eq!(seen.len(), 4, "the run named every kind of id: {seen:?}");
+    // Without one, the ids are as before.
+    let (_, plain) = simulate(&cfg(5), 600, 1000);
+    let first_agent = plain.iter().find_map(|ev| match ev.kind() {
+        SimEventKind::AgentLogin { agent, .. } => Some(agent.clone()),
+        _ => None,
+    });
+    assert!(first_agent.is_some_and(|a| a.starts_with('A')));
+}

@@ -61,7 +61,7 @@ impl SimModel {
     fn offer(&mut self, q: usize, out: &mut Vec<SimEvent>) {
         let n = self.next_call;
         self.next_call += 1;
-        let id: Arc<str> = Arc::from(format!("C{n}"));
+        let id: Arc<str> = Arc::from(format!("{}C{n}", self.id_prefix));
         let caller = self.caller();
         self.emit(
             out,
