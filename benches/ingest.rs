@@ -9,14 +9,15 @@
 //!    (b) floorwatch (the real daemon, in-process), counting fully processed events
 //!    from `floorwatch_events_total`;
 //!    and prints events/s for each and the ratio b/a (goal ≥ 0.7), round by round
-//!    (a then b, so both meet the same machine) and the median;
+//!    (a and b back to back, taking turns going first, so both meet the same
+//!    machine) and the median;
 //! 2. the real `floorwatch serve` binary with 50,000 agents and 1,000 queues logged
 //!    in: its RSS (goal < 200 MB) and the `/metrics` scrape time (goal < 100 ms).
 //!
 //! Environment knobs: FW_BENCH_EVENTS (default 1200000: about 2½ simulated hours of
 //! each site, so the floor's tables have grown as a working day's do, and a round
 //! lasts long enough for a 1 ms reading of its end to be exact), FW_BENCH_ROUNDS
-//! (default 5), FW_BENCH_STAGE_REPEAT (default 1), FW_BENCH_ONLY=floorwatch,
+//! (default 9), FW_BENCH_STAGE_REPEAT (default 1), FW_BENCH_ONLY=floorwatch,
 //! FW_BENCH_SKIP_MEMORY=1.
 
 mod support;
@@ -56,7 +57,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn async_main() -> anyhow::Result<()> {
     let total: usize = env_or("FW_BENCH_EVENTS", 1_200_000);
-    let rounds: usize = env_or("FW_BENCH_ROUNDS", 5);
+    let rounds: usize = env_or("FW_BENCH_ROUNDS", 9);
     println!(
         "floorwatch ingest benchmark ({} CPUs)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -81,8 +82,17 @@ async fn async_main() -> anyhow::Result<()> {
     // FW_BENCH_ONLY=floorwatch skips the baseline and memory parts (for profiling).
     let only_fw = std::env::var("FW_BENCH_ONLY").is_ok_and(|v| v == "floorwatch");
     for round in 1..=rounds {
-        let a = if only_fw { 1.0 } else { bench_baseline(frames.clone(), n_events).await? };
-        let b = bench_floorwatch(frames.clone(), n_events).await?;
+        // The two sides take turns going first: a machine whose speed drifts (a
+        // shared VM's does, by a quarter within seconds) then favours neither.
+        let baseline =
+            async { if only_fw { Ok(1.0) } else { bench_baseline(frames.clone(), n_events).await } };
+        let (a, b) = if round % 2 == 1 {
+            let a = baseline.await?;
+            (a, bench_floorwatch(frames.clone(), n_events).await?)
+        } else {
+            let b = bench_floorwatch(frames.clone(), n_events).await?;
+            (baseline.await?, b)
+        };
         // Cores kept busy while the events went through (CPU time over wall time,
         // whole process, client included): whether a side was short of CPU or
         // waiting on something.
