@@ -1,14 +1,15 @@
 //! The floor engine: the one task that owns the [`Floor`].
 //!
 //! Inputs arrive on one bounded channel ([`EngineInput`]); the engine applies them
-//! in order, runs the rules on what changed, hands the events and their effects to
-//! the counting task ([`crate::metrics::counting`], bounded and lossless: counters
-//! are work this serial stage need not do), and publishes an `Arc<Snapshot>` on a
-//! `watch` channel at the next point of a `snapshot_interval_ms` grid after a change
-//! (and after every one-second tick, since waits and times in state grow even when
-//! nothing happens). It stops when every sender is
-//! gone — which is how shutdown drains it: ingest sessions close, their senders
-//! drop, the engine applies what is left and publishes a last snapshot.
+//! in order, runs the rules on what changed, hands the effects (and how many events
+//! of each type were applied) to the counting task ([`crate::metrics::counting`],
+//! bounded and lossless: counters are work this serial stage need not do), and
+//! publishes an `Arc<Snapshot>` on a `watch` channel at the next point of a
+//! `snapshot_interval_ms` grid after a change (and after every one-second tick,
+//! since waits and times in state grow even when nothing happens). It stops when
+//! every sender is gone — which is how shutdown drains it: ingest sessions close,
+//! their senders drop, the engine applies what is left and publishes a last
+//! snapshot.
 //!
 //! Channel policy: the input channel is bounded and lossless; when it is full,
 //! ingest sessions wait (backpressure to the socket that sends too fast). The
@@ -98,8 +99,8 @@ pub fn spawn(
 struct Engine {
     floor: Floor,
     metrics: Arc<Metrics>,
-    /// To the counting task (bounded, lossless): the events applied and their
-    /// effects, which it turns into counters off this task's core.
+    /// To the counting task (bounded, lossless): the events applied, by type, and
+    /// their effects, which it turns into counters off this task's core.
     counts: mpsc::Sender<Counts>,
     counting: tokio::task::JoinHandle<()>,
     /// What the current round of input applied, sent after the round.
@@ -236,6 +237,7 @@ impl Engine {
                 for ev in &events {
                     self.floor.apply(ev, now, &mut fx);
                     lag.observe(((now - ev.ts).max(0)) as f64 / 1000.0);
+                    self.out.applied(ev);
                 }
                 lag.flush();
                 let mut start = 0;
@@ -251,7 +253,8 @@ impl Engine {
                 let room = fx.len();
                 self.out.push(std::mem::replace(&mut fx, Vec::with_capacity(room)));
                 self.fx = fx;
-                self.out.events.push(events);
+                // Dropped here, while still in this core's cache (see `Counts`).
+                drop(events);
                 self.metrics.engine_batch_seconds.observe(started.elapsed().as_secs_f64());
             }
             EngineInput::Connection { source, delta, named } => {
