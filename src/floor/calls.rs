@@ -16,6 +16,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use hashbrown::hash_table::{Entry, OccupiedEntry};
 
+use super::finished::Finished;
 use super::queue::{Queue, QueueIdx};
 use super::{Anomaly, Calendar, Effect, Floor, Settings};
 use crate::event::{AgentState, FastHash, Id, Ts};
@@ -49,7 +50,7 @@ pub(super) struct Calls {
     /// Calls whose counting is complete, with their latest event time (retention
     /// runs from it): 32 bytes an entry. A later offer or outcome of one is a
     /// duplicate and a later end nothing, so that is all a record has left to say.
-    pub(super) finished: HashTable<(Id, Ts)>,
+    pub(super) finished: Finished,
 }
 
 /// Where an event's call was found.
@@ -64,7 +65,7 @@ enum Found<'a> {
 struct Active<'a> {
     entry: OccupiedEntry<'a, (Id, Call)>,
     hash: u64,
-    finished: &'a mut HashTable<(Id, Ts)>,
+    finished: &'a mut Finished,
     hasher: &'a FastHash,
 }
 
@@ -81,8 +82,7 @@ impl Active<'_> {
     fn finish_if_done(self) {
         if self.get().is_done() {
             let ((id, c), _) = self.entry.remove();
-            let hasher = self.hasher;
-            self.finished.insert_unique(self.hash, (id, c.touched), |(k, _)| hasher.hash_one(k));
+            self.finished.insert(self.hash, id, c.touched, self.hasher);
         }
     }
 }
@@ -98,7 +98,7 @@ impl Calls {
             Entry::Vacant(v) => {
                 // Probed only for calls not active, mostly new offers: a miss
                 // mostly reads the table's control bytes, not its entries.
-                if let Some((_, t)) = self.finished.find_mut(hash, |(k, _)| k == id) {
+                if let Some(t) = self.finished.find_mut(hash, id) {
                     *t = (*t).max(ts);
                     return Found::Finished;
                 }
@@ -114,9 +114,10 @@ impl Calls {
     /// Which table holds `id`, for tests: "active", "finished" or "forgotten".
     #[cfg(test)]
     pub(super) fn held(&self, id: &str) -> &'static str {
-        let hash = self.hasher.hash_one(Id::from(id));
-        let active = self.active.find(hash, |(k, _)| k == id).is_some();
-        match (active, self.finished.find(hash, |(k, _)| k == id).is_some()) {
+        let id = Id::from(id);
+        let hash = self.hasher.hash_one(&id);
+        let active = self.active.find(hash, |(k, _)| *k == id).is_some();
+        match (active, self.finished.holds(hash, &id)) {
             (true, false) => "active",
             (false, true) => "finished",
             (false, false) => "forgotten",
@@ -343,7 +344,7 @@ impl Floor {
     pub(super) fn purge_calls(&mut self, now: Ts, fx: &mut Vec<Effect>) {
         let horizon = now - self.settings.call_retention_ms;
         // Finished calls were counted in full: they go without an anomaly.
-        self.calls.finished.retain(|(_, touched)| *touched >= horizon);
+        self.calls.finished.retain_since(horizon, &self.calls.hasher);
         let queues = &mut self.queues;
         self.calls.active.retain(|(id, c)| {
             if c.touched >= horizon {

@@ -15,6 +15,7 @@ mod agent;
 mod calendar;
 mod calls;
 pub mod engine;
+mod finished;
 mod queue;
 pub mod snapshot;
 pub mod window;
