@@ -81,7 +81,11 @@ pub fn spawn(
         counts,
         counting,
         // The configured queues' `QueueAdded`s are the counting task's first input.
-        out: Counts { fx: vec![fx], ..Counts::default() },
+        out: {
+            let mut out = Counts::default();
+            out.push(&fx);
+            out
+        },
         clock,
         fx: Vec::new(),
         snap_tx,
@@ -140,9 +144,11 @@ impl Engine {
                 biased;
                 _ = tick.tick() => {
                     let now = self.clock.now_ms();
-                    let mut fx = Vec::new();
+                    let mut fx = std::mem::take(&mut self.fx);
                     self.floor.tick(now, &mut fx);
-                    self.out.push(fx);
+                    self.out.push(&fx);
+                    fx.clear();
+                    self.fx = fx;
                     self.rules.on_tick(&self.floor, now, &mut self.pending);
                     if Instant::now() >= self.next_baseline_save {
                         self.next_baseline_save = Instant::now() + BASELINE_SAVE_EVERY;
@@ -249,9 +255,10 @@ impl Engine {
                     start += usize::try_from(n).unwrap_or(events.len());
                 }
                 self.rules.on_effects(&self.floor, &fx, now, &mut self.pending);
-                // Handed over whole; the next batch starts with room for as many.
-                let room = fx.len();
-                self.out.push(std::mem::replace(&mut fx, Vec::with_capacity(room)));
+                // Counting gets what it needs of them; the effects themselves are
+                // dropped here, and their `Vec` keeps its room for the next batch.
+                self.out.push(&fx);
+                fx.clear();
                 self.fx = fx;
                 // Dropped here, while still in this core's cache (see `Counts`).
                 drop(events);

@@ -582,7 +582,10 @@ mod tests {
         let mut fx = Vec::new();
         let mut floor = Floor::new(&cfg, &mut fx);
         let mut count = |fx: &mut Vec<Effect>| {
-            counter.count(counting::Counts { fx: vec![std::mem::take(fx)], ..Default::default() })
+            let mut round = counting::Counts::default();
+            round.push(fx);
+            fx.clear();
+            counter.count(round)
         };
         count(&mut fx);
         for v in &variants {

@@ -43,6 +43,23 @@ struct Open {
     queue: Option<Id>,
 }
 
+/// What the work timer needs of an agent change (`AgentChange` without the ids
+/// it does not use: this crosses to the counting task's core for every change).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkChange {
+    pub since: Ts,
+    /// The agent's queue as its events named it, if any.
+    pub queue: Option<Id>,
+    pub slot: u32,
+    pub state: Option<AgentState>,
+}
+
+impl From<&AgentChange> for WorkChange {
+    fn from(c: &AgentChange) -> WorkChange {
+        WorkChange { since: c.since, queue: c.queue.clone(), slot: c.slot, state: c.state }
+    }
+}
+
 /// The stretch each agent is in now, if any, indexed by the floor's agent slot.
 #[derive(Debug, Default)]
 pub struct WorkTimer {
@@ -51,7 +68,7 @@ pub struct WorkTimer {
 
 impl WorkTimer {
     /// Takes one agent change; returns the stretch it ends, if any.
-    pub fn on_change(&mut self, c: &AgentChange) -> Option<Finished> {
+    pub fn on_change(&mut self, c: &WorkChange) -> Option<Finished> {
         let slot = c.slot as usize;
         if slot >= self.open.len() {
             self.open.resize(slot + 1, None);
@@ -78,17 +95,18 @@ impl WorkTimer {
 mod tests {
     use super::*;
 
-    fn change(agent: &str, state: Option<AgentState>, queue: Option<&str>, since_secs: i64) -> AgentChange {
-        AgentChange {
+    fn change(agent: &str, state: Option<AgentState>, queue: Option<&str>, since_secs: i64) -> WorkChange {
+        let c = AgentChange {
             agent: Id::from(agent),
             // As the floor numbers agents: one slot per agent (test agents are A<n>).
             slot: agent.trim_start_matches('A').parse().expect("test agent ids are A<n>"),
-            team: None,
+            team: Some(Id::from("team-1")),
             queue: queue.map(Id::from),
             state,
-            reason: None,
+            reason: Some(Id::from("break")),
             since: since_secs * 1000,
-        }
+        };
+        WorkChange::from(&c)
     }
 
     type Seen = Option<(Work, Option<String>, i64)>;
