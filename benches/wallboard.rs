@@ -70,34 +70,49 @@ async fn start(cfg: Config) -> anyhow::Result<(Daemon, tempfile::TempDir)> {
     Ok((Daemon::start(cfg, listener, Clock::system()).await?, dir))
 }
 
-/// Frames of `batch` events of a simulated floor, stamped from now on, as
-/// `connections` streams each with its own source and seq.
+/// Frames of `batch` events of a simulated floor of `agents`, stamped from now on,
+/// as `connections` streams each with its own source and seq. With several, the
+/// floor is that many sites, each its own bridge for its own agents and calls (ids
+/// prefixed `site<n>-`): one floor's stream cut round-robin over racing
+/// connections would reach the daemon out of order, a third of it stale.
 fn frames(agents: usize, n_events: usize, batch: usize, connections: usize) -> Vec<Vec<Utf8Bytes>> {
-    let cfg = SimConfig { agents, teams: agents.div_ceil(100), seed: 7, ..SimConfig::default() };
     let start = chrono::Utc::now();
-    let mut model = SimModel::new(&cfg, start);
-    let mut events = Vec::new();
-    let mut t = start;
-    while events.len() < n_events {
-        t += chrono::Duration::seconds(5);
-        model.advance_to(t, &mut events);
-    }
-    events.truncate(n_events);
-    let mut out = vec![Vec::new(); connections];
-    let mut seq = vec![0u64; connections];
-    for (k, chunk) in events.chunks(batch).enumerate() {
-        let c = k % connections;
-        let source = format!("load-{c}");
-        let body: Vec<String> = chunk
-            .iter()
-            .map(|e| {
-                seq[c] += 1;
-                e.to_json(seq[c], &source)
-            })
-            .collect();
-        out[c].push(format!("[{}]", body.join(",")).into());
-    }
-    out
+    let per_site = n_events.div_ceil(connections);
+    (0..connections)
+        .map(|c| {
+            let site_agents = agents / connections;
+            let cfg = SimConfig {
+                agents: site_agents,
+                teams: site_agents.div_ceil(100),
+                id_prefix: if connections > 1 { format!("site{}-", c + 1) } else { String::new() },
+                seed: 7 + c as u64,
+                ..SimConfig::default()
+            };
+            let mut model = SimModel::new(&cfg, start);
+            let mut events = Vec::new();
+            let mut t = start;
+            while events.len() < per_site {
+                t += chrono::Duration::seconds(5);
+                model.advance_to(t, &mut events);
+            }
+            events.truncate(per_site);
+            let source = format!("load-{c}");
+            let mut seq = 0u64;
+            events
+                .chunks(batch)
+                .map(|chunk| {
+                    let body: Vec<String> = chunk
+                        .iter()
+                        .map(|e| {
+                            seq += 1;
+                            e.to_json(seq, &source)
+                        })
+                        .collect();
+                    format!("[{}]", body.join(",")).into()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -469,7 +484,10 @@ async fn throughput() -> anyhow::Result<()> {
     let rounds = env_or("FW_WALL_ROUNDS", 3);
     let frames = Arc::new(frames(agents, n, 100, 4));
     let n: usize = n.min(frames.iter().map(Vec::len).sum::<usize>() * 100);
-    println!("throughput: {n} events from a {agents}-agent simulated floor, batches of 100, 4 connections");
+    println!(
+        "throughput: {n} events from a {agents}-agent simulated floor, four sites of {} agents, batches of 100, one connection per site",
+        agents / 4
+    );
     let mut ratios = Vec::new();
     for round in 1..=rounds {
         let (alone, _) = run(frames.clone(), n, 0).await?;
