@@ -27,7 +27,13 @@ impl SimModel {
         let misc = self.exp_ms(MEAN_MISC_GAP_MINS * 60.0);
         self.schedule(self.now + misc, Action::MiscDue(a));
         let lunch = self.next_lunch(self.now);
-        self.schedule(lunch, Action::LunchDue(a));
+        // The lunch wave is part of the day's shape, which a flat curve (the demo:
+        // the peak hour at any hour) leaves out: a demo started at the floor's
+        // lunchtime would otherwise run short of agents, its service level low for
+        // an hour. (Drawn all the same, so a seed gives the same floor either way.)
+        if !self.flat {
+            self.schedule(lunch, Action::LunchDue(a));
+        }
     }
 
     pub(super) fn break_due(&mut self, a: usize, out: &mut Vec<SimEvent>) {

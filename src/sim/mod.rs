@@ -84,8 +84,8 @@ pub struct SimConfig {
     /// `source_down` is for. 0 disables.
     pub link_outage_every_secs: u64,
     pub link_outage_secs: u64,
-    /// Traffic at the daily peak level at every hour (the demo: something to see
-    /// whenever it is started), instead of the bank's daily curve.
+    /// Traffic at the daily peak level at every hour, and no lunch wave (the demo:
+    /// the same floor whenever it is started), instead of the bank's daily curve.
     pub flat_curve: bool,
     /// The floor's local time as minutes east of UTC (480 = China Standard Time);
     /// sets the intraday curve and the lunch window.

@@ -568,3 +568,16 @@ fn an_id_prefix_marks_agents_teams_and_calls_but_not_queues() {
     });
     assert!(first_agent.is_some_and(|a| a.starts_with('A')));
 }
+
+/// The flat curve (the demo's) has no lunch wave: the same two hours across the
+/// floor's lunchtime that send agents to lunch on the daily curve send none, so a
+/// demo started at lunchtime is staffed as at any other hour.
+#[test]
+fn a_flat_curve_floor_takes_no_lunch() {
+    let lunches = |flat: bool| {
+        let (_, events) = simulate(&SimConfig { flat_curve: flat, ..cfg(11) }, 2 * 3600, 1000);
+        audit(&events).lunch_starts.len()
+    };
+    assert!(lunches(false) > 0, "the daily curve's floor lunches");
+    assert_eq!(lunches(true), 0);
+}
