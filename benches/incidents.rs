@@ -19,7 +19,7 @@ use support::{metric, request};
 use floorwatch::app::Daemon;
 use floorwatch::clock::Clock;
 use floorwatch::config::Config;
-use floorwatch::sim::{SimConfig, SimModel};
+use floorwatch::sim::SimConfig;
 use futures_util::SinkExt;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -68,41 +68,37 @@ async fn start() -> anyhow::Result<(Daemon, tempfile::TempDir)> {
 
 /// Frames of ~100 events per connection, stamped from now on, with an
 /// offered-then-abandoned call with a caller number every `EVENTS_PER_ABANDON`.
+/// The floor is one site per connection (see `support::site_events`).
 fn frames(n_frames: usize) -> (Vec<Vec<Utf8Bytes>>, usize) {
-    let cfg = SimConfig { agents: 5000, teams: 40, seed: 9, ..SimConfig::default() };
-    let start = chrono::Utc::now();
-    let mut model = SimModel::new(&cfg, start);
-    let mut events = Vec::new();
-    let mut t = start;
-    while events.len() < n_frames * 100 {
-        t += chrono::Duration::seconds(5);
-        model.advance_to(t, &mut events);
-    }
-    let mut per_conn = vec![Vec::new(); CONNECTIONS];
+    let floor = SimConfig { agents: 5000, teams: 40, seed: 9, ..SimConfig::default() };
+    let per_conn = n_frames.div_ceil(CONNECTIONS);
+    let sites = support::site_events(&floor, CONNECTIONS, per_conn * 100);
+    let mut out = vec![Vec::new(); CONNECTIONS];
+    let mut seqs = [0u64; CONNECTIONS];
     let mut abandons = 0;
-    for (k, chunk) in events.chunks(100).take(n_frames).enumerate() {
-        let conn = k % CONNECTIONS;
-        let seq0 = (k / CONNECTIONS) * 102;
-        let mut body: Vec<String> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, e)| e.to_json((seq0 + i + 1) as u64, &format!("load-{conn}")))
-            .collect();
+    for k in 0..n_frames {
+        let (conn, i) = (k % CONNECTIONS, k / CONNECTIONS);
+        let Some(chunk) = sites[conn].chunks(100).nth(i) else { break };
+        let source = format!("load-{conn}");
+        let text = support::frame(chunk, &source, &mut seqs[conn]);
+        let mut body = text[1..text.len() - 1].to_owned();
         if (k * 100) % EVENTS_PER_ABANDON == 0 {
             let ts = floorwatch::event::format_ts(chunk[0].ts_millis());
-            let (call, seq) = (format!("LOST{abandons}"), seq0 + 101);
-            body.push(format!(
-                r#"{{"type":"call_offered","ts":"{ts}","seq":{seq},"call":"{call}","queue":"billing","caller":"+86139{abandons:08}"}}"#
+            let call = format!("LOST{abandons}");
+            let seq = seqs[conn] + 1;
+            seqs[conn] += 2;
+            body.push_str(&format!(
+                r#",{{"type":"call_offered","ts":"{ts}","seq":{seq},"call":"{call}","queue":"billing","caller":"+86139{abandons:08}"}}"#
             ));
-            body.push(format!(
-                r#"{{"type":"call_abandoned","ts":"{ts}","seq":{},"call":"{call}"}}"#,
+            body.push_str(&format!(
+                r#",{{"type":"call_abandoned","ts":"{ts}","seq":{},"call":"{call}"}}"#,
                 seq + 1
             ));
             abandons += 1;
         }
-        per_conn[conn].push(format!("[{}]", body.join(",")).into());
+        out[conn].push(format!("[{body}]").into());
     }
-    (per_conn, abandons)
+    (out, abandons)
 }
 
 async fn open_incident(addr: std::net::SocketAddr) -> anyhow::Result<()> {

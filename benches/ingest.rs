@@ -36,7 +36,7 @@ use axum::routing::get;
 use floorwatch::app::Daemon;
 use floorwatch::clock::Clock;
 use floorwatch::config::Config;
-use floorwatch::sim::{SimConfig, SimModel};
+use floorwatch::sim::SimConfig;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -288,60 +288,36 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Frames per connection: (text, events in it). A 5,000-agent floor of four sites,
 /// each its own bridge (connection, source and `seq`) for its own 1,250 agents and
-/// their calls; the sites share the queues. Cutting one floor's stream round-robin
-/// over the connections instead (as this bench did) made a third of the events
-/// stale: the connections race, so an agent's later batch was often applied before
-/// its earlier one, and the run measured rejected events, not a floor.
+/// their calls (see `support::site_events`).
 fn realistic_frames(total: usize) -> Vec<Vec<(Utf8Bytes, usize)>> {
     // Stamped from now on: replaying a *past* floor at this speed would make every
     // after-call-work spell overdue by the wall clock, and the run would measure an
     // alert storm (one alert raised and cleared per call) instead of ingest. A live
     // floor's events carry the present time.
-    let start = chrono::Utc::now();
-    let per_site = total.div_ceil(CONNECTIONS);
-    (0..CONNECTIONS)
-        .map(|c| {
-            let cfg = SimConfig {
-                agents: AGENTS / CONNECTIONS,
-                teams: 40 / CONNECTIONS,
-                id_prefix: format!("site{}-", c + 1),
-                seed: 42 + c as u64,
-                // A component fault an hour per site, not the demo's one every five
-                // minutes (made to show incidents soon after start). Each fault opens
-                // an incident that logs its abandoned callers for call-back and
-                // writes the fault register, all committed to SQLite: at the demo's
-                // rate, compressed into a second of wall time, those commits took a
-                // tenth of a core, a floor's month of faults in one run.
-                fault_every_secs: 3600,
-                // Peak traffic whatever the hour the bench is run at (the daily curve
-                // made a run at the floor's night a different mix of events).
-                flat_curve: true,
-                ..SimConfig::default()
-            };
-            let mut model = SimModel::new(&cfg, start);
-            let mut events = Vec::new();
-            let mut t = start;
-            while events.len() < per_site {
-                t += chrono::Duration::seconds(10);
-                model.advance_to(t, &mut events);
-            }
-            events.truncate(per_site);
-            let source = format!("bench-{c}");
-            let mut seq = 0u64;
+    let floor = SimConfig {
+        agents: AGENTS,
+        teams: 40,
+        seed: 42,
+        // A component fault an hour per site, not the demo's one every five minutes
+        // (made to show incidents soon after start). Each fault opens an incident
+        // that logs its abandoned callers for call-back and writes the fault
+        // register, all committed to SQLite: at the demo's rate, compressed into a
+        // second of wall time, those commits took a tenth of a core, a floor's
+        // month of faults in one run.
+        fault_every_secs: 3600,
+        // Peak traffic whatever the hour the bench is run at (the daily curve made
+        // a run at the floor's night a different mix of events).
+        flat_curve: true,
+        ..SimConfig::default()
+    };
+    support::site_events(&floor, CONNECTIONS, total.div_ceil(CONNECTIONS))
+        .into_iter()
+        .enumerate()
+        .map(|(c, events)| {
+            let (source, mut seq) = (format!("bench-{c}"), 0);
             events
                 .chunks(BATCH)
-                .map(|chunk| {
-                    let mut text = String::from("[");
-                    for (i, e) in chunk.iter().enumerate() {
-                        if i > 0 {
-                            text.push(',');
-                        }
-                        seq += 1;
-                        text.push_str(&e.to_json(seq, &source));
-                    }
-                    text.push(']');
-                    (text.into(), chunk.len())
-                })
+                .map(|chunk| (support::frame(chunk, &source, &mut seq).into(), chunk.len()))
                 .collect()
         })
         .collect()

@@ -29,7 +29,7 @@ use fantoccini::{Client, ClientBuilder};
 use floorwatch::app::Daemon;
 use floorwatch::clock::Clock;
 use floorwatch::config::Config;
-use floorwatch::sim::{SimConfig, SimModel};
+use floorwatch::sim::SimConfig;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -71,46 +71,16 @@ async fn start(cfg: Config) -> anyhow::Result<(Daemon, tempfile::TempDir)> {
 }
 
 /// Frames of `batch` events of a simulated floor of `agents`, stamped from now on,
-/// as `connections` streams each with its own source and seq. With several, the
-/// floor is that many sites, each its own bridge for its own agents and calls (ids
-/// prefixed `site<n>-`): one floor's stream cut round-robin over racing
-/// connections would reach the daemon out of order, a third of it stale.
+/// as `connections` streams each with its own source and seq: with several, the
+/// floor is that many sites, one bridge each (see `support::site_events`).
 fn frames(agents: usize, n_events: usize, batch: usize, connections: usize) -> Vec<Vec<Utf8Bytes>> {
-    let start = chrono::Utc::now();
-    let per_site = n_events.div_ceil(connections);
-    (0..connections)
-        .map(|c| {
-            let site_agents = agents / connections;
-            let cfg = SimConfig {
-                agents: site_agents,
-                teams: site_agents.div_ceil(100),
-                id_prefix: if connections > 1 { format!("site{}-", c + 1) } else { String::new() },
-                seed: 7 + c as u64,
-                ..SimConfig::default()
-            };
-            let mut model = SimModel::new(&cfg, start);
-            let mut events = Vec::new();
-            let mut t = start;
-            while events.len() < per_site {
-                t += chrono::Duration::seconds(5);
-                model.advance_to(t, &mut events);
-            }
-            events.truncate(per_site);
-            let source = format!("load-{c}");
-            let mut seq = 0u64;
-            events
-                .chunks(batch)
-                .map(|chunk| {
-                    let body: Vec<String> = chunk
-                        .iter()
-                        .map(|e| {
-                            seq += 1;
-                            e.to_json(seq, &source)
-                        })
-                        .collect();
-                    format!("[{}]", body.join(",")).into()
-                })
-                .collect()
+    let floor = SimConfig { agents, teams: agents.div_ceil(100), seed: 7, ..SimConfig::default() };
+    support::site_events(&floor, connections, n_events.div_ceil(connections))
+        .into_iter()
+        .enumerate()
+        .map(|(c, events)| {
+            let (source, mut seq) = (format!("load-{c}"), 0);
+            events.chunks(batch).map(|chunk| support::frame(chunk, &source, &mut seq).into()).collect()
         })
         .collect()
 }

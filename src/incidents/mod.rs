@@ -344,7 +344,7 @@ impl State {
         }
         if !callers.is_empty() {
             let n = callers.len();
-            match self.store.log_callbacks(callers, Vec::new()).await {
+            match self.store.log_lost_callers(callers).await {
                 Ok(_) => {
                     self.metrics.callbacks.with_label_values(&["abandoned"]).inc_by(n as u64);
                     tracing::debug!(callers = n, "callers logged for call-back");

@@ -300,13 +300,30 @@ impl StoreHandle {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut out = Vec::with_capacity(entries.len());
             for e in &entries {
-                out.push(upsert_callback(&tx, e)?);
+                let id = upsert_callback(&tx, e)?;
+                out.push(get_callback(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?);
             }
             for a in &audit {
                 insert_audit(&tx, a)?;
             }
             tx.commit()?;
             Ok(out)
+        })
+        .await
+    }
+
+    /// [`StoreHandle::log_callbacks`] for the floor's own callers (an incident's
+    /// abandons), which nobody waits to see: the same rows in one transaction,
+    /// without reading each back. Under a burst of abandons that read was a third
+    /// of the statements. Returns how many were logged.
+    pub async fn log_lost_callers(&self, entries: Vec<NewCallback>) -> Result<usize, StoreError> {
+        self.job("log_lost_callers", move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for e in &entries {
+                upsert_callback(&tx, e)?;
+            }
+            tx.commit()?;
+            Ok(entries.len())
         })
         .await
     }
@@ -570,7 +587,9 @@ fn insert_audit(tx: &Transaction<'_>, a: &Audit) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn upsert_callback(tx: &Transaction<'_>, e: &NewCallback) -> rusqlite::Result<CallbackRecord> {
+/// Logs a caller, merging a number already logged in the same incident; returns
+/// the entry's id.
+fn upsert_callback(tx: &Transaction<'_>, e: &NewCallback) -> rusqlite::Result<i64> {
     if let Some(incident) = &e.incident_id {
         let existing: Option<i64> = tx
             .prepare_cached("SELECT id FROM callbacks WHERE incident_id = ?1 AND caller = ?2")?
@@ -588,7 +607,7 @@ fn upsert_callback(tx: &Transaction<'_>, e: &NewCallback) -> rusqlite::Result<Ca
                  WHERE id = ?1",
             )?
             .execute(params![id, e.at, e.note, e.agent, e.queue])?;
-            return get_callback(tx, id).map(|r| r.expect("row just updated"));
+            return Ok(id);
         }
     }
     let status = if e.agent.is_some() { "assigned" } else { "pending" };
@@ -608,8 +627,7 @@ fn upsert_callback(tx: &Transaction<'_>, e: &NewCallback) -> rusqlite::Result<Ca
         e.note,
         e.at
     ])?;
-    let id = tx.last_insert_rowid();
-    get_callback(tx, id).map(|r| r.expect("row just inserted"))
+    Ok(tx.last_insert_rowid())
 }
 
 macro_rules! callback_columns {

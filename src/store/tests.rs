@@ -295,3 +295,57 @@ async fn kv_round_trip() {
     assert_eq!(s.get_kv("baseline".into()).await.expect("get").as_deref(), Some("v2"));
     assert_eq!(s.get_kv("other".into()).await.expect("get"), None);
 }
+
+/// The floor's own callers, logged without reading rows back: one row per number
+/// and incident (a number again is merged, with its occurrences counted), kept
+/// across a reopen of the database — the same rows `log_callbacks` writes.
+#[tokio::test]
+async fn lost_callers_are_logged_merged_per_incident_and_kept() {
+    use super::incidents::{Batch, CallbackFilter, IncidentRecord, NewCallback};
+    let t = tmp();
+    let s = open(t.path());
+    let incident = IncidentRecord {
+        id: "INC-1".into(),
+        kind: "system_fault".into(),
+        state: "open".into(),
+        title: "trunk down".into(),
+        queue: None,
+        component: Some("trunk-1".into()),
+        opened_at: T0,
+        opened_by: "floorwatch".into(),
+        closed_at: None,
+        closed_by: None,
+        summary: None,
+        expected_recovery_mins: None,
+        published_version: 0,
+    };
+    s.write_incidents(Batch { incidents: vec![incident], ..Batch::default() }).await.expect("incident");
+    let lost = |caller: &str, call: &str, at: i64| NewCallback {
+        caller: caller.into(),
+        incident_id: Some("INC-1".into()),
+        queue: Some("billing".into()),
+        call_id: Some(call.into()),
+        origin: "abandoned".into(),
+        agent: None,
+        note: None,
+        at,
+    };
+    let logged = s
+        .log_lost_callers(vec![lost("+8613900000001", "c1", T0 + 1), lost("+8613900000002", "c2", T0 + 2)])
+        .await
+        .expect("log");
+    assert_eq!(logged, 2);
+    // The first number again, in a later burst: merged into its entry.
+    s.log_lost_callers(vec![lost("+8613900000001", "c3", T0 + 3)]).await.expect("log again");
+    s.close().await;
+
+    let s = open(t.path());
+    let mut rows = s
+        .list_callbacks(CallbackFilter { incident_id: Some("INC-1".into()), ..CallbackFilter::default() })
+        .await
+        .expect("list");
+    rows.sort_by(|a, b| a.caller.cmp(&b.caller));
+    let got: Vec<_> =
+        rows.iter().map(|r| (r.caller.as_str(), r.occurrences, r.status.as_str(), r.updated_at)).collect();
+    assert_eq!(got, [("+8613900000001", 2, "pending", T0 + 3), ("+8613900000002", 1, "pending", T0 + 2)]);
+}
