@@ -294,6 +294,8 @@ fn fast_reader_agrees_with_serde() {
         r#"[{"types":"heartbeat","ty":"x","t":"y","":"z","ts":"2026-11-23T08:00:00Z","type":"heartbeat"}]"#,
         r#"[{"type":"fault","ts":"2026-11-23T08:00:00Z","componen":"a","components":"b","component":"c","status":"down","detail":"d","callers":"e"}]"#,
         r#"[{"type":"call_offered","ts":"2026-11-23T08:00:00Z","call":"c1","caller":"+86","queue":"q","source":"s","seq":3,"state":"x","status":"y","team":"t","name":"n","reason":"r"}]"#,
+        // The record is reused per element: nothing of one may stay for the next.
+        r#"[{"type":"agent_state","ts":"2026-11-23T08:00:00Z","agent":"A1","state":"not_ready","reason":"r","queue":"q","call":"c","source":"s","seq":7},{"type":"agent_state","ts":"2026-11-23T08:00:01Z","agent":"A2","state":"ready"},{"ts":"2026-11-23T08:00:02Z"}]"#,
         r#"[{"type"#,
         r#"[{"ts"#,
         r#"[{"ts":"#,
