@@ -104,7 +104,7 @@ struct Engine {
     floor: Floor,
     metrics: Arc<Metrics>,
     /// To the counting task (bounded, lossless): the events applied, by type, and
-    /// their effects, which it turns into counters off this task's core.
+    /// tallies of their effects, which it turns into counters off this task's core.
     counts: mpsc::Sender<Counts>,
     counting: tokio::task::JoinHandle<()>,
     /// What the current round of input applied, sent after the round.
