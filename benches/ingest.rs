@@ -134,9 +134,8 @@ fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
     let mut batches: Vec<Vec<floorwatch::event::Event>> = Vec::new();
     let mut rejected = Vec::new();
     let t0 = Instant::now();
-    // Batch i of every connection, then batch i + 1: the order the stream was cut
-    // in (round robin), so the floor sees calls start and end as a live engine
-    // does, not a quarter of the stream at a time with every call left open.
+    // Batch i of every site, then batch i + 1: the sites' streams interleaved as a
+    // live engine takes them, not one site's whole stream after another's.
     let longest = frames.iter().map(Vec::len).max().unwrap_or(0);
     for i in 0..longest {
         for (text, len) in frames.iter().filter_map(|conn| conn.get(i)) {
@@ -170,8 +169,7 @@ fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
     let mut counter =
         floorwatch::metrics::counting::Counter::new(std::sync::Arc::new(floorwatch::metrics::Metrics::new()));
     let mut start = floorwatch::metrics::counting::Counts::default();
-    start.push(&fx);
-    fx.clear();
+    start.take(&mut fx);
     counter.count(start);
     let (mut apply, mut rule, mut counting) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for batch in batches {
@@ -186,8 +184,7 @@ fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
         let t1 = Instant::now();
         rules.on_effects(&floor, &fx, now, &mut signals);
         let t2 = Instant::now();
-        round.push(&fx);
-        fx.clear();
+        round.take(&mut fx);
         drop(batch);
         let t3 = Instant::now();
         counter.count(round);

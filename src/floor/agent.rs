@@ -91,6 +91,16 @@ impl Agent {
     }
 }
 
+/// A consumer's entry for agent `slot` (see [`AgentChange::slot`]) in its own
+/// per-agent table, the table grown to hold it.
+pub fn slot_entry<T>(table: &mut Vec<Option<T>>, slot: u32) -> &mut Option<T> {
+    let slot = slot as usize;
+    if slot >= table.len() {
+        table.resize_with(slot + 1, || None);
+    }
+    &mut table[slot]
+}
+
 /// An agent's new state, as rules see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentChange {

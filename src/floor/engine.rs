@@ -83,7 +83,7 @@ pub fn spawn(
         // The configured queues' `QueueAdded`s are the counting task's first input.
         out: {
             let mut out = Counts::default();
-            out.push(&fx);
+            out.take(&mut fx);
             out
         },
         clock,
@@ -146,8 +146,7 @@ impl Engine {
                     let now = self.clock.now_ms();
                     let mut fx = std::mem::take(&mut self.fx);
                     self.floor.tick(now, &mut fx);
-                    self.out.push(&fx);
-                    fx.clear();
+                    self.out.take(&mut fx);
                     self.fx = fx;
                     self.rules.on_tick(&self.floor, now, &mut self.pending);
                     if Instant::now() >= self.next_baseline_save {
@@ -257,8 +256,7 @@ impl Engine {
                 self.rules.on_effects(&self.floor, &fx, now, &mut self.pending);
                 // Counting gets what it needs of them; the effects themselves are
                 // dropped here, and their `Vec` keeps its room for the next batch.
-                self.out.push(&fx);
-                fx.clear();
+                self.out.take(&mut fx);
                 self.fx = fx;
                 // Dropped here, while still in this core's cache (see `Counts`).
                 drop(events);

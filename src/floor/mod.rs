@@ -20,7 +20,7 @@ mod queue;
 pub mod snapshot;
 pub mod window;
 
-pub use agent::{Agent, AgentChange};
+pub use agent::{Agent, AgentChange, slot_entry};
 pub use calendar::{Calendar, ShiftSpan};
 use queue::Queue;
 pub use queue::QueueIdx;

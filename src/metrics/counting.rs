@@ -41,9 +41,10 @@ impl Counts {
         self.tallies.is_empty() && self.events.iter().all(|n| *n == 0)
     }
 
-    /// Adds what counting needs of these effects.
-    pub fn push(&mut self, fx: &[Effect]) {
-        self.tallies.extend(fx.iter().filter_map(Tally::of));
+    /// Takes what counting needs of these effects, emptying `fx` (its room is
+    /// kept for the next batch; the effects are dropped where they were made).
+    pub fn take(&mut self, fx: &mut Vec<Effect>) {
+        self.tallies.extend(fx.drain(..).filter_map(Tally::of));
     }
 
     /// Tallies an applied event.
@@ -71,18 +72,14 @@ pub enum Tally {
 
 impl Tally {
     /// The tally of an effect; `None` for effects nothing is counted of.
-    pub fn of(e: &Effect) -> Option<Tally> {
+    pub fn of(e: Effect) -> Option<Tally> {
         Some(match e {
-            Effect::QueueAdded { idx, id, params } => {
-                Tally::QueueAdded(Box::new((*idx, id.clone(), *params)))
-            }
-            Effect::Offered { queue, .. } => Tally::Offered(*queue),
-            Effect::Answered(q) => Tally::Answered(*q),
-            Effect::Abandoned(q) => Tally::Abandoned(*q),
-            Effect::Wait { queue, answered, ms } => {
-                Tally::Wait { queue: *queue, answered: *answered, ms: *ms }
-            }
-            Effect::Anomaly(a) => Tally::Anomaly(*a),
+            Effect::QueueAdded { idx, id, params } => Tally::QueueAdded(Box::new((idx, id, params))),
+            Effect::Offered { queue, .. } => Tally::Offered(queue),
+            Effect::Answered(q) => Tally::Answered(q),
+            Effect::Abandoned(q) => Tally::Abandoned(q),
+            Effect::Wait { queue, answered, ms } => Tally::Wait { queue, answered, ms },
+            Effect::Anomaly(a) => Tally::Anomaly(a),
             Effect::Agent(c) => Tally::Work(WorkChange::from(c)),
             Effect::Fault { .. } | Effect::CallerLost { .. } => return None,
         })
@@ -194,8 +191,7 @@ mod tests {
         let mut fx = Vec::new();
         let mut floor = Floor::new(&Config::default().floor, &mut fx);
         let mut start = Counts::default();
-        start.push(&fx);
-        fx.clear();
+        start.take(&mut fx);
         counter.count(start);
 
         let t0 = 1_700_000_000_000;
@@ -233,7 +229,7 @@ mod tests {
             floor.apply(e, e.ts, &mut fx);
             round.applied(e);
         }
-        round.push(&fx);
+        round.take(&mut fx);
         counter.count(round);
 
         let by_type = |t: &str| metrics.events[EVENT_TYPES.iter().position(|x| *x == t).expect("type")].get();

@@ -583,8 +583,7 @@ mod tests {
         let mut floor = Floor::new(&cfg, &mut fx);
         let mut count = |fx: &mut Vec<Effect>| {
             let mut round = counting::Counts::default();
-            round.push(fx);
-            fx.clear();
+            round.take(fx);
             counter.count(round)
         };
         count(&mut fx);

@@ -8,7 +8,7 @@
 //! kept here, beside the histograms, not in the floor's agent model.
 
 use crate::event::{AgentState, Id, Ts};
-use crate::floor::AgentChange;
+use crate::floor::{AgentChange, slot_entry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Work {
@@ -54,9 +54,9 @@ pub struct WorkChange {
     pub state: Option<AgentState>,
 }
 
-impl From<&AgentChange> for WorkChange {
-    fn from(c: &AgentChange) -> WorkChange {
-        WorkChange { since: c.since, queue: c.queue.clone(), slot: c.slot, state: c.state }
+impl From<AgentChange> for WorkChange {
+    fn from(c: AgentChange) -> WorkChange {
+        WorkChange { since: c.since, queue: c.queue, slot: c.slot, state: c.state }
     }
 }
 
@@ -69,11 +69,7 @@ pub struct WorkTimer {
 impl WorkTimer {
     /// Takes one agent change; returns the stretch it ends, if any.
     pub fn on_change(&mut self, c: &WorkChange) -> Option<Finished> {
-        let slot = c.slot as usize;
-        if slot >= self.open.len() {
-            self.open.resize(slot + 1, None);
-        }
-        let entry = &mut self.open[slot];
+        let entry = slot_entry(&mut self.open, c.slot);
         let work = Work::of(c.state);
         if let Some(o) = entry
             && Some(o.work) == work
@@ -106,7 +102,7 @@ mod tests {
             reason: Some(Id::from("break")),
             since: since_secs * 1000,
         };
-        WorkChange::from(&c)
+        WorkChange::from(c)
     }
 
     type Seen = Option<(Work, Option<String>, i64)>;

@@ -17,7 +17,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use crate::config::{AlertsConfig, Language};
 use crate::event::{AgentState, FastMap, Id, Ts};
-use crate::floor::{AgentChange, Effect, Floor, QueueIdx};
+use crate::floor::{AgentChange, Effect, Floor, QueueIdx, slot_entry};
 use surge::{SurgeConfig, SurgeDetector};
 
 /// The alert kinds floorwatch raises (contract §5 plus three queue kinds).
@@ -461,10 +461,7 @@ impl Rules {
         // (taking it out and putting a new one back moved ~150 bytes twice per
         // agent event and churned the table).
         let slot = c.slot as usize;
-        if slot >= self.agents.len() {
-            self.agents.resize_with(slot + 1, || None);
-        }
-        let previous = self.agents[slot].as_ref().map(|w| Previous {
+        let previous = slot_entry(&mut self.agents, c.slot).as_ref().map(|w| Previous {
             state: w.change.state,
             level: w.level,
             generation: w.generation,
