@@ -124,12 +124,13 @@ async fn async_main() -> anyhow::Result<()> {
 }
 
 /// Single-threaded cost of each stage over the same frames, to see where time goes.
-/// Frames stay batches (as the engine gets them), so the rules see one batch's
-/// effects at a time, as in the engine.
+/// Frames stay batches, driven through the engine's own [`Step`] as the engine
+/// task drives it, so the rules see one batch's effects at a time.
+///
+/// [`Step`]: floorwatch::engine::Step
 fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
-    use floorwatch::floor::Floor;
+    use floorwatch::engine::Step;
     use floorwatch::ingest::decode::decode;
-    use floorwatch::rules::Rules;
     let source = floorwatch::event::Id::from("bench");
     let mut batches: Vec<Vec<floorwatch::event::Event>> = Vec::new();
     let mut rejected = Vec::new();
@@ -160,47 +161,34 @@ fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
         mix[ev.kind.type_index()] += 1;
     }
     let cfg = Config::default();
-    let mut fx = Vec::new();
-    let mut floor = Floor::new(&cfg.floor, &mut fx);
-    let mut rules = Rules::new(&cfg.alerts, cfg.floor.timezone, Vec::new(), Vec::new());
-    let mut signals = Vec::new();
+    let mut step = Step::new(&cfg.floor, &cfg.alerts, Vec::new(), Vec::new());
     let now = chrono::Utc::now().timestamp_millis();
     // The counting task's share (off the engine's core in the daemon).
     let mut counter =
         floorwatch::metrics::counting::Counter::new(std::sync::Arc::new(floorwatch::metrics::Metrics::new()));
-    let mut start = floorwatch::metrics::counting::Counts::default();
-    start.take(&mut fx);
-    counter.count(start);
-    let (mut apply, mut rule, mut counting) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    counter.count(step.take_counts());
+    let (mut engine, mut counting) = (Duration::ZERO, Duration::ZERO);
     for batch in batches {
-        // As the engine does: apply and tally, run the rules, hand counting its
-        // tallies, drop the events and effects while they are hot.
+        // As the engine task does: one step per batch (apply, heard-from, rules,
+        // the hand-off to counting, dropping the events and effects while they
+        // are hot), then take its signals and counts.
         let t0 = Instant::now();
-        let mut round = floorwatch::metrics::counting::Counts::default();
-        for ev in &batch {
-            floor.apply(ev, now, &mut fx);
-            round.applied(ev);
-        }
+        step.batch(batch, now);
+        let signals = step.take_signals();
+        let round = step.take_counts();
         let t1 = Instant::now();
-        rules.on_effects(&floor, &fx, now, &mut signals);
-        let t2 = Instant::now();
-        round.take(&mut fx);
-        drop(batch);
-        let t3 = Instant::now();
         counter.count(round);
-        counting += t3.elapsed();
-        rule += t2 - t1;
-        apply += (t1 - t0) + (t3 - t2);
-        signals.clear();
+        counting += t1.elapsed();
+        engine += t1 - t0;
+        drop(signals);
     }
-    let apply_ns = apply.as_nanos() as f64 / n as f64;
-    let rules_ns = rule.as_nanos() as f64 / n as f64;
+    let engine_ns = engine.as_nanos() as f64 / n as f64;
     let counting_ns = counting.as_nanos() as f64 / n as f64;
     let t0 = Instant::now();
-    let snap = floor.snapshot(now);
+    let snap = step.snapshot(now);
     let snap_ms = t0.elapsed().as_secs_f64() * 1000.0;
     println!(
-        "stage costs, one thread: baseline parse {baseline_ns:.0} ns/event, decode {decode_ns:.0} ns/event, floor apply (with the hand-off to counting, dropping events and effects) {apply_ns:.0} ns/event, rules {rules_ns:.0} ns/event, counting {counting_ns:.0} ns/event, snapshot of {} agents {snap_ms:.1} ms",
+        "stage costs, one thread: baseline parse {baseline_ns:.0} ns/event, decode {decode_ns:.0} ns/event, engine step (floor apply, heard-from, rules, the hand-off to counting, dropping events and effects) {engine_ns:.0} ns/event, counting {counting_ns:.0} ns/event, snapshot of {} agents {snap_ms:.1} ms",
         snap.agents.len()
     );
     let mix: Vec<String> = floorwatch::event::EVENT_TYPES

@@ -2,8 +2,10 @@
 //! shutdown order.
 //!
 //! Shutdown: cancel the token → the server stops accepting and ingest sessions send
-//! a 1001 close → their engine senders drop → the engine applies what is left and
-//! publishes a last snapshot → done, or a warning after `shutdown_grace`. If the
+//! a 1001 close → their engine senders drop → the engine applies what is left,
+//! publishes a last snapshot and hands over its last baselines → the baseline
+//! saver writes them → the alert and incidents tasks save what is left and
+//! notifications drain → the store closes → done, or a warning after `shutdown_grace` at each wait. If the
 //! engine dies while serving, that is fatal: the daemon shuts down with an error
 //! rather than serve a floor nobody updates.
 
@@ -20,9 +22,8 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::event::Id;
-use crate::floor::engine::AlertsLink;
-use crate::floor::{Snapshot, engine};
+use crate::engine::{self, AlertsLink};
+use crate::floor::Snapshot;
 use crate::http::{AppState, router};
 use crate::incidents;
 use crate::ingest::dedupe::SeqMarks;
@@ -47,7 +48,7 @@ impl Daemon {
         let metrics = Arc::new(Metrics::new());
         let store = StoreHandle::open(&cfg.data_dir)
             .with_context(|| format!("opening the database in {}", cfg.data_dir.display()))?;
-        // Engine → alerts: bounded and lossless (see floor::engine::AlertsLink).
+        // Engine → alerts: bounded and lossless (see engine::AlertsLink).
         let (signals_tx, signals_rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let notify_metrics = NotifyMetrics::new();
@@ -65,21 +66,13 @@ impl Daemon {
         let alerts = alerts::spawn(store.clone(), signals_rx, metrics.clone(), clock, outlets)
             .await
             .context("restoring open alerts")?;
-        let baselines = store
-            .kv_with_prefix(engine::BASELINE_KEY_PREFIX.into())
-            .await
-            .context("loading traffic baselines")?
-            .into_iter()
-            .filter_map(|(k, v)| k.strip_prefix(engine::BASELINE_KEY_PREFIX).map(|q| (Id::from(q), v)))
-            .collect();
-        let link = AlertsLink {
-            cfg: cfg.alerts.clone(),
-            signals: signals_tx,
-            restored: alerts.restored,
-            baselines,
-            store: Some(store.clone()),
-        };
+        let baselines = store.load_baselines().await.context("loading traffic baselines")?;
+        let link =
+            AlertsLink { cfg: cfg.alerts.clone(), signals: signals_tx, restored: alerts.restored, baselines };
         let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link);
+        // The engine publishes its baselines and never waits for their COMMIT;
+        // this task does, and ends after saving the last value the engine left.
+        let baseline_saver = store.keep_baselines(engine.baselines);
         metrics
             .registry
             .register(Box::new(
@@ -129,6 +122,15 @@ impl Daemon {
         let incidents_task = incidents.task;
         let task = tokio::spawn(async move {
             let result = Self::supervise(token, server, &mut engine_task, grace).await;
+            // The engine has handed over its last baselines (or is gone): saved
+            // before the store closes, so a restart does not learn them afresh.
+            match tokio::time::timeout(grace, baseline_saver).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "baseline saver failed"),
+                Err(_) => {
+                    tracing::warn!(grace_secs = grace.as_secs(), "baseline saver did not finish in time")
+                }
+            }
             // The engine has stopped (its signal sender is gone): the alert task
             // saves what is left and ends once the HTTP side has let go of it too.
             if tokio::time::timeout(grace, alerts_task).await.is_err() {

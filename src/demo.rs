@@ -110,12 +110,12 @@ pub(crate) async fn run(
 /// would rightly need an hour of history before it trusts itself. Profiles already
 /// in the data directory (a previous demo run) are kept.
 async fn seed_baselines(cfg: &Config, sim: &SimConfig) -> Result<(), CliError> {
-    use crate::floor::engine::BASELINE_KEY_PREFIX;
+    use crate::event::Id;
     use crate::rules::surge::{SurgeConfig, SurgeDetector};
     use crate::sim::{SimEventKind, SimModel};
 
     let store = crate::store::StoreHandle::open(&cfg.data_dir).map_err(anyhow::Error::from)?;
-    let existing = store.kv_with_prefix(BASELINE_KEY_PREFIX.into()).await.map_err(anyhow::Error::from)?;
+    let existing = store.load_baselines().await.map_err(anyhow::Error::from)?;
     if existing.is_empty() {
         let surge_cfg = SurgeConfig {
             interval_secs: cfg.alerts.surge_interval_secs,
@@ -149,8 +149,8 @@ async fn seed_baselines(cfg: &Config, sim: &SimConfig) -> Result<(), CliError> {
                 d.evaluate(t.timestamp_millis());
             }
         }
-        let kv = detectors.iter().map(|(q, d)| (format!("{BASELINE_KEY_PREFIX}{q}"), d.to_json())).collect();
-        store.put_kvs(kv).await.map_err(anyhow::Error::from)?;
+        let learned = detectors.iter().map(|(q, d)| (Id::from(q.as_str()), d.to_json())).collect();
+        store.save_baselines(learned).await.map_err(anyhow::Error::from)?;
         tracing::info!(queues = detectors.len(), "demo traffic profiles learned from three simulated days");
     }
     store.close().await;

@@ -3,9 +3,9 @@
 //! # Layout
 //! The modules follow an event's path, one way only:
 //!
-//! `ingest` (WebSocket in, decode, dedupe) → `floor` (the state model and the
-//! engine task that owns it) → readers: `metrics` (Prometheus), `http` (API,
-//! wallboard). `config`, `clock`, `signal` and `app` (wiring, shutdown) sit at the
+//! `ingest` (WebSocket in, decode, dedupe) → `engine` (the task that owns the
+//! floor, around one synchronous `Step` of `floor`, the state model, and `rules`)
+//! → readers: `metrics` (Prometheus), `http` (API, wallboard). `config`, `clock`, `signal` and `app` (wiring, shutdown) sit at the
 //! edges; `sim` is the demo floor, a client of `/ingest` like any CTI bridge.
 //! See ARCHITECTURE.md for the map and the invariants.
 
@@ -15,6 +15,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 mod demo;
+pub mod engine;
 pub mod event;
 pub mod floor;
 pub mod http;

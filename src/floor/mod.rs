@@ -2,9 +2,10 @@
 //!
 //! [`Floor`] is a plain struct with no locks, no IO and no clock: [`Floor::apply`]
 //! takes an event and the engine's `now`, [`Floor::tick`] lets time pass, and
-//! [`Floor::snapshot`] produces the read model. The one task that owns it is in
-//! [`engine`]. Keeping it pure is what lets the same code serve a live floor, a
-//! replay at full speed and table-driven tests.
+//! [`Floor::snapshot`] produces the read model. It is driven, with the rules, by
+//! one [`crate::engine::Step`], which the engine task owns: the task, not this
+//! module, has the channels and the clock. Keeping it pure is what lets the same
+//! code serve a live floor, a replay at full speed and table-driven tests.
 //!
 //! Order independence: events of one call may arrive over different connections in
 //! any order (an answer before its offer, an end before its answer). Each call's
@@ -14,7 +15,6 @@
 mod agent;
 mod calendar;
 mod calls;
-pub mod engine;
 mod finished;
 mod queue;
 pub mod snapshot;
@@ -241,6 +241,11 @@ impl Floor {
             floor.add_queue(id, Id::from(q.name.as_str()), q.params, true, fx);
         }
         floor
+    }
+
+    /// Events applied since start.
+    pub fn events_applied(&self) -> u64 {
+        self.events_applied
     }
 
     pub fn queue_id(&self, idx: QueueIdx) -> &Id {

@@ -41,8 +41,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::alerts::AlertsHandle;
 use crate::config::{IngestConfig, ReadAccess};
+use crate::engine::EngineInput;
 use crate::floor::Snapshot;
-use crate::floor::engine::EngineInput;
 use crate::incidents::IncidentsHandle;
 use crate::ingest::dedupe::SeqMarks;
 use crate::metrics::Metrics;

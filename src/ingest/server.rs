@@ -16,8 +16,8 @@ use super::decode::decode;
 use super::dedupe::SeqMarks;
 use super::wire::ErrorFrame;
 use super::{RejectReason, Rejection};
+use crate::engine::EngineInput;
 use crate::event::{Event, Id};
-use crate::floor::engine::EngineInput;
 use crate::metrics::Metrics;
 
 /// WebSocket close codes used here (RFC 6455 §7.4.1).

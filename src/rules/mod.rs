@@ -1,7 +1,8 @@
 //! Alert rules: decide, from floor changes and the passing of time, which alert
-//! conditions start and stop. Pure like `floor`: no IO, no tasks, no clock — the
-//! engine calls in with `now` and forwards the [`Signal`]s downstream, where the
-//! alert lifecycle (acknowledgement, persistence, pushes) lives.
+//! conditions start and stop. Pure like `floor`: no IO, no tasks, no clock — one
+//! engine step ([`crate::engine::Step`]) calls in with `now`, and the engine task
+//! forwards the [`Signal`]s downstream, where the alert lifecycle
+//! (acknowledgement, persistence, pushes) lives.
 //!
 //! Timers: an agent who stays in `acw` sends nothing more, so overruns are driven by
 //! a deadline heap — one entry per agent state, never a scan of all agents. Stale

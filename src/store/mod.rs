@@ -1,5 +1,6 @@
 //! The embedded SQLite store: alerts, the audit trail of user actions, and
-//! key/value blobs for other modules' durable state.
+//! key/value blobs for other modules' durable state (the keys are the store's:
+//! `baselines` keeps the rules' traffic baselines under its own prefix).
 //!
 //! Shape: an actor. [`StoreHandle`] is a cheap, clonable sender on one bounded
 //! (1024) lossless channel; a dedicated OS thread owns the only connection and
@@ -14,6 +15,7 @@
 //! - no SQLite call ever blocks a tokio worker thread;
 //! - after [`StoreHandle::close`], every call answers [`StoreError::Closed`].
 
+mod baselines;
 mod error;
 pub mod incidents;
 mod queries;

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OpenFlags};
 use tempfile::TempDir;
 
 use super::*;
+use crate::event::Id;
 
 mod lifecycle;
 
@@ -294,6 +295,36 @@ async fn kv_round_trip() {
     s.put_kv("baseline".into(), "v2".into()).await.expect("overwrite");
     assert_eq!(s.get_kv("baseline".into()).await.expect("get").as_deref(), Some("v2"));
     assert_eq!(s.get_kv("other".into()).await.expect("get"), None);
+}
+
+/// Baselines live under the store's own keys (the same ones earlier versions
+/// wrote, so a data directory's profiles still load), apart from other pairs.
+#[tokio::test]
+async fn baselines_round_trip_under_their_own_keys() {
+    let t = tmp();
+    let s = open(t.path());
+    s.put_kv("other".into(), "x".into()).await.expect("put");
+    assert!(s.load_baselines().await.expect("load").is_empty());
+    let saved =
+        vec![(Id::from("billing"), "{\"b\":1}".to_string()), (Id::from("cards"), "{\"c\":2}".to_string())];
+    s.save_baselines(saved.clone()).await.expect("save");
+    assert_eq!(s.load_baselines().await.expect("load"), saved);
+    assert_eq!(s.get_kv("surge-baseline:billing".into()).await.expect("get").as_deref(), Some("{\"b\":1}"));
+}
+
+/// The saver keeps only what matters: the latest value, saved after the sender
+/// is gone too, and then it ends.
+#[tokio::test]
+async fn the_baseline_saver_saves_the_last_value_and_ends() {
+    let t = tmp();
+    let s = open(t.path());
+    let (tx, rx) = tokio::sync::watch::channel(Vec::new());
+    let saver = s.keep_baselines(rx);
+    tx.send_replace(vec![(Id::from("billing"), "v1".to_string())]);
+    tx.send_replace(vec![(Id::from("billing"), "v2".to_string())]);
+    drop(tx);
+    saver.await.expect("saver ends");
+    assert_eq!(s.load_baselines().await.expect("load"), [(Id::from("billing"), "v2".to_string())]);
 }
 
 /// The floor's own callers, logged without reading rows back: one row per number

@@ -49,3 +49,37 @@ async fn shutdown_while_streaming_drains_and_closes_sessions() {
     // The port no longer accepts connections.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting after shutdown");
 }
+
+/// The traffic profiles the rules learned are on disk after a graceful shutdown:
+/// the engine hands its last baselines over without waiting, and the daemon waits
+/// for them to be saved before the store closes, so a restart does not learn them
+/// afresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learned_baselines_are_saved_before_the_store_closes() {
+    use floorwatch::app::Daemon;
+    use floorwatch::clock::Clock;
+    use floorwatch::config::Config;
+
+    use crate::harness::{Bridge, PATIENCE};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let d = Daemon::start(cfg, listener, Clock::system()).await.expect("daemon starts");
+    let mut b =
+        Bridge::connect(&format!("ws://{}/ingest?source=acd", d.addr), None).await.expect("handshake");
+    b.send(json!([{"type":"call_offered","ts":ts(1.0),"call":"C1","queue":"billing"}]).to_string()).await;
+    let mut snapshot = d.snapshot.clone();
+    tokio::time::timeout(PATIENCE, snapshot.wait_for(|s| s.events_applied == 1))
+        .await
+        .expect("applied")
+        .expect("engine running");
+    d.shutdown();
+    tokio::time::timeout(PATIENCE, d.wait()).await.expect("shutdown finishes").expect("clean shutdown");
+
+    let store = floorwatch::store::StoreHandle::open(dir.path()).expect("reopen");
+    let queues: Vec<String> =
+        store.load_baselines().await.expect("load").into_iter().map(|(q, _)| q.to_string()).collect();
+    assert_eq!(queues, ["billing"]);
+    store.close().await;
+}

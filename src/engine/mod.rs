@@ -1,19 +1,34 @@
-//! The floor engine: the one task that owns the [`Floor`].
+//! The floor engine: the one task that owns the floor, around one [`Step`].
+//!
+//! Why two parts: what the engine does to its state is [`step`] — synchronous,
+//! IO-free, driven by inputs and `now` — so the live task, the benches and replay
+//! run the same code. This module is the live part around it: the channels, the
+//! clock, the timers and the shutdown drain. `floor` and `rules` stay pure
+//! because everything that waits lives here.
 //!
 //! Inputs arrive on one bounded channel ([`EngineInput`]); the engine applies them
-//! in order, runs the rules on what changed, hands the effects (and how many events
-//! of each type were applied) to the counting task ([`crate::metrics::counting`],
-//! bounded and lossless: counters are work this serial stage need not do), and
-//! publishes an `Arc<Snapshot>` on a `watch` channel at the next point of a
-//! `snapshot_interval_ms` grid after a change (and after every one-second tick,
-//! since waits and times in state grow even when nothing happens). It stops when
-//! every sender is gone — which is how shutdown drains it: ingest sessions close,
-//! their senders drop, the engine applies what is left and publishes a last
-//! snapshot.
+//! in order, sends the rules' signals to the alert task and hands the effects (and
+//! how many events of each type were applied) to the counting task
+//! ([`crate::metrics::counting`], bounded and lossless: counters are work this
+//! serial stage need not do), and publishes an `Arc<Snapshot>` on a `watch`
+//! channel at the next point of a `snapshot_interval_ms` grid after a change (and
+//! after every one-second tick, since waits and times in state grow even when
+//! nothing happens). It stops when every sender is gone — which is how shutdown
+//! drains it: ingest sessions close, their senders drop, the engine applies what
+//! is left and publishes a last snapshot.
+//!
+//! Durable state (the rules' learned traffic baselines) goes out on a `watch`
+//! every five minutes of the engine's clock and once more at the end; a saver
+//! task owned by the store writes it ([`crate::store::StoreHandle::keep_baselines`]).
+//! The engine never waits for a COMMIT: it is the one serial stage of ingest, and
+//! only the latest baselines matter.
 //!
 //! Channel policy: the input channel is bounded and lossless; when it is full,
 //! ingest sessions wait (backpressure to the socket that sends too fast). The
-//! snapshot channel keeps only the latest value: readers never slow the engine.
+//! snapshot and baseline channels keep only the latest value: readers never slow
+//! the engine.
+
+pub mod step;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,13 +36,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{Effect, Floor, Snapshot};
 use crate::clock::Clock;
 use crate::config::{AlertsConfig, FloorConfig};
-use crate::event::{Event, Id};
+use crate::event::{Event, Id, Ts};
+use crate::floor::Snapshot;
 use crate::metrics::Metrics;
 use crate::metrics::counting::{self, Counts};
-use crate::rules::{AlertKey, Rules, Signal};
+use crate::rules::{AlertKey, Signal};
+pub use step::Step;
 
 /// What the engine consumes, in arrival order.
 #[derive(Debug)]
@@ -44,10 +60,14 @@ pub enum EngineInput {
 pub struct EngineHandle {
     pub tx: mpsc::Sender<EngineInput>,
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    /// The latest learned traffic baselines, (queue, JSON), for the store to keep:
+    /// a new value every five minutes and a last one as the engine ends (then the
+    /// sender is gone).
+    pub baselines: watch::Receiver<Vec<(Id, String)>>,
     pub task: tokio::task::JoinHandle<()>,
 }
 
-/// Where the engine sends alert signals, and what was still open at start.
+/// Where the engine sends alert signals, and what the rules start from.
 pub struct AlertsLink {
     pub cfg: AlertsConfig,
     /// Bounded and lossless: a slow alert pipeline slows the engine (and so
@@ -57,10 +77,11 @@ pub struct AlertsLink {
     pub restored: Vec<AlertKey>,
     /// Learned traffic baselines saved by an earlier run: (queue, JSON).
     pub baselines: Vec<(Id, String)>,
-    /// Where the engine saves baselines every few minutes (bounded channel; the
-    /// store's writer thread does the IO).
-    pub store: Option<crate::store::StoreHandle>,
 }
+
+/// How often learned traffic baselines are handed to the store, in the engine's
+/// clock (a sped-up demo saves as often per simulated hour as a real floor).
+const BASELINE_SAVE_EVERY_MS: Ts = 300_000;
 
 /// Starts the engine task.
 pub fn spawn(
@@ -71,60 +92,43 @@ pub fn spawn(
     alerts: AlertsLink,
 ) -> EngineHandle {
     let (tx, rx) = mpsc::channel(capacity);
-    let mut fx = Vec::new();
-    let mut floor = Floor::new(cfg, &mut fx);
-    let (snap_tx, snapshot) = watch::channel(Arc::new(floor.snapshot(clock.now_ms())));
+    let mut step = Step::new(cfg, &alerts.cfg, alerts.restored, alerts.baselines);
+    let (snap_tx, snapshot) = watch::channel(Arc::new(step.snapshot(clock.now_ms())));
+    // The receiver starts with this value seen: nothing is saved before the first
+    // five minutes have passed.
+    let (baselines_tx, baselines) = watch::channel(Vec::new());
     let (counts, counting) = counting::spawn(metrics.clone());
     let engine = Engine {
-        floor,
+        step,
         metrics,
         counts,
         counting,
-        // The configured queues' `QueueAdded`s are the counting task's first input.
-        out: {
-            let mut out = Counts::default();
-            out.take(&mut fx);
-            out
-        },
         clock,
-        fx: Vec::new(),
         snap_tx,
         interval: Duration::from_millis(cfg.snapshot_interval_ms),
-        rules: Rules::new(&alerts.cfg, cfg.timezone, alerts.restored, alerts.baselines),
-        store: alerts.store,
-        next_baseline_save: Instant::now() + BASELINE_SAVE_EVERY,
         signals: alerts.signals,
-        pending: Vec::new(),
+        baselines: baselines_tx,
+        next_baseline_save: clock.now_ms().saturating_add(BASELINE_SAVE_EVERY_MS),
     };
     let task = tokio::spawn(engine.run(rx));
-    EngineHandle { tx, snapshot, task }
+    EngineHandle { tx, snapshot, baselines, task }
 }
 
 struct Engine {
-    floor: Floor,
+    step: Step,
     metrics: Arc<Metrics>,
     /// To the counting task (bounded, lossless): the events applied, by type, and
     /// tallies of their effects, which it turns into counters off this task's core.
     counts: mpsc::Sender<Counts>,
     counting: tokio::task::JoinHandle<()>,
-    /// What the current round of input applied, sent after the round.
-    out: Counts,
     clock: Clock,
-    fx: Vec<Effect>,
     snap_tx: watch::Sender<Arc<Snapshot>>,
     interval: Duration,
-    rules: Rules,
     signals: mpsc::Sender<Vec<Signal>>,
-    /// Signals produced by the current step, sent before the next input is taken.
-    pending: Vec<Signal>,
-    store: Option<crate::store::StoreHandle>,
-    next_baseline_save: Instant,
+    baselines: watch::Sender<Vec<(Id, String)>>,
+    /// Engine time at which the baselines are next handed to the store.
+    next_baseline_save: Ts,
 }
-
-/// How often learned traffic baselines are written to the store.
-const BASELINE_SAVE_EVERY: Duration = Duration::from_secs(300);
-/// Key prefix of baselines in the store's key/value table.
-pub const BASELINE_KEY_PREFIX: &str = "surge-baseline:";
 
 impl Engine {
     async fn run(mut self, mut rx: mpsc::Receiver<EngineInput>) {
@@ -144,14 +148,10 @@ impl Engine {
                 biased;
                 _ = tick.tick() => {
                     let now = self.clock.now_ms();
-                    let mut fx = std::mem::take(&mut self.fx);
-                    self.floor.tick(now, &mut fx);
-                    self.out.take(&mut fx);
-                    self.fx = fx;
-                    self.rules.on_tick(&self.floor, now, &mut self.pending);
-                    if Instant::now() >= self.next_baseline_save {
-                        self.next_baseline_save = Instant::now() + BASELINE_SAVE_EVERY;
-                        self.save_baselines().await;
+                    self.step.tick(now);
+                    if now >= self.next_baseline_save {
+                        self.next_baseline_save = now.saturating_add(BASELINE_SAVE_EVERY_MS);
+                        self.hand_over_baselines();
                     }
                     // Waits and times in state have grown, events or not.
                     true
@@ -162,9 +162,8 @@ impl Engine {
                     false
                 }
                 // An overrun threshold or the rules' periodic sweep is due.
-                _ = tokio::time::sleep_until(self.clock.instant_at(self.rules.next_deadline())) => {
-                    let now = self.clock.now_ms();
-                    self.rules.on_tick(&self.floor, now, &mut self.pending);
+                _ = tokio::time::sleep_until(self.clock.instant_at(self.step.next_deadline())) => {
+                    self.step.on_deadline(self.clock.now_ms());
                     false
                 }
                 // Everything already queued is taken in one go: fewer wake-ups of
@@ -179,11 +178,9 @@ impl Engine {
                     true
                 }
             };
-            if !self.pending.is_empty() {
-                let batch = std::mem::take(&mut self.pending);
-                if self.signals.send(batch).await.is_err() {
-                    tracing::warn!("alert pipeline is gone; alert signals dropped");
-                }
+            let signals = self.step.take_signals();
+            if !signals.is_empty() && self.signals.send(signals).await.is_err() {
+                tracing::warn!("alert pipeline is gone; alert signals dropped");
             }
             self.send_counts().await;
             if changed && publish_at.is_none() {
@@ -192,9 +189,9 @@ impl Engine {
         }
         self.publish(self.clock.now_ms());
         self.send_counts().await;
-        self.save_baselines().await;
+        self.hand_over_baselines();
         // Drained means counted too: the counting task ends with our sender.
-        let events = self.floor.events_applied;
+        let events = self.step.events_applied();
         let Engine { counts, counting, .. } = self;
         drop(counts);
         let _ = counting.await;
@@ -203,31 +200,24 @@ impl Engine {
 
     /// Hands this round's counts to the counting task (waiting for room).
     async fn send_counts(&mut self) {
-        if self.out.is_empty() {
+        let round = self.step.take_counts();
+        if round.is_empty() {
             return;
         }
-        let round = std::mem::take(&mut self.out);
         if self.counts.send(round).await.is_err() {
             tracing::warn!("counting task is gone; counts dropped");
         }
     }
 
-    /// Hands the learned traffic baselines to the store (its writer thread does
-    /// the IO; this only waits for room in its queue).
-    async fn save_baselines(&self) {
-        let Some(store) = &self.store else { return };
-        let kv: Vec<(String, String)> = self
-            .rules
-            .baselines()
-            .into_iter()
-            .map(|(q, json)| (format!("{BASELINE_KEY_PREFIX}{q}"), json))
-            .collect();
-        if kv.is_empty() {
+    /// Publishes the learned traffic baselines for the store's saver; never waits
+    /// (a value the saver has not taken yet is replaced: only the latest matters).
+    fn hand_over_baselines(&self) {
+        let baselines = self.step.baselines();
+        if baselines.is_empty() {
             return;
         }
-        if let Err(e) = store.put_kvs(kv).await {
-            tracing::warn!(error = %e, "cannot save traffic baselines");
-        }
+        // No receiver (no store, as in tests) is fine: nothing is kept then.
+        self.baselines.send_replace(baselines);
     }
 
     fn handle(&mut self, input: EngineInput) {
@@ -235,44 +225,26 @@ impl Engine {
         match input {
             EngineInput::Batch(events) => {
                 let started = Instant::now();
-                // This batch's effects only: the rules react to one batch at a time.
-                let mut fx = std::mem::take(&mut self.fx);
-                // A local histogram: one atomic update per bucket per batch.
+                // A local histogram: one atomic update per bucket per batch. Here,
+                // not in the step: a metric is the task's concern, and the batch
+                // is still in this core's cache.
                 let lag = self.metrics.ingest_lag.local();
                 for ev in &events {
-                    self.floor.apply(ev, now, &mut fx);
                     lag.observe(((now - ev.ts).max(0)) as f64 / 1000.0);
-                    self.out.applied(ev);
                 }
                 lag.flush();
-                let mut start = 0;
-                while start < events.len() {
-                    let source = &events[start].source;
-                    let run = events[start..].iter().take_while(|e| e.source == *source);
-                    let (n, latest) = run.fold((0u64, i64::MIN), |(n, t), e| (n + 1, t.max(e.ts)));
-                    self.floor.heard_from(source, n, latest, now);
-                    start += usize::try_from(n).unwrap_or(events.len());
-                }
-                self.rules.on_effects(&self.floor, &fx, now, &mut self.pending);
-                // Counting gets what it needs of them; the effects themselves are
-                // dropped here, and their `Vec` keeps its room for the next batch.
-                self.out.take(&mut fx);
-                self.fx = fx;
-                // Dropped here, while still in this core's cache (see `Counts`).
-                drop(events);
+                self.step.batch(events, now);
                 self.metrics.engine_batch_seconds.observe(started.elapsed().as_secs_f64());
             }
             EngineInput::Connection { source, delta, named } => {
-                self.floor.source_connection(&source, delta, named, now)
+                self.step.source_connection(&source, delta, named, now)
             }
-            EngineInput::SeqGaps { source, gaps, missing } => {
-                self.rules.on_seq_gaps(&source, gaps, missing, now, &mut self.pending)
-            }
+            EngineInput::SeqGaps { source, gaps, missing } => self.step.seq_gaps(&source, gaps, missing, now),
         }
     }
 
     fn publish(&mut self, now: i64) {
-        let snap = Arc::new(self.floor.snapshot(now));
+        let snap = Arc::new(self.step.snapshot(now));
         // No receivers (all readers gone) is fine: the value is still stored.
         self.snap_tx.send_replace(snap);
     }
@@ -299,20 +271,29 @@ mod tests {
         }])
     }
 
+    fn offered(call: &str, ts: Ts) -> EngineInput {
+        EngineInput::Batch(vec![Event {
+            ts,
+            seq: None,
+            source: "acd".into(),
+            kind: EventKind::CallOffered { call: call.into(), queue: "billing".into(), caller: None },
+        }])
+    }
+
+    fn link(cfg: &Config) -> (AlertsLink, mpsc::Receiver<Vec<Signal>>) {
+        let (signals, keep) = mpsc::channel(16);
+        let link =
+            AlertsLink { cfg: cfg.alerts.clone(), signals, restored: Vec::new(), baselines: Vec::new() };
+        (link, keep)
+    }
+
     /// An event that arrives just after a publish is published one snapshot
     /// interval later, not at the engine's next one-second tick.
     #[tokio::test(start_paused = true)]
     async fn an_isolated_event_is_published_within_one_interval() {
         let cfg = Config::default();
-        let (signals, _keep) = mpsc::channel(16);
+        let (link, _keep) = link(&cfg);
         let clock = Clock::starting_at(1_000_000);
-        let link = AlertsLink {
-            cfg: cfg.alerts.clone(),
-            signals,
-            restored: Vec::new(),
-            baselines: Vec::new(),
-            store: None,
-        };
         let h = spawn(&cfg.floor, 16, Arc::new(Metrics::new()), clock, link);
         let mut snap = h.snapshot.clone();
         let interval = Duration::from_millis(cfg.floor.snapshot_interval_ms);
@@ -340,5 +321,31 @@ mod tests {
         assert!(waited <= interval, "published after {waited:?}, interval {interval:?}");
         drop(h.tx);
         h.task.await.expect("engine ends");
+    }
+
+    /// Baselines go out every five minutes of the engine's clock — a clock four
+    /// times faster hands them over after 75 real seconds — and once more at the
+    /// end, after which the channel closes: what the store's saver waits for.
+    #[tokio::test(start_paused = true)]
+    async fn baselines_are_handed_over_on_the_clock_and_at_the_end() {
+        let cfg = Config::default();
+        let (link, _keep) = link(&cfg);
+        let t0 = 1_795_420_800_000;
+        let clock = Clock::starting_at(t0).with_speed(4.0);
+        let mut h = spawn(&cfg.floor, 16, Arc::new(Metrics::new()), clock, link);
+        h.tx.send(offered("c1", t0)).await.expect("send");
+
+        tokio::time::sleep(Duration::from_secs(70)).await;
+        assert!(!h.baselines.has_changed().expect("engine running"), "not before five minutes");
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(h.baselines.has_changed().expect("engine running"), "handed over at five minutes");
+        let queues: Vec<Id> = h.baselines.borrow_and_update().iter().map(|(q, _)| q.clone()).collect();
+        assert_eq!(queues, [Id::from("billing")]);
+
+        drop(h.tx);
+        h.task.await.expect("engine ends");
+        h.baselines.changed().await.expect("a last value before the end");
+        assert_eq!(h.baselines.borrow_and_update().len(), 1);
+        assert!(h.baselines.changed().await.is_err(), "then the channel closes");
     }
 }
