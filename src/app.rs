@@ -5,9 +5,10 @@
 //! a 1001 close → their engine senders drop → the engine applies what is left,
 //! publishes a last snapshot and hands over its last baselines → the baseline
 //! saver writes them → the alert and incidents tasks save what is left and
-//! notifications drain → the store closes → done, or a warning after `shutdown_grace` at each wait. If the
-//! engine dies while serving, that is fatal: the daemon shuts down with an error
-//! rather than serve a floor nobody updates.
+//! notifications drain → the store closes → done, or a warning after
+//! `shutdown_grace` at each wait. If the engine dies while serving, that is
+//! fatal: the daemon shuts down with an error rather than serve a floor nobody
+//! updates.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

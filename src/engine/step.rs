@@ -5,7 +5,8 @@
 //! this one type, so a change to the order of apply → heard-from → rules →
 //! hand-off is made once and measured where it runs. What a step produces — the
 //! alert [`Signal`]s and the [`Counts`] for the counting task — piles up inside
-//! until the caller takes it; where it goes (channels, a bench's counter, a
+//! until the caller takes it (after every input, as the engine task does:
+//! nothing bounds it in here); where it goes (channels, a bench's counter, a
 //! replay's report) is the caller's business.
 
 use crate::config::{AlertsConfig, FloorConfig};
@@ -32,19 +33,19 @@ impl Step {
     /// the alerts still open (`restored`) and the traffic profiles learned by an
     /// earlier run (`baselines`: queue, JSON, as [`Step::baselines`] gives them).
     pub fn new(
-        floor: &FloorConfig,
-        alerts: &AlertsConfig,
+        floor_cfg: &FloorConfig,
+        alerts_cfg: &AlertsConfig,
         restored: Vec<AlertKey>,
         baselines: Vec<(Id, String)>,
     ) -> Step {
         let mut fx = Vec::new();
-        let floor_state = Floor::new(floor, &mut fx);
+        let floor = Floor::new(floor_cfg, &mut fx);
         // The configured queues' `QueueAdded`s are the counting task's first input.
         let mut counts = Counts::default();
         counts.take(&mut fx);
         Step {
-            floor: floor_state,
-            rules: Rules::new(alerts, floor.timezone, restored, baselines),
+            floor,
+            rules: Rules::new(alerts_cfg, floor_cfg.timezone, restored, baselines),
             fx,
             signals: Vec::new(),
             counts,

@@ -195,13 +195,14 @@ impl StoreHandle {
         self.call(|reply| Cmd::PutKv { key, value, reply }).await
     }
 
-    /// Upserts every pair in one transaction; returns after COMMIT.
-    pub async fn put_kvs(&self, pairs: Vec<(String, String)>) -> Result<(), StoreError> {
+    /// Upserts every pair in one transaction; returns after COMMIT. Private: the
+    /// keys are the store's to name (see `baselines`).
+    async fn put_kvs(&self, pairs: Vec<(String, String)>) -> Result<(), StoreError> {
         self.call(|reply| Cmd::PutKvs(pairs, reply)).await
     }
 
     /// Every pair whose key starts with `prefix`, ordered by key.
-    pub async fn kv_with_prefix(&self, prefix: String) -> Result<Vec<(String, String)>, StoreError> {
+    async fn kv_with_prefix(&self, prefix: String) -> Result<Vec<(String, String)>, StoreError> {
         self.call(|reply| Cmd::KvPrefix(prefix, reply)).await
     }
 
