@@ -36,7 +36,7 @@ fn reason_zh(r: &str) -> &str {
 pub fn kind_title(kind: Kind) -> &'static str {
     match kind {
         Kind::AcwOverrun => "话后处理超时 ACW overrun",
-        Kind::BusyOverrun => "示忙超时 Not ready too long",
+        Kind::BusyOverrun => "示忙超时 Not-ready overrun",
         Kind::TrafficSurge => "话务异动 Traffic surge",
         Kind::AnswerRateLow => "接通率低 Answer rate low",
         Kind::ServiceLevelLow => "服务水平低 Service level low",
