@@ -7,6 +7,8 @@
 //! floor, around one synchronous `Step` of `floor`, the state model, and `rules`)
 //! → readers: `metrics` (Prometheus), `http` (API, wallboard). `config`, `clock`, `signal` and `app` (wiring, shutdown) sit at the
 //! edges; `sim` is the demo floor, a client of `/ingest` like any CTI bridge.
+//! `event` (events) and `vocab` (alert kind, severity, state, subject) are the
+//! vocabularies every layer imports; they import nothing but each other.
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod alerts;
@@ -27,4 +29,5 @@ pub mod rules;
 pub mod signal;
 pub mod sim;
 pub mod store;
+pub mod vocab;
 pub mod wallboard;

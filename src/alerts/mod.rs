@@ -18,11 +18,12 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 use crate::config::Language;
-use crate::event::{FastMap, Id, Ts};
+use crate::event::{FastMap, Ts};
 use crate::metrics::Metrics;
-use crate::notify::{Notice, Notifier};
-use crate::rules::{AlertKey, CallerLost, Fire, Kind, Signal, Text};
+use crate::notify::{Notice, NoticeKind, Notifier};
+use crate::rules::{CallerLost, Fire, Signal, Text};
 use crate::store::{AlertRecord, StoreError, StoreHandle};
+use crate::vocab::{AlertKey, AlertState, Kind, Severity, Subject};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertsError {
@@ -145,19 +146,17 @@ pub async fn spawn(
     Ok(Alerts { handle: AlertsHandle { cmd, updates, store }, task, restored })
 }
 
+/// The key the rules raised a stored alert under; `None` when the row lacks the
+/// field its subject lives in.
 fn key_of(a: &AlertRecord) -> Option<AlertKey> {
-    let kind = Kind::parse(&a.kind)?;
-    let subject = match kind {
-        Kind::AcwOverrun | Kind::BusyOverrun => a.agent.clone(),
-        Kind::SourceDown => a.source.clone(),
-        Kind::SystemFault => match (a.component.as_deref(), &a.queue, &a.source) {
-            (Some("dispatcher"), Some(q), _) => Some(format!("dispatcher:{q}")),
-            (Some("cti-link"), _, Some(src)) => Some(format!("cti-link:{src}")),
-            (c, _, _) => c.map(str::to_owned),
-        },
-        _ => a.queue.clone(),
-    }?;
-    Some(AlertKey { kind, subject: Id::from(subject) })
+    let subject = Subject::of(
+        a.kind,
+        a.agent.as_deref(),
+        a.queue.as_deref(),
+        a.source.as_deref(),
+        a.component.as_deref(),
+    )?;
+    Some(AlertKey { kind: a.kind, subject })
 }
 
 struct State {
@@ -225,7 +224,7 @@ impl State {
                 Signal::Clear { key, at } => {
                     if let Some(mut rec) = self.open.remove(&key) {
                         self.ids.remove(&rec.id);
-                        rec.state = "resolved".into();
+                        rec.state = AlertState::Resolved;
                         rec.resolved_at = Some(at.max(rec.started_at));
                         rec.updated_at = self.clock.now_ms();
                         changed.push(rec);
@@ -248,7 +247,7 @@ impl State {
             tracing::info!(id = %rec.id, kind = %rec.kind, state = %rec.state, severity = %rec.severity, "alert");
             let rec = Arc::new(rec);
             self.announce(&rec);
-            if rec.state == "resolved" {
+            if rec.state == AlertState::Resolved {
                 self.texts.remove(&rec.id);
             }
             saved.push(rec);
@@ -297,11 +296,10 @@ impl State {
     fn on_fire(&mut self, f: Fire) -> Option<AlertRecord> {
         let now = self.clock.now_ms();
         if let Some(rec) = self.open.get_mut(&f.key) {
-            let severity = f.severity.as_str();
-            if rank(severity) <= rank(&rec.severity) {
+            if f.severity <= rec.severity {
                 return None;
             }
-            rec.severity = severity.into();
+            rec.severity = f.severity;
             rec.message = f.text.pick(self.language).to_owned();
             self.texts.insert(rec.id.clone(), f.text);
             rec.value = f.value;
@@ -310,9 +308,9 @@ impl State {
         }
         let rec = AlertRecord {
             id: new_id(f.key.kind, f.started_at),
-            kind: f.key.kind.as_str().into(),
-            severity: f.severity.as_str().into(),
-            state: "firing".into(),
+            kind: f.key.kind,
+            severity: f.severity,
+            state: AlertState::Firing,
             agent: f.agent.map(|x| x.to_string()),
             team: f.team.map(|x| x.to_string()),
             queue: f.queue.map(|x| x.to_string()),
@@ -344,7 +342,7 @@ impl State {
     ) -> Result<Option<AlertRecord>, AlertsError> {
         let Some(key) = self.ids.get(&id).cloned() else {
             return match self.store.get_alert(id.clone()).await? {
-                Some(a) if a.state == "resolved" => Err(AlertsError::Resolved(id)),
+                Some(a) if a.state == AlertState::Resolved => Err(AlertsError::Resolved(id)),
                 Some(a) => Ok(Some(a)),
                 None => Ok(None),
             };
@@ -367,9 +365,9 @@ impl State {
             let text = self.texts.get(&rec.id);
             n.notify(&Notice {
                 id: rec.id.clone(),
-                kind: rec.kind.clone(),
-                severity: rec.severity.clone(),
-                state: rec.state.clone(),
+                kind: NoticeKind::Alert(rec.kind),
+                severity: rec.severity,
+                state: rec.state,
                 agent: rec.agent.clone(),
                 team: rec.team.clone(),
                 queue: rec.queue.clone(),
@@ -390,7 +388,7 @@ impl State {
             let (mut firing, mut acked) = (0, 0);
             for (key, rec) in &self.open {
                 if key.kind == k {
-                    if rec.state == "acknowledged" {
+                    if rec.state == AlertState::Acknowledged {
                         acked += 1;
                     } else {
                         firing += 1;
@@ -407,7 +405,7 @@ impl State {
 /// `renotify_ms` after they were last announced.
 fn escalate_due(open: &mut FastMap<AlertKey, AlertRecord>, now: Ts, renotify_ms: i64) -> Vec<AlertRecord> {
     open.values_mut()
-        .filter(|a| a.state == "firing" && a.severity == "critical")
+        .filter(|a| a.state == AlertState::Firing && a.severity == Severity::Critical)
         .filter(|a| now - a.notified_at.unwrap_or(a.updated_at) >= renotify_ms)
         .map(|a| {
             a.escalated = true;
@@ -416,14 +414,6 @@ fn escalate_due(open: &mut FastMap<AlertKey, AlertRecord>, now: Ts, renotify_ms:
             a.clone()
         })
         .collect()
-}
-
-fn rank(severity: &str) -> u8 {
-    match severity {
-        "critical" => 2,
-        "warning" => 1,
-        _ => 0,
-    }
 }
 
 /// Ids go into URLs (`/api/alerts/{id}/ack`): kind, start time and a random

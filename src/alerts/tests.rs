@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use super::*;
-use crate::rules::{Fire, Severity};
+use crate::rules::Fire;
 
 fn fire(kind: Kind, subject: &str, severity: Severity) -> Signal {
     Signal::Fire(Box::new(Fire {
-        key: AlertKey { kind, subject: subject.into() },
+        key: AlertKey { kind, subject: Subject::Component(subject.into()) },
         severity,
         started_at: 1_000,
         agent: None,
@@ -22,12 +22,12 @@ fn fire(kind: Kind, subject: &str, severity: Severity) -> Signal {
     }))
 }
 
-fn record(id: &str, severity: &str, state: &str, notified_at: i64) -> AlertRecord {
+fn record(id: &str, severity: Severity, state: AlertState, notified_at: i64) -> AlertRecord {
     AlertRecord {
         id: id.into(),
-        kind: "system_fault".into(),
-        severity: severity.into(),
-        state: state.into(),
+        kind: Kind::SystemFault,
+        severity,
+        state,
         agent: None,
         team: None,
         queue: None,
@@ -50,10 +50,13 @@ fn record(id: &str, severity: &str, state: &str, notified_at: i64) -> AlertRecor
 #[test]
 fn unacknowledged_criticals_escalate_at_the_interval_and_again_after() {
     let mut open = FastMap::default();
-    for (id, sev, state) in
-        [("crit", "critical", "firing"), ("warn", "warning", "firing"), ("acked", "critical", "acknowledged")]
-    {
-        open.insert(AlertKey { kind: Kind::SystemFault, subject: id.into() }, record(id, sev, state, 1_000));
+    for (id, sev, state) in [
+        ("crit", Severity::Critical, AlertState::Firing),
+        ("warn", Severity::Warning, AlertState::Firing),
+        ("acked", Severity::Critical, AlertState::Acknowledged),
+    ] {
+        let key = AlertKey { kind: Kind::SystemFault, subject: Subject::Component(id.into()) };
+        open.insert(key, record(id, sev, state, 1_000));
     }
     assert!(escalate_due(&mut open, 1_000 + 299_999, 300_000).is_empty());
     let due = escalate_due(&mut open, 1_000 + 300_000, 300_000);
@@ -88,33 +91,33 @@ async fn one_alert_per_key_ack_and_resolve_through_the_store() {
 
     tx.send(vec![fire(Kind::SystemFault, "ivr", Severity::Warning)]).await.expect("send");
     let first = next(&mut updates).await;
-    assert_eq!(first.state, "firing");
+    assert_eq!(first.state, AlertState::Firing);
     // The same condition again is the same alert: nothing new is announced…
     tx.send(vec![fire(Kind::SystemFault, "ivr", Severity::Warning)]).await.expect("send");
     // …unless it got worse.
     tx.send(vec![fire(Kind::SystemFault, "ivr", Severity::Critical)]).await.expect("send");
     let worse = next(&mut updates).await;
-    assert_eq!((worse.id.as_str(), worse.severity.as_str()), (first.id.as_str(), "critical"));
+    assert_eq!((worse.id.as_str(), worse.severity), (first.id.as_str(), Severity::Critical));
 
     let acked = a.handle.ack(first.id.clone(), "值班长".into(), Some("called the vendor".into())).await;
     let acked = acked.expect("ack").expect("known");
-    assert_eq!(acked.state, "acknowledged");
-    assert_eq!(next(&mut updates).await.state, "acknowledged");
+    assert_eq!(acked.state, AlertState::Acknowledged);
+    assert_eq!(next(&mut updates).await.state, AlertState::Acknowledged);
     assert!(a.handle.ack("nope".into(), "x".into(), None).await.expect("ack").is_none());
 
     tx.send(vec![Signal::Clear {
-        key: AlertKey { kind: Kind::SystemFault, subject: "ivr".into() },
+        key: AlertKey { kind: Kind::SystemFault, subject: Subject::Component("ivr".into()) },
         at: 2_000,
     }])
     .await
     .expect("send");
     let resolved = next(&mut updates).await;
-    assert_eq!((resolved.id.as_str(), resolved.state.as_str()), (first.id.as_str(), "resolved"));
+    assert_eq!((resolved.id.as_str(), resolved.state), (first.id.as_str(), AlertState::Resolved));
     assert!(a.handle.open().await.expect("open").is_empty());
     assert!(matches!(a.handle.ack(first.id.clone(), "x".into(), None).await, Err(AlertsError::Resolved(_))));
     // Everything announced is in the store.
     let kept = store.get_alert(first.id.clone()).await.expect("get").expect("kept");
-    assert_eq!(kept.state, "resolved");
+    assert_eq!(kept.state, AlertState::Resolved);
     assert_eq!(kept.acked_by.as_deref(), Some("值班长"));
     assert_eq!(kept.ack_note.as_deref(), Some("called the vendor"));
 }

@@ -239,3 +239,53 @@ fn valid_id_agrees_with_the_plain_rule_for_every_byte_in_every_place() {
     assert!(!valid_id(""));
     assert!(valid_id("site1-A0001") && valid_id("班组-1") && !valid_id("A 1"));
 }
+
+#[test]
+fn a_misspelt_kind_in_a_receiver_is_refused_with_its_place_and_the_valid_kinds() {
+    let text = r#"
+[[notify.receivers]]
+name = "sup"
+kind = "webhook"
+url = "https://hooks.example/sup"
+kinds = ["system_fault", "acw_overun", "incident"]
+"#;
+    let e = parse_err(text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    let k = &e[0];
+    assert_eq!(k.key, "notify.receivers[0].kinds[1]");
+    assert_eq!((k.line, k.column), (Some(6), Some(26)), "{k}");
+    assert!(k.message.contains("\"acw_overun\""), "{k}");
+    for valid in crate::vocab::Kind::ALL.map(|k| k.as_str()).into_iter().chain(["incident"]) {
+        assert!(k.message.contains(valid), "{valid} not listed: {k}");
+    }
+    assert!(k.to_string().starts_with("t.toml:6:26: notify.receivers[0].kinds[1]: unknown kind"), "{k}");
+    // Spelt right, the same receiver is fine.
+    let c = parse_ok(&text.replace("acw_overun", "acw_overrun"));
+    assert_eq!(c.notify.receivers[0].kinds.len(), 3);
+}
+
+#[test]
+fn a_misspelt_kind_in_a_playbook_is_refused_with_its_place_and_the_valid_kinds() {
+    let text = r#"
+[[incidents.playbooks]]
+kind = "traffic_surge"
+queue = "cards"
+
+[[incidents.playbooks]]
+kind = "trafic_surge"
+"#;
+    let e = parse_err(text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    let k = &e[0];
+    assert_eq!(k.key, "incidents.playbooks[1].kind");
+    assert_eq!((k.line, k.column), (Some(7), Some(1)), "{k}");
+    assert!(k.message.contains("\"trafic_surge\""), "{k}");
+    for valid in ["traffic_surge", "answer_rate_low", "source_down", "system_fault", "manual"] {
+        assert!(k.message.contains(valid), "{valid} not listed: {k}");
+    }
+    assert!(!k.message.contains("acw_overrun"), "agent kinds open no incident: {k}");
+    // An agent's kind is a real kind, but not a playbook's.
+    let e = parse_err("[[incidents.playbooks]]\nkind = \"busy_overrun\"\n");
+    assert_eq!(e.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["incidents.playbooks[0].kind"]);
+    assert!(e[0].message.contains("one agent's alert"), "{}", e[0]);
+}

@@ -17,6 +17,7 @@ use super::auth::admin_only;
 use super::dto::AlertDto;
 use crate::alerts::AlertsError;
 use crate::store::{AlertFilter, AlertRecord};
+use crate::vocab::{self, AlertState, Kind};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct ListQuery {
@@ -37,14 +38,23 @@ pub(super) async fn list(State(st): State<AppState>, Query(q): Query<ListQuery>)
         Some(Err(r)) => return error(StatusCode::BAD_REQUEST, r.message),
         None => None,
     };
-    if let Some(s) = q.state.as_deref()
-        && !["firing", "acknowledged", "resolved"].contains(&s)
-    {
-        return error(StatusCode::BAD_REQUEST, "state must be firing, acknowledged or resolved");
-    }
+    let state = match q.state.as_deref().map(AlertState::parse) {
+        Some(Some(s)) => Some(s),
+        Some(None) => {
+            let valid = vocab::one_of(AlertState::ALL.map(AlertState::as_str));
+            return error(StatusCode::BAD_REQUEST, format!("state must be {valid}"));
+        }
+        None => None,
+    };
+    let kind = match q.kind.as_deref().map(Kind::parse) {
+        Some(Some(k)) => Some(k),
+        // No alert has a kind that does not exist: the answer is the empty list.
+        Some(None) => return Json(Vec::<AlertDto<'_>>::new()).into_response(),
+        None => None,
+    };
     let filter = AlertFilter {
-        state: q.state,
-        kind: q.kind,
+        state,
+        kind,
         team: q.team,
         queue: q.queue,
         since_ms,

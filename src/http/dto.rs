@@ -304,9 +304,9 @@ impl<'a> From<&'a crate::store::AlertRecord> for AlertDto<'a> {
     fn from(a: &'a crate::store::AlertRecord) -> AlertDto<'a> {
         AlertDto {
             id: &a.id,
-            kind: &a.kind,
-            severity: &a.severity,
-            state: &a.state,
+            kind: a.kind.as_str(),
+            severity: a.severity.as_str(),
+            state: a.state.as_str(),
             subject: SubjectDto {
                 agent: a.agent.as_deref(),
                 team: a.team.as_deref(),

@@ -7,24 +7,62 @@
 
 use serde::Deserialize;
 
+use crate::vocab::{self, About, Kind};
+
 /// `(key, message)` problems, mapped onto file:line:key by `config`.
 pub type Problems = Vec<(String, String)>;
 
-/// Kinds that may open an incident (the alert kinds of contract §5 that are
-/// about the floor as a whole, plus the queue rules a site may want to escalate).
-const KINDS: [&str; 6] = [
-    "traffic_surge",
-    "system_fault",
-    "source_down",
-    "answer_rate_low",
-    "service_level_low",
-    "longest_wait_high",
-];
+/// What a playbook is for: alerts of one kind, or incidents a supervisor opens
+/// by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlaybookKind {
+    Alert(Kind),
+    Manual,
+}
+
+impl PlaybookKind {
+    pub const MANUAL: &'static str = "manual";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaybookKind::Alert(k) => k.as_str(),
+            PlaybookKind::Manual => PlaybookKind::MANUAL,
+        }
+    }
+
+    /// Any alert kind's spelling, or `manual`; [`RawIncidentsConfig::validate`]
+    /// also refuses the kinds that may not open an incident.
+    pub fn parse(s: &str) -> Option<PlaybookKind> {
+        match s {
+            PlaybookKind::MANUAL => Some(PlaybookKind::Manual),
+            other => Kind::parse(other).map(PlaybookKind::Alert),
+        }
+    }
+
+    /// Whether an incident may run this playbook: one agent's overrun is the team
+    /// lead's business, not the floor's; every other kind may be escalated.
+    fn may_open(self) -> bool {
+        match self {
+            PlaybookKind::Alert(k) => k.about() != About::Agent,
+            PlaybookKind::Manual => true,
+        }
+    }
+
+    /// The spellings a playbook may name.
+    fn names() -> impl Iterator<Item = &'static str> {
+        Kind::ALL
+            .into_iter()
+            .map(PlaybookKind::Alert)
+            .chain([PlaybookKind::Manual])
+            .filter(|k| k.may_open())
+            .map(PlaybookKind::as_str)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Playbook {
-    /// The alert kind that opens it, or `manual` for incidents a supervisor opens.
-    pub kind: String,
+    /// The alert kind that opens it, or manual for incidents a supervisor opens.
+    pub kind: PlaybookKind,
     /// Only for this queue / component (a specific playbook wins over a general one).
     pub queue: Option<String>,
     pub component: Option<String>,
@@ -56,12 +94,18 @@ impl Default for IncidentsConfig {
     }
 }
 
+impl std::fmt::Display for PlaybookKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl IncidentsConfig {
     /// The playbook for an alert of `kind` on `queue`/`component`: the most
     /// specific that matches, a site's own before the defaults.
     pub fn playbook_for(
         &self,
-        kind: &str,
+        kind: PlaybookKind,
         queue: Option<&str>,
         component: Option<&str>,
     ) -> Option<&Playbook> {
@@ -91,9 +135,9 @@ pub fn render(
         .replace("{eta}", &eta)
 }
 
-fn playbook(kind: &str, zh: &str, en: &str, eta: u32) -> Playbook {
+fn playbook(kind: PlaybookKind, zh: &str, en: &str, eta: u32) -> Playbook {
     Playbook {
-        kind: kind.into(),
+        kind,
         queue: None,
         component: None,
         script_zh: zh.into(),
@@ -108,7 +152,7 @@ fn playbook(kind: &str, zh: &str, en: &str, eta: u32) -> Playbook {
 pub fn default_playbooks() -> Vec<Playbook> {
     vec![
         playbook(
-            "traffic_surge",
+            PlaybookKind::Alert(Kind::TrafficSurge),
             "您好，目前{queue}业务来电较多，让您久等了，非常抱歉。您的问题我们已记录，\
              将在{eta}内安排专人给您回电，请保持电话畅通。",
             "We are receiving an unusually high number of calls about {queue} right now, and we are \
@@ -117,7 +161,7 @@ pub fn default_playbooks() -> Vec<Playbook> {
             30,
         ),
         playbook(
-            "system_fault",
+            PlaybookKind::Alert(Kind::SystemFault),
             "您好，因系统故障（{component}），部分业务暂时无法办理，技术人员正在紧急处理，\
              预计{eta}内恢复。我们已记录您的电话，恢复后将第一时间给您回电，给您带来不便敬请谅解。",
             "Because of a system fault ({component}) some services are temporarily unavailable. Our \
@@ -126,7 +170,7 @@ pub fn default_playbooks() -> Vec<Playbook> {
             30,
         ),
         playbook(
-            "source_down",
+            PlaybookKind::Alert(Kind::SourceDown),
             "您好，系统正在紧急维护（{component}），部分查询暂时无法办理，预计{eta}内恢复。\
              我们已记录您的电话，恢复后将给您回电，请您谅解。",
             "Our systems are under urgent maintenance ({component}) and some enquiries cannot be handled \
@@ -135,7 +179,7 @@ pub fn default_playbooks() -> Vec<Playbook> {
             15,
         ),
         playbook(
-            "manual",
+            PlaybookKind::Manual,
             "您好，因{component}原因，相关业务暂时受到影响，我们正在全力处理，预计{eta}内恢复。\
              我们已记录您的电话，处理完毕后将给您回电。",
             "Because of a problem with {component}, some services are affected for now. We are working \
@@ -176,12 +220,21 @@ impl RawIncidentsConfig {
         let mut playbooks = Vec::new();
         for (i, p) in self.playbooks.into_iter().enumerate() {
             let key = |f: &str| format!("incidents.playbooks[{i}].{f}");
-            if p.kind != "manual" && !KINDS.contains(&p.kind.as_str()) {
-                errs.push((key("kind"), format!("must be one of {} or \"manual\"", KINDS.join(", "))));
-                continue;
-            }
+            let valid = || vocab::one_of(PlaybookKind::names());
+            let kind = match PlaybookKind::parse(&p.kind) {
+                Some(k) if k.may_open() => k,
+                Some(k) => {
+                    let why = format!("{k} is one agent's alert and opens no incident: must be {}", valid());
+                    errs.push((key("kind"), why));
+                    continue;
+                }
+                None => {
+                    errs.push((key("kind"), format!("unknown kind {:?}: must be {}", p.kind, valid())));
+                    continue;
+                }
+            };
             // A playbook that only sets, say, approval keeps the standard wording.
-            let base = defaults.iter().find(|d| d.kind == p.kind);
+            let base = defaults.iter().find(|d| d.kind == kind);
             let mut script = |own: Option<String>, f: &str, fallback: Option<&String>| -> Option<String> {
                 match own.or_else(|| fallback.cloned()) {
                     Some(s) if !s.trim().is_empty() => Some(s),
@@ -200,7 +253,7 @@ impl RawIncidentsConfig {
             }
             if let (Some(script_zh), Some(script_en)) = (zh, en) {
                 playbooks.push(Playbook {
-                    kind: p.kind,
+                    kind,
                     queue: p.queue.filter(|q| !q.is_empty()),
                     component: p.component.filter(|c| !c.is_empty()),
                     script_zh,
@@ -214,9 +267,9 @@ impl RawIncidentsConfig {
         if !self.replace_defaults {
             // Defaults go last: for the same specificity, a site's own wins.
             playbooks.extend(defaults);
-        } else if !playbooks.iter().any(|p| p.kind == "manual") {
+        } else if !playbooks.iter().any(|p| p.kind == PlaybookKind::Manual) {
             // Manual incidents always need a script to start from.
-            playbooks.extend(default_playbooks().into_iter().filter(|d| d.kind == "manual"));
+            playbooks.extend(default_playbooks().into_iter().filter(|d| d.kind == PlaybookKind::Manual));
         }
         if !errs.is_empty() {
             return Err(errs);

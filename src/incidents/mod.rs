@@ -30,14 +30,15 @@ use crate::clock::Clock;
 use crate::event::Ts;
 use crate::floor::Snapshot;
 use crate::metrics::IncidentMetrics;
-use crate::notify::{Notice, Notifier};
+use crate::notify::{Notice, NoticeKind, Notifier};
 use crate::rules::CallerLost;
 use crate::store::incidents::{
     Audit, Batch, FaultFilter, FaultRecord, IncidentDetail, IncidentRecord, LinkedAlert, NewCallback,
     ScriptVersion, TimelineEntry,
 };
 use crate::store::{AlertRecord, StoreError, StoreHandle};
-pub use config::{IncidentsConfig, Playbook, RawIncidentsConfig};
+use crate::vocab::{AlertState, Kind, Severity};
+pub use config::{IncidentsConfig, Playbook, PlaybookKind, RawIncidentsConfig};
 
 /// The actor name on the timeline for what the daemon did by itself.
 const SYSTEM: &str = "floorwatch";
@@ -244,16 +245,8 @@ fn subject(a: &AlertRecord) -> Option<&str> {
     a.queue.as_deref().or(a.component.as_deref()).or(a.source.as_deref())
 }
 
-fn title(kind: &str, subject: Option<&str>) -> String {
-    let name = match kind {
-        "traffic_surge" => "话务异动 Traffic surge",
-        "system_fault" => "系统故障 System fault",
-        "source_down" => "数据源中断 Source down",
-        "answer_rate_low" => "接通率低 Answer rate low",
-        "service_level_low" => "服务水平低 Service level low",
-        "longest_wait_high" => "排队过长 Long waits",
-        _ => "事件 Incident",
-    };
+fn title(kind: Kind, subject: Option<&str>) -> String {
+    let name = crate::rules::kind_title(kind);
     match subject {
         Some(s) => format!("{name}: {s}"),
         None => name.to_owned(),
@@ -373,11 +366,11 @@ impl State {
     /// An alert changed. Returns whether a script went in or out of force.
     fn on_alert(&mut self, a: &AlertRecord, b: &mut Batch) -> bool {
         let now = self.clock.now_ms();
-        if a.state == "resolved" {
+        if a.state == AlertState::Resolved {
             return self.on_resolved(a, now, b);
         }
         if let Some(inc) = self.by_alert.get(&a.id) {
-            if a.state == "acknowledged" && a.acked_by.is_some() {
+            if a.state == AlertState::Acknowledged && a.acked_by.is_some() {
                 b.timeline.push((
                     inc.clone(),
                     TimelineEntry {
@@ -390,18 +383,20 @@ impl State {
             }
             return false;
         }
-        if a.state != "firing" {
+        if a.state != AlertState::Firing {
             return false;
         }
         let mut published = false;
-        if let Some(pb) = self.cfg.playbook_for(&a.kind, a.queue.as_deref(), a.component.as_deref()).cloned()
-        {
+        let kind = PlaybookKind::Alert(a.kind);
+        if let Some(pb) = self.cfg.playbook_for(kind, a.queue.as_deref(), a.component.as_deref()).cloned() {
             let subj = subject(a).map(str::to_owned);
             let existing = self
                 .open
                 .iter()
                 .find(|(_, o)| {
-                    o.rec.kind == a.kind && o.rec.state == "open" && subj_of(&o.rec) == subj.as_deref()
+                    o.rec.kind == a.kind.as_str()
+                        && o.rec.state == "open"
+                        && subj_of(&o.rec) == subj.as_deref()
                 })
                 .map(|(id, _)| id.clone());
             let mut notified = Vec::new();
@@ -431,7 +426,7 @@ impl State {
                 },
             ));
             self.by_alert.insert(a.id.clone(), id.clone());
-            if matches!(a.kind.as_str(), "system_fault" | "source_down") {
+            if matches!(a.kind, Kind::SystemFault | Kind::SourceDown) {
                 self.open_fault(a, &id, now, &notified, b);
             }
         } else if let Some(id) = self.related_incident(a) {
@@ -492,9 +487,9 @@ impl State {
         let component = a.component.clone().or_else(|| a.source.clone());
         let rec = IncidentRecord {
             id: new_id(now),
-            kind: a.kind.clone(),
+            kind: a.kind.as_str().into(),
             state: "open".into(),
-            title: title(&a.kind, subject(a)),
+            title: title(a.kind, subject(a)),
             queue: a.queue.clone(),
             component: component.clone(),
             opened_at: now,
@@ -561,12 +556,12 @@ impl State {
         let component = match (&a.component, &a.source) {
             (Some(c), _) => c.clone(),
             (None, Some(s)) => format!("source:{s}"),
-            (None, None) => a.kind.clone(),
+            (None, None) => a.kind.as_str().into(),
         };
         let f = FaultRecord {
             id: format!("F-{}", a.id),
             component,
-            origin: a.kind.clone(),
+            origin: a.kind.as_str().into(),
             alert_id: Some(a.id.clone()),
             incident_id: Some(incident.to_owned()),
             detail: a.message.clone(),
@@ -615,7 +610,7 @@ impl State {
         *resolved = true;
         // Recovery: every alert that opened it has cleared. Manual incidents stay
         // until the supervisor closes them.
-        if open.rec.kind != "manual" && open.triggers.values().all(|r| *r) {
+        if open.rec.kind != PlaybookKind::MANUAL && open.triggers.values().all(|r| *r) {
             self.close(&id, SYSTEM, None, now, b);
             return true;
         }
@@ -644,10 +639,11 @@ impl State {
         self.by_alert.retain(|_, inc| inc != id);
         b.timeline.push((id.to_owned(), entry(now, "closed", by, open.rec.summary.clone())));
         b.incidents.push(open.rec.clone());
-        let kind = if open.rec.kind == "manual" { "manual" } else { open.rec.kind.as_str() };
-        let receivers = self
-            .cfg
-            .playbook_for(kind, open.rec.queue.as_deref(), open.rec.component.as_deref())
+        // The record keeps the kind as text; it was written from a playbook's kind.
+        let receivers = PlaybookKind::parse(&open.rec.kind)
+            .and_then(|kind| {
+                self.cfg.playbook_for(kind, open.rec.queue.as_deref(), open.rec.component.as_deref())
+            })
             .map(|p| p.notify.clone())
             .unwrap_or_default();
         let _ = self.notify(&open.rec, &receivers, None, b);
@@ -699,13 +695,13 @@ impl State {
         let now = self.clock.now_ms();
         let pb = self
             .cfg
-            .playbook_for("manual", m.queue.as_deref(), m.component.as_deref())
+            .playbook_for(PlaybookKind::Manual, m.queue.as_deref(), m.component.as_deref())
             .cloned()
             .ok_or_else(|| IncidentsError::Invalid("no manual playbook configured".into()))?;
         let eta = m.expected_recovery_mins.unwrap_or(pb.expected_recovery_mins);
         let rec = IncidentRecord {
             id: new_id(now),
-            kind: "manual".into(),
+            kind: PlaybookKind::MANUAL.into(),
             state: "open".into(),
             title: m.title.clone(),
             queue: m.queue.clone(),
@@ -888,9 +884,9 @@ impl State {
         };
         let notice = Notice {
             id: o.id.clone(),
-            kind: "incident".into(),
-            severity: "critical".into(),
-            state: if closed { "resolved" } else { "firing" }.into(),
+            kind: NoticeKind::Incident,
+            severity: Severity::Critical,
+            state: if closed { AlertState::Resolved } else { AlertState::Firing },
             agent: None,
             team: None,
             queue: o.queue.clone(),

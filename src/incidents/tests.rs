@@ -28,12 +28,15 @@ fn templates_fill_queue_component_and_eta_in_each_language() {
 fn defaults_cover_surges_faults_silent_sources_and_manual_incidents() {
     let cfg = IncidentsConfig::default();
     for kind in ["traffic_surge", "system_fault", "source_down", "manual"] {
-        let pb = cfg.playbook_for(kind, Some("billing"), Some("trunk-2")).expect(kind);
+        let pb =
+            PlaybookKind::parse(kind).and_then(|k| cfg.playbook_for(k, Some("billing"), Some("trunk-2")));
+        let pb = pb.expect(kind);
         assert!(!pb.approval, "{kind}: published at once by default");
         assert!(pb.script_zh.contains("{"), "{kind}: a template");
         assert!(!pb.script_en.is_empty());
     }
-    assert!(cfg.playbook_for("acw_overrun", None, None).is_none(), "one agent's overrun is no incident");
+    let acw = PlaybookKind::Alert(Kind::AcwOverrun);
+    assert!(cfg.playbook_for(acw, None, None).is_none(), "one agent's overrun is no incident");
     assert!(cfg.mask_callers);
 }
 
@@ -49,10 +52,11 @@ fn a_specific_playbook_wins_and_keeps_the_default_wording_it_does_not_override()
         ..RawIncidentsConfig::default()
     };
     let cfg = raw.validate().expect("valid");
-    let cards = cfg.playbook_for("traffic_surge", Some("cards"), None).expect("cards");
+    let surge = PlaybookKind::Alert(Kind::TrafficSurge);
+    let cards = cfg.playbook_for(surge, Some("cards"), None).expect("cards");
     assert!(cards.approval);
     assert_eq!(cards.script_zh, default_playbooks()[0].script_zh);
-    let billing = cfg.playbook_for("traffic_surge", Some("billing"), None).expect("billing");
+    let billing = cfg.playbook_for(surge, Some("billing"), None).expect("billing");
     assert!(!billing.approval, "other queues keep the default playbook");
 }
 

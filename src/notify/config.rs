@@ -3,6 +3,9 @@
 
 use serde::Deserialize;
 
+use super::NoticeKind;
+use crate::vocab::{self, Severity};
+
 /// Default length of each receiver's queue.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
 /// Default number of retries after the first attempt.
@@ -41,10 +44,9 @@ pub struct ReceiverConfig {
     pub language: Lang,
     /// Empty = every team.
     pub teams: Vec<String>,
-    /// `info`, `warning` or `critical`.
-    pub min_severity: String,
-    /// Empty = every kind.
-    pub kinds: Vec<String>,
+    pub min_severity: Severity,
+    /// Empty = every alert kind (incident notices go only to receivers that list them).
+    pub kinds: Vec<NoticeKind>,
     /// Receives escalations (re-notifications of unacknowledged criticals).
     pub escalations: bool,
     /// This receiver's queue, overriding `notify.queue_capacity` (a busy
@@ -130,15 +132,6 @@ pub struct RawReceiver {
     pub queue_capacity: Option<usize>,
 }
 
-/// Severity order used for routing; unknown severities rank lowest.
-pub(crate) fn severity_rank(s: &str) -> u8 {
-    match s {
-        "critical" => 2,
-        "warning" => 1,
-        _ => 0,
-    }
-}
-
 type Problems = Vec<(String, String)>;
 
 impl RawNotifyConfig {
@@ -203,18 +196,29 @@ impl RawNotifyConfig {
                     default_lang
                 }
             };
-            let min_severity = r.min_severity.unwrap_or_else(|| "warning".to_owned());
-            if !matches!(min_severity.as_str(), "info" | "warning" | "critical") {
-                err(key("min_severity"), "must be info, warning or critical");
-            }
+            let min_severity = match r.min_severity.as_deref() {
+                None => Severity::Warning,
+                Some(s) => Severity::parse(s).unwrap_or_else(|| {
+                    let valid = vocab::one_of(Severity::ALL.map(Severity::as_str));
+                    err(key("min_severity"), &format!("must be {valid}"));
+                    Severity::Warning
+                }),
+            };
             for (j, t) in r.teams.iter().enumerate() {
                 if t.is_empty() {
                     err(key(&format!("teams[{j}]")), "must not be empty");
                 }
             }
+            // A misspelt kind would silently route nothing: refuse it.
+            let mut kinds = Vec::with_capacity(r.kinds.len());
             for (j, k) in r.kinds.iter().enumerate() {
-                if k.is_empty() {
-                    err(key(&format!("kinds[{j}]")), "must not be empty");
+                match NoticeKind::parse(k) {
+                    Some(kind) => kinds.push(kind),
+                    None if k.is_empty() => err(key(&format!("kinds[{j}]")), "must not be empty"),
+                    None => err(
+                        key(&format!("kinds[{j}]")),
+                        &format!("unknown kind {k:?}: must be {}", vocab::one_of(NoticeKind::names())),
+                    ),
                 }
             }
             if r.queue_capacity.is_some_and(|c| !(1..=1_000_000).contains(&c)) {
@@ -233,7 +237,7 @@ impl RawNotifyConfig {
                     language,
                     teams: r.teams,
                     min_severity,
-                    kinds: r.kinds,
+                    kinds,
                     escalations: r.escalations,
                     queue_capacity: r.queue_capacity,
                 });

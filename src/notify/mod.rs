@@ -20,19 +20,58 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::vocab::{AlertState, Kind, Severity};
+
 pub use config::{
     DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_CAPACITY, DEFAULT_TIMEOUT_SECS, Lang, NotifyConfig, RawNotifyConfig,
     RawReceiver, ReceiverConfig, SinkKind,
 };
 
+/// What a notice is about: an alert of some kind, or an incident opening or
+/// closing. A receiver's `kinds` lists these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoticeKind {
+    Alert(Kind),
+    Incident,
+}
+
+impl NoticeKind {
+    /// The spelling of incident notices, beside the alert kinds'.
+    pub const INCIDENT: &'static str = "incident";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Alert(k) => k.as_str(),
+            NoticeKind::Incident => NoticeKind::INCIDENT,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NoticeKind> {
+        match s {
+            NoticeKind::INCIDENT => Some(NoticeKind::Incident),
+            other => Kind::parse(other).map(NoticeKind::Alert),
+        }
+    }
+
+    /// Every spelling, alert kinds first.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Kind::ALL.into_iter().map(Kind::as_str).chain([NoticeKind::INCIDENT])
+    }
+}
+
+impl std::fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An alert as sinks see it (built by the caller from its own record type).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
     pub id: String,
-    pub kind: String,
-    pub severity: String,
-    /// `firing`, `acknowledged` or `resolved`.
-    pub state: String,
+    pub kind: NoticeKind,
+    pub severity: Severity,
+    pub state: AlertState,
     pub agent: Option<String>,
     pub team: Option<String>,
     pub queue: Option<String>,
@@ -130,7 +169,7 @@ pub(crate) fn spawn_tuned(
 /// Whether receiver `r` wants notice `n`.
 pub(crate) fn wants(r: &ReceiverConfig, n: &Notice) -> bool {
     (r.teams.is_empty() || n.team.as_ref().is_some_and(|t| r.teams.contains(t)))
-        && config::severity_rank(&n.severity) >= config::severity_rank(&r.min_severity)
+        && n.severity >= r.min_severity
         && (r.kinds.is_empty() || r.kinds.contains(&n.kind))
         && (!n.escalated || r.escalations)
 }

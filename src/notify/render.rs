@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::Notice;
 use super::config::{Lang, ReceiverConfig, SinkKind};
+use crate::vocab::{AlertState, Severity};
 
 /// WeCom caps markdown content at 4096 bytes; DingTalk's limit is larger. Stay under both.
 const MAX_MARKDOWN_BYTES: usize = 4000;
@@ -80,13 +81,13 @@ pub(crate) fn headline(lang: Lang, n: &Notice) -> String {
         (true, true) => "⏫ 升级 ",
         (true, false) => "⏫ ESCALATED ",
     };
-    let (icon, tag) = match n.state.as_str() {
-        "resolved" => ("✅", if zh { "已恢复" } else { "resolved" }),
-        "acknowledged" => ("☑️", if zh { "已确认" } else { "acknowledged" }),
-        _ => match n.severity.as_str() {
-            "critical" => ("🔴", "critical"),
-            "warning" => ("🟠", "warning"),
-            _ => ("🔵", n.severity.as_str()),
+    let (icon, tag) = match n.state {
+        AlertState::Resolved => ("✅", if zh { "已恢复" } else { "resolved" }),
+        AlertState::Acknowledged => ("☑️", if zh { "已确认" } else { "acknowledged" }),
+        AlertState::Firing => match n.severity {
+            Severity::Critical => ("🔴", "critical"),
+            Severity::Warning => ("🟠", "warning"),
+            Severity::Info => ("🔵", "info"),
         },
     };
     format!("{esc}{icon} [{tag}] {msg}")
@@ -101,7 +102,8 @@ fn title(lang: Lang, n: &Notice) -> String {
 fn details(lang: Lang, n: &Notice) -> Vec<(&'static str, String)> {
     let zh = lang == Lang::ZhCn;
     let l = |zh_s: &'static str, en_s: &'static str| if zh { zh_s } else { en_s };
-    let mut out = vec![(l("级别", "Severity"), n.severity.clone()), (l("类型", "Kind"), n.kind.clone())];
+    let mut out =
+        vec![(l("级别", "Severity"), n.severity.to_string()), (l("类型", "Kind"), n.kind.to_string())];
     let optional = [
         (l("坐席", "Agent"), &n.agent),
         (l("班组", "Team"), &n.team),
@@ -143,9 +145,9 @@ fn webhook(r: &ReceiverConfig, n: &Notice) -> Value {
     json!({
         "receiver": r.name,
         "id": n.id,
-        "kind": n.kind,
-        "severity": n.severity,
-        "state": n.state,
+        "kind": n.kind.as_str(),
+        "severity": n.severity.as_str(),
+        "state": n.state.as_str(),
         "agent": n.agent,
         "team": n.team,
         "queue": n.queue,
@@ -166,8 +168,8 @@ fn webhook(r: &ReceiverConfig, n: &Notice) -> Value {
 fn alertmanager(lang: Lang, n: &Notice, now_ms: i64) -> Value {
     let mut labels = Map::new();
     labels.insert("alertname".into(), format!("floorwatch_{}", n.kind).into());
-    labels.insert("kind".into(), n.kind.clone().into());
-    labels.insert("severity".into(), n.severity.clone().into());
+    labels.insert("kind".into(), n.kind.as_str().into());
+    labels.insert("severity".into(), n.severity.as_str().into());
     let optional = [
         ("team", &n.team),
         ("queue", &n.queue),
@@ -193,7 +195,7 @@ fn alertmanager(lang: Lang, n: &Notice, now_ms: i64) -> Value {
     alert.insert("labels".into(), labels.into());
     alert.insert("annotations".into(), annotations.into());
     alert.insert("startsAt".into(), rfc3339(n.started_at_ms).into());
-    if n.state == "resolved" {
+    if n.state == AlertState::Resolved {
         alert.insert("endsAt".into(), rfc3339(n.resolved_at_ms.unwrap_or(now_ms)).into());
     }
     Value::Array(vec![alert.into()])

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::test_server::{TestServer, eventually, hanging};
 use super::*;
+use crate::vocab::{AlertState, Kind, Severity};
 
 const OK_ROBOT: &str = r#"{"errcode":0,"errmsg":"ok"}"#;
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -17,9 +18,9 @@ const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 fn notice() -> Notice {
     Notice {
         id: "a-1".into(),
-        kind: "busy_overrun".into(),
-        severity: "critical".into(),
-        state: "firing".into(),
+        kind: NoticeKind::Alert(Kind::BusyOverrun),
+        severity: Severity::Critical,
+        state: AlertState::Firing,
         agent: Some("agent7".into()),
         team: Some("t1".into()),
         queue: Some("sales".into()),
@@ -41,7 +42,7 @@ fn rc(name: &str, kind: SinkKind, url: &str) -> ReceiverConfig {
         url: url.into(),
         language: Lang::En,
         teams: vec![],
-        min_severity: "warning".into(),
+        min_severity: Severity::Warning,
         kinds: vec![],
         escalations: false,
         queue_capacity: None,
@@ -113,7 +114,7 @@ async fn dingtalk_signed_markdown() {
     let kind = SinkKind::DingTalk { secret: Some(secret.into()) };
     let (n, m) = start(vec![rc("ding", kind, &format!("{}/robot/send?access_token=tok", srv.url))], 8, 5);
     let mut resolved = notice();
-    resolved.state = "resolved".into();
+    resolved.state = AlertState::Resolved;
     resolved.resolved_at_ms = Some(T0 + 60_000);
     n.notify(&resolved);
     eventually("sent", || get(&m.sent, "ding") == 1).await;
@@ -166,10 +167,10 @@ async fn alertmanager_firing_then_resolved() {
     .unwrap();
     let (n, m) = start(cfg.receivers, 8, 5);
     let mut a = notice();
-    a.state = "acknowledged".into();
+    a.state = AlertState::Acknowledged;
     a.acked_by = Some("sup1".into());
     n.notify(&a);
-    a.state = "resolved".into();
+    a.state = AlertState::Resolved;
     a.resolved_at_ms = Some(T0 + 90_500);
     n.notify(&a);
     eventually("sent", || get(&m.sent, "am") == 2).await;
@@ -198,18 +199,18 @@ async fn routing_by_team_severity_escalation_and_language() {
     let mut lead2 = rc("lead2", SinkKind::Webhook, &format!("{}/lead2", srv.url));
     lead2.teams = vec!["t2".into()];
     let mut sup = rc("sup", SinkKind::Webhook, &format!("{}/sup", srv.url));
-    sup.min_severity = "critical".into();
+    sup.min_severity = Severity::Critical;
     sup.escalations = true;
     let (n, m) = start(vec![lead1, lead2, sup], 8, 5);
 
     let mut warn_t1 = notice();
-    warn_t1.severity = "warning".into();
+    warn_t1.severity = Severity::Warning;
     let mut crit_t2 = notice();
     crit_t2.team = Some("t2".into());
     let mut esc_t1 = notice();
     esc_t1.escalated = true;
     let mut info_t1 = notice();
-    info_t1.severity = "info".into();
+    info_t1.severity = Severity::Info;
     assert_eq!(n.receivers_for(&warn_t1), ["lead1"]);
     assert_eq!(n.receivers_for(&crit_t2), ["lead2", "sup"]);
     assert_eq!(n.receivers_for(&esc_t1), ["sup"]);

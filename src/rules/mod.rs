@@ -19,75 +19,13 @@ use std::collections::{BinaryHeap, VecDeque};
 use crate::config::{AlertsConfig, Language};
 use crate::event::{AgentState, FastMap, Id, Ts};
 use crate::floor::{AgentChange, Effect, Floor, QueueIdx, slot_entry};
+use crate::vocab;
 use surge::{SurgeConfig, SurgeDetector};
 
-/// The alert kinds floorwatch raises (contract §5 plus three queue kinds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    AcwOverrun,
-    BusyOverrun,
-    TrafficSurge,
-    AnswerRateLow,
-    ServiceLevelLow,
-    LongestWaitHigh,
-    SourceDown,
-    SystemFault,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::AcwOverrun,
-        Kind::BusyOverrun,
-        Kind::TrafficSurge,
-        Kind::AnswerRateLow,
-        Kind::ServiceLevelLow,
-        Kind::LongestWaitHigh,
-        Kind::SourceDown,
-        Kind::SystemFault,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::AcwOverrun => "acw_overrun",
-            Kind::BusyOverrun => "busy_overrun",
-            Kind::TrafficSurge => "traffic_surge",
-            Kind::AnswerRateLow => "answer_rate_low",
-            Kind::ServiceLevelLow => "service_level_low",
-            Kind::LongestWaitHigh => "longest_wait_high",
-            Kind::SourceDown => "source_down",
-            Kind::SystemFault => "system_fault",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-/// One alert per (kind, subject): the subject is the agent, queue, source or
-/// component the alert is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AlertKey {
-    pub kind: Kind,
-    pub subject: Id,
-}
+// The alert vocabulary lives in `vocab`; rules speak it and re-export it, so
+// `rules::Kind` keeps working for callers that think of kinds as rules.
+pub use crate::vocab::{AlertKey, Kind, Severity, Subject};
+pub use text::kind_title;
 
 /// An alert's message in both languages: the record keeps the configured one,
 /// and each notification receiver picks its own.
@@ -176,12 +114,68 @@ struct Previous {
     generation: u64,
 }
 
+/// The latches of one queue's rules.
 #[derive(Debug, Default, Clone, Copy)]
 struct QueueWatch {
-    answer_rate: bool,
-    service_level: bool,
-    longest_wait: bool,
-    stuck: bool,
+    answer_rate: Latch,
+    service_level: Latch,
+    longest_wait: Latch,
+    stuck: Latch,
+}
+
+/// A queue rule's memory of whether it is firing. It fires when its condition
+/// holds and clears only when a separate, stricter condition holds (hysteresis):
+/// a figure hovering at the threshold raises one alert, not one per event.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Latch {
+    on: bool,
+}
+
+/// What a [`Latch`] step changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    Fire,
+    Clear,
+}
+
+impl Latch {
+    /// Off and `fire`: goes on. On and `clear`: goes off. Otherwise stays.
+    fn step(&mut self, fire: bool, clear: bool) -> Option<Edge> {
+        match self.on {
+            false if fire => {
+                self.on = true;
+                Some(Edge::Fire)
+            }
+            true if clear => {
+                self.on = false;
+                Some(Edge::Clear)
+            }
+            _ => None,
+        }
+    }
+
+    fn is_on(self) -> bool {
+        self.on
+    }
+}
+
+/// What a queue rule's latch `edge` sends: the alert `fire` builds from its key,
+/// or the key's clear. The key is built only on an edge: latches are stepped for
+/// every queue a batch touches.
+fn latched(
+    edge: Option<Edge>,
+    key: impl FnOnce() -> AlertKey,
+    now: Ts,
+    fire: impl FnOnce(AlertKey) -> Fire,
+) -> Option<Signal> {
+    Some(match edge? {
+        Edge::Fire => Signal::Fire(Box::new(fire(key()))),
+        Edge::Clear => Signal::Clear { key: key(), at: now },
+    })
+}
+
+fn queue_key(kind: Kind, queue: &Id) -> AlertKey {
+    AlertKey { kind, subject: Subject::Queue(queue.clone()) }
 }
 
 pub struct Rules {
@@ -212,6 +206,8 @@ pub struct Rules {
 }
 
 const SWEEP_MS: i64 = 5_000;
+/// The component a mass logout is raised on: the floor's agents as a whole.
+const AGENTS: &str = "agents";
 const MASS_LOGOUT_WINDOW_MS: i64 = 60_000;
 /// Handle time assumed for staffing before any call has been handled today.
 const DEFAULT_AHT_SECS: f64 = 240.0;
@@ -275,7 +271,8 @@ impl Rules {
             match e {
                 Effect::Agent(c) => self.on_agent(c, now, out),
                 Effect::Fault { component, down, since, detail } => {
-                    let key = AlertKey { kind: Kind::SystemFault, subject: component.clone() };
+                    let key =
+                        AlertKey { kind: Kind::SystemFault, subject: Subject::Component(component.clone()) };
                     if *down {
                         out.push(Signal::Fire(Box::new(Fire {
                             text: Text::of(|l| text::fault(l, component, detail.as_deref())),
@@ -355,26 +352,35 @@ impl Rules {
     /// for news of the agent (after a restart the floor knows nothing yet); queue and
     /// source alerts hold only if the rule has fired them again since the start.
     fn still_holds(&self, key: &AlertKey) -> bool {
-        let s = key.subject.as_str();
-        match key.kind {
-            Kind::AcwOverrun => {
-                self.agent(&key.subject).is_none_or(|w| w.change.state == Some(AgentState::Acw))
+        match (key.kind, &key.subject) {
+            (Kind::AcwOverrun, Subject::Agent(a)) => {
+                self.agent(a).is_none_or(|w| w.change.state == Some(AgentState::Acw))
             }
-            Kind::BusyOverrun => {
-                self.agent(&key.subject).is_none_or(|w| w.change.state == Some(AgentState::NotReady))
+            (Kind::BusyOverrun, Subject::Agent(a)) => {
+                self.agent(a).is_none_or(|w| w.change.state == Some(AgentState::NotReady))
             }
-            Kind::AnswerRateLow => self.queues.get(&key.subject).is_some_and(|w| w.answer_rate),
-            Kind::ServiceLevelLow => self.queues.get(&key.subject).is_some_and(|w| w.service_level),
-            Kind::LongestWaitHigh => self.queues.get(&key.subject).is_some_and(|w| w.longest_wait),
-            Kind::SourceDown => self.sources_down.contains_key(&key.subject),
-            Kind::SystemFault => match s.strip_prefix("dispatcher:") {
-                Some(q) => self.queues.get(q).is_some_and(|w| w.stuck),
-                None if s == "agents" => self.mass_logout_since.is_some(),
-                None if s.starts_with("cti-link:") => self.losing.contains_key(&s["cti-link:".len()..]),
-                // A component fault ends with the component's own "up" event.
-                None => true,
-            },
-            Kind::TrafficSurge => self.surges.get(&key.subject).is_some_and(|(_, firing)| *firing),
+            (Kind::AnswerRateLow, Subject::Queue(q)) => {
+                self.queues.get(q).is_some_and(|w| w.answer_rate.is_on())
+            }
+            (Kind::ServiceLevelLow, Subject::Queue(q)) => {
+                self.queues.get(q).is_some_and(|w| w.service_level.is_on())
+            }
+            (Kind::LongestWaitHigh, Subject::Queue(q)) => {
+                self.queues.get(q).is_some_and(|w| w.longest_wait.is_on())
+            }
+            (Kind::TrafficSurge, Subject::Queue(q)) => self.surges.get(q).is_some_and(|(_, firing)| *firing),
+            (Kind::SourceDown, Subject::Source(s)) => self.sources_down.contains_key(s),
+            (Kind::SystemFault, Subject::Dispatcher(q)) => {
+                self.queues.get(q).is_some_and(|w| w.stuck.is_on())
+            }
+            (Kind::SystemFault, Subject::CtiLink(s)) => self.losing.contains_key(s),
+            (Kind::SystemFault, Subject::Component(c)) if c.as_str() == AGENTS => {
+                self.mass_logout_since.is_some()
+            }
+            // A component fault ends with the component's own "up" event.
+            (Kind::SystemFault, Subject::Component(_)) => true,
+            // `Subject::of` never pairs a kind with another kind's subject.
+            _ => false,
         }
     }
 
@@ -394,10 +400,10 @@ impl Rules {
         let lost: u64 = recent.iter().map(|(_, m)| m).sum();
         if (n >= 3 || lost >= 50) && !self.losing.contains_key(source) {
             self.losing.insert(source.clone(), now);
-            let subject = Id::from(format!("cti-link:{source}"));
+            let subject = Subject::CtiLink(source.clone());
             let mut f = self.fire(AlertKey { kind: Kind::SystemFault, subject }, Severity::Critical, now);
             f.source = Some(source.clone());
-            f.component = Some(Id::from("cti-link"));
+            f.component = Some(Id::from(vocab::CTI_LINK));
             f.text = Text::of(|l| text::event_loss(l, source, n, lost));
             f.value = Some(lost as f64);
             out.push(Signal::Fire(Box::new(f)));
@@ -417,7 +423,7 @@ impl Rules {
         for source in over {
             self.losing.remove(&source);
             self.gaps.remove(&source);
-            let subject = Id::from(format!("cti-link:{source}"));
+            let subject = Subject::CtiLink(source.clone());
             out.push(Signal::Clear { key: AlertKey { kind: Kind::SystemFault, subject }, at: now });
         }
     }
@@ -478,11 +484,13 @@ impl Rules {
             if let Some(kind) = kind
                 && prev.level.is_some()
             {
-                out.push(Signal::Clear { key: AlertKey { kind, subject: c.agent.clone() }, at: c.since });
+                let subject = Subject::Agent(c.agent.clone());
+                out.push(Signal::Clear { key: AlertKey { kind, subject }, at: c.since });
             }
         }
         self.restored.retain(|k| {
-            let keep = k.subject != c.agent || !matches!(k.kind, Kind::AcwOverrun | Kind::BusyOverrun);
+            let keep = !matches!(&k.subject, Subject::Agent(a) if *a == c.agent)
+                || !matches!(k.kind, Kind::AcwOverrun | Kind::BusyOverrun);
             if !keep {
                 let leaving = match k.kind {
                     Kind::AcwOverrun => c.state != Some(AgentState::Acw),
@@ -558,7 +566,7 @@ impl Rules {
         let limit = w.limit_ms;
         let (agent, team, queue) = (c.agent.clone(), c.team.clone(), c.queue.clone());
         let started = c.since;
-        let key = AlertKey { kind, subject: agent.clone() };
+        let key = AlertKey { kind, subject: Subject::Agent(agent.clone()) };
         self.restored.retain(|k| *k != key);
         let mut f = self.fire(key, severity, started);
         f.agent = Some(agent);
@@ -580,9 +588,9 @@ impl Rules {
         let needed = (f64::from(before) * self.cfg.mass_logout_share).ceil() as u32;
         if n >= self.cfg.mass_logout_min_agents.max(needed) && self.mass_logout_since.is_none() {
             self.mass_logout_since = Some(now);
-            let key = AlertKey { kind: Kind::SystemFault, subject: Id::from("agents") };
+            let key = AlertKey { kind: Kind::SystemFault, subject: Subject::Component(Id::from(AGENTS)) };
             let mut f = self.fire(key, Severity::Critical, ts);
-            f.component = Some(Id::from("agents"));
+            f.component = Some(Id::from(AGENTS));
             f.text = Text::of(|l| text::mass_logout(l, n, before));
             f.value = Some(f64::from(n));
             out.push(Signal::Fire(Box::new(f)));
@@ -597,7 +605,7 @@ impl Rules {
                 self.mass_logout_since = None;
                 self.logouts.clear();
                 out.push(Signal::Clear {
-                    key: AlertKey { kind: Kind::SystemFault, subject: Id::from("agents") },
+                    key: AlertKey { kind: Kind::SystemFault, subject: Subject::Component(Id::from(AGENTS)) },
                     at: now,
                 });
             }
@@ -618,76 +626,72 @@ impl Rules {
         // Answer rate (接通率).
         if let Some(rate) = t.answer_rate() {
             let min = self.cfg.answer_rate_min;
-            if !w.answer_rate && enough && rate < min {
-                w.answer_rate = true;
-                let mut f = self.queue_fire(Kind::AnswerRateLow, &id, now, rate, min);
-                f.text = Text::of(|l| text::answer_rate(l, &id, rate, min, volume));
-                out.push(Signal::Fire(Box::new(f)));
-            } else if w.answer_rate && rate >= min + hyst {
-                w.answer_rate = false;
-                out.push(Signal::Clear {
-                    key: AlertKey { kind: Kind::AnswerRateLow, subject: id.clone() },
-                    at: now,
-                });
-            }
+            let edge = w.answer_rate.step(enough && rate < min, rate >= min + hyst);
+            out.extend(latched(
+                edge,
+                || queue_key(Kind::AnswerRateLow, &id),
+                now,
+                |key| {
+                    let mut f = self.queue_fire(key, &id, now, rate, min);
+                    f.text = Text::of(|l| text::answer_rate(l, &id, rate, min, volume));
+                    f
+                },
+            ));
         }
         // Service level against the queue's own target.
         if let Some(sl) = t.service_level(&st.params) {
             let target = st.params.sl_target;
-            if !w.service_level && enough && sl < target {
-                w.service_level = true;
-                let mut f = self.queue_fire(Kind::ServiceLevelLow, &id, now, sl, target);
-                f.text = Text::of(|l| text::service_level(l, &id, sl, target, st.params.sl_threshold_secs));
-                out.push(Signal::Fire(Box::new(f)));
-            } else if w.service_level && sl >= target + hyst {
-                w.service_level = false;
-                out.push(Signal::Clear {
-                    key: AlertKey { kind: Kind::ServiceLevelLow, subject: id.clone() },
-                    at: now,
-                });
-            }
+            let edge = w.service_level.step(enough && sl < target, sl >= target + hyst);
+            out.extend(latched(
+                edge,
+                || queue_key(Kind::ServiceLevelLow, &id),
+                now,
+                |key| {
+                    let mut f = self.queue_fire(key, &id, now, sl, target);
+                    f.text =
+                        Text::of(|l| text::service_level(l, &id, sl, target, st.params.sl_threshold_secs));
+                    f
+                },
+            ));
         }
         // Longest wait: grows with time alone, so also checked on the sweep.
         let max_ms = i64::from(self.cfg.longest_wait_max_secs) * 1000;
-        if !w.longest_wait && st.longest_wait_ms >= max_ms {
-            w.longest_wait = true;
-            let secs = st.longest_wait_ms as f64 / 1000.0;
-            let mut f = self.queue_fire(Kind::LongestWaitHigh, &id, now, secs, max_ms as f64 / 1000.0);
-            f.severity =
-                if st.longest_wait_ms >= 2 * max_ms { Severity::Critical } else { Severity::Warning };
-            f.text = Text::of(|l| text::longest_wait(l, &id, st.longest_wait_ms, max_ms));
-            out.push(Signal::Fire(Box::new(f)));
-        } else if w.longest_wait && st.longest_wait_ms < max_ms * 4 / 5 {
-            w.longest_wait = false;
-            out.push(Signal::Clear {
-                key: AlertKey { kind: Kind::LongestWaitHigh, subject: id.clone() },
-                at: now,
-            });
-        }
+        let wait_ms = st.longest_wait_ms;
+        let edge = w.longest_wait.step(wait_ms >= max_ms, wait_ms < max_ms * 4 / 5);
+        out.extend(latched(
+            edge,
+            || queue_key(Kind::LongestWaitHigh, &id),
+            now,
+            |key| {
+                let secs = wait_ms as f64 / 1000.0;
+                let mut f = self.queue_fire(key, &id, now, secs, max_ms as f64 / 1000.0);
+                f.severity = if wait_ms >= 2 * max_ms { Severity::Critical } else { Severity::Warning };
+                f.text = Text::of(|l| text::longest_wait(l, &id, wait_ms, max_ms));
+                f
+            },
+        ));
         // Stuck dispatcher: calls keep coming, none is answered, agents are ready.
         if sweep {
             let r = &st.recent;
             let ready = floor.agents_in(AgentState::Ready);
             let stuck = r.offered >= self.cfg.stuck_min_offered && r.answered == 0 && ready > 0;
-            let key = AlertKey { kind: Kind::SystemFault, subject: Id::from(format!("dispatcher:{id}")) };
-            if stuck && !w.stuck {
-                w.stuck = true;
+            let edge = w.stuck.step(stuck, !stuck && r.answered > 0);
+            let dispatcher =
+                || AlertKey { kind: Kind::SystemFault, subject: Subject::Dispatcher(id.clone()) };
+            out.extend(latched(edge, dispatcher, now, |key| {
                 let mut f = self.fire(key, Severity::Critical, now);
                 f.queue = Some(id.clone());
-                f.component = Some(Id::from("dispatcher"));
+                f.component = Some(Id::from(vocab::DISPATCHER));
                 f.text = Text::of(|l| text::stuck(l, &id, r.offered, ready, self.cfg.stuck_secs));
                 f.value = Some(f64::from(r.offered));
-                out.push(Signal::Fire(Box::new(f)));
-            } else if !stuck && w.stuck && r.answered > 0 {
-                w.stuck = false;
-                out.push(Signal::Clear { key, at: now });
-            }
+                f
+            }));
         }
         self.queues.insert(id, w);
     }
 
-    fn queue_fire(&self, kind: Kind, queue: &Id, now: Ts, value: f64, threshold: f64) -> Fire {
-        let mut f = self.fire(AlertKey { kind, subject: queue.clone() }, Severity::Warning, now);
+    fn queue_fire(&self, key: AlertKey, queue: &Id, now: Ts, value: f64, threshold: f64) -> Fire {
+        let mut f = self.fire(key, Severity::Warning, now);
         f.queue = Some(queue.clone());
         f.value = Some(value);
         f.threshold = Some(threshold);
@@ -707,7 +711,7 @@ impl Rules {
         let mut ready = None;
         for (queue, (detector, firing)) in &mut self.surges {
             let Some(v) = detector.evaluate(now) else { continue };
-            let key = AlertKey { kind: Kind::TrafficSurge, subject: queue.clone() };
+            let key = AlertKey { kind: Kind::TrafficSurge, subject: Subject::Queue(queue.clone()) };
             if v.surging && !*firing {
                 *firing = true;
                 let params = floor
@@ -759,7 +763,7 @@ impl Rules {
             match (down, self.sources_down.contains_key(id)) {
                 (true, false) => {
                     self.sources_down.insert(id.clone(), now);
-                    let key = AlertKey { kind: Kind::SourceDown, subject: id.clone() };
+                    let key = AlertKey { kind: Kind::SourceDown, subject: Subject::Source(id.clone()) };
                     let mut f = self.fire(key, Severity::Critical, last_heard);
                     f.source = Some(id.clone());
                     f.text = Text::of(|l| text::source_down(l, id, connections > 0, silent));
@@ -770,7 +774,7 @@ impl Rules {
                 (false, true) => {
                     self.sources_down.remove(id);
                     out.push(Signal::Clear {
-                        key: AlertKey { kind: Kind::SourceDown, subject: id.clone() },
+                        key: AlertKey { kind: Kind::SourceDown, subject: Subject::Source(id.clone()) },
                         at: now,
                     });
                 }

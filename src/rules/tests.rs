@@ -300,7 +300,7 @@ fn stuck_dispatcher_fires_when_calls_come_and_nobody_answers() {
 
 #[test]
 fn restored_agent_alert_is_cleared_when_the_agent_moves_on() {
-    let key = AlertKey { kind: Kind::AcwOverrun, subject: "A9".into() };
+    let key = AlertKey { kind: Kind::AcwOverrun, subject: Subject::Agent("A9".into()) };
     let mut b = Bench::with(cfg(), vec![key.clone()]);
     // No news of A9 yet: kept.
     assert!(clears(&b.tick(10.0)).is_empty());
@@ -310,7 +310,7 @@ fn restored_agent_alert_is_cleared_when_the_agent_moves_on() {
 
 #[test]
 fn restored_agent_alert_is_confirmed_when_still_in_acw() {
-    let key = AlertKey { kind: Kind::AcwOverrun, subject: "A9".into() };
+    let key = AlertKey { kind: Kind::AcwOverrun, subject: Subject::Agent("A9".into()) };
     let mut b = Bench::with(cfg(), vec![key]);
     assert!(b.state(0.0, "A9", AgentState::Acw, None).is_empty());
     assert!(clears(&b.tick(10.0)).is_empty());
@@ -382,7 +382,7 @@ fn a_tripled_offer_rate_raises_traffic_surge_with_staffing_advice() {
     );
     let (at, f) = &fired[0];
     assert!(*at >= jump_at && *at <= jump_at + 600.0, "raised {} s after the jump", at - jump_at);
-    assert_eq!(f.key.subject.as_str(), "billing");
+    assert_eq!(f.key.subject.to_string(), "billing");
     assert!(f.text.zh.contains("话务异动") && f.text.zh.contains("预期"), "{}", f.text.zh);
     assert!(f.text.en.contains("expected"), "{}", f.text.en);
     // The baseline can be saved and restored.
@@ -390,4 +390,27 @@ fn a_tripled_offer_rate_raises_traffic_surge_with_staffing_advice() {
     assert_eq!(saved.len(), 1);
     let restored = Rules::new(&cfg().alerts, cfg().floor.timezone, Vec::new(), saved);
     assert_eq!(restored.baselines().len(), 1);
+}
+
+#[test]
+fn a_latch_fires_once_and_clears_only_past_its_hysteresis() {
+    // A figure hovering at a threshold of 0.80 with a clear at 0.85.
+    let mut l = Latch::default();
+    let step = |l: &mut Latch, v: f64| l.step(v < 0.80, v >= 0.85);
+    assert_eq!(step(&mut l, 0.90), None, "fine: nothing to do");
+    assert_eq!(step(&mut l, 0.79), Some(Edge::Fire));
+    assert!(l.is_on());
+    assert_eq!(step(&mut l, 0.70), None, "still below: no second alert");
+    assert_eq!(step(&mut l, 0.82), None, "above the threshold but inside the band: still firing");
+    assert_eq!(step(&mut l, 0.79), None);
+    assert_eq!(step(&mut l, 0.85), Some(Edge::Clear));
+    assert!(!l.is_on());
+    assert_eq!(step(&mut l, 0.82), None, "inside the band from above: nothing");
+    assert_eq!(step(&mut l, 0.79), Some(Edge::Fire), "below again: a new alert");
+    // Both conditions at once (a clear condition that is not the fire's negation):
+    // the latch moves by its own state only.
+    let mut l = Latch::default();
+    assert_eq!(l.step(true, true), Some(Edge::Fire));
+    assert_eq!(l.step(true, true), Some(Edge::Clear));
+    assert_eq!(l.step(false, false), None);
 }

@@ -31,6 +31,21 @@ fn reason_zh(r: &str) -> &str {
     }
 }
 
+/// A kind's name in both languages, as an incident's title starts (话务异动
+/// Traffic surge: billing). Every kind has one, so a new kind cannot go untitled.
+pub fn kind_title(kind: Kind) -> &'static str {
+    match kind {
+        Kind::AcwOverrun => "话后处理超时 ACW overrun",
+        Kind::BusyOverrun => "示忙超时 Not-ready overrun",
+        Kind::TrafficSurge => "话务异动 Traffic surge",
+        Kind::AnswerRateLow => "接通率低 Answer rate low",
+        Kind::ServiceLevelLow => "服务水平低 Service level low",
+        Kind::LongestWaitHigh => "排队过长 Long waits",
+        Kind::SourceDown => "数据源中断 Source down",
+        Kind::SystemFault => "系统故障 System fault",
+    }
+}
+
 pub(super) fn overrun(lang: Language, kind: Kind, c: &AgentChange, elapsed_ms: i64, limit_ms: i64) -> String {
     let who = c.agent.as_str();
     let reason = c.reason.as_deref().unwrap_or("");

@@ -26,6 +26,7 @@ use std::path::Path;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::vocab::{AlertState, Kind, Severity};
 pub use error::StoreError;
 use writer::{Cmd, Reply};
 
@@ -38,15 +39,14 @@ const CHANNEL_CAPACITY: usize = 1024;
 /// One alert, the whole record as stored. Times are UTC milliseconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRecord {
-    /// Primary key, e.g. `acw_overrun:agent=A0007:1795420801250`.
+    /// Primary key, e.g. `acw_overrun-1795420801250-3f2a` (kind, start, random).
     pub id: String,
-    /// acw_overrun, busy_overrun, traffic_surge, answer_rate_low, service_level_low,
-    /// longest_wait_high, source_down, system_fault.
-    pub kind: String,
-    /// info | warning | critical (the schema refuses anything else).
-    pub severity: String,
-    /// firing | acknowledged | resolved (the schema refuses anything else).
-    pub state: String,
+    /// Stored as its `as_str` spelling; a row with another spelling fails to read.
+    pub kind: Kind,
+    /// Stored as `info` | `warning` | `critical` (the schema refuses anything else).
+    pub severity: Severity,
+    /// Stored as `firing` | `acknowledged` | `resolved` (the schema refuses anything else).
+    pub state: AlertState,
     pub agent: Option<String>,
     pub team: Option<String>,
     pub queue: Option<String>,
@@ -71,8 +71,8 @@ pub struct AlertRecord {
 /// Which alerts [`StoreHandle::list_alerts`] returns; `None` fields match all.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
-    pub state: Option<String>,
-    pub kind: Option<String>,
+    pub state: Option<AlertState>,
+    pub kind: Option<Kind>,
     pub team: Option<String>,
     pub queue: Option<String>,
     /// `started_at >= since_ms`.

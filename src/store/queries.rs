@@ -10,6 +10,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
 
 use super::{AlertFilter, AlertRecord};
+use crate::vocab::{AlertState, Kind, Severity};
 
 /// The `alerts` columns in [`AlertRecord`] field order; [`alert_from_row`] and
 /// the upsert depend on this order.
@@ -23,12 +24,26 @@ macro_rules! alert_columns {
 /// `list_alerts` answers at most this many rows when the filter says 0.
 pub(super) const DEFAULT_LIMIT: usize = 500;
 
+/// Column `idx` read as one of the vocabulary's spellings. Another spelling is an
+/// error naming the column and the value, not a guess: only this daemon writes
+/// these columns, so a stranger there means a damaged or foreign file.
+fn spelled<T>(r: &Row<'_>, idx: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text: String = r.get(idx)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            format!("unknown {} {text:?}", r.as_ref().column_name(idx).unwrap_or("value")).into(),
+        )
+    })
+}
+
 fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     Ok(AlertRecord {
         id: r.get(0)?,
-        kind: r.get(1)?,
-        severity: r.get(2)?,
-        state: r.get(3)?,
+        kind: spelled(r, 1, Kind::parse)?,
+        severity: spelled(r, 2, Severity::parse)?,
+        state: spelled(r, 3, AlertState::parse)?,
         agent: r.get(4)?,
         team: r.get(5)?,
         queue: r.get(6)?,
@@ -84,9 +99,9 @@ fn upsert_alert(tx: &rusqlite::Transaction<'_>, a: &AlertRecord) -> rusqlite::Re
     ))?
     .execute(params![
         a.id,
-        a.kind,
-        a.severity,
-        a.state,
+        a.kind.as_str(),
+        a.severity.as_str(),
+        a.state.as_str(),
         a.agent,
         a.team,
         a.queue,
@@ -163,11 +178,11 @@ pub(super) fn list_alerts(conn: &Connection, f: &AlertFilter) -> rusqlite::Resul
         clauses.push(clause);
         values.push(v);
     };
-    if let Some(s) = &f.state {
-        add("state = ?", Value::Text(s.clone()));
+    if let Some(s) = f.state {
+        add("state = ?", Value::Text(s.as_str().to_owned()));
     }
-    if let Some(k) = &f.kind {
-        add("kind = ?", Value::Text(k.clone()));
+    if let Some(k) = f.kind {
+        add("kind = ?", Value::Text(k.as_str().to_owned()));
     }
     if let Some(t) = &f.team {
         add("team = ?", Value::Text(t.clone()));

@@ -15,9 +15,9 @@ const T0: i64 = 1_795_420_800_000;
 fn alert(id: &str, kind: &str, state: &str, started_at: i64) -> AlertRecord {
     AlertRecord {
         id: id.into(),
-        kind: kind.into(),
-        severity: "warning".into(),
-        state: state.into(),
+        kind: Kind::parse(kind).expect("a kind"),
+        severity: Severity::Warning,
+        state: AlertState::parse(state).expect("a state"),
         agent: None,
         team: None,
         queue: None,
@@ -41,9 +41,9 @@ fn alert(id: &str, kind: &str, state: &str, started_at: i64) -> AlertRecord {
 fn full_alert() -> AlertRecord {
     AlertRecord {
         id: "acw_overrun:agent=A0007:1795420801250".into(),
-        kind: "acw_overrun".into(),
-        severity: "critical".into(),
-        state: "firing".into(),
+        kind: Kind::AcwOverrun,
+        severity: Severity::Critical,
+        state: AlertState::Firing,
         agent: Some("A0007".into()),
         team: Some("billing-1".into()),
         queue: Some("billing".into()),
@@ -151,14 +151,42 @@ async fn save_still_replaces_an_audited_alert() {
 
 #[tokio::test]
 async fn invalid_state_is_refused_and_the_store_goes_on() {
+    // `AlertRecord` cannot spell a bad state or severity; the schema still refuses
+    // one from any other writer of the file.
     let t = tmp();
     let s = open(t.path());
-    let err = s.save_alert(alert("x", "acw_overrun", "open", T0)).await.expect_err("bad state");
-    assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
-    let mut bad = alert("y", "acw_overrun", "firing", T0);
-    bad.severity = "fatal".into();
-    assert!(matches!(s.save_alert(bad).await, Err(StoreError::Sqlite(_))));
+    let insert = |id: &'static str, severity: &'static str, state: &'static str| {
+        s.inspect(move |c| {
+            c.execute(
+                "INSERT INTO alerts (id, kind, severity, state, started_at, updated_at, message, escalated)
+                 VALUES (?1, 'acw_overrun', ?2, ?3, 0, 0, 'm', 0)",
+                rusqlite::params![id, severity, state],
+            )
+        })
+    };
+    let err = insert("x", "warning", "open").await.expect("inspect").expect_err("bad state");
+    assert!(matches!(err, rusqlite::Error::SqliteFailure(..)), "{err:?}");
+    assert!(insert("y", "fatal", "firing").await.expect("inspect").is_err(), "bad severity");
     assert_eq!(s.get_alert("x".into()).await.expect("get"), None);
+    s.save_alert(alert("z", "acw_overrun", "firing", T0)).await.expect("store still works");
+}
+
+#[tokio::test]
+async fn a_row_of_an_unknown_kind_reads_as_an_error_naming_it() {
+    let t = tmp();
+    let s = open(t.path());
+    s.inspect(|c| {
+        c.execute(
+            "INSERT INTO alerts (id, kind, severity, state, started_at, updated_at, message, escalated)
+             VALUES ('x', 'coffee_break', 'info', 'firing', 0, 0, 'm', 0)",
+            [],
+        )
+    })
+    .await
+    .expect("inspect")
+    .expect("kind has no CHECK");
+    let err = s.get_alert("x".into()).await.expect_err("unknown kind");
+    assert!(matches!(err, StoreError::Sqlite(_)) && err.to_string().contains("coffee_break"), "{err}");
     s.save_alert(alert("z", "acw_overrun", "firing", T0)).await.expect("store still works");
 }
 
@@ -188,9 +216,11 @@ async fn list_alerts_applies_each_filter_newest_first() {
         async move { s.list_alerts(f).await.expect("list") }
     };
     let some = |v: &str| Some(v.to_string());
+    let state = |v: &str| AlertState::parse(v);
+    let kind = |v: &str| Kind::parse(v);
     assert_eq!(ids(&list(AlertFilter::default()).await), ["d", "c", "b", "a"]);
-    assert_eq!(ids(&list(AlertFilter { state: some("firing"), ..Default::default() }).await), ["d", "a"]);
-    assert_eq!(ids(&list(AlertFilter { kind: some("acw_overrun"), ..Default::default() }).await), ["c", "a"]);
+    assert_eq!(ids(&list(AlertFilter { state: state("firing"), ..Default::default() }).await), ["d", "a"]);
+    assert_eq!(ids(&list(AlertFilter { kind: kind("acw_overrun"), ..Default::default() }).await), ["c", "a"]);
     assert_eq!(ids(&list(AlertFilter { team: some("t1"), ..Default::default() }).await), ["d", "a"]);
     assert_eq!(ids(&list(AlertFilter { queue: some("billing"), ..Default::default() }).await), ["b", "a"]);
     assert_eq!(
@@ -199,8 +229,8 @@ async fn list_alerts_applies_each_filter_newest_first() {
     );
     assert_eq!(ids(&list(AlertFilter { limit: 2, ..Default::default() }).await), ["d", "c"]);
     let all = AlertFilter {
-        state: some("firing"),
-        kind: some("acw_overrun"),
+        state: state("firing"),
+        kind: kind("acw_overrun"),
         team: some("t1"),
         queue: some("billing"),
         since_ms: Some(T0),
@@ -263,7 +293,7 @@ async fn ack_of_an_unknown_id_is_none_and_audits_nothing() {
     s.save_alert(alert("x", "acw_overrun", "firing", T0)).await.expect("save");
     assert_eq!(s.ack_alert("nope".into(), "sup".into(), None, T0).await.expect("ack"), None);
     assert!(audit_rows(&reader(t.path())).is_empty());
-    assert_eq!(s.get_alert("x".into()).await.expect("get").map(|a| a.state), Some("firing".into()));
+    assert_eq!(s.get_alert("x".into()).await.expect("get").map(|a| a.state), Some(AlertState::Firing));
 }
 
 #[tokio::test]
@@ -272,7 +302,7 @@ async fn ack_of_a_resolved_alert_keeps_it_resolved() {
     let s = open(t.path());
     s.save_alert(alert("x", "acw_overrun", "resolved", T0)).await.expect("save");
     let got = s.ack_alert("x".into(), "sup".into(), None, T0 + 5).await.expect("ack").expect("found");
-    assert_eq!((got.state.as_str(), got.acked_by.as_deref()), ("resolved", Some("sup")));
+    assert_eq!((got.state, got.acked_by.as_deref()), (AlertState::Resolved, Some("sup")));
     assert!(s.open_alerts().await.expect("open").is_empty());
     assert_eq!(audit_rows(&reader(t.path())).len(), 1);
 }

@@ -255,7 +255,7 @@ async fn close_finishes_every_command_queued_before_it() {
         for i in 0..20 {
             let h = s.clone();
             saves.push(tokio::spawn(async move {
-                h.save_alert(alert(&format!("q{i}"), "k", "firing", T0)).await
+                h.save_alert(alert(&format!("q{i}"), "system_fault", "firing", T0)).await
             }));
             wait_queued(&s, i + 1).await; // keeps send order = i
         }
