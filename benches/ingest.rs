@@ -128,7 +128,7 @@ async fn async_main() -> anyhow::Result<()> {
 /// effects at a time, as in the engine.
 fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
     use floorwatch::floor::Floor;
-    use floorwatch::ingest::decode::decode;
+    use floorwatch::ingest::canonical::decode;
     use floorwatch::rules::Rules;
     let source = floorwatch::event::Id::from("bench");
     let mut batches: Vec<Vec<floorwatch::event::Event>> = Vec::new();
