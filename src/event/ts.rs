@@ -43,6 +43,9 @@ impl TsParser {
         TsParser::default()
     }
 
+    // Once per event, called from `ingest`: inlinable there as when it lived in
+    // the decoder.
+    #[inline]
     pub fn parse(&mut self, s: &str) -> Result<Ts, TsError> {
         let b = s.as_bytes();
         if let Some((date, days)) = &self.last_date

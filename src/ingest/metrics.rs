@@ -28,6 +28,11 @@ impl RefuseReason {
             RefuseReason::TooMany => "too_many",
         }
     }
+
+    /// Dense index, in [`RefuseReason::ALL`] order.
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 #[derive(Clone)]
@@ -116,7 +121,7 @@ impl IngestMetrics {
     }
 
     pub fn refuse(&self, reason: RefuseReason) {
-        self.refused[reason as usize].inc();
+        self.refused[reason.index()].inc();
     }
 }
 
