@@ -68,15 +68,19 @@ impl Intake {
     /// Announces a connection of `source` to the engine; `named` when the source
     /// chose its id (only those are watched for `source_down`). Waits for room in
     /// the engine channel, like every send here.
+    /// Cancel-safe: nothing is counted or sent before there is room, and from then
+    /// on the returned `Connection` owns the close.
     pub async fn open(&self, source: Id, named: bool) -> Connection {
+        let permit = self.inner.engine.reserve().await;
         let m = &self.inner.metrics;
         m.connections.inc();
         m.connections_total.inc();
         tracing::info!(%source, "ingest connection opened");
         // An engine that is gone ends the daemon; the source finds out at its
         // first batch.
-        let _ =
-            self.inner.engine.send(EngineInput::Connection { source: source.clone(), delta: 1, named }).await;
+        if let Ok(permit) = permit {
+            permit.send(EngineInput::Connection { source: source.clone(), delta: 1, named });
+        }
         Connection { intake: self.clone(), source, named, state: State::Open }
     }
 
