@@ -130,7 +130,7 @@ async fn async_main() -> anyhow::Result<()> {
 /// [`Step`]: floorwatch::engine::Step
 fn stage_costs(frames: &[Vec<(Utf8Bytes, usize)>], n: usize) {
     use floorwatch::engine::Step;
-    use floorwatch::ingest::decode::decode;
+    use floorwatch::ingest::canonical::decode;
     let source = floorwatch::event::Id::from("bench");
     let mut batches: Vec<Vec<floorwatch::event::Event>> = Vec::new();
     let mut rejected = Vec::new();

@@ -12,7 +12,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -27,7 +26,7 @@ use crate::engine::{self, AlertsLink};
 use crate::floor::Snapshot;
 use crate::http::{AppState, router};
 use crate::incidents;
-use crate::ingest::dedupe::SeqMarks;
+use crate::ingest::{IngestMetrics, Intake};
 use crate::metrics::Metrics;
 use crate::metrics::collector::FloorCollector;
 use crate::notify::{self, NotifyMetrics};
@@ -96,15 +95,16 @@ impl Daemon {
         .await
         .context("restoring open incidents")?;
 
+        let ingest_metrics = IngestMetrics::new();
+        ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
         let state = AppState {
-            engine: engine.tx,
+            // The one intake every source is built with.
+            intake: Intake::new(engine.tx, ingest_metrics),
             snapshot: engine.snapshot.clone(),
             metrics: metrics.clone(),
-            marks: Arc::new(SeqMarks::new()),
             conn_limit: Arc::new(Semaphore::new(cfg.ingest.max_connections)),
             ingest: Arc::new(cfg.ingest.clone()),
             cancel: cancel.clone(),
-            conn_seq: Arc::new(AtomicU64::new(0)),
             alerts: alerts.handle,
             incidents: incidents.handle,
             admin_token: cfg.admin_token.as_deref().map(Arc::from),

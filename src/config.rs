@@ -18,6 +18,8 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::event::valid_id;
+
 /// The process environment, as given to [`load`].
 pub type Env = HashMap<String, String>;
 
@@ -998,45 +1000,6 @@ fn params(errs: &mut Vec<Problem>, key: &str, raw: &RawQueueParams, base: QueueP
         p.sl_abandons = a;
     }
     p
-}
-
-/// Ids become metric label values and JSON keys: keep them printable and short.
-pub fn valid_id(id: &str) -> bool {
-    if id.is_empty() || id.len() > 256 {
-        return false;
-    }
-    // The common case: printable ASCII, no spaces (every event names two or three
-    // ids, so this is checked eight bytes at a time).
-    if printable_ascii(id.as_bytes()) {
-        return id.len() <= 64;
-    }
-    if id.is_ascii() {
-        // A space, a control character or DEL.
-        return false;
-    }
-    id.chars().count() <= 64 && !id.chars().any(|c| c.is_control() || c.is_whitespace())
-}
-
-/// Whether every byte is printable ASCII other than space (`!` to `~`). Eight at
-/// a time with the "some byte is below n / above n" bit tricks (exact as a yes/no
-/// for the word), the rest one by one.
-fn printable_ascii(b: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = b.chunks_exact(8);
-    for chunk in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        // Some byte below 0x21 (space, control); some above 0x7e (DEL, non-ASCII):
-        // adding 1 to each byte sets its high bit exactly when it was 0x7f.
-        let below = x.wrapping_sub(ONES * 0x21) & !x & HIGH;
-        let above = (x.wrapping_add(ONES) | x) & HIGH;
-        if below | above != 0 {
-            return false;
-        }
-    }
-    words.remainder().iter().all(|&c| (0x21..=0x7e).contains(&c))
 }
 
 fn parse_hhmm(s: &str) -> Option<u32> {

@@ -7,6 +7,10 @@
 
 use std::fmt;
 
+mod ts;
+
+pub use ts::{TsError, TsParser, parse_ts};
+
 /// Milliseconds since the Unix epoch, UTC. Event times and the engine's `now` use the
 /// same unit so window and duration arithmetic is plain integer math.
 pub type Ts = i64;
@@ -15,6 +19,47 @@ pub type Ts = i64;
 /// bytes — all real ACD ids — are stored inline: decoding, keying maps and
 /// copying into snapshots allocate nothing on the hot path.
 pub type Id = compact_str::CompactString;
+
+/// The rule for an [`Id`] that came from outside (an event's field, a `?source=`,
+/// a configured queue or team): ids become map keys, metric label values and
+/// screen text, so they must be non-empty, printable and short.
+pub fn valid_id(id: &str) -> bool {
+    if id.is_empty() || id.len() > 256 {
+        return false;
+    }
+    // The common case: printable ASCII, no spaces (every event names two or three
+    // ids, so this is checked eight bytes at a time).
+    if printable_ascii(id.as_bytes()) {
+        return id.len() <= 64;
+    }
+    if id.is_ascii() {
+        // A space, a control character or DEL.
+        return false;
+    }
+    id.chars().count() <= 64 && !id.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// Whether every byte is printable ASCII other than space (`!` to `~`). Eight at
+/// a time with the "some byte is below n / above n" bit tricks (exact as a yes/no
+/// for the word), the rest one by one.
+fn printable_ascii(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = b.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Some byte below 0x21 (space, control); some above 0x7e (DEL, non-ASCII):
+        // adding 1 to each byte sets its high bit exactly when it was 0x7f.
+        let below = x.wrapping_sub(ONES * 0x21) & !x & HIGH;
+        let above = (x.wrapping_add(ONES) | x) & HIGH;
+        if below | above != 0 {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|&c| (0x21..=0x7e).contains(&c))
+}
 
 /// The hasher for maps keyed by ids: fast on short strings, seeded per process.
 pub type FastHash = foldhash::fast::RandomState;
@@ -180,7 +225,7 @@ pub fn format_ts(ts: Ts) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::AgentState;
+    use super::{AgentState, valid_id};
 
     #[test]
     fn agent_states_parse_from_their_names_only() {
@@ -190,5 +235,33 @@ mod tests {
         for bad in ["", "Ready", "READY", "not ready", "notready", "ready ", "acw\0"] {
             assert_eq!(AgentState::parse(bad), None, "{bad:?}");
         }
+    }
+
+    /// The word-at-a-time check of ids agrees with the plain rule (printable, no
+    /// whitespace or control characters, 1–64 characters) wherever the odd byte
+    /// sits, for ASCII and non-ASCII ids alike.
+    #[test]
+    fn valid_id_agrees_with_the_plain_rule_for_every_byte_in_every_place() {
+        let plain = |id: &str| {
+            let n = id.chars().count();
+            (1..=64).contains(&n) && !id.chars().any(|c| c.is_control() || c.is_whitespace())
+        };
+        for len in [1, 7, 8, 9, 15, 16, 17, 63, 64, 65] {
+            for at in [0, len / 2, len - 1] {
+                for c in 0u8..=0x7f {
+                    let mut b = vec![b'a'; len];
+                    b[at] = c;
+                    let id = String::from_utf8(b).expect("ASCII");
+                    assert_eq!(valid_id(&id), plain(&id), "{id:?}");
+                }
+                for odd in ['é', '张', '\u{3000}', '\u{85}', '\u{200b}'] {
+                    let mut id: String = "a".repeat(len - 1);
+                    id.insert(at.min(id.len()), odd);
+                    assert_eq!(valid_id(&id), plain(&id), "{id:?}");
+                }
+            }
+        }
+        assert!(!valid_id(""));
+        assert!(valid_id("site1-A0001") && valid_id("班组-1") && !valid_id("A 1"));
     }
 }

@@ -33,9 +33,9 @@ pub(super) struct ListQuery {
 use super::json_error as error;
 
 pub(super) async fn list(State(st): State<AppState>, Query(q): Query<ListQuery>) -> Response {
-    let since_ms = match q.since.as_deref().map(crate::ingest::decode::parse_ts) {
+    let since_ms = match q.since.as_deref().map(crate::event::parse_ts) {
         Some(Ok(t)) => Some(t),
-        Some(Err(r)) => return error(StatusCode::BAD_REQUEST, r.message),
+        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, e.in_field("ts")),
         None => None,
     };
     let state = match q.state.as_deref().map(AlertState::parse) {

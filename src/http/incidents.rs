@@ -310,9 +310,9 @@ pub(super) struct CallbackQuery {
 const STATUSES: [&str; 4] = ["pending", "assigned", "done", "failed"];
 
 fn since_ms(since: Option<&str>) -> Result<Option<i64>, ApiError> {
-    match since.map(crate::ingest::decode::parse_ts) {
+    match since.map(crate::event::parse_ts) {
         Some(Ok(t)) => Ok(Some(t)),
-        Some(Err(r)) => Err(ApiError::field(StatusCode::BAD_REQUEST, "since", r.message)),
+        Some(Err(e)) => Err(ApiError::field(StatusCode::BAD_REQUEST, "since", e.in_field("ts"))),
         None => Ok(None),
     }
 }
@@ -621,10 +621,14 @@ pub(super) async fn annotate_fault(
     let at = st.incidents.now_ms();
     let patch = (|| {
         let reported_to = text("reported_to", b.reported_to)?;
-        let reported_at = match b.reported_at.as_deref().map(crate::ingest::decode::parse_ts) {
+        let reported_at = match b.reported_at.as_deref().map(crate::event::parse_ts) {
             Some(Ok(t)) => Some(t),
-            Some(Err(r)) => {
-                return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "reported_at", r.message));
+            Some(Err(e)) => {
+                return Err(ApiError::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "reported_at",
+                    e.in_field("ts"),
+                ));
             }
             // Naming whom it was reported to records that it was, now.
             None => reported_to.as_ref().map(|_| at),

@@ -5,7 +5,6 @@
 //! with no token configured only loopback peers are accepted (403 otherwise).
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Query, State};
@@ -15,9 +14,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::auth::{Refusal, authorize};
-use crate::config::valid_id;
-use crate::event::Id;
-use crate::ingest::server::{self, Session};
+use crate::event::{Id, valid_id};
+use crate::ingest::RefuseReason;
+use crate::ingest::canonical::session::{self, Session};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct IngestQuery {
@@ -36,7 +35,7 @@ pub(super) async fn upgrade(
     match authorize(st.ingest.token.as_deref(), &headers, peer) {
         Ok(()) => {}
         Err(Refusal::Unauthorized) => {
-            st.metrics.connections_refused.with_label_values(&["unauthorized"]).inc();
+            st.intake.refuse(RefuseReason::Unauthorized);
             tracing::warn!(%peer, "ingest handshake refused: missing or wrong bearer token");
             let mut r =
                 (StatusCode::UNAUTHORIZED, "ingest requires Authorization: Bearer <token>\n").into_response();
@@ -44,7 +43,7 @@ pub(super) async fn upgrade(
             return r;
         }
         Err(Refusal::NotLoopback) => {
-            st.metrics.connections_refused.with_label_values(&["not_loopback"]).inc();
+            st.intake.refuse(RefuseReason::NotLoopback);
             tracing::warn!(%peer, "ingest handshake refused: no token configured and peer is not loopback");
             return (
                 StatusCode::FORBIDDEN,
@@ -63,24 +62,22 @@ pub(super) async fn upgrade(
             )
                 .into_response();
         }
-        None => Id::from(format!("conn-{}", st.conn_seq.fetch_add(1, Ordering::Relaxed) + 1)),
+        None => st.intake.unnamed_source(),
     };
     let Ok(permit) = st.conn_limit.clone().try_acquire_owned() else {
-        st.metrics.connections_refused.with_label_values(&["too_many"]).inc();
+        st.intake.refuse(RefuseReason::TooMany);
         return (StatusCode::SERVICE_UNAVAILABLE, "too many ingest connections\n").into_response();
     };
     let limit = st.ingest.max_frame_bytes;
     let session = Session {
+        intake: st.intake.clone(),
         source,
         named,
-        engine: st.engine.clone(),
-        marks: st.marks.clone(),
-        metrics: st.metrics.clone(),
         cancel: st.cancel.clone(),
         max_frame_bytes: limit,
     };
     ws.max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
         let _permit = permit;
-        server::run(socket, session).await;
+        session::run(socket, session).await;
     })
 }

@@ -16,7 +16,7 @@
 //! Reads of the floor (the pages, `/ws/floor`, `/api/floor`, `/api/alerts`,
 //! `/ws/alerts`) are open to the peers `wallboard.read_access` admits.
 //!
-//! Handlers hold handles (engine sender, snapshot receiver, metrics), never locks.
+//! Handlers hold handles (the ingest intake, snapshot receiver, metrics), never locks.
 
 mod alerts;
 mod api;
@@ -28,11 +28,10 @@ mod ingest;
 mod read_access;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use axum::Router;
 use axum::routing::{get, post};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
 use axum::Json;
@@ -41,25 +40,22 @@ use axum::response::{IntoResponse, Response};
 
 use crate::alerts::AlertsHandle;
 use crate::config::{IngestConfig, ReadAccess};
-use crate::engine::EngineInput;
 use crate::floor::Snapshot;
 use crate::incidents::IncidentsHandle;
-use crate::ingest::dedupe::SeqMarks;
+use crate::ingest::Intake;
 use crate::metrics::Metrics;
 
 pub use floor_ws::FloorFeed;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub engine: mpsc::Sender<EngineInput>,
+    /// Every ingest source's hand-off to the engine (sender, `seq` marks, counters).
+    pub intake: Intake,
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
     pub metrics: Arc<Metrics>,
-    pub marks: Arc<SeqMarks>,
     pub ingest: Arc<IngestConfig>,
     /// Cancelled at shutdown: ingest sessions close with 1001.
     pub cancel: CancellationToken,
-    /// Numbers connections that name no source (`conn-1`, `conn-2`, …).
-    pub conn_seq: Arc<AtomicU64>,
     pub conn_limit: Arc<Semaphore>,
     pub alerts: AlertsHandle,
     pub incidents: IncidentsHandle,

@@ -1,19 +1,30 @@
 //! Ingest: the edge where ACD/CTI events come in.
 //!
-//! Endpoints: `WS /ingest` (canonical protocol, contract §3). What it guarantees:
-//! - each event is judged alone: a bad one is rejected with an error frame naming
-//!   its reason and index, counted in `floorwatch_events_rejected_total{reason}`,
-//!   and the rest of the frame and the connection go on;
+//! Endpoints: `WS /ingest` (canonical protocol, contract §3). What it guarantees,
+//! for every source alike:
+//! - each event is judged alone: a bad one is rejected (the sender, where it can
+//!   be answered, gets an error frame naming its reason and index), counted in
+//!   `floorwatch_events_rejected_total{reason}`, and the rest of the frame and the
+//!   connection go on;
 //! - per-source `seq` duplicates are dropped (and counted), gaps are counted;
 //! - accepted events go to the floor engine over a bounded channel; when it is
-//!   full the session waits, so a fast sender is slowed down, never dropped.
+//!   full the source waits, so a fast sender is slowed down, never dropped.
+//!
+//! Layout: what all sources share is here — [`Intake`] (the hand-off: open,
+//! accept, close), [`dedupe`], [`RejectReason`]/[`Rejection`], [`IngestMetrics`].
+//! Each way in is a folder of its own: [`canonical`] (the canonical JSON protocol
+//! and its WebSocket session); a vendor's format or a dial-out client is a sibling
+//! that decodes into `Event`s and hands them to its [`Connection`].
 //!
 //! Nothing downstream knows that WebSockets or wire formats exist.
 
-pub mod decode;
+pub mod canonical;
 pub mod dedupe;
-pub mod server;
-pub mod wire;
+mod intake;
+mod metrics;
+
+pub use intake::{Connection, EngineStopped, Intake};
+pub use metrics::{IngestMetrics, RefuseReason};
 
 use std::fmt;
 

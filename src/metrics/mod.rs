@@ -1,7 +1,8 @@
 //! Every metric floorwatch exports is defined here, once.
 //!
 //! Counters for things that happen are incremented where they happen, through the
-//! typed handles of [`Metrics`]. State (calls waiting, agents by state, windowed
+//! typed handles of [`Metrics`] (ingest's own counters are `ingest::IngestMetrics`,
+//! registered on the same registry). State (calls waiting, agents by state, windowed
 //! answer rate and service level) is read from the latest floor snapshot at scrape
 //! time by [`collector::FloorCollector`], so a queue or agent that goes away takes
 //! its series with it. There is no global registry: `app` makes one and passes it.
@@ -17,7 +18,6 @@ use prometheus::{
 use crate::config::{QueueParams, SlAbandons};
 use crate::event::EVENT_TYPES;
 use crate::floor::Anomaly;
-use crate::ingest::RejectReason;
 
 /// Wait-time histogram buckets, seconds: dense around common SL thresholds (20, 30,
 /// 60 s) so `histogram_quantile` is meaningful where floors set their targets.
@@ -41,15 +41,7 @@ pub struct Metrics {
     pub registry: Registry,
     /// `floorwatch_events_total{type}`, indexed by `EventKind::type_index`.
     pub events: Vec<IntCounter>,
-    /// `floorwatch_events_rejected_total{reason}`, indexed by `RejectReason::index`.
-    pub rejected: Vec<IntCounter>,
     pub anomalies: Vec<IntCounter>,
-    pub frames: IntCounter,
-    pub connections: IntGauge,
-    pub connections_total: IntCounter,
-    pub connections_refused: IntCounterVec,
-    pub seq_gaps: IntCounter,
-    pub seq_missing: IntCounter,
     pub ingest_lag: Histogram,
     pub engine_batch_seconds: Histogram,
     /// `floorwatch_alerts_firing{kind}`, set by the alert task that owns alert state.
@@ -157,49 +149,12 @@ impl Metrics {
             &["type"],
         )
         .expect("static metric definition");
-        let rejected_vec = IntCounterVec::new(
-            Opts::new(
-                "floorwatch_events_rejected_total",
-                "Events (or whole frames) refused at ingest, by reason; duplicates by seq are reason=duplicate.",
-            ),
-            &["reason"],
-        )
-        .expect("static metric definition");
         let anomalies_vec = IntCounterVec::new(
             Opts::new(
                 "floorwatch_event_anomalies_total",
                 "Accepted events the floor could not fully use (stale agent event, duplicate offer or outcome, end of unknown call, expired call, queue overflow), by kind.",
             ),
             &["kind"],
-        )
-        .expect("static metric definition");
-        let frames =
-            IntCounter::new("floorwatch_ingest_frames_total", "WebSocket text frames received on ingest.")
-                .expect("static metric definition");
-        let connections =
-            IntGauge::new("floorwatch_ingest_connections", "Open ingest WebSocket connections.")
-                .expect("static metric definition");
-        let connections_total = IntCounter::new(
-            "floorwatch_ingest_connections_total",
-            "Ingest WebSocket connections accepted since start.",
-        )
-        .expect("static metric definition");
-        let connections_refused = IntCounterVec::new(
-            Opts::new(
-                "floorwatch_ingest_connections_refused_total",
-                "Ingest handshakes refused, by reason (unauthorized, not_loopback, too_many).",
-            ),
-            &["reason"],
-        )
-        .expect("static metric definition");
-        let seq_gaps = IntCounter::new(
-            "floorwatch_ingest_seq_gaps_total",
-            "Times a source's seq jumped by more than one (events lost upstream).",
-        )
-        .expect("static metric definition");
-        let seq_missing = IntCounter::new(
-            "floorwatch_ingest_seq_missing_total",
-            "Sequence numbers skipped in those gaps (an estimate of events lost upstream).",
         )
         .expect("static metric definition");
         let ingest_lag = Histogram::with_opts(
@@ -312,24 +267,12 @@ impl Metrics {
         .expect("static metric definition");
 
         let events = EVENT_TYPES.iter().map(|t| events_vec.with_label_values(&[t])).collect();
-        let rejected =
-            RejectReason::ALL.iter().map(|r| rejected_vec.with_label_values(&[r.as_label()])).collect();
         let anomalies =
             Anomaly::ALL.iter().map(|a| anomalies_vec.with_label_values(&[a.as_label()])).collect();
-        for reason in ["unauthorized", "not_loopback", "too_many"] {
-            connections_refused.with_label_values(&[reason]);
-        }
 
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(events_vec),
-            Box::new(rejected_vec),
             Box::new(anomalies_vec),
-            Box::new(frames.clone()),
-            Box::new(connections.clone()),
-            Box::new(connections_total.clone()),
-            Box::new(connections_refused.clone()),
-            Box::new(seq_gaps.clone()),
-            Box::new(seq_missing.clone()),
             Box::new(ingest_lag.clone()),
             Box::new(engine_batch_seconds.clone()),
             Box::new(alerts_firing.clone()),
@@ -350,14 +293,7 @@ impl Metrics {
         Metrics {
             registry,
             events,
-            rejected,
             anomalies,
-            frames,
-            connections,
-            connections_total,
-            connections_refused,
-            seq_gaps,
-            seq_missing,
             ingest_lag,
             engine_batch_seconds,
             alerts_firing,
@@ -372,10 +308,6 @@ impl Metrics {
             talk,
             acw,
         }
-    }
-
-    pub fn reject(&self, reason: RejectReason) {
-        self.rejected[reason.index()].inc();
     }
 
     /// The handles of one queue. Creating them creates its series at 0, so a

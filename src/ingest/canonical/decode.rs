@@ -4,10 +4,10 @@
 
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
-use super::wire::{Element, Val, WireEvent, fast};
-use super::{RejectReason, Rejection};
-use crate::config::valid_id;
-use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, Ts};
+use super::fast;
+use super::wire::{Element, Val, WireEvent};
+use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, TsError, TsParser, valid_id};
+use crate::ingest::{RejectReason, Rejection};
 
 /// Decodes one text frame. Accepted events go to `out` in frame order, rejections
 /// to `rejected`; `default_source` is used when an event names no `source`.
@@ -30,8 +30,14 @@ pub fn decode(frame: &str, default_source: &Id, out: &mut Vec<Event>, rejected: 
     decode_serde(frame, default_source, out, rejected);
 }
 
-/// [`decode`] by serde alone: any frame, every error named.
-fn decode_serde(frame: &str, default_source: &Id, out: &mut Vec<Event>, rejected: &mut Vec<Rejection>) {
+/// [`decode`] by serde alone: any frame, every error named (the tests hold the
+/// fast reader to it).
+pub(super) fn decode_serde(
+    frame: &str,
+    default_source: &Id,
+    out: &mut Vec<Event>,
+    rejected: &mut Vec<Rejection>,
+) {
     let mut sources = SourceCache::new(default_source);
     let (kept_out, kept_rej) = (out.len(), rejected.len());
     let mut de = serde_json::Deserializer::from_str(frame);
@@ -122,13 +128,13 @@ fn judge(
 struct SourceCache {
     default: Id,
     last: Option<Id>,
-    /// The frame's last timestamp date and its day number (see [`parse_ts_in_frame`]).
-    date: Option<([u8; 10], i64)>,
+    /// Reads the frame's timestamps, which nearly all share their date.
+    times: TsParser,
 }
 
 impl SourceCache {
     fn new(default: &Id) -> SourceCache {
-        SourceCache { default: default.clone(), last: None, date: None }
+        SourceCache { default: default.clone(), last: None, times: TsParser::new() }
     }
 
     fn get(&mut self, named: Option<&str>) -> Result<Id, Rejection> {
@@ -155,7 +161,7 @@ fn decode_one(w: &WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rej
 
 fn build(w: &WireEvent<'_>, seq: Option<u64>, sources: &mut SourceCache) -> Result<Event, Rejection> {
     let kind_name = text("type", &w.kind)?.ok_or_else(|| missing("type"))?;
-    let ts = parse_ts_in_frame(text("ts", &w.ts)?.ok_or_else(|| missing("ts"))?, &mut sources.date)?;
+    let ts = sources.times.parse(text("ts", &w.ts)?.ok_or_else(|| missing("ts"))?).map_err(bad_ts)?;
     let source = sources.get(text("source", &w.source)?)?;
     let kind = match kind_name {
         "agent_login" => EventKind::AgentLogin {
@@ -286,111 +292,7 @@ fn parse_state(s: &str) -> Result<AgentState, Rejection> {
     })
 }
 
-/// RFC 3339 with any offset, to UTC milliseconds.
-pub fn parse_ts(s: &str) -> Result<Ts, Rejection> {
-    if let Some(ts) = parse_utc_fast(s.as_bytes()) {
-        return Ok(ts);
-    }
-    chrono::DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).map_err(|e| {
-        Rejection::new(RejectReason::BadTimestamp, format!("`ts` {s:?} is not an RFC 3339 time: {e}"))
-    })
+/// A `ts` that is not an RFC 3339 time, in the words ingest has always used.
+fn bad_ts(e: TsError) -> Rejection {
+    Rejection::new(RejectReason::BadTimestamp, e.in_field("ts"))
 }
-
-/// The form nearly every bridge sends, `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, read
-/// without chrono's general parser (a fifth of decoding an event). Anything else —
-/// another offset, a leap second, a lowercase `t`/`z`, an invalid field — returns
-/// `None` and goes to chrono, so what is accepted and every error message stay
-/// chrono's; a test checks both agree.
-fn parse_utc_fast(b: &[u8]) -> Option<Ts> {
-    Some(utc_date(b)? * MS_PER_DAY + utc_time_of_day(b)?)
-}
-
-const MS_PER_DAY: i64 = 86_400_000;
-
-/// Days since the epoch of the `YYYY-MM-DD` that starts `b`; `None` if it is not one.
-fn utc_date(b: &[u8]) -> Option<i64> {
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let (year, month, day) = (digits(b, 0, 4)?, digits(b, 5, 7)?, digits(b, 8, 10)?);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day))
-}
-
-/// Milliseconds into the day of the `THH:MM:SS[.f{1,9}]Z` from byte 10 on.
-fn utc_time_of_day(b: &[u8]) -> Option<i64> {
-    if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (hour, min, sec) = (digits(b, 11, 13)?, digits(b, 14, 16)?, digits(b, 17, 19)?);
-    if hour > 23 || min > 59 || sec > 59 {
-        return None;
-    }
-    let ms = match &b[19..] {
-        b"Z" => 0,
-        [b'.', frac @ .., b'Z'] if (1..=9).contains(&frac.len()) => {
-            // Milliseconds are the first three digits (chrono truncates the same way).
-            let mut ms = 0;
-            for (i, &d) in frac.iter().enumerate() {
-                if !d.is_ascii_digit() {
-                    return None;
-                }
-                if i < 3 {
-                    ms += i64::from(d - b'0') * [100, 10, 1][i];
-                }
-            }
-            ms
-        }
-        _ => return None,
-    };
-    Some(((hour * 60 + min) * 60 + sec) * 1000 + ms)
-}
-
-fn digits(b: &[u8], from: usize, to: usize) -> Option<i64> {
-    b[from..to].iter().try_fold(0i64, |n, &d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
-}
-
-/// [`parse_ts`] for a frame's events, which nearly all share their date: the
-/// last date read (its exact bytes, already judged valid) is kept with its day
-/// number, so most stamps only read their time of day.
-fn parse_ts_in_frame(s: &str, last_date: &mut Option<([u8; 10], i64)>) -> Result<Ts, Rejection> {
-    let b = s.as_bytes();
-    if let Some((date, days)) = last_date
-        && b.get(..10) == Some(&date[..])
-        && let Some(ms) = utc_time_of_day(b)
-    {
-        return Ok(*days * MS_PER_DAY + ms);
-    }
-    if let (Some(days), Some(ms)) = (utc_date(b), utc_time_of_day(b)) {
-        let mut date = [0u8; 10];
-        date.copy_from_slice(&b[..10]);
-        *last_date = Some((date, days));
-        return Ok(days * MS_PER_DAY + ms);
-    }
-    parse_ts(s)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-#[cfg(test)]
-mod tests;

@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::{Key, Val, WireEvent};
+use super::wire::{Key, Val, WireEvent};
 
 /// Reads `frame` as an array of events, handing each to `each` in order. `false`:
 /// declined — some events may already have been handed over; the caller must

@@ -8,9 +8,8 @@
 //! as a whole. Unknown fields are skipped (forward compatibility).
 //!
 //! Frames as bridges send them (flat objects of plain strings and integers) are
-//! read by [`fast`] instead; whatever it does not handle falls back to this reader.
-
-pub(super) mod fast;
+//! read by [`super::fast`] instead; whatever it does not handle falls back to
+//! this reader.
 
 use std::borrow::Cow;
 use std::fmt;

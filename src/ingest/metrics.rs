@@ -1,0 +1,132 @@
+//! The counters only ingest bumps, registered on the daemon's one registry (like
+//! `notify::NotifyMetrics` and `metrics::IncidentMetrics`), so that `metrics`
+//! need not know ingest's reasons and ingest need not know the floor's metrics.
+//! Every known label value is created at start, so its series is there at 0
+//! before the first occurrence.
+
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+use super::RejectReason;
+
+/// Why a source was refused before it could send anything: the `reason` label of
+/// `floorwatch_ingest_connections_refused_total`, bounded by this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefuseReason {
+    Unauthorized,
+    NotLoopback,
+    TooMany,
+}
+
+impl RefuseReason {
+    pub const ALL: [RefuseReason; 3] =
+        [RefuseReason::Unauthorized, RefuseReason::NotLoopback, RefuseReason::TooMany];
+
+    pub fn as_label(self) -> &'static str {
+        match self {
+            RefuseReason::Unauthorized => "unauthorized",
+            RefuseReason::NotLoopback => "not_loopback",
+            RefuseReason::TooMany => "too_many",
+        }
+    }
+
+    /// Dense index, in [`RefuseReason::ALL`] order.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Clone)]
+pub struct IngestMetrics {
+    /// `floorwatch_events_rejected_total{reason}`, indexed by `RejectReason::index`.
+    pub rejected: Vec<IntCounter>,
+    rejected_vec: IntCounterVec,
+    pub frames: IntCounter,
+    pub connections: IntGauge,
+    pub connections_total: IntCounter,
+    /// `floorwatch_ingest_connections_refused_total{reason}`, in `RefuseReason::ALL` order.
+    refused: Vec<IntCounter>,
+    refused_vec: IntCounterVec,
+    pub seq_gaps: IntCounter,
+    pub seq_missing: IntCounter,
+}
+
+impl IngestMetrics {
+    pub fn new() -> IngestMetrics {
+        let rejected_vec = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_events_rejected_total",
+                "Events (or whole frames) refused at ingest, by reason; duplicates by seq are reason=duplicate.",
+            ),
+            &["reason"],
+        )
+        .expect("static metric definition");
+        let frames =
+            IntCounter::new("floorwatch_ingest_frames_total", "WebSocket text frames received on ingest.")
+                .expect("static metric definition");
+        let connections =
+            IntGauge::new("floorwatch_ingest_connections", "Open ingest WebSocket connections.")
+                .expect("static metric definition");
+        let connections_total = IntCounter::new(
+            "floorwatch_ingest_connections_total",
+            "Ingest WebSocket connections accepted since start.",
+        )
+        .expect("static metric definition");
+        let refused_vec = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_ingest_connections_refused_total",
+                "Ingest handshakes refused, by reason (unauthorized, not_loopback, too_many).",
+            ),
+            &["reason"],
+        )
+        .expect("static metric definition");
+        let seq_gaps = IntCounter::new(
+            "floorwatch_ingest_seq_gaps_total",
+            "Times a source's seq jumped by more than one (events lost upstream).",
+        )
+        .expect("static metric definition");
+        let seq_missing = IntCounter::new(
+            "floorwatch_ingest_seq_missing_total",
+            "Sequence numbers skipped in those gaps (an estimate of events lost upstream).",
+        )
+        .expect("static metric definition");
+        let rejected =
+            RejectReason::ALL.iter().map(|r| rejected_vec.with_label_values(&[r.as_label()])).collect();
+        let refused =
+            RefuseReason::ALL.iter().map(|r| refused_vec.with_label_values(&[r.as_label()])).collect();
+        IngestMetrics {
+            rejected,
+            rejected_vec,
+            frames,
+            connections,
+            connections_total,
+            refused,
+            refused_vec,
+            seq_gaps,
+            seq_missing,
+        }
+    }
+
+    pub fn register(&self, r: &Registry) -> prometheus::Result<()> {
+        r.register(Box::new(self.rejected_vec.clone()))?;
+        r.register(Box::new(self.frames.clone()))?;
+        r.register(Box::new(self.connections.clone()))?;
+        r.register(Box::new(self.connections_total.clone()))?;
+        r.register(Box::new(self.refused_vec.clone()))?;
+        r.register(Box::new(self.seq_gaps.clone()))?;
+        r.register(Box::new(self.seq_missing.clone()))
+    }
+
+    pub fn reject(&self, reason: RejectReason) {
+        self.rejected[reason.index()].inc();
+    }
+
+    pub fn refuse(&self, reason: RefuseReason) {
+        self.refused[reason.index()].inc();
+    }
+}
+
+impl Default for IngestMetrics {
+    fn default() -> Self {
+        IngestMetrics::new()
+    }
+}
