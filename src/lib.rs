@@ -14,7 +14,6 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
-mod demo;
 pub mod event;
 pub mod floor;
 pub mod http;
