@@ -18,6 +18,7 @@
 //!
 //! Handlers hold handles (engine sender, snapshot receiver, metrics), never locks.
 
+mod admin;
 mod alerts;
 mod api;
 mod auth;
