@@ -3,9 +3,9 @@
 //!
 //! One file per command under `cli/`, each with its flags (`Args`) and its `run`;
 //! this file lists the commands, loads the config with the command-line overrides,
-//! and maps failures to [`CliError`]. A new command is a new file plus its line in
-//! [`Command`] and in [`run`]. Nothing here ends the process: `main.rs` picks the
-//! exit code from the error.
+//! and maps failures to [`CliError`]. A new command (`replay`) is a new file plus
+//! its `mod` line, its variant of `Command` and its arm in [`run`]. Nothing here
+//! ends the process: `main.rs` picks the exit code from the error.
 
 mod check_config;
 mod demo;
