@@ -37,6 +37,8 @@ pub struct Daemon {
     pub addr: SocketAddr,
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
     pub metrics: Arc<Metrics>,
+    /// Ingest's own counters (frames, rejections, connections), for in-process readers.
+    pub ingest: IngestMetrics,
     cancel: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -99,7 +101,7 @@ impl Daemon {
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
         let state = AppState {
             // The one intake every source is built with.
-            intake: Intake::new(engine.tx, ingest_metrics),
+            intake: Intake::new(engine.tx, ingest_metrics.clone()),
             snapshot: engine.snapshot.clone(),
             metrics: metrics.clone(),
             conn_limit: Arc::new(Semaphore::new(cfg.ingest.max_connections)),
@@ -148,7 +150,7 @@ impl Daemon {
             result
         });
         tracing::info!(%addr, "floorwatch listening");
-        Ok(Daemon { addr, snapshot: engine.snapshot, metrics, cancel, task })
+        Ok(Daemon { addr, snapshot: engine.snapshot, metrics, ingest: ingest_metrics, cancel, task })
     }
 
     /// Serves until cancelled (or the engine dies), then drains the engine.

@@ -16,7 +16,6 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
-mod demo;
 pub mod engine;
 pub mod event;
 pub mod floor;

@@ -4,17 +4,16 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::AppState;
-use super::auth::admin_only;
+use super::admin::{AdminWrite, Author, WriteBody, anonymous};
 use super::dto::AlertDto;
+use super::{ApiError, AppState};
 use crate::alerts::AlertsError;
 use crate::store::{AlertFilter, AlertRecord};
 use crate::vocab::{self, AlertState, Kind};
@@ -69,38 +68,48 @@ pub(super) async fn list(State(st): State<AppState>, Query(q): Query<ListQuery>)
     }
 }
 
+/// The optional body of an acknowledgement (contract §2). It keeps the rules it
+/// had before the shared ones of [`WriteBody`]: unknown fields pass, a body that
+/// is not the documented object is a 400 naming no field, and `by` is kept as
+/// given.
 #[derive(Debug, Default, Deserialize)]
-struct AckBody {
+pub(super) struct AckBody {
     by: Option<String>,
     note: Option<String>,
 }
 
+impl WriteBody for AckBody {
+    /// The note.
+    type Valid = Option<String>;
+
+    fn take_by(&mut self) -> Option<String> {
+        self.by.take()
+    }
+
+    fn validate(self, _: &Author) -> Result<Option<String>, ApiError> {
+        Ok(self.note)
+    }
+
+    /// serde_json's own reader, which also refuses text after the object.
+    fn parse(body: &[u8]) -> Result<AckBody, ApiError> {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, format!("body must be {{\"by\": …, \"note\": …}}: {e}"))
+        })
+    }
+
+    /// Untrimmed: a blank `by` names nobody, any other is recorded as sent.
+    fn actor(by: Option<String>, peer: SocketAddr) -> String {
+        by.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| anonymous(peer))
+    }
+}
+
 pub(super) async fn ack(
     State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: AdminWrite<AckBody>,
 ) -> Response {
-    if let Err(refused) = admin_only(st.admin_token.as_deref(), &headers, peer) {
-        return refused.into_response();
-    }
-    // The body is optional; when present it must be the documented object.
-    let body: AckBody = if body.iter().all(u8::is_ascii_whitespace) {
-        AckBody::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(b) => b,
-            Err(e) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("body must be {{\"by\": …, \"note\": …}}: {e}"),
-                );
-            }
-        }
-    };
-    let by = body.by.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| format!("anonymous@{}", peer.ip()));
-    match st.alerts.ack(id.clone(), by, body.note).await {
+    let AdminWrite { body: note, author } = w;
+    match st.alerts.ack(id.clone(), author.actor, note).await {
         Ok(Some(rec)) => Json(AlertDto::from(&rec)).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no alert {id}")),
         Err(AlertsError::Resolved(_)) => {

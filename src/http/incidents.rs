@@ -13,45 +13,32 @@
 //!
 //! Writes follow the admin rule and are answered only after their commit, with
 //! their audit row in the same transaction. Bodies are validated whole before
-//! anything is written: a bad one gets a 4xx naming the field.
+//! anything is written: a bad one gets a 4xx naming the field. Both are the
+//! extractor's ([`AdminWrite`]); each body's rules are its [`WriteBody`] impl.
 
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::admin::{AdminRequest, AdminWrite, Author, WriteBody};
 use super::auth::{admin_only, authorize};
 use super::{ApiError, AppState};
 use crate::event::format_ts;
 use crate::incidents::config::mask;
 use crate::incidents::{IncidentsError, LiveScript, ManualOpen, ScriptEdit};
 use crate::store::incidents::{
-    Audit, CallbackFilter, CallbackPatch, CallbackRecord, FaultFilter, FaultPatch, FaultRecord,
-    IncidentDetail, NewCallback,
+    CallbackFilter, CallbackPatch, CallbackRecord, FaultFilter, FaultPatch, FaultRecord, IncidentDetail,
+    NewCallback,
 };
 
 /// Longest free text accepted (scripts, notes, summaries), characters.
 const MAX_TEXT: usize = 4000;
-
-/// Parses a JSON body into `T`, or the 4xx naming the field at fault.
-fn parse_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "body" } else { path.as_str() };
-        ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, e.inner().to_string())
-    })
-}
 
 /// Trims an optional text field; empty means absent. Too long is an error.
 fn text(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
@@ -63,17 +50,6 @@ fn text(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
         )),
         other => Ok(other),
     }
-}
-
-/// Who did it: the body's `by`, or the client's address.
-fn actor(by: Option<String>, peer: SocketAddr) -> String {
-    by.map(|b| b.trim().to_owned())
-        .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| format!("anonymous@{}", peer.ip()))
-}
-
-fn body_detail(body: &Bytes) -> Option<String> {
-    (!body.is_empty()).then(|| String::from_utf8_lossy(body).into_owned())
 }
 
 fn incidents_error(e: IncidentsError) -> ApiError {
@@ -173,7 +149,7 @@ pub(super) async fn get(State(st): State<AppState>, Path(id): Path<String>) -> R
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OpenBody {
+pub(super) struct OpenBody {
     title: Option<String>,
     queue: Option<String>,
     component: Option<String>,
@@ -184,15 +160,15 @@ struct OpenBody {
     by: Option<String>,
 }
 
-pub(super) async fn open(
-    State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    admin_only(st.admin_token.as_deref(), &headers, peer)?;
-    let b: OpenBody = parse_body(&body)?;
-    let m = (|| {
+impl WriteBody for OpenBody {
+    type Valid = ManualOpen;
+
+    fn take_by(&mut self) -> Option<String> {
+        self.by.take()
+    }
+
+    fn validate(self, author: &Author) -> Result<ManualOpen, ApiError> {
+        let b = self;
         let title = text("title", b.title)?.ok_or_else(|| {
             ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "title", "an incident needs a title")
         })?;
@@ -211,12 +187,14 @@ pub(super) async fn open(
             script_en: text("script_en", b.script_en)?,
             expected_recovery_mins: b.expected_recovery_mins,
             publish: b.publish.unwrap_or(true),
-            by: actor(b.by, peer),
-            detail: body_detail(&body),
+            by: author.actor.clone(),
+            detail: author.detail.clone(),
         })
-    })();
-    let m = m?;
-    match st.incidents.open(m).await {
+    }
+}
+
+pub(super) async fn open(State(st): State<AppState>, w: AdminWrite<OpenBody>) -> Result<Response, ApiError> {
+    match st.incidents.open(w.body).await {
         Ok(d) => Ok((StatusCode::CREATED, Json(incident_detail_json(&d))).into_response()),
         Err(e) => Err(incidents_error(e)),
     }
@@ -224,34 +202,42 @@ pub(super) async fn open(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ScriptBody {
+pub(super) struct ScriptBody {
     text_zh: Option<String>,
     text_en: Option<String>,
     publish: Option<bool>,
     by: Option<String>,
 }
 
+impl WriteBody for ScriptBody {
+    type Valid = ScriptEdit;
+
+    fn take_by(&mut self) -> Option<String> {
+        self.by.take()
+    }
+
+    fn validate(self, author: &Author) -> Result<ScriptEdit, ApiError> {
+        let b = self;
+        let (zh, en) = (text("text_zh", b.text_zh)?, text("text_en", b.text_en)?);
+        let publish = b.publish.unwrap_or(true);
+        if zh.is_none() && en.is_none() && !publish {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "text_zh",
+                "give text_zh and/or text_en, or publish",
+            ));
+        }
+        let (by, detail) = (author.actor.clone(), author.detail.clone());
+        Ok(ScriptEdit { text_zh: zh, text_en: en, publish, by, detail })
+    }
+}
+
 pub(super) async fn script(
     State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: AdminWrite<ScriptBody>,
 ) -> Result<Response, ApiError> {
-    admin_only(st.admin_token.as_deref(), &headers, peer)?;
-    let b: ScriptBody = parse_body(&body)?;
-    let (zh, en) = (text("text_zh", b.text_zh)?, text("text_en", b.text_en)?);
-    let publish = b.publish.unwrap_or(true);
-    if zh.is_none() && en.is_none() && !publish {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "text_zh",
-            "give text_zh and/or text_en, or publish",
-        ));
-    }
-    let edit =
-        ScriptEdit { text_zh: zh, text_en: en, publish, by: actor(b.by, peer), detail: body_detail(&body) };
-    match st.incidents.script(id, edit).await {
+    match st.incidents.script(id, w.body).await {
         Ok(d) => Ok(Json(incident_detail_json(&d)).into_response()),
         Err(e) => Err(incidents_error(e)),
     }
@@ -259,22 +245,31 @@ pub(super) async fn script(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CloseBody {
+pub(super) struct CloseBody {
     summary: Option<String>,
     by: Option<String>,
 }
 
+impl WriteBody for CloseBody {
+    /// The summary.
+    type Valid = Option<String>;
+
+    fn take_by(&mut self) -> Option<String> {
+        self.by.take()
+    }
+
+    fn validate(self, _: &Author) -> Result<Option<String>, ApiError> {
+        text("summary", self.summary)
+    }
+}
+
 pub(super) async fn close(
     State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: AdminWrite<CloseBody>,
 ) -> Result<Response, ApiError> {
-    admin_only(st.admin_token.as_deref(), &headers, peer)?;
-    let b: CloseBody = parse_body(&body)?;
-    let summary = text("summary", b.summary)?;
-    match st.incidents.close(id, actor(b.by, peer), summary, body_detail(&body)).await {
+    let AdminWrite { body: summary, author } = w;
+    match st.incidents.close(id, author.actor, summary, author.detail).await {
         Ok(d) => Ok(Json(incident_detail_json(&d)).into_response()),
         Err(e) => Err(incidents_error(e)),
     }
@@ -391,7 +386,7 @@ pub(super) async fn list_callbacks(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CallbackBody {
+pub(super) struct CallbackBody {
     caller: Option<String>,
     incident: Option<String>,
     queue: Option<String>,
@@ -413,16 +408,16 @@ fn phone(field: &str, v: Option<String>) -> Result<String, ApiError> {
     Ok(cleaned)
 }
 
-pub(super) async fn add_callback(
-    State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    admin_only(st.admin_token.as_deref(), &headers, peer)?;
-    let b: CallbackBody = parse_body(&body)?;
-    let entry = (|| {
-        Ok::<_, ApiError>(NewCallback {
+impl WriteBody for CallbackBody {
+    type Valid = NewCallback;
+
+    fn take_by(&mut self) -> Option<String> {
+        self.by.take()
+    }
+
+    fn validate(self, author: &Author) -> Result<NewCallback, ApiError> {
+        let b = self;
+        Ok(NewCallback {
             caller: phone("caller", b.caller)?,
             incident_id: text("incident", b.incident)?,
             queue: text("queue", b.queue)?,
@@ -430,10 +425,16 @@ pub(super) async fn add_callback(
             origin: "manual".into(),
             agent: text("agent", b.agent)?,
             note: text("note", b.note)?,
-            at: st.incidents.now_ms(),
+            at: author.at,
         })
-    })();
-    let entry = entry?;
+    }
+}
+
+pub(super) async fn add_callback(
+    State(st): State<AppState>,
+    w: AdminWrite<CallbackBody>,
+) -> Result<Response, ApiError> {
+    let AdminWrite { body: entry, author } = w;
     if let Some(inc) = &entry.incident_id {
         match st.incidents.store.get_incident(inc.clone()).await {
             Ok(Some(_)) => {}
@@ -447,13 +448,7 @@ pub(super) async fn add_callback(
             Err(e) => return Err(store_error(e)),
         }
     }
-    let audit = Audit {
-        at: entry.at,
-        actor: actor(b.by, peer),
-        action: "callback.add".into(),
-        target: entry.incident_id.clone(),
-        detail: body_detail(&body),
-    };
+    let audit = author.into_audit("callback.add", entry.incident_id.clone());
     match st.incidents.store.log_callbacks(vec![entry], vec![audit]).await {
         Ok(mut v) => {
             match v.pop().inspect(|_| st.incidents.metrics.callbacks.with_label_values(&["manual"]).inc()) {
@@ -467,7 +462,7 @@ pub(super) async fn add_callback(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CallbackPatchBody {
+pub(super) struct CallbackPatchBody {
     status: Option<String>,
     agent: Option<String>,
     note: Option<String>,
@@ -475,40 +470,49 @@ struct CallbackPatchBody {
     by: Option<String>,
 }
 
+impl WriteBody for CallbackPatchBody {
+    type Valid = CallbackPatch;
+
+    fn take_by(&mut self) -> Option<String> {
+        self.by.take()
+    }
+
+    fn validate(self, author: &Author) -> Result<CallbackPatch, ApiError> {
+        let b = self;
+        if let Some(s) = b.status.as_deref()
+            && !STATUSES.contains(&s)
+        {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "status",
+                "must be pending, assigned, done or failed",
+            ));
+        }
+        let (agent, note) = (text("agent", b.agent)?, text("note", b.note)?);
+        if b.status.as_deref() == Some("assigned") && agent.is_none() {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "agent",
+                "assigning needs the agent",
+            ));
+        }
+        let at = author.at;
+        Ok(CallbackPatch { status: b.status, agent, note, attempted: b.attempted.unwrap_or(false), at })
+    }
+}
+
+/// Takes the write unjudged: an id that is no number names no call-back (404)
+/// whatever the body says, and is told so before the body is judged.
 pub(super) async fn update_callback(
     State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: AdminRequest,
 ) -> Result<Response, ApiError> {
-    admin_only(st.admin_token.as_deref(), &headers, peer)?;
     let Ok(id) = id.parse::<i64>() else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no call-back {id}")));
     };
-    let b: CallbackPatchBody = parse_body(&body)?;
-    if let Some(s) = b.status.as_deref()
-        && !STATUSES.contains(&s)
-    {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "status",
-            "must be pending, assigned, done or failed",
-        ));
-    }
-    let (agent, note) = (text("agent", b.agent)?, text("note", b.note)?);
-    if b.status.as_deref() == Some("assigned") && agent.is_none() {
-        return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "agent", "assigning needs the agent"));
-    }
-    let at = st.incidents.now_ms();
-    let patch = CallbackPatch { status: b.status, agent, note, attempted: b.attempted.unwrap_or(false), at };
-    let audit = Audit {
-        at,
-        actor: actor(b.by, peer),
-        action: "callback.update".into(),
-        target: Some(id.to_string()),
-        detail: body_detail(&body),
-    };
+    let AdminWrite { body: patch, author } = req.judge::<CallbackPatchBody>()?;
+    let audit = author.into_audit("callback.update", Some(id.to_string()));
     match st.incidents.store.update_callback(id, patch, audit).await {
         Ok(Some(rec)) => Ok(Json(callback_json(&rec, true)).into_response()),
         Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no call-back {id}"))),
@@ -601,7 +605,7 @@ pub(super) async fn get_fault(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FaultBody {
+pub(super) struct FaultBody {
     cause: Option<String>,
     resolution: Option<String>,
     reported_to: Option<String>,
@@ -609,17 +613,15 @@ struct FaultBody {
     by: Option<String>,
 }
 
-pub(super) async fn annotate_fault(
-    State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    admin_only(st.admin_token.as_deref(), &headers, peer)?;
-    let b: FaultBody = parse_body(&body)?;
-    let at = st.incidents.now_ms();
-    let patch = (|| {
+impl WriteBody for FaultBody {
+    type Valid = FaultPatch;
+
+    fn take_by(&mut self) -> Option<String> {
+        self.by.take()
+    }
+
+    fn validate(self, author: &Author) -> Result<FaultPatch, ApiError> {
+        let (b, at) = (self, author.at);
         let reported_to = text("reported_to", b.reported_to)?;
         let reported_at = match b.reported_at.as_deref().map(crate::event::parse_ts) {
             Some(Ok(t)) => Some(t),
@@ -633,33 +635,35 @@ pub(super) async fn annotate_fault(
             // Naming whom it was reported to records that it was, now.
             None => reported_to.as_ref().map(|_| at),
         };
-        Ok(FaultPatch {
+        let patch = FaultPatch {
             cause: text("cause", b.cause)?,
             resolution: text("resolution", b.resolution)?,
             reported_to,
             reported_at,
             at,
-        })
-    })();
-    let patch = patch?;
-    if patch.cause.is_none()
-        && patch.resolution.is_none()
-        && patch.reported_to.is_none()
-        && patch.reported_at.is_none()
-    {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "body",
-            "nothing to record: give cause, resolution or reported_to",
-        ));
+        };
+        if patch.cause.is_none()
+            && patch.resolution.is_none()
+            && patch.reported_to.is_none()
+            && patch.reported_at.is_none()
+        {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "body",
+                "nothing to record: give cause, resolution or reported_to",
+            ));
+        }
+        Ok(patch)
     }
-    let audit = Audit {
-        at,
-        actor: actor(b.by, peer),
-        action: "fault.note".into(),
-        target: Some(id.clone()),
-        detail: body_detail(&body),
-    };
+}
+
+pub(super) async fn annotate_fault(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    w: AdminWrite<FaultBody>,
+) -> Result<Response, ApiError> {
+    let AdminWrite { body: patch, author } = w;
+    let audit = author.into_audit("fault.note", Some(id.clone()));
     match st.incidents.store.annotate_fault(id.clone(), patch, audit).await {
         Ok(Some(f)) => Ok(Json(fault_json(&f)).into_response()),
         Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no fault {id}"))),

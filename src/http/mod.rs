@@ -18,6 +18,7 @@
 //!
 //! Handlers hold handles (the ingest intake, snapshot receiver, metrics), never locks.
 
+mod admin;
 mod alerts;
 mod api;
 mod auth;

@@ -1,66 +1,46 @@
-//! `floorwatch demo` (the daemon plus a simulated floor feeding it over the real
-//! WebSocket) and `floorwatch sim` (the simulator alone, as a load generator).
+//! `floorwatch demo`: the daemon plus a simulated floor feeding it over the real
+//! WebSocket, on the embedded `config/demo.toml` unless `--config` names another.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use chrono::Offset;
-use tokio_util::sync::CancellationToken;
-
-use crate::cli::{self, CliError, SimArgs};
+use super::sim::{SimArgs, sim_config};
+use super::{CliError, serve};
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::sim::{self, SimConfig};
 
+#[derive(Debug, clap::Args)]
+pub(super) struct Args {
+    /// HTTP/WebSocket address, overriding the config's server.listen.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Config file (TOML); without one, the built-in demo floor.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the embedded database, overriding server.data_dir.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    sim: SimArgs,
+}
+
 /// The demo's floor (three queues, four teams with their leads, demo-sized
 /// limits), compiled in so the binary alone is enough.
-const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
+const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 
 /// Offered calls per minute of the default 60-agent demo floor.
 const DEMO_CALLS_PER_MIN: f64 = 13.0;
 
-fn sim_config(args: &SimArgs, url: String, token: Option<String>, cfg: &Config) -> SimConfig {
-    let offset = chrono::Utc::now().with_timezone(&cfg.floor.timezone).offset().fix().local_minus_utc() / 60;
-    let mut s = SimConfig {
-        url,
-        token,
-        agents: args.agents,
-        teams: args.teams,
-        calls_per_min: args.calls_per_min,
-        speed: args.speed,
-        surge_every_secs: args.surge_every,
-        first_surge_secs: Some(args.first_surge),
-        fault_every_secs: args.fault_every,
-        utc_offset_mins: offset,
-        link_outage_every_secs: args.link_outage_every,
-        ..SimConfig::default()
+pub(super) async fn run(Args { listen, config, data_dir, sim: args }: Args) -> Result<(), CliError> {
+    let cfg = match &config {
+        Some(path) => super::load(Some(path), listen, data_dir)?,
+        None => super::overridden(
+            config::parse(DEMO_CONFIG, "<built-in demo config>", &super::env())?,
+            listen,
+            data_dir,
+        ),
     };
-    if !cfg.floor.queues.is_empty() {
-        s.queues = cfg.floor.queues.iter().map(|q| q.id.clone()).collect();
-    }
-    if let Some(seed) = args.seed {
-        s.seed = seed;
-    }
-    s
-}
-
-pub(crate) async fn run(
-    config: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    args: SimArgs,
-) -> Result<(), CliError> {
-    let mut cfg = match &config {
-        Some(path) => config::load(Some(path), &cli::env())?,
-        None => config::parse(DEMO_CONFIG, "<built-in demo config>", &cli::env())?,
-    };
-    if let Some(l) = listen {
-        cfg.listen = l;
-    }
-    if let Some(d) = data_dir {
-        cfg.data_dir = d;
-    }
     let mut sim_cfg = sim_config(&args, String::new(), cfg.ingest.token.clone(), &cfg);
     // The demo floor runs at its daily peak whatever the hour, so there is always
     // something to see (`floorwatch sim` keeps the daily curve).
@@ -82,7 +62,7 @@ pub(crate) async fn run(
     // The daemon's clock runs at the simulator's speed, so a sped-up demo keeps
     // its timers (overruns, silent source, surge intervals) in step.
     let clock = Clock::system().with_speed(args.speed);
-    let daemon = cli::start(cfg.clone(), clock).await?;
+    let daemon = serve::start(cfg.clone(), clock).await?;
     let addr = daemon.addr;
     sim_cfg.url = format!("ws://{addr}/ingest?source=demo-acd");
     let cancel = daemon.cancel_token().child_token();
@@ -94,7 +74,7 @@ pub(crate) async fn run(
     println!("  metrics     http://{addr}/metrics");
     println!("Ctrl-C stops it.");
 
-    let result = cli::run_until_signal(daemon).await;
+    let result = serve::until_signal(daemon).await;
     cancel.cancel();
     match simulator.await {
         Ok(Ok(_)) => {}
@@ -154,35 +134,5 @@ async fn seed_baselines(cfg: &Config, sim: &SimConfig) -> Result<(), CliError> {
         tracing::info!(queues = detectors.len(), "demo traffic profiles learned from three simulated days");
     }
     store.close().await;
-    Ok(())
-}
-
-pub(crate) async fn run_sim(
-    url: String,
-    token: Option<String>,
-    duration: Option<u64>,
-    args: SimArgs,
-) -> Result<(), CliError> {
-    let cfg = Config::default();
-    let sim_cfg = sim_config(&args, url, token, &cfg);
-    let cancel = CancellationToken::new();
-    let stopper = cancel.clone();
-    tokio::spawn(async move {
-        match duration {
-            Some(secs) => {
-                tokio::select! {
-                    _ = crate::signal::shutdown() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
-                }
-            }
-            None => crate::signal::shutdown().await,
-        }
-        stopper.cancel();
-    });
-    let stats = sim::run(sim_cfg, cancel).await?;
-    println!(
-        "sent {} events in {} frames; {} rejected by the daemon; {} reconnects",
-        stats.events_sent, stats.frames_sent, stats.errors_received, stats.reconnects
-    );
     Ok(())
 }

@@ -1,0 +1,97 @@
+//! The command line (contract §1): `serve`, `demo`, `check-config`, plus `sim`, the
+//! floor simulator on its own as a load generator against a running daemon.
+//!
+//! One file per command under `cli/`, each with its flags (`Args`) and its `run`;
+//! this file lists the commands, loads the config with the command-line overrides,
+//! and maps failures to [`CliError`]. A new command (`replay`) is a new file plus
+//! its `mod` line, its variant of `Command` and its arm in [`run`]. Nothing here
+//! ends the process: `main.rs` picks the exit code from the error.
+
+mod check_config;
+mod demo;
+mod serve;
+mod sim;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, ConfigErrors, Env};
+
+#[derive(Debug, Parser)]
+#[command(name = "floorwatch", version, about = "Real-time call-center floor monitoring", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Serve(serve::Args),
+    /// Run the daemon with a built-in simulated floor feeding it.
+    Demo(demo::Args),
+    /// Validate a config file; exits non-zero with every error found.
+    CheckConfig(check_config::Args),
+    /// Run only the floor simulator against a running daemon (a load generator).
+    Sim(sim::Args),
+}
+
+/// Why a command failed, and so which exit code it gets.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("shutdown forced by a second signal")]
+    Forced,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) => 2,
+            CliError::Forced => 130,
+            CliError::Other(_) => 1,
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::CheckConfig(args) => check_config::run(&args),
+        Command::Sim(args) => sim::run(args).await,
+    }
+}
+
+/// The process environment, read here once and passed down (config never reads it).
+fn env() -> Env {
+    std::env::vars().collect()
+}
+
+/// Loads the config file (every default without one) and applies the
+/// command-line overrides.
+fn load(
+    file: Option<&Path>,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+) -> Result<Config, CliError> {
+    let cfg = config::load(file, &env())?;
+    Ok(overridden(cfg, listen, data_dir))
+}
+
+/// `--listen` and `--data-dir` win over the config's `server.listen` and
+/// `server.data_dir`: runtime choices stay flags.
+fn overridden(mut cfg: Config, listen: Option<SocketAddr>, data_dir: Option<PathBuf>) -> Config {
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    if let Some(d) = data_dir {
+        cfg.data_dir = d;
+    }
+    cfg
+}
