@@ -6,9 +6,14 @@
 //! publishes a last snapshot and hands over its last baselines → the baseline
 //! saver writes them → the alert and incidents tasks save what is left and
 //! notifications drain → the store closes → done, or a warning after
-//! `shutdown_grace` at each wait. If the engine dies while serving, that is
-//! fatal: the daemon shuts down with an error rather than serve a floor nobody
-//! updates.
+//! `shutdown_grace` at each wait.
+//!
+//! Supervision ([`Supervisor`]): every long-lived task is watched. If any of them
+//! (the engine, the alert or incidents task, the wall feed, a notification
+//! receiver, the baseline saver, the store's writer, the HTTP server) ends while
+//! serving, that is fatal: the daemon shuts down with an error naming it (exit
+//! code 1, so systemd restarts it) rather than serve a floor that nobody updates
+//! or that never raises an alert.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +23,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+mod supervisor;
+
+pub use supervisor::{Ending, Supervised, Supervisor, TaskFailed};
 
 use crate::alerts;
 use crate::clock::Clock;
@@ -39,6 +48,8 @@ pub struct Daemon {
     pub metrics: Arc<Metrics>,
     /// Ingest's own counters (frames, rejections, connections), for in-process readers.
     pub ingest: IngestMetrics,
+    /// The daemon's store, for in-process readers (what the API lists is there).
+    pub store: StoreHandle,
     cancel: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -97,6 +108,8 @@ impl Daemon {
         .await
         .context("restoring open incidents")?;
 
+        let (floor_feed, feed_task) =
+            crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, clock, cancel.clone());
         let ingest_metrics = IngestMetrics::new();
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
         let state = AppState {
@@ -110,84 +123,70 @@ impl Daemon {
             alerts: alerts.handle,
             incidents: incidents.handle,
             admin_token: cfg.admin_token.as_deref().map(Arc::from),
-            floor_feed: crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, clock, cancel.clone()),
+            floor_feed,
             read_access: cfg.wallboard.read_access,
             timezone: cfg.floor.timezone,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
-        let server = tokio::spawn(async move { server.await });
+        let server = tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "http server failed");
+            }
+        });
+
+        // Every long-lived task is watched: any that ends while serving shuts the
+        // daemon down with an error (exit code 1), as the engine always did.
+        let mut sup = Supervisor::new();
+        let server = sup.watch("http server", server);
+        let engine_task = sup.watch("floor engine", engine.task);
+        let baseline_saver = sup.watch("baseline saver", baseline_saver);
+        let alerts_task = sup.watch("alerts", alerts.task);
+        let incidents_task = sup.watch("incidents", incidents.task);
+        let _feed = sup.watch("wall feed", feed_task);
+        let writer = store.clone();
+        let kept = store.clone();
+        let _writer = sup.watch("store writer", tokio::spawn(async move { writer.writer_stopped().await }));
+        for worker in notifier.iter().flat_map(|n| n.take_tasks()) {
+            let _ = sup.watch("notification receiver", worker);
+        }
 
         let grace = cfg.shutdown_grace;
         let token = cancel.clone();
-        let mut engine_task = engine.task;
-        let alerts_task = alerts.task;
-        let incidents_task = incidents.task;
         let task = tokio::spawn(async move {
-            let result = Self::supervise(token, server, &mut engine_task, grace).await;
+            let served = sup.serve(&token).await;
+            // The drain order. The server first: once it has stopped, the ingest
+            // sessions have let go of the engine's senders, so the engine drains.
+            // It waits as long as it takes, as axum's graceful shutdown does.
+            server.finish(std::time::Duration::MAX).await;
+            let drained = match engine_task.finish(grace).await {
+                Some(Ending::Panicked(m)) => Err(anyhow::anyhow!("floor engine crashed while draining: {m}")),
+                _ => Ok(()),
+            };
             // The engine has handed over its last baselines (or is gone): saved
             // before the store closes, so a restart does not learn them afresh.
-            match tokio::time::timeout(grace, baseline_saver).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "baseline saver failed"),
-                Err(_) => {
-                    tracing::warn!(grace_secs = grace.as_secs(), "baseline saver did not finish in time")
-                }
-            }
+            baseline_saver.finish(grace).await;
             // The engine has stopped (its signal sender is gone): the alert task
             // saves what is left and ends once the HTTP side has let go of it too.
-            if tokio::time::timeout(grace, alerts_task).await.is_err() {
-                tracing::warn!(grace_secs = grace.as_secs(), "alert task did not finish in time");
-            }
+            alerts_task.finish(grace).await;
             // Then incidents, which the alert task feeds: its last changes are saved.
-            if tokio::time::timeout(grace, incidents_task).await.is_err() {
-                tracing::warn!(grace_secs = grace.as_secs(), "incidents task did not finish in time");
-            }
+            incidents_task.finish(grace).await;
             if let Some(n) = notifier {
                 n.drain(grace).await;
             }
             store.close().await;
-            result
+            served.map_err(anyhow::Error::from).and(drained)
         });
         tracing::info!(%addr, "floorwatch listening");
-        Ok(Daemon { addr, snapshot: engine.snapshot, metrics, ingest: ingest_metrics, cancel, task })
-    }
-
-    /// Serves until cancelled (or the engine dies), then drains the engine.
-    async fn supervise(
-        token: CancellationToken,
-        server: JoinHandle<std::io::Result<()>>,
-        engine_task: &mut JoinHandle<()>,
-        grace: std::time::Duration,
-    ) -> anyhow::Result<()> {
-        let crashed = tokio::select! {
-            // Cancellation first: when shutdown has begun, an engine that has
-            // already drained and ended is the normal course, not a crash.
-            biased;
-            _ = token.cancelled() => None,
-            r = &mut *engine_task => Some(r),
-        };
-        if let Some(r) = crashed {
-            token.cancel();
-            let _ = server.await;
-            return Err(match r {
-                Err(e) => anyhow::anyhow!("floor engine crashed: {e}"),
-                Ok(()) => anyhow::anyhow!("floor engine stopped unexpectedly"),
-            });
-        }
-        match server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "http server failed"),
-            Err(e) => tracing::error!(error = %e, "http server task failed"),
-        }
-        match tokio::time::timeout(grace, engine_task).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(anyhow::anyhow!("floor engine crashed while draining: {e}")),
-            Err(_) => {
-                tracing::warn!(grace_secs = grace.as_secs(), "floor engine did not drain in time");
-                Ok(())
-            }
-        }
+        Ok(Daemon {
+            addr,
+            snapshot: engine.snapshot,
+            metrics,
+            ingest: ingest_metrics,
+            store: kept,
+            cancel,
+            task,
+        })
     }
 
     /// Begins a graceful shutdown; [`Daemon::wait`] returns when it is done.

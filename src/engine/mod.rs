@@ -182,13 +182,18 @@ impl Engine {
             if !signals.is_empty() && self.signals.send(signals).await.is_err() {
                 tracing::warn!("alert pipeline is gone; alert signals dropped");
             }
-            self.send_counts().await;
+            if !self.send_counts().await {
+                // Counters that stop counting would lie on every dashboard: end,
+                // and the daemon's supervisor shuts down with an error.
+                tracing::error!("counting task is gone; the floor engine stops");
+                return;
+            }
             if changed && publish_at.is_none() {
                 publish_at = Some(self.clock.grid_at_or_after(Instant::now(), self.interval));
             }
         }
         self.publish(self.clock.now_ms());
-        self.send_counts().await;
+        let _ = self.send_counts().await;
         self.hand_over_baselines();
         // Drained means counted too: the counting task ends with our sender.
         let events = self.step.events_applied();
@@ -198,15 +203,18 @@ impl Engine {
         tracing::info!(events, "floor engine drained");
     }
 
-    /// Hands this round's counts to the counting task (waiting for room).
-    async fn send_counts(&mut self) {
+    /// Hands this round's counts to the counting task (waiting for room); `false`
+    /// when that task is gone.
+    async fn send_counts(&mut self) -> bool {
         let round = self.step.take_counts();
         if round.is_empty() {
-            return;
+            return true;
         }
         if self.counts.send(round).await.is_err() {
             tracing::warn!("counting task is gone; counts dropped");
+            return false;
         }
+        true
     }
 
     /// Publishes the learned traffic baselines for the store's saver; never waits

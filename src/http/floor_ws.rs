@@ -85,12 +85,14 @@ impl FloorFeed {
         cfg: &Config,
         clock: Clock,
         cancel: CancellationToken,
-    ) -> Arc<FloorFeed> {
+    ) -> (Arc<FloorFeed>, tokio::task::JoinHandle<()>) {
         let config = json(&WallConfigDto::new(&cfg.wallboard, &cfg.alerts, cfg.floor.timezone.name()));
         let interval = Duration::from_millis(cfg.wallboard.push_interval_ms);
         let (handle, feed) = Feed::new(snapshot, config, interval, clock);
-        tokio::spawn(feed.run(cancel));
-        handle
+        // The task's handle goes to the daemon's supervisor: a wall feed that died
+        // would leave every wall frozen on its last picture.
+        let task = tokio::spawn(feed.run(cancel));
+        (handle, task)
     }
 
     /// A new client: subscribes to the deltas first, so nothing falls between the

@@ -117,6 +117,9 @@ struct Inner {
     closing: CancellationToken,
     /// Cancelled when `drain`'s grace runs out: workers stop at once.
     abort: CancellationToken,
+    /// The workers' handles until the daemon's supervisor takes them
+    /// ([`Notifier::take_tasks`]); the tracker alone would not say that one died.
+    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 struct Route {
@@ -140,6 +143,7 @@ pub(crate) fn spawn_tuned(
     let closing = cancel.child_token();
     let abort = CancellationToken::new();
     let mut routes = Vec::with_capacity(cfg.receivers.len());
+    let mut tasks = Vec::with_capacity(cfg.receivers.len());
     for rc in cfg.receivers {
         let rc = Arc::new(rc);
         // Create the series so dashboards see zeros before the first push.
@@ -157,13 +161,14 @@ pub(crate) fn spawn_tuned(
             closing: closing.clone(),
             abort: abort.clone(),
         };
-        tracker.spawn(w.run(rx));
+        tasks.push(tracker.spawn(w.run(rx)));
         tracing::info!(receiver = %rc.name, kind = rc.kind.as_str(), url = %render::mask_url(&rc.url),
             "notify: receiver started");
         routes.push(Route { rc, tx });
     }
     tracker.close();
-    Notifier { inner: Arc::new(Inner { routes, metrics, tracker, closing, abort }) }
+    let tasks = std::sync::Mutex::new(tasks);
+    Notifier { inner: Arc::new(Inner { routes, metrics, tracker, closing, abort, tasks }) }
 }
 
 /// Whether receiver `r` wants notice `n`.
@@ -225,6 +230,14 @@ impl Notifier {
             .map(|r| r.rc.name.clone())
             .collect();
         self.notify_named(&names, n)
+    }
+
+    /// The receivers' worker tasks, once (later calls get none): for the daemon's
+    /// supervisor, which treats a worker that ends while serving as a fault.
+    pub fn take_tasks(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        // A poisoned lock only means a panic elsewhere while taking; the Vec is intact.
+        let mut tasks = self.inner.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *tasks)
     }
 
     /// Names of the receivers that would get `n` (for diagnostics and tests).

@@ -110,6 +110,14 @@ impl StoreHandle {
         Ok(StoreHandle { tx })
     }
 
+    /// Resolves once the writer thread takes no more commands: after [`Self::close`],
+    /// or when the thread has died (its end of the channel is dropped either way).
+    /// The daemon's supervisor watches this: a store that cannot write must not
+    /// go on acknowledging what people enter.
+    pub async fn writer_stopped(&self) {
+        self.tx.closed().await
+    }
+
     /// Sends one command and waits for its answer. A send error or a dropped reply
     /// both mean the writer is gone (closed, or stopped after a close).
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Cmd) -> Result<T, StoreError> {

@@ -125,3 +125,29 @@ async fn learned_baselines_are_saved_before_the_store_closes() {
     assert_eq!(queues, ["billing"]);
     store.close().await;
 }
+
+/// Every long-lived task is supervised, not only the engine: when one of them
+/// ends while the daemon serves (here the store's writer, closed behind the
+/// daemon's back), the daemon shuts itself down with an error naming the task,
+/// which `main` turns into exit code 1, instead of serving on without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervised_task_that_stops_while_serving_shuts_the_daemon_down_with_an_error() {
+    use floorwatch::app::Daemon;
+    use floorwatch::clock::Clock;
+    use floorwatch::config::Config;
+
+    use crate::harness::PATIENCE;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let d = Daemon::start(cfg, listener, Clock::system()).await.expect("daemon starts");
+    let addr = d.addr;
+    d.store.close().await;
+    let err = tokio::time::timeout(PATIENCE, d.wait())
+        .await
+        .expect("the daemon stops by itself")
+        .expect_err("a task died: the daemon fails");
+    assert!(err.to_string().contains("store writer"), "the error names the task: {err}");
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting after the fault");
+}
