@@ -10,6 +10,7 @@
 //!
 //! Nothing downstream knows that WebSockets or wire formats exist.
 
+pub mod anonymous_bank;
 pub mod decode;
 pub mod dedupe;
 pub mod server;
