@@ -18,6 +18,7 @@
 //!
 //! Nothing downstream knows that WebSockets or wire formats exist.
 
+pub mod anonymous_bank;
 pub mod canonical;
 pub mod dedupe;
 mod intake;
