@@ -142,7 +142,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::event::{AgentState, EVENT_TYPES, EventKind, FaultStatus};
-    use crate::metrics::counting::Tally;
+    use crate::metrics::counting::EffectTally;
     use crate::rules::Kind;
 
     const T0: Ts = 1_795_420_800_000;
@@ -206,7 +206,7 @@ mod tests {
         let counts = s.take_counts();
         let by_type = |t: &str| counts.events[EVENT_TYPES.iter().position(|x| *x == t).expect("type")];
         assert_eq!((by_type("agent_login"), by_type("fault")), (3, 1));
-        let work = counts.tallies.iter().filter(|t| matches!(t, Tally::Work(_))).count();
+        let work = counts.tallies.iter().filter(|t| matches!(t, EffectTally::Work(_))).count();
         assert_eq!(work, 3, "one agent change per login");
         assert!(s.take_counts().is_empty(), "taken once");
     }

@@ -472,6 +472,16 @@ pub struct WallConfigDto<'a> {
     pub alerts_language: &'static str,
     pub thresholds: WallThresholdsDto,
     pub limits: WallLimitsDto<'a>,
+    /// Every alert kind's name in both languages (`rules::kind_name`), so the pages
+    /// keep no list of kinds of their own.
+    pub kinds: BTreeMap<&'static str, KindNamesDto>,
+}
+
+#[derive(Serialize)]
+pub struct KindNamesDto {
+    #[serde(rename = "zh-CN")]
+    pub zh_cn: &'static str,
+    pub en: &'static str,
 }
 
 #[derive(Serialize)]
@@ -524,6 +534,19 @@ impl<'a> WallConfigDto<'a> {
                 answer_rate_crit: w.answer_rate_crit,
                 service_level_warn_margin: w.service_level_warn_margin,
             },
+            kinds: crate::vocab::Kind::ALL
+                .into_iter()
+                .map(|k| {
+                    let name = |l| crate::rules::kind_name(k, l);
+                    (
+                        k.as_str(),
+                        KindNamesDto {
+                            zh_cn: name(crate::config::Language::ZhCn),
+                            en: name(crate::config::Language::En),
+                        },
+                    )
+                })
+                .collect(),
             limits: WallLimitsDto {
                 acw_secs: a.acw_overrun_secs,
                 acw_secs_by_team: sorted(&a.acw_overrun_secs_by_team),

@@ -249,7 +249,7 @@ fn title(kind: Kind, subject: Option<&str>) -> String {
     let name = crate::rules::kind_title(kind);
     match subject {
         Some(s) => format!("{name}: {s}"),
-        None => name.to_owned(),
+        None => name,
     }
 }
 

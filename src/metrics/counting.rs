@@ -27,13 +27,13 @@ use crate::floor::{Anomaly, Effect, QueueIdx};
 /// this task's, so every byte crosses between the cores' caches: the events
 /// themselves (~150 bytes each) stay with the engine, which drops each batch
 /// right after applying it, while it is still in its core's cache; and an effect
-/// (112 bytes, four ids for an agent change) crosses as a [`Tally`] of at most 48.
+/// (112 bytes, four ids for an agent change) crosses as an [`EffectTally`] of at most 48.
 /// Shipping the events on to be dropped here cost the pipeline ~5% (measured).
 #[derive(Debug, Default)]
 pub struct Counts {
     /// Events applied, indexed by `EventKind::type_index`.
     pub events: [u64; EVENT_TYPES.len()],
-    pub tallies: Vec<Tally>,
+    pub tallies: Vec<EffectTally>,
 }
 
 impl Counts {
@@ -44,7 +44,7 @@ impl Counts {
     /// Takes what counting needs of these effects, emptying `fx` (its room is
     /// kept for the next batch; the effects are dropped where they were made).
     pub fn take(&mut self, fx: &mut Vec<Effect>) {
-        self.tallies.extend(fx.drain(..).filter_map(Tally::of));
+        self.tallies.extend(fx.drain(..).filter_map(EffectTally::of));
     }
 
     /// Tallies an applied event.
@@ -55,7 +55,7 @@ impl Counts {
 
 /// What counting needs of one [`Effect`].
 #[derive(Debug)]
-pub enum Tally {
+pub enum EffectTally {
     /// Rare (a queue's first call), so boxed: it would double every tally's size.
     QueueAdded(Box<(QueueIdx, Id, QueueParams)>),
     Offered(QueueIdx),
@@ -70,17 +70,17 @@ pub enum Tally {
     Work(WorkChange),
 }
 
-impl Tally {
+impl EffectTally {
     /// The tally of an effect; `None` for effects nothing is counted of.
-    pub fn of(e: Effect) -> Option<Tally> {
+    pub fn of(e: Effect) -> Option<EffectTally> {
         Some(match e {
-            Effect::QueueAdded { idx, id, params } => Tally::QueueAdded(Box::new((idx, id, params))),
-            Effect::Offered { queue, .. } => Tally::Offered(queue),
-            Effect::Answered(q) => Tally::Answered(q),
-            Effect::Abandoned(q) => Tally::Abandoned(q),
-            Effect::Wait { queue, answered, ms } => Tally::Wait { queue, answered, ms },
-            Effect::Anomaly(a) => Tally::Anomaly(a),
-            Effect::Agent(c) => Tally::Work(WorkChange::from(c)),
+            Effect::QueueAdded { idx, id, params } => EffectTally::QueueAdded(Box::new((idx, id, params))),
+            Effect::Offered { queue, .. } => EffectTally::Offered(queue),
+            Effect::Answered(q) => EffectTally::Answered(q),
+            Effect::Abandoned(q) => EffectTally::Abandoned(q),
+            Effect::Wait { queue, answered, ms } => EffectTally::Wait { queue, answered, ms },
+            Effect::Anomaly(a) => EffectTally::Anomaly(a),
+            Effect::Agent(c) => EffectTally::Work(WorkChange::from(c)),
             Effect::Fault { .. } | Effect::CallerLost { .. } => return None,
         })
     }
@@ -131,24 +131,24 @@ impl Counter {
     pub fn count(&mut self, counts: Counts) {
         for t in counts.tallies {
             match t {
-                Tally::QueueAdded(added) => {
+                EffectTally::QueueAdded(added) => {
                     let (idx, id, params) = *added;
                     debug_assert_eq!(idx, self.queues.len());
                     self.queues.push((self.metrics.queue(&id), params));
                     self.queue_index.insert(id, idx);
                 }
-                Tally::Offered(i) => self.queues[i].0.offered.inc(),
-                Tally::Answered(i) => self.queues[i].0.answered.inc(),
-                Tally::Abandoned(i) => {
+                EffectTally::Offered(i) => self.queues[i].0.offered.inc(),
+                EffectTally::Answered(i) => self.queues[i].0.answered.inc(),
+                EffectTally::Abandoned(i) => {
                     let (m, p) = &self.queues[i];
                     m.abandoned(p);
                 }
-                Tally::Wait { queue, answered, ms } => {
+                EffectTally::Wait { queue, answered, ms } => {
                     let (m, p) = &self.queues[queue];
                     m.wait(p, answered, ms);
                 }
-                Tally::Anomaly(a) => self.metrics.anomalies[a.index()].inc(),
-                Tally::Work(c) => self.observe_work(&c),
+                EffectTally::Anomaly(a) => self.metrics.anomalies[a.index()].inc(),
+                EffectTally::Work(c) => self.observe_work(&c),
             }
         }
         for (i, n) in counts.events.into_iter().enumerate() {
@@ -251,7 +251,7 @@ mod tests {
     /// only the agent's slot, state, time and queue.
     #[test]
     fn a_tally_is_less_than_half_an_effect() {
-        assert!(std::mem::size_of::<Tally>() <= 48, "{} bytes", std::mem::size_of::<Tally>());
-        assert!(2 * std::mem::size_of::<Tally>() < std::mem::size_of::<Effect>());
+        assert!(std::mem::size_of::<EffectTally>() <= 48, "{} bytes", std::mem::size_of::<EffectTally>());
+        assert!(2 * std::mem::size_of::<EffectTally>() < std::mem::size_of::<Effect>());
     }
 }

@@ -25,7 +25,7 @@ use surge::{SurgeConfig, SurgeDetector};
 // The alert vocabulary lives in `vocab`; rules speak it and re-export it, so
 // `rules::Kind` keeps working for callers that think of kinds as rules.
 pub use crate::vocab::{AlertKey, Kind, Severity, Subject};
-pub use text::kind_title;
+pub use text::{kind_name, kind_title};
 
 /// An alert's message in both languages: the record keeps the configured one,
 /// and each notification receiver picks its own.

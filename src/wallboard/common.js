@@ -45,11 +45,6 @@ const TEXT = {
     over: "超时",
     overrun: "超时",
     limit: "上限",
-    kind: {
-      acw_overrun: "话后处理超时", busy_overrun: "示忙超时", answer_rate_low: "接通率低",
-      service_level_low: "服务水平低", longest_wait_high: "排队过长", source_down: "数据源中断",
-      traffic_surge: "话务异动", system_fault: "系统故障",
-    },
     severity: { critical: "严重", warning: "警告", info: "提示" },
     firing: "告警",
     acknowledged_n: (n) => `已确认 ${n}`,
@@ -117,11 +112,6 @@ const TEXT = {
     over: "over",
     overrun: "Overrun",
     limit: "limit",
-    kind: {
-      acw_overrun: "ACW overrun", busy_overrun: "Not-ready overrun", answer_rate_low: "Low answer rate",
-      service_level_low: "Low service level", longest_wait_high: "Long wait", source_down: "Source down",
-      traffic_surge: "Traffic surge", system_fault: "System fault",
-    },
     severity: { critical: "Critical", warning: "Warning", info: "Info" },
     firing: "Alerts",
     acknowledged_n: (n) => `${n} acknowledged`,
@@ -506,7 +496,8 @@ export function alertOrder(a, b) {
 /// with names looked up on the floor ("ACW overrun · 王芳 (A7)").
 export function alertHeadline(a, model) {
   const s = a.subject || {};
-  const parts = [T.kind[a.kind] || a.kind];
+  const names = model && model.config && model.config.kinds && model.config.kinds[a.kind];
+  const parts = [(names && names[lang]) || a.kind];
   if (s.agent) {
     const ag = model && model.agents.get(s.agent);
     parts.push(ag && ag.name ? `${ag.name} (${s.agent})` : s.agent);

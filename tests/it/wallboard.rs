@@ -59,6 +59,13 @@ async fn ws_floor_sends_a_snapshot_then_deltas() {
     assert_eq!(first["type"], "snapshot");
     assert_eq!(first["config"]["timezone"], "Asia/Shanghai");
     assert_eq!(first["config"]["limits"]["acw_secs"], 120);
+    // The pages name kinds from the server's one list, in both languages.
+    for k in floorwatch::vocab::Kind::ALL {
+        let names = &first["config"]["kinds"][k.as_str()];
+        assert!(names["zh-CN"].as_str().is_some_and(|n| !n.is_empty() && !n.is_ascii()), "{k}: {names}");
+        assert!(names["en"].as_str().is_some_and(|n| !n.is_empty() && n.is_ascii()), "{k}: {names}");
+    }
+    assert_eq!(first["config"]["kinds"]["acw_overrun"]["en"], "ACW overrun");
     assert_eq!(first["agents"][0]["name"], "王芳", "{first}");
     let mut seq = first["seq"].as_u64().expect("seq");
 
