@@ -22,8 +22,8 @@ use tokio::sync::mpsc::error::TrySendError;
 
 use super::dedupe::SeqMarks;
 use super::{IngestMetrics, RefuseReason, RejectReason, Rejection};
-use crate::event::{Event, Id};
 use crate::engine::EngineInput;
+use crate::event::{Event, Id};
 
 /// Built once (in `app`) and cloned into every source; clones share the engine
 /// sender, the `seq` marks and the counters.

@@ -19,10 +19,12 @@
 //! Nothing downstream knows that WebSockets or wire formats exist.
 
 pub mod canonical;
+pub mod config;
 pub mod dedupe;
 mod intake;
 mod metrics;
 
+pub use config::IngestConfig;
 pub use intake::{Connection, EngineStopped, Intake};
 pub use metrics::{IngestMetrics, RefuseReason};
 
