@@ -51,9 +51,11 @@ pub const ENV_ADMIN_TOKEN: &str = "FLOORWATCH_ADMIN_TOKEN";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9720";
 
 // ---------------------------------------------------------------------------
-// Validated configuration (what the rest of the program sees)
+// The composition: `[server]` here, every other section from its owner
 // ---------------------------------------------------------------------------
 
+/// The validated file, what `app` and `cli` wire the daemon from: the `[server]`
+/// keys plus each owner's section, handed to that owner alone.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The one HTTP/WebSocket address (contract §2).
