@@ -220,6 +220,17 @@ pub struct AlertKey {
     pub subject: Subject,
 }
 
+/// The language alert messages are written in (`[alerts] language`). Here, not in
+/// `rules`, because rules, alerts, http and config all speak it and none of them
+/// should need another's config to do so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub enum Language {
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
 /// `a, b or c`: the valid spellings, for config and API errors.
 pub fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let names: Vec<&str> = names.into_iter().collect();

@@ -17,13 +17,12 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
-use crate::config::Language;
 use crate::event::{FastMap, Ts};
 use crate::metrics::Metrics;
 use crate::notify::{Notice, NoticeKind, Notifier};
 use crate::rules::{CallerLost, Fire, Signal, Text};
 use crate::store::{AlertRecord, StoreError, StoreHandle};
-use crate::vocab::{AlertKey, AlertState, Kind, Severity, Subject};
+use crate::vocab::{AlertKey, AlertState, Kind, Language, Severity, Subject};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertsError {

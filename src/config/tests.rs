@@ -1,4 +1,6 @@
 use super::*;
+use crate::floor::ShiftConfig;
+use crate::wallboard::ReadAccess;
 
 fn parse_ok(text: &str) -> Config {
     match parse(text, "t.toml", &Env::new()) {
@@ -260,4 +262,15 @@ kind = "trafic_surge"
     let e = parse_err("[[incidents.playbooks]]\nkind = \"busy_overrun\"\n");
     assert_eq!(e.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["incidents.playbooks[0].kind"]);
     assert!(e[0].message.contains("one agent's alert"), "{}", e[0]);
+}
+
+#[test]
+fn the_owners_defaults_are_the_sections_of_the_default_config() {
+    // Owners' own tests build from these, not from the whole `Config`.
+    let c = Config::default();
+    assert_eq!(format!("{:?}", crate::floor::FloorConfig::default()), format!("{:?}", c.floor));
+    let a = crate::rules::AlertsConfig::default();
+    assert_eq!(a.queue_window_secs, c.alerts.queue_window_secs);
+    assert_eq!(a.busy_limit_secs, c.alerts.busy_limit_secs);
+    assert_eq!((a.language, a.acw_overrun_secs, a.min_calls), (c.alerts.language, 120, 20));
 }

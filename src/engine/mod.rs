@@ -37,12 +37,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::clock::Clock;
-use crate::config::{AlertsConfig, FloorConfig};
 use crate::event::{Event, Id, Ts};
-use crate::floor::Snapshot;
+use crate::floor::{FloorConfig, Snapshot};
 use crate::metrics::Metrics;
 use crate::metrics::counting::{self, Counts};
-use crate::rules::{AlertKey, Signal};
+use crate::rules::{AlertKey, AlertsConfig, Signal};
 pub use step::Step;
 
 /// What the engine consumes, in arrival order.
@@ -261,7 +260,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::event::{Event, EventKind, Ts};
 
     fn login(agent: &str, ts: Ts) -> EngineInput {
@@ -288,10 +286,9 @@ mod tests {
         }])
     }
 
-    fn link(cfg: &Config) -> (AlertsLink, mpsc::Receiver<Vec<Signal>>) {
+    fn link(cfg: &AlertsConfig) -> (AlertsLink, mpsc::Receiver<Vec<Signal>>) {
         let (signals, keep) = mpsc::channel(16);
-        let link =
-            AlertsLink { cfg: cfg.alerts.clone(), signals, restored: Vec::new(), baselines: Vec::new() };
+        let link = AlertsLink { cfg: cfg.clone(), signals, restored: Vec::new(), baselines: Vec::new() };
         (link, keep)
     }
 
@@ -299,12 +296,12 @@ mod tests {
     /// interval later, not at the engine's next one-second tick.
     #[tokio::test(start_paused = true)]
     async fn an_isolated_event_is_published_within_one_interval() {
-        let cfg = Config::default();
-        let (link, _keep) = link(&cfg);
+        let cfg = FloorConfig::default();
+        let (link, _keep) = link(&AlertsConfig::default());
         let clock = Clock::starting_at(1_000_000);
-        let h = spawn(&cfg.floor, 16, Arc::new(Metrics::new()), clock, link);
+        let h = spawn(&cfg, 16, Arc::new(Metrics::new()), clock, link);
         let mut snap = h.snapshot.clone();
-        let interval = Duration::from_millis(cfg.floor.snapshot_interval_ms);
+        let interval = Duration::from_millis(cfg.snapshot_interval_ms);
         assert!(interval < Duration::from_millis(500), "the test needs an interval well under the 1 s tick");
 
         // First event: published at once (nothing published for a while).
@@ -336,11 +333,11 @@ mod tests {
     /// end, after which the channel closes: what the store's saver waits for.
     #[tokio::test(start_paused = true)]
     async fn baselines_are_handed_over_on_the_clock_and_at_the_end() {
-        let cfg = Config::default();
-        let (link, _keep) = link(&cfg);
+        let cfg = FloorConfig::default();
+        let (link, _keep) = link(&AlertsConfig::default());
         let t0 = 1_795_420_800_000;
         let clock = Clock::starting_at(t0).with_speed(4.0);
-        let mut h = spawn(&cfg.floor, 16, Arc::new(Metrics::new()), clock, link);
+        let mut h = spawn(&cfg, 16, Arc::new(Metrics::new()), clock, link);
         h.tx.send(offered("c1", t0)).await.expect("send");
 
         tokio::time::sleep(Duration::from_secs(70)).await;

@@ -9,11 +9,10 @@
 //! nothing bounds it in here); where it goes (channels, a bench's counter, a
 //! replay's report) is the caller's business.
 
-use crate::config::{AlertsConfig, FloorConfig};
 use crate::event::{Event, Id, Ts};
-use crate::floor::{Effect, Floor, Snapshot};
+use crate::floor::{Effect, Floor, FloorConfig, Snapshot};
 use crate::metrics::counting::Counts;
-use crate::rules::{AlertKey, Rules, Signal};
+use crate::rules::{AlertKey, AlertsConfig, Rules, Signal};
 
 /// The sole owner of a [`Floor`] and its [`Rules`].
 pub struct Step {
@@ -140,7 +139,6 @@ impl Step {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::event::{AgentState, EVENT_TYPES, EventKind, FaultStatus};
     use crate::metrics::counting::EffectTally;
     use crate::rules::Kind;
@@ -148,8 +146,7 @@ mod tests {
     const T0: Ts = 1_795_420_800_000;
 
     fn step() -> Step {
-        let c = Config::default();
-        Step::new(&c.floor, &c.alerts, Vec::new(), Vec::new())
+        Step::new(&FloorConfig::default(), &AlertsConfig::default(), Vec::new(), Vec::new())
     }
 
     fn ev(source: &str, ts: Ts, kind: EventKind) -> Event {
@@ -216,7 +213,7 @@ mod tests {
     /// millisecond before.
     #[test]
     fn a_tick_fires_an_overrun_at_its_deadline() {
-        let c = Config::default();
+        let c = AlertsConfig::default();
         let mut s = step();
         let acw = EventKind::AgentState {
             agent: "A1".into(),
@@ -227,7 +224,7 @@ mod tests {
         };
         s.batch(vec![ev("acd", T0, login("A1")), ev("acd", T0 + 1_000, acw)], T0 + 1_000);
         assert!(fired(&s.take_signals()).is_empty());
-        let due = T0 + 1_000 + i64::from(c.alerts.acw_overrun_secs) * 1000;
+        let due = T0 + 1_000 + i64::from(c.acw_overrun_secs) * 1000;
         assert!(s.next_deadline() <= due, "the engine wakes up in time");
 
         s.tick(due - 1);
@@ -240,7 +237,7 @@ mod tests {
     /// Between ticks the deadline wake-up fires the same timers.
     #[test]
     fn a_deadline_fires_the_rules_timers_between_ticks() {
-        let c = Config::default();
+        let c = AlertsConfig::default();
         let mut s = step();
         let acw = EventKind::AgentState {
             agent: "A1".into(),
@@ -250,7 +247,7 @@ mod tests {
             call: None,
         };
         s.batch(vec![ev("acd", T0, login("A1")), ev("acd", T0, acw)], T0);
-        let due = T0 + i64::from(c.alerts.acw_overrun_secs) * 1000;
+        let due = T0 + i64::from(c.acw_overrun_secs) * 1000;
         s.on_deadline(due - 1);
         // The source, silent as long, is swept as down by now; the agent is not due.
         assert_eq!(fired(&s.take_signals()), [(Kind::SourceDown, "acd".to_string())]);

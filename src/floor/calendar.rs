@@ -5,7 +5,7 @@
 use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 
-use crate::config::ShiftConfig;
+use super::ShiftConfig;
 use crate::event::Ts;
 
 /// One occurrence of a shift: `[start, end)` in UTC milliseconds.

@@ -15,6 +15,7 @@
 mod agent;
 mod calendar;
 mod calls;
+pub mod config;
 mod finished;
 mod queue;
 pub mod snapshot;
@@ -22,11 +23,11 @@ pub mod window;
 
 pub use agent::{Agent, AgentChange, slot_entry};
 pub use calendar::{Calendar, ShiftSpan};
+pub use config::{FloorConfig, QueueConfig, QueueParams, ShiftConfig, SlAbandons, TeamConfig, WindowsConfig};
 use queue::Queue;
 pub use queue::QueueIdx;
 pub use snapshot::Snapshot;
 
-use crate::config::{FloorConfig, QueueParams};
 use crate::event::{AgentState, Event, EventKind, FastMap, FaultStatus, Id, Ts};
 use calls::Calls;
 use snapshot::{FaultView, QueueView, ShiftView, SourceView, TeamView, WaitingCall, WindowSpec};
@@ -553,11 +554,10 @@ impl Floor {
             .iter()
             .map(|&ms| {
                 let secs = u64::try_from(ms / 1000).unwrap_or(0);
-                let label = if secs % 60 == 0 { format!("{}m", secs / 60) } else { format!("{secs}s") };
-                WindowSpec { label, secs: Some(secs) }
+                WindowSpec { label: config::window_label(secs), secs: Some(secs) }
             })
             .collect();
-        windows.push(WindowSpec { label: "shift".into(), secs: None });
+        windows.push(WindowSpec { label: config::SHIFT_WINDOW.into(), secs: None });
 
         let queues = self
             .queues

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use super::QueueParams;
 use super::window::{Ring, ShiftTally, Tally};
-use crate::config::QueueParams;
 use crate::event::{Id, Ts};
 
 /// Dense queue index; the engine keeps per-queue metric handles in the same order.

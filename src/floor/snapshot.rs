@@ -2,9 +2,9 @@
 //! `Arc<Snapshot>`. Readers (HTTP API, metrics collector, later the wallboard and
 //! rules) never touch the live `Floor`.
 
+use super::QueueParams;
 use super::agent::Agent;
 use super::window::Tally;
-use crate::config::QueueParams;
 use crate::event::{AgentState, Id, Ts};
 
 #[derive(Debug, Clone, Default)]

@@ -1,7 +1,6 @@
 //! Table-driven tests of the floor model: events in, figures out.
 
 use super::*;
-use crate::config::{Config, FloorConfig, QueueConfig, SlAbandons};
 use crate::event::{AgentState, Event, EventKind, Id, Ts};
 
 const T0: Ts = 1_795_420_800_000; // 2026-11-23T08:00:00Z: 16:00 in Shanghai, the evening shift starts
@@ -11,7 +10,7 @@ fn id(s: &str) -> Id {
 }
 
 fn cfg() -> FloorConfig {
-    let mut c = Config::default().floor;
+    let mut c = FloorConfig::default();
     c.queues = vec![QueueConfig { id: "billing".into(), name: "账单".into(), params: c.queue_defaults }];
     c
 }

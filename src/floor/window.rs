@@ -7,7 +7,7 @@
 //! the same figures whatever order it arrives in; the engine's clock only decides
 //! which slices a window covers right now.
 
-use crate::config::{QueueParams, SlAbandons};
+use super::{QueueParams, SlAbandons};
 use crate::event::Ts;
 
 /// Counts for one stretch of event time. Each field is bumped at the event that

@@ -130,7 +130,7 @@ fn by_state(counts: &[u32; 6]) -> BTreeMap<&'static str, u32> {
     AgentState::ALL.iter().map(|s| (s.as_str(), counts[s.index()])).collect()
 }
 
-fn window(t: &Tally, q: &crate::config::QueueParams) -> WindowDto {
+fn window(t: &Tally, q: &crate::floor::QueueParams) -> WindowDto {
     WindowDto {
         offered: t.offered,
         answered: t.answered,
@@ -509,8 +509,8 @@ pub struct WallLimitsDto<'a> {
 
 impl<'a> WallConfigDto<'a> {
     pub fn new(
-        w: &'a crate::config::WallboardConfig,
-        a: &'a crate::config::AlertsConfig,
+        w: &'a crate::wallboard::WallboardConfig,
+        a: &'a crate::rules::AlertsConfig,
         timezone: &'a str,
     ) -> WallConfigDto<'a> {
         let sorted = |m: &'a std::collections::HashMap<String, u32>| -> BTreeMap<&'a str, u32> {
@@ -522,8 +522,8 @@ impl<'a> WallConfigDto<'a> {
             window: &w.window,
             push_interval_ms: w.push_interval_ms,
             alerts_language: match a.language {
-                crate::config::Language::ZhCn => "zh-CN",
-                crate::config::Language::En => "en",
+                crate::vocab::Language::ZhCn => "zh-CN",
+                crate::vocab::Language::En => "en",
             },
             thresholds: WallThresholdsDto {
                 waiting_warn: w.waiting_warn,
@@ -541,8 +541,8 @@ impl<'a> WallConfigDto<'a> {
                     (
                         k.as_str(),
                         KindNamesDto {
-                            zh_cn: name(crate::config::Language::ZhCn),
-                            en: name(crate::config::Language::En),
+                            zh_cn: name(crate::vocab::Language::ZhCn),
+                            en: name(crate::vocab::Language::En),
                         },
                     )
                 })

@@ -40,11 +40,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::alerts::AlertsHandle;
-use crate::config::{IngestConfig, ReadAccess};
 use crate::floor::Snapshot;
 use crate::incidents::IncidentsHandle;
-use crate::ingest::Intake;
+use crate::ingest::{IngestConfig, Intake};
 use crate::metrics::Metrics;
+use crate::wallboard::ReadAccess;
 
 pub use floor_ws::FloorFeed;
 

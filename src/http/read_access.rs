@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use crate::config::ReadAccess;
+use crate::wallboard::ReadAccess;
 
 /// Middleware on the read routes: 403 for a peer the config does not admit.
 pub(super) async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {

@@ -20,10 +20,12 @@
 
 pub mod anonymous_bank;
 pub mod canonical;
+pub mod config;
 pub mod dedupe;
 mod intake;
 mod metrics;
 
+pub use config::IngestConfig;
 pub use intake::{Connection, EngineStopped, Intake};
 pub use metrics::{IngestMetrics, RefuseReason};
 

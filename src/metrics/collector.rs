@@ -268,12 +268,11 @@ mod tests {
 
     #[test]
     fn not_ready_agents_by_configured_reason_or_other_every_one_from_zero() {
-        use crate::config::Config;
         use crate::event::{Event, EventKind, Id};
-        use crate::floor::Floor;
+        use crate::floor::{Floor, FloorConfig};
 
         let mut fx = Vec::new();
-        let mut floor = Floor::new(&Config::default().floor, &mut fx);
+        let mut floor = Floor::new(&FloorConfig::default(), &mut fx);
         let state = |agent: &str, st: AgentState, reason: Option<&str>| Event {
             ts: 1_000,
             source: Id::from("t"),

@@ -16,9 +16,8 @@ use tokio::sync::mpsc;
 
 use super::work::{Work, WorkChange, WorkTimer};
 use super::{Metrics, NO_QUEUE, QueueMetrics, WorkMetrics};
-use crate::config::QueueParams;
 use crate::event::{EVENT_TYPES, Event, FastMap, Id};
-use crate::floor::{Anomaly, Effect, QueueIdx};
+use crate::floor::{Anomaly, Effect, QueueIdx, QueueParams};
 
 /// What the engine hands over after a round of input: how many events of each
 /// type it applied, and what counting needs of their effects, in order.
@@ -178,9 +177,8 @@ impl Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::event::{AgentState, EventKind};
-    use crate::floor::Floor;
+    use crate::floor::{Floor, FloorConfig};
 
     /// A round of a real floor's output counts its events by type, its queue
     /// effects under the queue's label, and the talk stretch its agent ended.
@@ -189,7 +187,7 @@ mod tests {
         let metrics = std::sync::Arc::new(Metrics::new());
         let mut counter = Counter::new(metrics.clone());
         let mut fx = Vec::new();
-        let mut floor = Floor::new(&Config::default().floor, &mut fx);
+        let mut floor = Floor::new(&FloorConfig::default(), &mut fx);
         let mut start = Counts::default();
         start.take(&mut fx);
         counter.count(start);

@@ -15,9 +15,8 @@ use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
-use crate::config::{QueueParams, SlAbandons};
 use crate::event::EVENT_TYPES;
-use crate::floor::Anomaly;
+use crate::floor::{Anomaly, QueueParams, SlAbandons};
 
 /// Wait-time histogram buckets, seconds: dense around common SL thresholds (20, 30,
 /// 60 s) so `histogram_quantile` is meaningful where floors set their targets.
@@ -447,9 +446,9 @@ impl IncidentMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, QueueConfig};
     use crate::event::{Event, EventKind, Id, Ts};
-    use crate::floor::{Effect, Floor};
+    use crate::floor::QueueConfig;
+    use crate::floor::{Effect, Floor, FloorConfig};
 
     const T0: Ts = 1_795_420_800_000;
 
@@ -497,7 +496,7 @@ mod tests {
             SlAbandons::ExcludeWithinThreshold,
             SlAbandons::MetWithinThreshold,
         ];
-        let mut cfg = Config::default().floor;
+        let mut cfg = FloorConfig::default();
         cfg.queues = variants
             .iter()
             .map(|v| {

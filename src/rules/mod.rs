@@ -10,21 +10,22 @@
 //! The engine sleeps until [`Rules::next_deadline`], so an overrun fires within the
 //! engine's tick of its threshold.
 
+pub mod config;
 pub mod surge;
 mod text;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use crate::config::{AlertsConfig, Language};
 use crate::event::{AgentState, FastMap, Id, Ts};
 use crate::floor::{AgentChange, Effect, Floor, QueueIdx, slot_entry};
-use crate::vocab;
+use crate::vocab::{self, Language};
 use surge::{SurgeConfig, SurgeDetector};
 
 // The alert vocabulary lives in `vocab`; rules speak it and re-export it, so
 // `rules::Kind` keeps working for callers that think of kinds as rules.
 pub use crate::vocab::{AlertKey, Kind, Severity, Subject};
+pub use config::AlertsConfig;
 pub use text::{kind_name, kind_title};
 
 /// An alert's message in both languages: the record keeps the configured one,

@@ -2,8 +2,8 @@
 //! hysteresis. No sleeping: time is a number here.
 
 use super::*;
-use crate::config::{Config, QueueConfig};
 use crate::event::{Event, EventKind, FaultStatus, Ts};
+use crate::floor::{FloorConfig, QueueConfig};
 
 const T0: Ts = 1_795_420_800_000;
 
@@ -13,8 +13,14 @@ struct Bench {
     fx: Vec<Effect>,
 }
 
+/// The two sections a floor with rules is built from.
+struct Config {
+    floor: FloorConfig,
+    alerts: AlertsConfig,
+}
+
 fn cfg() -> Config {
-    let mut c = Config::default();
+    let mut c = Config { floor: FloorConfig::default(), alerts: AlertsConfig::default() };
     c.alerts.language = Language::En;
     c.floor.queues =
         vec![QueueConfig { id: "billing".into(), name: "Billing".into(), params: c.floor.queue_defaults }];

@@ -1,9 +1,9 @@
 //! Alert messages, in the configured language. Numbers are formatted the way the
 //! floor says them: durations as m:ss, ratios as percentages.
 
-use crate::config::Language;
 use crate::event::Id;
 use crate::floor::AgentChange;
+use crate::vocab::Language;
 
 use super::Kind;
 

@@ -8,6 +8,10 @@
 //! as HTML, and the Content-Security-Policy below allows no inline script, so a
 //! hostile name cannot run even if a future change slipped.
 
+pub mod config;
+
+pub use config::{ReadAccess, WallboardConfig};
+
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
