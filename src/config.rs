@@ -55,6 +55,9 @@ pub struct Config {
     pub wallboard: WallboardConfig,
     /// Playbooks: which alerts open an incident and the unified reply script.
     pub incidents: crate::incidents::IncidentsConfig,
+    /// `serve --record`: accepted events written as canonical JSON lines (a flag,
+    /// not a config key: whether to record is a runtime choice).
+    pub record: Option<crate::ingest::record::RecordConfig>,
 }
 
 /// The wallboard (`/`) and the team-lead console (`/lead`): what they colour, how
@@ -933,6 +936,7 @@ impl RawConfig {
             return Err(errs);
         }
         Ok(Config {
+            record: None,
             alerts,
             notify,
             wallboard,

@@ -23,6 +23,7 @@ pub mod canonical;
 pub mod dedupe;
 mod intake;
 mod metrics;
+pub mod record;
 
 pub use intake::{Connection, EngineStopped, Intake};
 pub use metrics::{IngestMetrics, RefuseReason};
