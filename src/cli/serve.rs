@@ -24,10 +24,11 @@ pub(super) struct Args {
     data_dir: Option<PathBuf>,
     /// Record every accepted event as canonical JSON lines (`replay --format
     /// canonical` reads them): FILE names the series, written as one file per
-    /// local day, FILE's stem plus the date (`floor.jsonl` → `floor-2026-11-23.jsonl`).
+    /// local day (and part), FILE's stem plus the date (`floor.jsonl` →
+    /// `floor-2026-11-23.000.jsonl`).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
-    /// Largest recorded file, MiB; a day's recording continues in `….1.jsonl`, ….
+    /// Largest recorded file, MiB; a day's recording continues in `….001.jsonl`, ….
     #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
     record_max_mib: u64,
 }

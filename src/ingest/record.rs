@@ -17,8 +17,10 @@
 //! serve a floor that is silently no longer recorded.
 //!
 //! Files: `FILE` names the series. `floor.jsonl` is written as
-//! `floor-2026-11-23.jsonl`, then `floor-2026-11-23.1.jsonl`, … when a part
-//! reaches `max_bytes`. A new day (in the floor's time zone, by the time of the
+//! `floor-2026-11-23.000.jsonl`, then `floor-2026-11-23.001.jsonl`, … when a
+//! part reaches `max_bytes`: numbered so a shell's `floor-2026-11-23.*.jsonl`
+//! lists them in order, which is the order replay's `seq` dedupe needs
+//! (`cat` them into one file to replay the day). A new day (in the floor's time zone, by the time of the
 //! events: a replayed day is that day's events) starts a new file; events
 //! arriving late for a day already closed go to the current file, where replay's
 //! sort puts them in place. A restart appends to the day's last part.
@@ -210,15 +212,11 @@ impl Writer {
     }
 }
 
-/// `dir/stem-YYYY-MM-DD[.N].ext` for the `index`th part of `day`.
+/// `dir/stem-YYYY-MM-DD.NNN.ext` for the `index`th part of `day`.
 pub fn part_path(series: &Path, day: NaiveDate, index: u32) -> PathBuf {
     let stem = series.file_stem().map_or_else(|| "floorwatch".into(), |s| s.to_string_lossy().into_owned());
     let ext = series.extension().map_or_else(|| "jsonl".into(), |s| s.to_string_lossy().into_owned());
-    let name = match index {
-        0 => format!("{stem}-{day}.{ext}"),
-        n => format!("{stem}-{day}.{n}.{ext}"),
-    };
-    series.with_file_name(name)
+    series.with_file_name(format!("{stem}-{day}.{index:03}.{ext}"))
 }
 
 #[cfg(test)]
@@ -261,8 +259,8 @@ mod tests {
             vec![vec![hb(T0, 1), hb(T0 + 1, 2)], vec![hb(T0 + day / 3, 3)], vec![hb(T0 - 5, 4)]],
         )
         .await;
-        let d1 = read(&dir.path().join("floor-2026-11-23.jsonl"));
-        let d2 = read(&dir.path().join("floor-2026-11-24.jsonl"));
+        let d1 = read(&dir.path().join("floor-2026-11-23.000.jsonl"));
+        let d2 = read(&dir.path().join("floor-2026-11-24.000.jsonl"));
         assert_eq!((d1.len(), d2.len()), (2, 2));
         assert!(d2[1].contains("\"seq\":4") && d2[1].contains("\"source\":\"acd\""), "{d2:?}");
     }
