@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use super::report::{Chart, IntervalDto, Note, QueueReport, Report};
 use crate::event::format_ts;
-use crate::rules::{Severity, kind_title};
+use crate::rules::{Kind, Severity, kind_title};
 
 /// Most points a queue's chart draws: a month of 5-minute intervals is merged
 /// into buckets of several intervals so the line stays readable (and the page small).
@@ -18,7 +18,9 @@ const W: f64 = 1200.0;
 const H: f64 = 260.0;
 const PAD_L: f64 = 48.0;
 const PAD_B: f64 = 28.0;
-const PAD_T: f64 = 10.0;
+/// Above the plot: one band of alert marks per row of [`row`].
+const BAND: f64 = 7.0;
+const PAD_T: f64 = 4.0 * BAND + 8.0;
 
 const CSS: &str = r#"
 body{font:14px/1.45 system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
@@ -351,20 +353,41 @@ fn chart(h: &mut String, c: &Chart) {
         }
     }
     flush(h, &mut seg);
+    // Each alert is a bar in its kind's band, as long as it was open; only the
+    // rare, floor-level ones (surges, faults) also get a line through the plot,
+    // so a month of long-wait alerts does not hide the volume.
+    for (r, (zh, en)) in ROWS.iter().enumerate() {
+        let _ = write!(
+            h,
+            r##"<text x="{:.1}" y="{:.1}" font-size="8" fill="#667" text-anchor="end">{}</text>"##,
+            PAD_L - 4.0,
+            1.0 + (r as f64 + 1.0) * BAND,
+            both_svg(zh, en)
+        );
+    }
     for m in &c.marks {
         let x1 = x_of_t(m.at);
         let colour = if m.severity == Severity::Critical { "#b3261e" } else { "#d9822b" };
         let until = m.until.map_or_else(|| "…".to_owned(), format_ts);
         let tip =
             format!("{} {} · {} → {}\n{}\n{}", m.id, m.kind, format_ts(m.at), until, m.title.zh, m.title.en);
-        let w = m.until.map_or(2.0, |u| (x_of_t(u) - x1).max(2.0));
+        let w = m.until.map_or(2.0, |u| (x_of_t(u) - x1).max(1.5));
+        let r = row(m.kind);
         let _ = write!(
             h,
-            r#"<rect x="{x1:.1}" y="{PAD_T}" width="{w:.1}" height="8" fill="{colour}" opacity="0.85"><title>{}</title></rect><line x1="{x1:.1}" y1="{PAD_T}" x2="{x1:.1}" y2="{:.1}" stroke="{colour}" stroke-width="0.6" opacity="0.6"><title>{}</title></line>"#,
-            esc(&tip),
-            H - PAD_B,
+            r#"<rect x="{x1:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="{colour}"><title>{}</title></rect>"#,
+            2.0 + r as f64 * BAND,
+            BAND - 1.5,
             esc(&tip)
         );
+        if r == 0 || r == 3 {
+            let _ = write!(
+                h,
+                r#"<line x1="{x1:.1}" y1="{PAD_T}" x2="{x1:.1}" y2="{:.1}" stroke="{colour}" stroke-width="0.8" stroke-dasharray="2 2"><title>{}</title></line>"#,
+                H - PAD_B,
+                esc(&tip)
+            );
+        }
     }
     for &s in &c.busiest {
         let _ = write!(
@@ -376,6 +399,24 @@ fn chart(h: &mut String, c: &Chart) {
         );
     }
     h.push_str("</svg>");
+}
+
+/// The bands of alert marks, top down.
+const ROWS: [(&str, &str); 4] =
+    [("异动", "surge"), ("接通/服务", "rate/SL"), ("等待", "wait"), ("故障", "fault")];
+
+fn row(kind: Kind) -> usize {
+    match kind {
+        Kind::TrafficSurge => 0,
+        Kind::AnswerRateLow | Kind::ServiceLevelLow => 1,
+        Kind::LongestWaitHigh => 2,
+        _ => 3,
+    }
+}
+
+/// Both languages inside SVG text (`tspan`, which the same CSS rule hides).
+fn both_svg(zh: &str, en: &str) -> String {
+    format!(r#"<tspan class="zh">{}</tspan><tspan class="en">{}</tspan>"#, esc(zh), esc(en))
 }
 
 fn incidents(h: &mut String, r: &Report) {
