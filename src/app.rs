@@ -110,11 +110,18 @@ impl Daemon {
 
         let (floor_feed, feed_task) =
             crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, clock, cancel.clone());
+        // `--record`: opened before serving, so a path that cannot be written
+        // fails the start rather than the first event.
+        let recording = match cfg.record.clone() {
+            Some(rc) => Some(crate::ingest::record::spawn(rc).context("starting the recorder")?),
+            None => None,
+        };
+        let (recorder, recorder_task) = recording.unzip();
         let ingest_metrics = IngestMetrics::new();
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
         let state = AppState {
             // The one intake every source is built with.
-            intake: Intake::new(engine.tx, ingest_metrics.clone()),
+            intake: Intake::with_recorder(engine.tx, ingest_metrics.clone(), recorder),
             snapshot: engine.snapshot.clone(),
             metrics: metrics.clone(),
             conn_limit: Arc::new(Semaphore::new(cfg.ingest.max_connections)),
@@ -143,6 +150,7 @@ impl Daemon {
         let baseline_saver = sup.watch("baseline saver", baseline_saver);
         let alerts_task = sup.watch("alerts", alerts.task);
         let incidents_task = sup.watch("incidents", incidents.task);
+        let recorder_task = recorder_task.map(|t| sup.watch("recorder", t));
         let _feed = sup.watch("wall feed", feed_task);
         let writer = store.clone();
         let kept = store.clone();
@@ -166,6 +174,11 @@ impl Daemon {
             // The engine has handed over its last baselines (or is gone): saved
             // before the store closes, so a restart does not learn them afresh.
             baseline_saver.finish(grace).await;
+            // The sessions have let go of the recorder's senders too: it writes
+            // what is queued, flushes, syncs and ends.
+            if let Some(r) = recorder_task {
+                r.finish(grace).await;
+            }
             // The engine has stopped (its signal sender is gone): the alert task
             // saves what is left and ends once the HTTP side has let go of it too.
             alerts_task.finish(grace).await;

@@ -75,6 +75,9 @@ pub struct Config {
     pub wallboard: WallboardConfig,
     /// Playbooks: which alerts open an incident and the unified reply script.
     pub incidents: IncidentsConfig,
+    /// `serve --record`: accepted events written as canonical JSON lines (a flag,
+    /// not a config key: whether to record is a runtime choice).
+    pub record: Option<crate::ingest::record::RecordConfig>,
 }
 
 impl Default for Config {
@@ -370,6 +373,7 @@ impl RawConfig {
             return Err(errs);
         }
         Ok(Config {
+            record: None,
             alerts,
             notify,
             wallboard,

@@ -37,6 +37,7 @@ pub mod incidents;
 pub mod ingest;
 pub mod metrics;
 pub mod notify;
+pub mod replay;
 pub mod rules;
 pub mod signal;
 pub mod sim;

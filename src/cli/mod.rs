@@ -9,6 +9,7 @@
 
 mod check_config;
 mod demo;
+mod replay;
 mod serve;
 mod sim;
 
@@ -36,6 +37,8 @@ enum Command {
     CheckConfig(check_config::Args),
     /// Run only the floor simulator against a running daemon (a load generator).
     Sim(sim::Args),
+    /// Run a recorded floor through the engine on its own clock and report.
+    Replay(replay::Args),
 }
 
 /// Why a command failed, and so which exit code it gets.
@@ -65,6 +68,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo(args) => demo::run(args).await,
         Command::CheckConfig(args) => check_config::run(&args),
         Command::Sim(args) => sim::run(args).await,
+        Command::Replay(args) => replay::run(args).await,
     }
 }
 

@@ -22,10 +22,24 @@ pub(super) struct Args {
     /// Directory for the embedded database, overriding server.data_dir.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Record every accepted event as canonical JSON lines (`replay --format
+    /// canonical` reads them): FILE names the series, written as one file per
+    /// local day (and part), FILE's stem plus the date (`floor.jsonl` →
+    /// `floor-2026-11-23.000.jsonl`).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Largest recorded file, MiB; a day's recording continues in `….001.jsonl`, ….
+    #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    record_max_mib: u64,
 }
 
 pub(super) async fn run(args: Args) -> Result<(), CliError> {
-    let cfg = super::load(args.config.as_deref(), args.listen, args.data_dir)?;
+    let mut cfg = super::load(args.config.as_deref(), args.listen, args.data_dir)?;
+    cfg.record = args.record.map(|path| crate::ingest::record::RecordConfig {
+        path,
+        max_bytes: args.record_max_mib.saturating_mul(1024 * 1024),
+        timezone: cfg.floor.timezone,
+    });
     let daemon = start(cfg, Clock::system()).await?;
     until_signal(daemon).await
 }

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
 use super::dedupe::SeqMarks;
+use super::record::Recorder;
 use super::{IngestMetrics, RefuseReason, RejectReason, Rejection};
 use crate::engine::EngineInput;
 use crate::event::{Event, Id};
@@ -40,6 +41,8 @@ struct Inner {
     metrics: IngestMetrics,
     /// Numbers connections that name no source (`conn-1`, `conn-2`, …).
     unnamed: AtomicU64,
+    /// `serve --record`: where accepted frames are written, after the engine has them.
+    recorder: Option<Recorder>,
 }
 
 /// The engine has stopped (the daemon is shutting down): the source should stop
@@ -50,9 +53,17 @@ pub struct EngineStopped;
 
 impl Intake {
     pub fn new(engine: mpsc::Sender<EngineInput>, metrics: IngestMetrics) -> Intake {
-        Intake {
-            inner: Arc::new(Inner { engine, marks: SeqMarks::new(), metrics, unnamed: AtomicU64::new(0) }),
-        }
+        Intake::with_recorder(engine, metrics, None)
+    }
+
+    /// As [`Intake::new`], every accepted frame also going to `recorder`.
+    pub fn with_recorder(
+        engine: mpsc::Sender<EngineInput>,
+        metrics: IngestMetrics,
+        recorder: Option<Recorder>,
+    ) -> Intake {
+        let inner = Inner { engine, marks: SeqMarks::new(), metrics, unnamed: AtomicU64::new(0), recorder };
+        Intake { inner: Arc::new(inner) }
     }
 
     /// A fresh id for a connection that names no source: `conn-N`, numbered from 1.
@@ -136,7 +147,18 @@ impl Connection {
         // source's frames are alike), so decoding does not regrow it.
         let len = events.len();
         let batch = std::mem::replace(events, Vec::with_capacity(len));
-        self.intake.inner.engine.send(EngineInput::Batch(batch)).await.map_err(|_| EngineStopped)
+        let Some(recorder) = &self.intake.inner.recorder else {
+            return self.intake.inner.engine.send(EngineInput::Batch(batch)).await.map_err(|_| EngineStopped);
+        };
+        // Recorded once the engine has it: what is recorded is what was counted.
+        // One copy and one send per frame; the writer encodes on its own thread.
+        let copy = batch.clone();
+        self.intake.inner.engine.send(EngineInput::Batch(batch)).await.map_err(|_| EngineStopped)?;
+        if recorder.record(copy).await.is_err() {
+            // The writer's own error ended it, and its supervisor ends the daemon.
+            tracing::error!(source = %self.source, events = len, "recorder has stopped; frame not recorded");
+        }
+        Ok(())
     }
 
     /// Counts a rejection that came without a frame to accept (one too large to

@@ -24,6 +24,7 @@ pub mod config;
 pub mod dedupe;
 mod intake;
 mod metrics;
+pub mod record;
 
 pub use config::IngestConfig;
 pub use intake::{Connection, EngineStopped, Intake};

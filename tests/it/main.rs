@@ -13,6 +13,7 @@ mod ingest;
 mod metrics;
 mod notify;
 mod prometheus;
+mod replay;
 mod shutdown;
 mod tidy;
 mod wallboard;

@@ -9,11 +9,13 @@
 //!   hands each decoded frame to its [`Connection`](super::Connection).
 
 pub mod decode;
+pub mod encode;
 mod fast;
 pub mod session;
 pub mod wire;
 
 pub use decode::decode;
+pub use encode::encode;
 
 #[cfg(test)]
 mod tests;
