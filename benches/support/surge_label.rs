@@ -4,9 +4,10 @@
 //! The rule (docs/surge-detection.md gives the reasons):
 //! - Counts are per 5-minute slot of the local day. A window of `w` consecutive slots
 //!   (w = 1: a sharp burst; w = 3: a 15-minute rise too mild for any one slot) is
-//!   compared with the *reference*: the same window on every other date of the same
-//!   weekday in the data set, starting at the same slot and at the slots either side
-//!   (three times as many looks; the neighbours of a slot carry nearly the same level).
+//!   compared with the *reference*: the same window on the other dates of the same
+//!   weekday up to `NEAR_WEEKS` weeks either side, starting at the same slot and at the
+//!   slots either side (three times as many looks; a slot's neighbours carry nearly
+//!   the same level, and the median shrugs off the ones that do not).
 //! - Baseline m = median of the reference; spread s = max(1.4826 · MAD, √max(m, 1)):
 //!   the MAD is the robust day-to-day spread, and no count is less noisy than Poisson.
 //! - The window is a surge when its count is at least m + K·s, at least `RATIO` × m
@@ -27,6 +28,9 @@ pub(crate) const RATIO: f64 = 1.3;
 pub(crate) const WINDOWS: [(usize, f64); 2] = [(1, 8.0), (3, 15.0)];
 /// Unmarked slots allowed inside one episode.
 pub(crate) const MERGE_GAP: usize = 1;
+/// The reference takes weeks up to this far either side: a season's drift (the US
+/// bank's evenings grow busier from spring to autumn) is not a surge.
+pub(crate) const NEAR_WEEKS: i64 = 5;
 pub(crate) const SLOT_SECS: i64 = 300;
 pub(crate) const SLOTS: usize = 288;
 
@@ -68,7 +72,8 @@ fn reference(
 ) -> Option<(f64, f64)> {
     let mut vals = Vec::new();
     let mut dates = 0;
-    for d in days.iter().filter(|d| d.date != date && d.date.weekday() == date.weekday()) {
+    let near = |d: &Day| (d.date - date).num_days().abs() <= 7 * NEAR_WEEKS;
+    for d in days.iter().filter(|d| d.date != date && d.date.weekday() == date.weekday() && near(d)) {
         dates += 1;
         for s in [slot.checked_sub(1), Some(slot), Some(slot + 1)].into_iter().flatten() {
             if s < hours.0 || s + w > hours.1 {
