@@ -15,7 +15,8 @@
 //! Surges are labelled from the data by `support/surge_label.rs`, independently of
 //! the detector. Knobs (to explore a tuning, not for the published table):
 //! `SURGE_P_VALUE`, `SURGE_RATIO`, `SURGE_MIN_CALLS`, `SURGE_VERBOSE=1` (lists every
-//! episode and every false alarm), `SURGE_ONLY=us|ab` (one data set).
+//! episode and every false alarm), `SURGE_TRACE=YYYY-MM-DD` (every verdict of that
+//! local day, one per interval), `SURGE_ONLY=us|ab` (one data set).
 
 #[path = "support/surge_label.rs"]
 mod label;

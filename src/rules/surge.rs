@@ -417,7 +417,8 @@ fn sanitize(mut cfg: SurgeConfig) -> SurgeConfig {
 /// Whether two slots' learned means (discounted sum, weight) differ by no more than
 /// `NEIGHBOUR_Z` standard errors of their difference (Poisson: the variance of a mean
 /// is sum / weight²; the +0.5 keeps two silent slots comparable). A slot with no history
-/// of its own has nothing to compare: its neighbours are all it has.
+/// of its own has nothing to compare: its neighbours are all it has. A neighbour with
+/// none would add almost no weight, only the risk of a level that is not this slot's.
 fn similar_levels((s0, w0): (f64, f64), (s1, w1): (f64, f64)) -> bool {
     if w0 < MIN_WEIGHT || w1 < MIN_WEIGHT {
         return w0 < MIN_WEIGHT;
