@@ -44,6 +44,10 @@ const END_RATIO: f64 = 1.2;
 const END_P: f64 = 0.1;
 /// Effective observations below which a slot counts as unlearned.
 const MIN_WEIGHT: f64 = 0.5;
+/// A neighbouring slot shares a slot's level when their means differ by at most this
+/// many standard errors. Leaving out a neighbour costs only precision; blending one in
+/// across a step biases the expected level by a quarter of the step.
+const NEIGHBOUR_Z: f64 = 3.0;
 /// If `evaluate` was not called for this many intervals, the detector was not watching
 /// (restart, outage): intervals without calls in that gap are unknown, not zero.
 const MAX_GAP_INTERVALS: i64 = 3;
@@ -125,6 +129,8 @@ struct Baseline {
     rate: f64,
     /// From the weekly profile (true) or the recent level (false, so no trend on top).
     profile: bool,
+    /// From the slot's own history (not other days' or the recent level).
+    own: bool,
 }
 
 struct Judged {
@@ -261,7 +267,12 @@ impl SurgeDetector {
                 self.state.trend.push_back((f64::from(count), b.shape / b.rate, b.shape / (b.rate * b.rate)));
             }
         }
-        let w = if surging_interval { SURGE_WEIGHT } else { 1.0 };
+        // Damping protects what the slot has learned. A slot judged against anything else
+        // (other days, the recent level) has nothing to protect: damped, a floor's opening
+        // interval, "surging" against the silent night on the first day, stayed unlearned
+        // and was judged against the night again every morning.
+        let own = base.is_some_and(|b| b.own);
+        let w = if surging_interval && own { SURGE_WEIGHT } else { 1.0 };
         let c = f64::from(count);
         // Discounting by decay^w keeps a damped update consistent with a full one.
         let d = SLOT_DECAY.powf(w);
@@ -288,11 +299,11 @@ impl SurgeDetector {
     fn baseline(&self, idx: i64) -> Option<Baseline> {
         // The +0.5 is a Jeffreys-style prior: a slot that only ever saw zeros still expects
         // a little traffic, so the first call at night is not infinitely surprising.
-        let gamma = |s: f64, w: f64, profile: bool| Baseline { shape: s + 0.5, rate: w, profile };
+        let gamma = |s: f64, w: f64, profile: bool| Baseline { shape: s + 0.5, rate: w, profile, own: false };
         let key = self.slot_key(idx)?;
         if self.state.weight[key] >= MIN_WEIGHT {
             let (s, w) = self.smoothed(key);
-            return Some(gamma(s, w, true));
+            return Some(Baseline { own: true, ..gamma(s, w, true) });
         }
         let spd = slots_per_day(self.cfg.interval_secs);
         let slot = key % spd;
@@ -309,14 +320,20 @@ impl SurgeDetector {
     }
 
     /// A slot's (sum, weight) with half the weight of each neighbouring slot (across
-    /// midnight too): one week's history of a slot is a single noisy count, and its
-    /// neighbours nearly triple the information. Unbiased on a linear ramp; at a step it
-    /// blurs the expected level by a quarter of the step, which errs towards no alert
-    /// just after a step up (and a little towards one just before it, far below `ratio`).
+    /// midnight too) whose level is the slot's own within noise: one week's history of a
+    /// slot is a single noisy count, and its neighbours nearly triple the information.
+    /// Unbiased on a linear ramp. A neighbour across a step (a floor that opens at 07:00
+    /// and closes at 21:05) is left out: blended in, it put a quarter of the step into
+    /// the expected level, so the first open interval expected too little (an alert at
+    /// every opening) and the last closed one expected calls that never came, which
+    /// dragged the trend down to its floor for the rest of the day (measured on the US
+    /// bank's 2003 volumes: docs/surge-detection.md).
     fn smoothed(&self, key: usize) -> (f64, f64) {
         let n = self.state.sum.len();
-        [(key + n - 1, 0.5), (key, 1.0), (key + 1, 0.5)].iter().fold((0.0, 0.0), |(s, w), &(k, f)| {
-            (s + f * self.state.sum[k % n], w + f * self.state.weight[k % n])
+        let (s0, w0) = (self.state.sum[key], self.state.weight[key]);
+        [key + n - 1, key + 1].iter().fold((s0, w0), |(s, w), &k| {
+            let (sk, wk) = (self.state.sum[k % n], self.state.weight[k % n]);
+            if similar_levels((s0, w0), (sk, wk)) { (s + 0.5 * sk, w + 0.5 * wk) } else { (s, w) }
         })
     }
 
@@ -395,6 +412,20 @@ fn sanitize(mut cfg: SurgeConfig) -> SurgeConfig {
         cfg.p_value = SurgeConfig::default().p_value;
     }
     cfg
+}
+
+/// Whether two slots' learned means (discounted sum, weight) differ by no more than
+/// `NEIGHBOUR_Z` standard errors of their difference (Poisson: the variance of a mean
+/// is sum / weight²; the +0.5 keeps two silent slots comparable). A slot with no history
+/// of its own has nothing to compare: its neighbours are all it has. A neighbour with
+/// none would add almost no weight, only the risk of a level that is not this slot's.
+fn similar_levels((s0, w0): (f64, f64), (s1, w1): (f64, f64)) -> bool {
+    if w0 < MIN_WEIGHT || w1 < MIN_WEIGHT {
+        return w0 < MIN_WEIGHT;
+    }
+    let diff = s0 / w0 - s1 / w1;
+    let var = (s0 + 0.5) / (w0 * w0) + (s1 + 0.5) / (w1 * w1);
+    diff * diff <= NEIGHBOUR_Z * NEIGHBOUR_Z * var
 }
 
 fn slots_per_day(interval_secs: u32) -> usize {
