@@ -66,8 +66,14 @@ impl Daemon {
         let cancel = CancellationToken::new();
         let notify_metrics = NotifyMetrics::new();
         notify_metrics.register(&metrics.registry).context("registering notification metrics")?;
-        let notifier = (!cfg.notify.receivers.is_empty())
-            .then(|| notify::spawn(cfg.notify.clone(), notify_metrics, cancel.child_token()));
+        let notifier = if cfg.notify.receivers.is_empty() {
+            None
+        } else {
+            Some(
+                notify::spawn(cfg.notify.clone(), notify_metrics, cancel.child_token())
+                    .context("starting the notification receivers")?,
+            )
+        };
         // Alerts → incidents: bounded and lossless, like engine → alerts.
         let (changes_tx, changes_rx) = mpsc::channel(1024);
         let outlets = alerts::Outlets {
@@ -110,6 +116,8 @@ impl Daemon {
 
         let (floor_feed, feed_task) =
             crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, clock, cancel.clone());
+        // `/readyz`: false until the server below accepts, with state restored.
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ingest_metrics = IngestMetrics::new();
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
         let state = AppState {
@@ -126,6 +134,7 @@ impl Daemon {
             floor_feed,
             read_access: cfg.wallboard.read_access,
             timezone: cfg.floor.timezone,
+            ready: ready.clone(),
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -144,6 +153,11 @@ impl Daemon {
         let alerts_task = sup.watch("alerts", alerts.task);
         let incidents_task = sup.watch("incidents", incidents.task);
         let _feed = sup.watch("wall feed", feed_task);
+        // The daily retention purge (chunked: the writer is never held for long).
+        let _retention = sup.watch(
+            "retention purge",
+            store.keep_retention(cfg.retention.clone(), clock, metrics.rows_purged.clone(), cancel.clone()),
+        );
         let writer = store.clone();
         let kept = store.clone();
         let _writer = sup.watch("store writer", tokio::spawn(async move { writer.writer_stopped().await }));
@@ -177,6 +191,8 @@ impl Daemon {
             store.close().await;
             served.map_err(anyhow::Error::from).and(drained)
         });
+        // Alerts and incidents are restored (above) and the listener accepts.
+        ready.store(true, std::sync::atomic::Ordering::Release);
         tracing::info!(%addr, "floorwatch listening");
         Ok(Daemon {
             addr,

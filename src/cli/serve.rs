@@ -24,6 +24,12 @@ pub(super) struct Args {
     data_dir: Option<PathBuf>,
 }
 
+impl Args {
+    pub(super) fn config_file(&self) -> Option<&std::path::Path> {
+        self.config.as_deref()
+    }
+}
+
 pub(super) async fn run(args: Args) -> Result<(), CliError> {
     let cfg = super::load(args.config.as_deref(), args.listen, args.data_dir)?;
     let daemon = start(cfg, Clock::system()).await?;
