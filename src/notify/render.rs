@@ -289,7 +289,9 @@ pub(crate) fn alertmanager(lang: Lang, ctx: &Ctx, n: &Notice, now_ms: i64, ends_
     alert.insert("annotations".into(), annotations.into());
     alert.insert("startsAt".into(), rfc3339(n.started_at_ms).into());
     if n.state == AlertState::Resolved {
-        alert.insert("endsAt".into(), rfc3339(n.resolved_at_ms.unwrap_or(now_ms)).into());
+        // Never in the future (an event stamped ahead of our clock): Alertmanager
+        // takes a future endsAt as "still firing" and keeps the later one it had.
+        alert.insert("endsAt".into(), rfc3339(n.resolved_at_ms.unwrap_or(now_ms).min(now_ms)).into());
     } else if ends_in_ms > 0 {
         alert.insert("endsAt".into(), rfc3339(now_ms.saturating_add(ends_in_ms)).into());
     }
