@@ -603,3 +603,17 @@ async fn https_goes_through_the_proxys_connect_tunnel_unless_no_proxy_names_the_
         ProxyConfig { https: Some("http://p:3128".into()), no: Some("x".into()) }
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_from_the_receiver_wins_over_the_backoff() {
+    let srv = TestServer::start("ok").await;
+    // 429 asking for an immediate retry; our own backoff would wait a minute,
+    // longer than `eventually` waits: delivery proves the header was honoured.
+    srv.script_retry_after(429, "0");
+    let t =
+        Tuning { backoff_base: Duration::from_secs(60), backoff_cap: Duration::from_secs(60), ..tuning() };
+    let (n, m) = start_tuned(vec![rc("hook", SinkKind::Webhook, &srv.url)], 8, 5, t);
+    n.notify(&notice());
+    eventually("sent after Retry-After", || get(&m.sent, "hook") == 1).await;
+    assert_eq!((get(&m.retried, "hook"), srv.count()), (1, 2));
+}
