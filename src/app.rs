@@ -66,8 +66,14 @@ impl Daemon {
         let cancel = CancellationToken::new();
         let notify_metrics = NotifyMetrics::new();
         notify_metrics.register(&metrics.registry).context("registering notification metrics")?;
-        let notifier = (!cfg.notify.receivers.is_empty())
-            .then(|| notify::spawn(cfg.notify.clone(), notify_metrics, cancel.child_token()));
+        let notifier = if cfg.notify.receivers.is_empty() {
+            None
+        } else {
+            Some(
+                notify::spawn(cfg.notify.clone(), notify_metrics, cancel.child_token())
+                    .context("starting the notification receivers")?,
+            )
+        };
         // Alerts → incidents: bounded and lossless, like engine → alerts.
         let (changes_tx, changes_rx) = mpsc::channel(1024);
         let outlets = alerts::Outlets {
@@ -117,6 +123,8 @@ impl Daemon {
             None => None,
         };
         let (recorder, recorder_task) = recording.unzip();
+        // `/readyz`: false until the server below accepts, with state restored.
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ingest_metrics = IngestMetrics::new();
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
         let state = AppState {
@@ -133,6 +141,7 @@ impl Daemon {
             floor_feed,
             read_access: cfg.wallboard.read_access,
             timezone: cfg.floor.timezone,
+            ready: ready.clone(),
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -152,6 +161,11 @@ impl Daemon {
         let incidents_task = sup.watch("incidents", incidents.task);
         let recorder_task = recorder_task.map(|t| sup.watch("recorder", t));
         let _feed = sup.watch("wall feed", feed_task);
+        // The daily retention purge (chunked: the writer is never held for long).
+        let _retention = sup.watch(
+            "retention purge",
+            store.keep_retention(cfg.retention.clone(), clock, metrics.rows_purged.clone(), cancel.clone()),
+        );
         let writer = store.clone();
         let kept = store.clone();
         let _writer = sup.watch("store writer", tokio::spawn(async move { writer.writer_stopped().await }));
@@ -190,6 +204,8 @@ impl Daemon {
             store.close().await;
             served.map_err(anyhow::Error::from).and(drained)
         });
+        // Alerts and incidents are restored (above) and the listener accepts.
+        ready.store(true, std::sync::atomic::Ordering::Release);
         tracing::info!(%addr, "floorwatch listening");
         Ok(Daemon {
             addr,

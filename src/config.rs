@@ -50,6 +50,42 @@ pub const ENV_ADMIN_TOKEN: &str = "FLOORWATCH_ADMIN_TOKEN";
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9720";
 
+/// How log lines are written to stderr: `text` for a person, `json` (one
+/// object a line) for a log collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Option<LogFormat> {
+        match s {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+/// `server.log_format` of a config file, read before logging starts; `None`
+/// when the file or the key is missing or unreadable (the full load that
+/// follows reports every problem, in the format chosen).
+pub fn peek_log_format(path: &Path) -> Option<LogFormat> {
+    #[derive(Deserialize)]
+    struct Peek {
+        server: Option<PeekServer>,
+    }
+    #[derive(Deserialize)]
+    struct PeekServer {
+        log_format: Option<String>,
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let peek: Peek = toml::from_str(&text).ok()?;
+    LogFormat::parse(&peek.server?.log_format?)
+}
+
 // ---------------------------------------------------------------------------
 // The composition: `[server]` here, every other section from its owner
 // ---------------------------------------------------------------------------
@@ -64,6 +100,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How long shutdown waits for sessions to drain before giving up.
     pub shutdown_grace: Duration,
+    /// `server.log_format`; `--log-format` wins (logging starts before the
+    /// config is loaded, so `main` reads the key with [`peek_log_format`]).
+    pub log_format: LogFormat,
+    /// How long the store keeps history (`[retention]`).
+    pub retention: crate::store::RetentionConfig,
     /// Bearer token for writes under `/api/` (acknowledgements, …); `None` means
     /// loopback clients only.
     pub admin_token: Option<String>,
@@ -280,6 +321,7 @@ struct RawConfig {
     teams: Vec<RawTeam>,
     alerts: RawAlerts,
     notify: RawNotifyConfig,
+    retention: crate::store::RawRetentionConfig,
     wallboard: RawWallboard,
     incidents: RawIncidentsConfig,
 }
@@ -291,6 +333,7 @@ struct RawServer {
     data_dir: Option<String>,
     shutdown_grace_secs: Option<u64>,
     admin_token: Option<String>,
+    log_format: Option<String>,
 }
 
 const SUPPORTED_VERSION: u32 = 1;
@@ -318,6 +361,21 @@ impl RawConfig {
         });
         let data_dir = PathBuf::from(self.server.data_dir.as_deref().unwrap_or("floorwatch-data"));
         let shutdown_grace = Duration::from_secs(self.server.shutdown_grace_secs.unwrap_or(10));
+        let log_format = match self.server.log_format.as_deref().map(LogFormat::parse) {
+            None => LogFormat::Text,
+            Some(Some(f)) => f,
+            Some(None) => {
+                errs.push(problem("server.log_format", "must be \"text\" or \"json\""));
+                LogFormat::Text
+            }
+        };
+        let retention = match self.retention.validate() {
+            Ok(r) => r,
+            Err(problems) => {
+                errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+                crate::store::RetentionConfig::default()
+            }
+        };
         let admin_token =
             env.get(ENV_ADMIN_TOKEN).cloned().or(self.server.admin_token).filter(|t| !t.is_empty());
 
@@ -340,7 +398,11 @@ impl RawConfig {
         };
         let wallboard = self.wallboard.validate(&floor.windows.labels(), thresholds, &mut errs);
         let notify = match self.notify.validate() {
-            Ok(n) => Some(n),
+            Ok(mut n) => {
+                n.timezone = floor.timezone;
+                n.proxy = crate::notify::ProxyConfig::from_env(env);
+                Some(n)
+            }
             Err(problems) => {
                 errs.extend(problems);
                 None
@@ -382,6 +444,8 @@ impl RawConfig {
             listen,
             data_dir,
             shutdown_grace,
+            log_format,
+            retention,
             ingest,
             floor,
         })

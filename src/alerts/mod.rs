@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::event::{FastMap, Ts};
 use crate::metrics::Metrics;
 use crate::notify::{Notice, NoticeKind, Notifier};
-use crate::rules::{CallerLost, Fire, Signal, Text};
+use crate::rules::{CallerLost, Fire, Signal};
 use crate::store::{AlertRecord, StoreError, StoreHandle};
 use crate::vocab::{AlertKey, AlertState, Kind, Language, Severity, Subject};
 
@@ -130,7 +130,6 @@ pub async fn spawn(
         language: outlets.language,
         notifier: outlets.notifier,
         downstream: outlets.downstream,
-        texts: FastMap::default(),
     };
     let mut restored = Vec::new();
     for a in open_alerts {
@@ -140,6 +139,11 @@ pub async fn spawn(
         state.open.insert(key, a);
     }
     state.refresh_gauges();
+    if let Some(n) = &state.notifier {
+        // Alertmanager must go on hearing of them, or it resolves them itself.
+        let open: Vec<Notice> = state.open.values().map(notice_of).collect();
+        n.restore(&open);
+    }
     tracing::info!(open = restored.len(), "alerts restored from the store");
     let task = tokio::spawn(state.run(signals, cmd_rx));
     Ok(Alerts { handle: AlertsHandle { cmd, updates, store }, task, restored })
@@ -169,8 +173,6 @@ struct State {
     language: Language,
     notifier: Option<Notifier>,
     downstream: Option<mpsc::Sender<Vec<Change>>>,
-    /// Both languages of each open alert's message, for receivers of either.
-    texts: FastMap<String, Text>,
 }
 
 impl State {
@@ -246,9 +248,6 @@ impl State {
             tracing::info!(id = %rec.id, kind = %rec.kind, state = %rec.state, severity = %rec.severity, "alert");
             let rec = Arc::new(rec);
             self.announce(&rec);
-            if rec.state == AlertState::Resolved {
-                self.texts.remove(&rec.id);
-            }
             saved.push(rec);
         }
         self.refresh_gauges();
@@ -300,7 +299,8 @@ impl State {
             }
             rec.severity = f.severity;
             rec.message = f.text.pick(self.language).to_owned();
-            self.texts.insert(rec.id.clone(), f.text);
+            rec.message_zh = f.text.zh;
+            rec.message_en = f.text.en;
             rec.value = f.value;
             rec.updated_at = now;
             return Some(rec.clone());
@@ -322,13 +322,15 @@ impl State {
             acked_at: None,
             ack_note: None,
             message: f.text.pick(self.language).to_owned(),
+            message_zh: f.text.zh.clone(),
+            message_en: f.text.en.clone(),
+            fired_severity: f.severity,
             value: f.value,
             threshold: f.threshold,
             notified_at: Some(now),
             escalated: false,
         };
         self.ids.insert(rec.id.clone(), f.key.clone());
-        self.texts.insert(rec.id.clone(), f.text);
         self.open.insert(f.key, rec.clone());
         Some(rec)
     }
@@ -361,24 +363,7 @@ impl State {
     fn announce(&self, rec: &Arc<AlertRecord>) {
         let _ = self.updates.send(rec.clone());
         if let Some(n) = &self.notifier {
-            let text = self.texts.get(&rec.id);
-            n.notify(&Notice {
-                id: rec.id.clone(),
-                kind: NoticeKind::Alert(rec.kind),
-                severity: rec.severity,
-                state: rec.state,
-                agent: rec.agent.clone(),
-                team: rec.team.clone(),
-                queue: rec.queue.clone(),
-                source: rec.source.clone(),
-                component: rec.component.clone(),
-                started_at_ms: rec.started_at,
-                resolved_at_ms: rec.resolved_at,
-                message_zh: text.map_or_else(|| rec.message.clone(), |t| t.zh.clone()),
-                message_en: text.map_or_else(|| rec.message.clone(), |t| t.en.clone()),
-                acked_by: rec.acked_by.clone(),
-                escalated: rec.escalated,
-            });
+            n.notify(&notice_of(rec));
         }
     }
 
@@ -397,6 +382,28 @@ impl State {
             self.metrics.alerts_firing.with_label_values(&[k.as_str()]).set(firing);
             self.metrics.alerts_acknowledged.with_label_values(&[k.as_str()]).set(acked);
         }
+    }
+}
+
+/// An alert as the notification receivers see it, both languages included.
+pub(crate) fn notice_of(rec: &AlertRecord) -> Notice {
+    Notice {
+        id: rec.id.clone(),
+        kind: NoticeKind::Alert(rec.kind),
+        severity: rec.severity,
+        fired_severity: rec.fired_severity,
+        state: rec.state,
+        agent: rec.agent.clone(),
+        team: rec.team.clone(),
+        queue: rec.queue.clone(),
+        source: rec.source.clone(),
+        component: rec.component.clone(),
+        started_at_ms: rec.started_at,
+        resolved_at_ms: rec.resolved_at,
+        message_zh: rec.message_zh.clone(),
+        message_en: rec.message_en.clone(),
+        acked_by: rec.acked_by.clone(),
+        escalated: rec.escalated,
     }
 }
 

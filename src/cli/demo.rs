@@ -32,6 +32,12 @@ const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 /// Offered calls per minute of the default 60-agent demo floor.
 const DEMO_CALLS_PER_MIN: f64 = 13.0;
 
+impl Args {
+    pub(super) fn config_file(&self) -> Option<&std::path::Path> {
+        self.config.as_deref()
+    }
+}
+
 pub(super) async fn run(Args { listen, config, data_dir, sim: args }: Args) -> Result<(), CliError> {
     let cfg = match &config {
         Some(path) => super::load(Some(path), listen, data_dir)?,

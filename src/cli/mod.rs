@@ -23,8 +23,25 @@ use crate::config::{self, Config, ConfigErrors, Env};
 #[derive(Debug, Parser)]
 #[command(name = "floorwatch", version, about = "Real-time call-center floor monitoring", long_about = None)]
 pub struct Cli {
+    /// Log lines on stderr as `text` (for a person) or `json` (one object a
+    /// line, for a log collector); overrides the config's `server.log_format`.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    log_format: Option<config::LogFormat>,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// The log format: the flag, else the config file's `server.log_format`
+    /// (read ahead, since logging starts before the config is loaded).
+    pub fn log_format(&self) -> config::LogFormat {
+        let file = match &self.command {
+            Command::Serve(a) => a.config_file(),
+            Command::Demo(a) => a.config_file(),
+            Command::CheckConfig(_) | Command::Sim(_) | Command::Replay(_) => None,
+        };
+        self.log_format.or_else(|| file.and_then(config::peek_log_format)).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,6 +33,12 @@ pub(super) struct Args {
     record_max_mib: u64,
 }
 
+impl Args {
+    pub(super) fn config_file(&self) -> Option<&std::path::Path> {
+        self.config.as_deref()
+    }
+}
+
 pub(super) async fn run(args: Args) -> Result<(), CliError> {
     let mut cfg = super::load(args.config.as_deref(), args.listen, args.data_dir)?;
     cfg.record = args.record.map(|path| crate::ingest::record::RecordConfig {

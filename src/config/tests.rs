@@ -274,3 +274,28 @@ fn the_owners_defaults_are_the_sections_of_the_default_config() {
     assert_eq!(a.busy_limit_secs, c.alerts.busy_limit_secs);
     assert_eq!((a.language, a.acw_overrun_secs, a.min_calls), (c.alerts.language, 120, 20));
 }
+
+#[test]
+fn operations_keys_log_format_retention_and_notify_context() {
+    let c = parse_ok(
+        "[server]\nlog_format = \"json\"\n[floor]\ntimezone = \"Asia/Shanghai\"\n\
+         [retention]\nalerts_days = 30\naudit_days = 0\n",
+    );
+    assert_eq!(c.log_format, LogFormat::Json);
+    assert_eq!((c.retention.alerts_days, c.retention.audit_days, c.retention.faults_days), (30, 0, 365));
+    assert_eq!(c.notify.timezone, chrono_tz::Asia::Shanghai);
+    let env: Env = [("HTTPS_PROXY".to_owned(), "http://proxy:3128".to_owned())].into();
+    let c = parse("", "t.toml", &env).expect("valid");
+    assert_eq!(c.notify.proxy.https.as_deref(), Some("http://proxy:3128"));
+    let keys: Vec<String> = parse_err("[server]\nlog_format = \"xml\"\n[retention]\nfaults_days = 99999\n")
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(keys, ["server.log_format", "retention.faults_days"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let f = dir.path().join("f.toml");
+    std::fs::write(&f, "[server]\nlog_format = \"json\"\n[oops").expect("write");
+    assert_eq!(peek_log_format(&f), None, "an unreadable file: the full load reports it");
+    std::fs::write(&f, "[server]\nlog_format = \"json\"\n").expect("write");
+    assert_eq!(peek_log_format(&f), Some(LogFormat::Json));
+}

@@ -68,6 +68,18 @@ pub(super) async fn list(State(st): State<AppState>, Query(q): Query<ListQuery>)
     }
 }
 
+/// One alert as committed, by id; 404 when there is none.
+pub(super) async fn get(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    match st.alerts.store.get_alert(id).await {
+        Ok(Some(a)) => Json(AlertDto::from(&a)).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such alert"),
+        Err(e) => {
+            tracing::error!(error = %e, "reading an alert failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "alert store unavailable")
+        }
+    }
+}
+
 /// The optional body of an acknowledgement (contract §2). It keeps the rules it
 /// had before the shared ones of [`WriteBody`]: unknown fields pass, a body that
 /// is not the documented object is a 400 naming no field, and `by` is kept as

@@ -278,12 +278,22 @@ pub struct AlertDto<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ack_note: Option<&'a str>,
     pub message: &'a str,
+    /// Both languages (contract §8), so each screen shows its viewer's.
+    pub messages: MessagesDto<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// Re-notified to the duty supervisor: critical and unacknowledged too long.
     pub escalated: bool,
+}
+
+/// `{"zh-CN": "...", "en": "..."}`.
+#[derive(Serialize)]
+pub struct MessagesDto<'a> {
+    #[serde(rename = "zh-CN")]
+    pub zh: &'a str,
+    pub en: &'a str,
 }
 
 #[derive(Serialize)]
@@ -321,6 +331,7 @@ impl<'a> From<&'a crate::store::AlertRecord> for AlertDto<'a> {
             acknowledged_at: a.acked_at.map(format_ts),
             ack_note: a.ack_note.as_deref(),
             message: &a.message,
+            messages: MessagesDto { zh: &a.message_zh, en: &a.message_en },
             value: a.value,
             threshold: a.threshold,
             escalated: a.escalated,

@@ -3,11 +3,15 @@
 //! - `GET /`            the wallboard (static, embedded); `GET /lead` the team-lead
 //!   console; `GET /assets/{file}` their scripts and styles
 //! - `WS  /ws/floor`    the live floor for both: a snapshot, then deltas
-//! - `GET /healthz`     200 while the engine runs
+//! - `GET /healthz`     200 while the engine runs and the store commits a write (else 503
+//!   with a JSON reason)
+//! - `GET /readyz`      200 once state is restored and events are accepted; 503 while
+//!   shutting down
 //! - `GET /metrics`     Prometheus text exposition
 //! - `GET /api/floor`   JSON snapshot of queues (with window figures), teams, agents
 //! - `WS  /ingest`      canonical event ingest (contract §3), see [`crate::ingest`]
 //! - `GET /api/alerts`  alerts as committed to the store (`?state=&kind=&team=&queue=&since=`)
+//! - `GET /api/alerts/{id}`  one alert (Alertmanager's `generatorURL` points here)
 //! - `POST /api/alerts/{id}/ack`  acknowledge (admin rule), answered after the commit
 //! - `WS  /ws/alerts`   open alerts on connect, then every change
 //! - `/api/incidents`, `/api/callbacks`, `/api/faults`, `/api/audit`, `WS /ws/agents`:
@@ -68,6 +72,8 @@ pub struct AppState {
     pub read_access: ReadAccess,
     /// The floor's time zone, for times in CSV exports (spreadsheets show them as is).
     pub timezone: chrono_tz::Tz,
+    /// Set once the daemon has restored its state and accepts events (`/readyz`).
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.
@@ -120,11 +126,13 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/floor", get(floor_ws::upgrade))
         .route("/api/floor", get(api::floor))
         .route("/api/alerts", get(alerts::list))
+        .route("/api/alerts/{id}", get(alerts::get))
         .route("/ws/alerts", get(alerts::push))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), read_access::guard));
     Router::new()
         .merge(reads)
         .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .route("/ingest", get(ingest::upgrade))
         .route("/api/alerts/{id}/ack", post(alerts::ack))
@@ -138,5 +146,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/faults/{id}", get(incidents::get_fault).patch(incidents::annotate_fault))
         .route("/api/audit", get(incidents::audit))
         .route("/ws/agents", get(incidents::agents_ws))
+        .layer(compression())
         .with_state(state)
+}
+
+/// gzip for large answers (`/api/floor` and `/metrics` run to megabytes on a big
+/// floor), only when the client sends `Accept-Encoding: gzip`. Small answers
+/// are not worth it, images are compressed already, and a WebSocket upgrade
+/// (101, no body) must pass untouched.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate as _, SizeAbove};
+    let not_upgrade =
+        |status: StatusCode,
+         _: axum::http::Version,
+         _: &axum::http::HeaderMap,
+         _: &axum::http::Extensions| status != StatusCode::SWITCHING_PROTOCOLS;
+    tower_http::compression::CompressionLayer::new()
+        .gzip(true)
+        .compress_when(SizeAbove::new(1024).and(NotForContentType::IMAGES).and(not_upgrade))
 }

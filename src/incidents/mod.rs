@@ -886,6 +886,7 @@ impl State {
             id: o.id.clone(),
             kind: NoticeKind::Incident,
             severity: Severity::Critical,
+            fired_severity: Severity::Critical,
             state: if closed { AlertState::Resolved } else { AlertState::Firing },
             agent: None,
             team: None,

@@ -46,6 +46,8 @@ pub struct Metrics {
     /// `floorwatch_alerts_firing{kind}`, set by the alert task that owns alert state.
     pub alerts_firing: IntGaugeVec,
     pub alerts_acknowledged: IntGaugeVec,
+    /// `floorwatch_store_rows_purged_total{table}`: rows the retention purge deleted.
+    pub rows_purged: IntCounterVec,
     offered: IntCounterVec,
     answered: IntCounterVec,
     abandoned: IntCounterVec,
@@ -136,6 +138,17 @@ impl QueueMetrics {
         }
     }
 }
+
+/// The source revision, when the build was given one (`FLOORWATCH_REVISION=$(git
+/// rev-parse --short HEAD) cargo build`); empty otherwise, which Prometheus
+/// shows as no label.
+const BUILD_REVISION: &str = match option_env!("FLOORWATCH_REVISION") {
+    Some(r) => r,
+    None => "",
+};
+
+/// The tables the retention purge deletes from (the `table` label's values).
+pub const PURGED_TABLES: [&str; 4] = ["alerts", "audit", "callbacks", "faults"];
 
 impl Metrics {
     pub fn new() -> Metrics {
@@ -269,7 +282,28 @@ impl Metrics {
         let anomalies =
             Anomaly::ALL.iter().map(|a| anomalies_vec.with_label_values(&[a.as_label()])).collect();
 
+        // Constant 1: its labels say which build answers (the exporters' convention).
+        let build_info = IntGaugeVec::new(
+            Opts::new("floorwatch_build_info", "Always 1: the version and source revision of this build."),
+            &["version", "revision"],
+        )
+        .expect("static metric definition");
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), BUILD_REVISION]).set(1);
+        let rows_purged = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_store_rows_purged_total",
+                "Rows the retention purge deleted, by table (alerts, audit, callbacks, faults).",
+            ),
+            &["table"],
+        )
+        .expect("static metric definition");
+        for t in PURGED_TABLES {
+            rows_purged.with_label_values(&[t]);
+        }
+
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(build_info),
+            Box::new(rows_purged.clone()),
             Box::new(events_vec),
             Box::new(anomalies_vec),
             Box::new(ingest_lag.clone()),
@@ -289,6 +323,12 @@ impl Metrics {
         for c in collectors {
             registry.register(c).expect("metric names are unique");
         }
+        // CPU, memory, file descriptors and start time of this process: the
+        // `process_*` names every exporter has, so the usual dashboards work.
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .expect("process metric names are unique");
         Metrics {
             registry,
             events,
@@ -297,6 +337,7 @@ impl Metrics {
             engine_batch_seconds,
             alerts_firing,
             alerts_acknowledged,
+            rows_purged,
             offered,
             answered,
             abandoned,
@@ -353,6 +394,8 @@ pub struct NotifyMetrics {
     pub failed: IntCounterVec,
     pub dropped: IntCounterVec,
     pub retried: IntCounterVec,
+    /// Notices sent inside a digest, their receiver over its rate limit.
+    pub batched: IntCounterVec,
 }
 
 impl NotifyMetrics {
@@ -365,11 +408,15 @@ impl NotifyMetrics {
             failed: vec("floorwatch_notify_failed_total", "Pushes given up on after retries, by receiver."),
             dropped: vec("floorwatch_notify_dropped_total", "Pushes dropped because the queue was full."),
             retried: vec("floorwatch_notify_retries_total", "Push attempts retried, by receiver."),
+            batched: vec(
+                "floorwatch_notify_batched_total",
+                "Notices sent together in one digest message because the receiver was over its rate limit.",
+            ),
         }
     }
 
     pub fn register(&self, r: &prometheus::Registry) -> prometheus::Result<()> {
-        for c in [&self.sent, &self.failed, &self.dropped, &self.retried] {
+        for c in [&self.sent, &self.failed, &self.dropped, &self.retried, &self.batched] {
             r.register(Box::new(c.clone()))?;
         }
         Ok(())

@@ -12,6 +12,22 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// Default per-request timeout.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+/// How often every active alert is sent to Alertmanager again. Its client
+/// protocol wants active alerts re-sent continuously (Prometheus does it every
+/// minute at most); an alert not heard of by its `endsAt` (or, without one,
+/// within `resolve_timeout`, 5 min by default) is resolved behind our back.
+pub const DEFAULT_RESEND_SECS: u64 = 60;
+/// `endsAt` of an active alert is this many resend periods ahead of now, as
+/// Prometheus does (4 × its resend delay): three re-sends may be lost in a row
+/// before Alertmanager resolves it.
+pub(crate) const ENDS_AT_PERIODS: u32 = 4;
+/// The robots' documented limits, per robot (one webhook URL).
+/// DingTalk custom robot: 20 messages a minute, then it refuses for 10 min.
+pub(crate) const DINGTALK_PER_MINUTE: u32 = 20;
+/// WeCom group robot: 20 messages a minute.
+pub(crate) const WECOM_PER_MINUTE: u32 = 20;
+/// Feishu custom bot: 100 requests a minute (and 5 a second) per bot.
+pub(crate) const FEISHU_PER_MINUTE: u32 = 100;
 
 /// Validated notification config.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +36,14 @@ pub struct NotifyConfig {
     pub queue_capacity: usize,
     pub max_retries: u32,
     pub timeout_secs: u64,
+    /// Where people reach this daemon (`https://floorwatch.example/`): links in
+    /// pushes, such as Alertmanager's `generatorURL`. `None`: no links.
+    pub external_url: Option<String>,
+    /// The floor's time zone: times in robot messages are the floor's clock
+    /// (set from `floor.timezone`, not the host's zone).
+    pub timezone: chrono_tz::Tz,
+    /// The outbound proxy, from the environment (`HTTPS_PROXY`, `NO_PROXY`).
+    pub proxy: ProxyConfig,
 }
 
 impl Default for NotifyConfig {
@@ -29,6 +53,31 @@ impl Default for NotifyConfig {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             max_retries: DEFAULT_MAX_RETRIES,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
+            external_url: None,
+            timezone: chrono_tz::Tz::UTC,
+            proxy: ProxyConfig::default(),
+        }
+    }
+}
+
+/// The proxy settings curl and most tools read: `HTTPS_PROXY` (or `https_proxy`,
+/// or `ALL_PROXY`) for `https://` receivers, `NO_PROXY` for the hosts that go
+/// direct. `http://` receivers always go direct (a plain-HTTP receiver is a
+/// local one: Alertmanager beside the daemon, an intranet webhook).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyConfig {
+    pub https: Option<String>,
+    pub no: Option<String>,
+}
+
+impl ProxyConfig {
+    /// From the process environment as the caller read it (never read here).
+    pub fn from_env(env: &std::collections::HashMap<String, String>) -> ProxyConfig {
+        let get =
+            |names: &[&str]| names.iter().find_map(|n| env.get(*n)).filter(|v| !v.trim().is_empty()).cloned();
+        ProxyConfig {
+            https: get(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]),
+            no: get(&["NO_PROXY", "no_proxy"]),
         }
     }
 }
@@ -39,8 +88,19 @@ pub struct ReceiverConfig {
     pub name: String,
     pub kind: SinkKind,
     /// `http://` or `https://`. For Alertmanager the base URL; `/api/v2/alerts` is appended
-    /// unless already there.
+    /// unless already there. The first of `urls`.
     pub url: String,
+    /// Every URL this receiver posts to: one, or an Alertmanager cluster's
+    /// members (each gets every alert, as Prometheus does).
+    pub urls: Vec<String>,
+    /// Alertmanager: every active alert is sent again this often.
+    pub resend_secs: u64,
+    /// Pushes a minute this receiver takes (the robots' documented limits by
+    /// default); `None`: unlimited. Over it, pushes wait and are sent as one.
+    pub per_minute: Option<u32>,
+    /// Extra trusted CA certificates (PEM), beside the public roots: an
+    /// intranet Alertmanager or webhook with its own CA.
+    pub ca_file: Option<std::path::PathBuf>,
     pub language: Lang,
     /// Empty = every team.
     pub teams: Vec<String>,
@@ -110,6 +170,7 @@ pub struct RawNotifyConfig {
     pub queue_capacity: Option<usize>,
     pub max_retries: Option<u32>,
     pub timeout_secs: Option<u64>,
+    pub external_url: Option<String>,
 }
 
 /// One `[[notify.receivers]]` entry as written.
@@ -130,6 +191,14 @@ pub struct RawReceiver {
     pub kinds: Vec<String>,
     pub escalations: bool,
     pub queue_capacity: Option<usize>,
+    /// Alertmanager cluster: more URLs beside `url` (or instead of it).
+    pub urls: Vec<String>,
+    /// Alertmanager only; default 60.
+    pub resend_secs: Option<u64>,
+    /// 0: unlimited. Default: the robots' documented limits, else unlimited.
+    pub rate_limit_per_minute: Option<u32>,
+    /// PEM file of extra CA certificates.
+    pub ca_file: Option<String>,
 }
 
 type Problems = Vec<(String, String)>;
@@ -180,8 +249,43 @@ impl RawNotifyConfig {
                     Some(_) => err(key("secret"), "only dingtalk and feishu receivers take a secret"),
                 }
             }
-            if let Err(m) = check_url(&r.url) {
-                err(key("url"), m);
+            let mut urls: Vec<String> = Vec::with_capacity(1 + r.urls.len());
+            if !r.url.is_empty() || r.urls.is_empty() {
+                if let Err(m) = check_url(&r.url) {
+                    err(key("url"), m);
+                }
+                urls.push(r.url.clone());
+            }
+            for (j, u) in r.urls.iter().enumerate() {
+                if let Err(m) = check_url(u) {
+                    err(key(&format!("urls[{j}]")), m);
+                }
+                urls.push(u.clone());
+            }
+            let am = kind == Some(SinkKind::Alertmanager);
+            if !r.urls.is_empty() && !am && kind.is_some() {
+                err(key("urls"), "only alertmanager receivers take several urls");
+            }
+            if r.resend_secs.is_some() && !am && kind.is_some() {
+                err(key("resend_secs"), "only alertmanager receivers re-send");
+            }
+            let resend_secs = r.resend_secs.unwrap_or(DEFAULT_RESEND_SECS);
+            if !(1..=3600).contains(&resend_secs) {
+                err(key("resend_secs"), "must be between 1 and 3600");
+            }
+            let per_minute = match (r.rate_limit_per_minute, &kind) {
+                (Some(0), _) => None,
+                (Some(n), _) => Some(n),
+                (None, Some(SinkKind::DingTalk { .. })) => Some(DINGTALK_PER_MINUTE),
+                (None, Some(SinkKind::WeCom)) => Some(WECOM_PER_MINUTE),
+                (None, Some(SinkKind::Feishu { .. })) => Some(FEISHU_PER_MINUTE),
+                (None, _) => None,
+            };
+            if per_minute.is_some_and(|n| n > 60_000) {
+                err(key("rate_limit_per_minute"), "must be at most 60000 (0: unlimited)");
+            }
+            if r.ca_file.as_deref().is_some_and(str::is_empty) {
+                err(key("ca_file"), "must not be empty when set");
             }
             let default_lang = match kind {
                 Some(SinkKind::Webhook | SinkKind::Alertmanager) => Lang::En,
@@ -224,16 +328,23 @@ impl RawNotifyConfig {
             if r.queue_capacity.is_some_and(|c| !(1..=1_000_000).contains(&c)) {
                 err(key("queue_capacity"), "must be between 1 and 1000000");
             }
-            let mut url = r.url;
-            if kind == Some(SinkKind::Alertmanager) && !url.trim_end_matches('/').ends_with("/api/v2/alerts")
-            {
-                url = format!("{}/api/v2/alerts", url.trim_end_matches('/'));
+            if am {
+                for url in &mut urls {
+                    if !url.trim_end_matches('/').ends_with("/api/v2/alerts") {
+                        *url = format!("{}/api/v2/alerts", url.trim_end_matches('/'));
+                    }
+                }
             }
+            let url = urls.first().cloned().unwrap_or_default();
             if let Some(kind) = kind {
                 receivers.push(ReceiverConfig {
                     name: r.name,
                     kind,
                     url,
+                    urls,
+                    resend_secs,
+                    per_minute,
+                    ca_file: r.ca_file.map(std::path::PathBuf::from),
                     language,
                     teams: r.teams,
                     min_severity,
@@ -243,8 +354,21 @@ impl RawNotifyConfig {
                 });
             }
         }
+        let external_url = self.external_url.filter(|u| !u.trim().is_empty());
+        if let Some(u) = &external_url
+            && let Err(m) = check_url(u)
+        {
+            err("notify.external_url".into(), m);
+        }
         if errs.is_empty() {
-            Ok(NotifyConfig { receivers, queue_capacity, max_retries, timeout_secs })
+            Ok(NotifyConfig {
+                receivers,
+                queue_capacity,
+                max_retries,
+                timeout_secs,
+                external_url,
+                ..NotifyConfig::default()
+            })
         } else {
             Err(errs)
         }

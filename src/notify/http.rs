@@ -1,5 +1,7 @@
-//! The HTTP side of a push: one shared hyper client (rustls with ring, Mozilla roots, HTTP/1.1),
-//! a POST bounded by a timeout, and the verdict on the answer (sent, retry, or give up).
+//! The HTTP side of a push: a hyper client per receiver (rustls with ring, the Mozilla roots plus
+//! the receiver's CA file, HTTP/1.1, the environment's HTTPS proxy), a POST bounded by a
+//! timeout, and the verdict on the answer (sent, retry — when the receiver says, per
+//! `Retry-After` — or give up).
 
 use std::time::Duration;
 
@@ -8,34 +10,49 @@ use hyper::body::Bytes;
 use hyper::{Request, StatusCode, header};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::config::SinkKind;
+use super::config::{ProxyConfig, ReceiverConfig, SinkKind};
+use super::connect::{self, ConnectError, ProxyConnector};
 
 /// Robots' answers are small; read at most this much of any answer.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
-/// Builds the shared client; `http://` and `https://` both allowed.
-pub(crate) fn client() -> HttpClient {
-    let provider = rustls::crypto::ring::default_provider();
-    // Fails only for a provider without a safe protocol version; ring has TLS 1.2 and 1.3.
-    #[allow(clippy::expect_used)]
-    let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(provider)
-        .expect("ring supports the default TLS versions");
-    let connector = builder.https_or_http().enable_http1().build();
-    Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector)
+/// Longest `Retry-After` honoured: a receiver asking for more is retried after this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// Builds receiver `rc`'s client; `http://` and `https://` both allowed. Reads
+/// its CA file, so call it at start-up.
+pub(crate) fn client(rc: &ReceiverConfig, proxy: &ProxyConfig) -> Result<HttpClient, ConnectError> {
+    let tls = connect::tls_config(rc.ca_file.as_deref())?;
+    let tcp = ProxyConnector::new(proxy)?;
+    for url in &rc.urls {
+        if let Ok(uri) = url.parse::<hyper::Uri>()
+            && tcp.proxied(&uri)
+        {
+            tracing::info!(receiver = %rc.name, url = %super::render::mask_url(url), "notify: through the https proxy");
+        }
+    }
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector))
 }
 
 /// What became of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Sent,
-    /// Worth another try (connection error, timeout, 5xx, 429, a robot's rate limit).
-    Retry(String),
+    /// Worth another try (connection error, timeout, 5xx, 429, a robot's rate
+    /// limit); `after` is the receiver's own `Retry-After`, when it gave one.
+    Retry {
+        why: String,
+        after: Option<Duration>,
+    },
     /// Not worth another try (4xx, a robot's error code).
     GiveUp(String),
 }
@@ -59,18 +76,44 @@ pub(crate) async fn post(
     let exchange = async {
         let resp = client.request(req).await.map_err(|e| error_chain(&e))?;
         let status = resp.status();
+        let after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after(v, std::time::SystemTime::now()));
         let bytes = Limited::new(resp.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
             .map(|c| c.to_bytes())
             .unwrap_or_default();
-        Ok::<_, String>((status, bytes))
+        Ok::<_, String>((status, bytes, after))
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Err(_) => Outcome::Retry(format!("timed out after {}s", timeout.as_secs_f32())),
-        Ok(Err(e)) => Outcome::Retry(e),
-        Ok(Ok((status, bytes))) => judge(kind, status, &bytes),
+        Err(_) => retry(format!("timed out after {}s", timeout.as_secs_f32())),
+        Ok(Err(e)) => retry(e),
+        Ok(Ok((status, bytes, after))) => match judge(kind, status, &bytes) {
+            Outcome::Retry { why, after: None } => Outcome::Retry { why, after },
+            other => other,
+        },
     }
+}
+
+fn retry(why: String) -> Outcome {
+    Outcome::Retry { why, after: None }
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): delay seconds, or an HTTP date
+/// (a date in the past means now). Capped at [`MAX_RETRY_AFTER`].
+pub(crate) fn retry_after(v: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = v.trim();
+    let d = match v.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(v).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(d.min(MAX_RETRY_AFTER))
 }
 
 /// The verdict on an answer.
@@ -79,7 +122,7 @@ pub(crate) fn judge(kind: &SinkKind, status: StatusCode, body: &[u8]) -> Outcome
         || status == StatusCode::REQUEST_TIMEOUT
         || status.is_server_error()
     {
-        return Outcome::Retry(format!("HTTP {}", status.as_u16()));
+        return retry(format!("HTTP {}", status.as_u16()));
     }
     if !status.is_success() {
         return Outcome::GiveUp(format!("HTTP {}: {}", status.as_u16(), snippet(body)));
@@ -98,7 +141,7 @@ pub(crate) fn judge(kind: &SinkKind, status: StatusCode, body: &[u8]) -> Outcome
         None | Some(0) => Outcome::Sent,
         Some(c) => {
             let text = format!("{} error {c}: {}", kind.as_str(), msg.unwrap_or(""));
-            if is_rate_limit(kind, c) { Outcome::Retry(text) } else { Outcome::GiveUp(text) }
+            if is_rate_limit(kind, c) { retry(text) } else { Outcome::GiveUp(text) }
         }
     }
 }

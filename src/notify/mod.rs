@@ -2,9 +2,17 @@
 //! robots and Prometheus Alertmanager. Every receiver has its own bounded queue and task, so a
 //! slow or dead receiver never slows the engine: `Notifier::notify` only `try_send`s, and a full
 //! queue drops that receiver's push and counts it in `floorwatch_notify_dropped_total`.
+//!
+//! Robots get at most their documented rate (over it, a digest: see `worker`); Alertmanager
+//! gets every active alert re-sent continuously, as its client protocol asks (see
+//! `alertmanager`). Each receiver has its own client: its CA file, and the environment's
+//! HTTPS proxy.
 
+mod alertmanager;
 mod config;
+mod connect;
 mod http;
+mod limit;
 mod render;
 mod worker;
 
@@ -23,9 +31,10 @@ use tokio_util::task::TaskTracker;
 use crate::vocab::{AlertState, Kind, Severity};
 
 pub use config::{
-    DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_CAPACITY, DEFAULT_TIMEOUT_SECS, Lang, NotifyConfig, RawNotifyConfig,
-    RawReceiver, ReceiverConfig, SinkKind,
+    DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESEND_SECS, DEFAULT_TIMEOUT_SECS, Lang,
+    NotifyConfig, ProxyConfig, RawNotifyConfig, RawReceiver, ReceiverConfig, SinkKind,
 };
+pub use connect::ConnectError;
 
 /// What a notice is about: an alert of some kind, or an incident opening or
 /// closing. A receiver's `kinds` lists these.
@@ -71,6 +80,9 @@ pub struct Notice {
     pub id: String,
     pub kind: NoticeKind,
     pub severity: Severity,
+    /// The severity it fired with; never changes over the alert's life
+    /// (Alertmanager's `severity` label).
+    pub fired_severity: Severity,
     pub state: AlertState,
     pub agent: Option<String>,
     pub team: Option<String>,
@@ -90,17 +102,36 @@ pub struct Notice {
 // Defined with every other metric, in `crate::metrics`.
 pub use crate::metrics::NotifyMetrics;
 
-/// Timing knobs not in the config (tests shorten the backoff).
+/// Timing knobs not in the config (tests shorten them).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tuning {
     pub(crate) backoff_base: Duration,
     pub(crate) backoff_cap: Duration,
+    /// The window `per_minute` counts over: a minute.
+    pub(crate) rate_window: Duration,
+    /// Overrides every Alertmanager receiver's `resend_secs`.
+    pub(crate) resend: Option<Duration>,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { backoff_base: Duration::from_secs(1), backoff_cap: Duration::from_secs(60) }
+        Tuning {
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(60),
+            rate_window: Duration::from_secs(60),
+            resend: None,
+        }
     }
+}
+
+/// What a receiver's queue carries.
+#[derive(Debug, Clone)]
+pub(crate) enum Push {
+    /// One alert change (or incident notice).
+    One(Arc<Notice>),
+    /// The open alerts restored at start, for receivers that keep state
+    /// (Alertmanager); the others ignore it.
+    Restore(Arc<Vec<Notice>>),
 }
 
 /// Handle that routes alert changes to the receivers' queues. Cheap to clone.
@@ -124,11 +155,16 @@ struct Inner {
 
 struct Route {
     rc: Arc<ReceiverConfig>,
-    tx: mpsc::Sender<Arc<Notice>>,
+    tx: mpsc::Sender<Push>,
 }
 
-/// Starts one task per receiver, each with its own bounded queue.
-pub fn spawn(cfg: NotifyConfig, metrics: NotifyMetrics, cancel: CancellationToken) -> Notifier {
+/// Starts one task per receiver, each with its own bounded queue. Fails when a
+/// receiver's CA file cannot be read or the proxy URL is invalid.
+pub fn spawn(
+    cfg: NotifyConfig,
+    metrics: NotifyMetrics,
+    cancel: CancellationToken,
+) -> Result<Notifier, ConnectError> {
     spawn_tuned(cfg, metrics, cancel, Tuning::default())
 }
 
@@ -137,8 +173,11 @@ pub(crate) fn spawn_tuned(
     metrics: NotifyMetrics,
     cancel: CancellationToken,
     tuning: Tuning,
-) -> Notifier {
-    let client = http::client();
+) -> Result<Notifier, ConnectError> {
+    let ctx = render::Ctx {
+        external_url: cfg.external_url.as_deref().map(|u| u.trim_end_matches('/').to_owned()),
+        tz: cfg.timezone,
+    };
     let tracker = TaskTracker::new();
     let closing = cancel.child_token();
     let abort = CancellationToken::new();
@@ -147,28 +186,46 @@ pub(crate) fn spawn_tuned(
     for rc in cfg.receivers {
         let rc = Arc::new(rc);
         // Create the series so dashboards see zeros before the first push.
-        for c in [&metrics.sent, &metrics.failed, &metrics.dropped, &metrics.retried] {
+        for c in [&metrics.sent, &metrics.failed, &metrics.dropped, &metrics.retried, &metrics.batched] {
             c.with_label_values(&[rc.name.as_str()]);
         }
+        let client = http::client(&rc, &cfg.proxy)?;
         let (tx, rx) = mpsc::channel(rc.queue_capacity.unwrap_or(cfg.queue_capacity).max(1));
-        let w = worker::Worker {
-            rc: Arc::clone(&rc),
-            client: client.clone(),
-            metrics: metrics.clone(),
-            max_retries: cfg.max_retries,
-            timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
-            tuning,
-            closing: closing.clone(),
-            abort: abort.clone(),
-        };
-        tasks.push(tracker.spawn(w.run(rx)));
+        let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
+        if rc.kind == SinkKind::Alertmanager {
+            let w = alertmanager::AmWorker {
+                rc: Arc::clone(&rc),
+                ctx: ctx.clone(),
+                client,
+                metrics: metrics.clone(),
+                max_retries: cfg.max_retries,
+                timeout,
+                tuning,
+                closing: closing.clone(),
+                abort: abort.clone(),
+            };
+            tasks.push(tracker.spawn(w.run(rx)));
+        } else {
+            let w = worker::Worker {
+                rc: Arc::clone(&rc),
+                ctx: ctx.clone(),
+                client,
+                metrics: metrics.clone(),
+                max_retries: cfg.max_retries,
+                timeout,
+                tuning,
+                closing: closing.clone(),
+                abort: abort.clone(),
+            };
+            tasks.push(tracker.spawn(w.run(rx)));
+        }
         tracing::info!(receiver = %rc.name, kind = rc.kind.as_str(), url = %render::mask_url(&rc.url),
-            "notify: receiver started");
+            urls = rc.urls.len(), per_minute = rc.per_minute, "notify: receiver started");
         routes.push(Route { rc, tx });
     }
     tracker.close();
     let tasks = std::sync::Mutex::new(tasks);
-    Notifier { inner: Arc::new(Inner { routes, metrics, tracker, closing, abort, tasks }) }
+    Ok(Notifier { inner: Arc::new(Inner { routes, metrics, tracker, closing, abort, tasks }) })
 }
 
 /// Whether receiver `r` wants notice `n`.
@@ -176,7 +233,9 @@ pub(crate) fn wants(r: &ReceiverConfig, n: &Notice) -> bool {
     (r.teams.is_empty() || n.team.as_ref().is_some_and(|t| r.teams.contains(t)))
         && n.severity >= r.min_severity
         && (r.kinds.is_empty() || r.kinds.contains(&n.kind))
-        && (!n.escalated || r.escalations)
+        // Alertmanager follows an alert's whole life, escalated or not (an
+        // escalation is an annotation there, not another alert).
+        && (!n.escalated || r.escalations || r.kind == SinkKind::Alertmanager)
 }
 
 impl Notifier {
@@ -189,7 +248,7 @@ impl Notifier {
                 continue;
             }
             let notice = Arc::clone(shared.get_or_insert_with(|| Arc::new(n.clone())));
-            if let Err(e) = route.tx.try_send(notice) {
+            if let Err(e) = route.tx.try_send(Push::One(notice)) {
                 self.inner.metrics.dropped.with_label_values(&[route.rc.name.as_str()]).inc();
                 let why = match e {
                     mpsc::error::TrySendError::Full(_) => "queue full",
@@ -207,7 +266,7 @@ impl Notifier {
         let notice = Arc::new(n.clone());
         let mut sent = Vec::new();
         for route in self.inner.routes.iter().filter(|r| names.contains(&r.rc.name)) {
-            match route.tx.try_send(Arc::clone(&notice)) {
+            match route.tx.try_send(Push::One(Arc::clone(&notice))) {
                 Ok(()) => sent.push(route.rc.name.clone()),
                 Err(_) => {
                     self.inner.metrics.dropped.with_label_values(&[route.rc.name.as_str()]).inc();
@@ -230,6 +289,23 @@ impl Notifier {
             .map(|r| r.rc.name.clone())
             .collect();
         self.notify_named(&names, n)
+    }
+
+    /// Hands the alerts restored from the store at start to the receivers that
+    /// keep state (Alertmanager, which must go on hearing of them), each as one
+    /// queue item whatever their number. Never blocks.
+    pub fn restore(&self, open: &[Notice]) {
+        for route in self.inner.routes.iter().filter(|r| r.rc.kind == SinkKind::Alertmanager) {
+            let mine: Vec<Notice> = open.iter().filter(|n| wants(&route.rc, n)).cloned().collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let count = mine.len();
+            if route.tx.try_send(Push::Restore(Arc::new(mine))).is_err() {
+                self.inner.metrics.dropped.with_label_values(&[route.rc.name.as_str()]).inc();
+                tracing::warn!(receiver = %route.rc.name, alerts = count, "notify: restored alerts dropped");
+            }
+        }
     }
 
     /// The receivers' worker tasks, once (later calls get none): for the daemon's

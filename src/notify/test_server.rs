@@ -35,7 +35,8 @@ impl Recorded {
 #[derive(Default)]
 struct Shared {
     requests: Mutex<Vec<Recorded>>,
-    script: Mutex<VecDeque<(u16, String)>>,
+    /// Status, body, and a `Retry-After` value to send with it.
+    script: Mutex<VecDeque<(u16, String, Option<String>)>>,
     default: (u16, String),
 }
 
@@ -60,7 +61,12 @@ impl TestServer {
     /// Next answers, in order, before falling back to the default.
     pub(crate) fn script(&self, answers: &[(u16, &str)]) {
         let mut s = self.shared.script.lock().unwrap();
-        s.extend(answers.iter().map(|(c, b)| (*c, (*b).to_owned())));
+        s.extend(answers.iter().map(|(c, b)| (*c, (*b).to_owned(), None)));
+    }
+
+    /// Next answer, with a `Retry-After` header.
+    pub(crate) fn script_retry_after(&self, code: u16, retry_after: &str) {
+        self.shared.script.lock().unwrap().push_back((code, String::new(), Some(retry_after.to_owned())));
     }
 
     pub(crate) fn requests(&self) -> Vec<Recorded> {
@@ -86,8 +92,13 @@ async fn record(
     };
     shared.requests.lock().unwrap().push(rec);
     let next = shared.script.lock().unwrap().pop_front();
-    let (code, body) = next.unwrap_or_else(|| shared.default.clone());
-    (StatusCode::from_u16(code).unwrap(), [("content-type", "application/json")], body)
+    let (code, body, after) = next.unwrap_or_else(|| (shared.default.0, shared.default.1.clone(), None));
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    if let Some(a) = after {
+        headers.insert("retry-after", a.parse().unwrap());
+    }
+    (StatusCode::from_u16(code).unwrap(), headers, body)
 }
 
 /// A receiver that accepts connections and never answers; returns its URL.

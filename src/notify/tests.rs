@@ -20,6 +20,7 @@ fn notice() -> Notice {
         id: "a-1".into(),
         kind: NoticeKind::Alert(Kind::BusyOverrun),
         severity: Severity::Critical,
+        fired_severity: Severity::Critical,
         state: AlertState::Firing,
         agent: Some("agent7".into()),
         team: Some("t1".into()),
@@ -40,6 +41,10 @@ fn rc(name: &str, kind: SinkKind, url: &str) -> ReceiverConfig {
         name: name.into(),
         kind,
         url: url.into(),
+        urls: vec![url.into()],
+        resend_secs: 60,
+        per_minute: None,
+        ca_file: None,
         language: Lang::En,
         teams: vec![],
         min_severity: Severity::Warning,
@@ -50,10 +55,33 @@ fn rc(name: &str, kind: SinkKind, url: &str) -> ReceiverConfig {
 }
 
 fn start(receivers: Vec<ReceiverConfig>, capacity: usize, timeout_secs: u64) -> (Notifier, NotifyMetrics) {
-    let cfg = NotifyConfig { receivers, queue_capacity: capacity, max_retries: 3, timeout_secs };
+    start_tuned(receivers, capacity, timeout_secs, tuning())
+}
+
+fn tuning() -> Tuning {
+    Tuning {
+        backoff_base: Duration::from_millis(5),
+        backoff_cap: Duration::from_millis(20),
+        ..Tuning::default()
+    }
+}
+
+fn start_tuned(
+    receivers: Vec<ReceiverConfig>,
+    capacity: usize,
+    timeout_secs: u64,
+    tuning: Tuning,
+) -> (Notifier, NotifyMetrics) {
+    let cfg = NotifyConfig {
+        receivers,
+        queue_capacity: capacity,
+        max_retries: 3,
+        timeout_secs,
+        ..NotifyConfig::default()
+    };
     let metrics = NotifyMetrics::new();
-    let tuning = Tuning { backoff_base: Duration::from_millis(5), backoff_cap: Duration::from_millis(20) };
-    (spawn_tuned(cfg, metrics.clone(), CancellationToken::new(), tuning), metrics)
+    let n = spawn_tuned(cfg, metrics.clone(), CancellationToken::new(), tuning).expect("receivers start");
+    (n, metrics)
 }
 
 fn get(c: &prometheus::IntCounterVec, r: &str) -> u64 {
@@ -83,6 +111,8 @@ async fn webhook_sends_exact_json() {
             "acked_by": null, "escalated": false, "language": "en",
             "title": "🔴 [critical] Busy overrun", "message": "Busy overrun",
             "message_zh": "工作态超时", "message_en": "Busy overrun",
+            // Issue 17: both languages under contract §8's names too.
+            "messages": {"zh-CN": "工作态超时", "en": "Busy overrun"},
         })
     );
 }
@@ -179,8 +209,16 @@ async fn alertmanager_firing_then_resolved() {
     let labels = json!({"alertname": "floorwatch_busy_overrun", "kind": "busy_overrun",
         "severity": "critical", "team": "t1", "queue": "sales", "agent": "agent7"});
     let annotations = json!({"summary": "Busy overrun", "id": "a-1", "acked_by": "sup1"});
+    // Issue 17 changes this: an active alert carries an `endsAt` four re-send
+    // periods (4 × 60 s) ahead of now, so Alertmanager keeps it active between
+    // re-sends and resolves it by itself only if floorwatch goes quiet.
+    let mut first = reqs[0].json();
+    let ends = first[0].as_object_mut().unwrap().remove("endsAt").unwrap();
+    let ends = chrono::DateTime::parse_from_rfc3339(ends.as_str().unwrap()).unwrap().timestamp_millis();
+    let ahead = ends - chrono::Utc::now().timestamp_millis();
+    assert!((200_000..=240_000).contains(&ahead), "endsAt {ahead} ms ahead");
     assert_eq!(
-        reqs[0].json(),
+        first,
         json!([{"labels": labels, "annotations": annotations, "startsAt": "2026-01-01T00:00:00.000Z"}])
     );
     assert_eq!(
@@ -378,4 +416,204 @@ fn urls_are_masked_and_metrics_register() {
     ] {
         assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
     }
+}
+
+fn am(name: &str, urls: &[&str]) -> ReceiverConfig {
+    let mut r = rc(name, SinkKind::Alertmanager, &format!("{}/api/v2/alerts", urls[0]));
+    r.urls = urls.iter().map(|u| format!("{u}/api/v2/alerts")).collect();
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_resends_active_alerts_with_stable_labels_to_every_member() {
+    let a = TestServer::start("").await;
+    let b = TestServer::start("").await;
+    let t = Tuning { resend: Some(Duration::from_millis(100)), ..tuning() };
+    let (n, _m) = start_tuned(vec![am("am", &[&a.url, &b.url])], 8, 5, t);
+    let mut x = notice();
+    x.severity = Severity::Warning;
+    x.fired_severity = Severity::Warning;
+    n.notify(&x);
+    // Re-sent without any change, to both members.
+    eventually("re-sent", || a.count() >= 3 && b.count() >= 3).await;
+    // Severity up and escalated: the same Alertmanager alert (same labels).
+    x.severity = Severity::Critical;
+    x.escalated = true;
+    n.notify(&x);
+    eventually("escalation re-sent", || {
+        a.requests().iter().filter(|r| r.json()[0]["annotations"]["severity"] == "critical").count() >= 2
+    })
+    .await;
+    x.state = AlertState::Resolved;
+    x.resolved_at_ms = Some(T0 + 5_000);
+    n.notify(&x);
+    eventually("resolved at both", || {
+        [&a, &b]
+            .iter()
+            .all(|s| s.requests().iter().any(|r| r.json()[0]["endsAt"] == "2026-01-01T00:00:05.000Z"))
+    })
+    .await;
+    for srv in [&a, &b] {
+        let reqs = srv.requests();
+        let labels: std::collections::BTreeSet<String> =
+            reqs.iter().map(|r| r.json()[0]["labels"].to_string()).collect();
+        assert_eq!(labels.len(), 1, "labels changed over the alert's life: {labels:?}");
+        assert!(labels.iter().next().unwrap().contains(r#""severity":"warning""#));
+        let last = reqs.last().unwrap().json();
+        assert_eq!(last[0]["annotations"]["escalated"], "true");
+        for r in &reqs[..reqs.len() - 1] {
+            let ends = r.json()[0]["endsAt"].as_str().map(str::to_owned).unwrap_or_default();
+            assert!(ends.as_str() > "2026-12-01", "an active alert's endsAt is ahead of now: {ends}");
+        }
+    }
+    n.drain(Duration::from_millis(50)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restored_alerts_reach_alertmanager_only_and_carry_a_generator_url() {
+    let srv = TestServer::start("ok").await;
+    let cfg = NotifyConfig {
+        receivers: vec![am("am", &[&srv.url]), rc("hook", SinkKind::Webhook, &format!("{}/hook", srv.url))],
+        external_url: Some("https://fw.example/".into()),
+        ..NotifyConfig::default()
+    };
+    let metrics = NotifyMetrics::new();
+    let n = spawn_tuned(cfg, metrics.clone(), CancellationToken::new(), tuning()).unwrap();
+    let mut escalated = notice();
+    escalated.escalated = true;
+    n.restore(&[notice(), escalated]);
+    eventually("restored", || get(&metrics.sent, "am") == 1).await;
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 1, "webhooks do not hear of restored alerts again");
+    let body = reqs[0].json();
+    assert_eq!(body.as_array().unwrap().len(), 2);
+    assert_eq!(body[0]["generatorURL"], "https://fw.example/api/alerts/a-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_its_rate_limit_a_robot_gets_one_digest_and_nothing_is_lost() {
+    let srv = TestServer::start(OK_ROBOT).await;
+    let mut r = rc("wx", SinkKind::WeCom, &format!("{}/cgi-bin/webhook/send?key=k", srv.url));
+    r.language = Lang::ZhCn;
+    r.per_minute = Some(3);
+    let t = Tuning { rate_window: Duration::from_millis(300), ..tuning() };
+    let (n, m) = start_tuned(vec![r], 64, 5, t);
+    for i in 0..10 {
+        let mut x = notice();
+        x.id = format!("a-{i}");
+        n.notify(&x);
+    }
+    eventually("3 single pushes and a digest", || get(&m.sent, "wx") == 4).await;
+    assert_eq!((get(&m.batched, "wx"), get(&m.dropped, "wx")), (7, 0));
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 4);
+    let digest = reqs[3].json()["markdown"]["content"].as_str().unwrap().to_owned();
+    assert!(digest.starts_with("### 📦 7 条通知"), "{digest}");
+    for i in 3..10 {
+        assert!(digest.contains(&format!("(ID a-{i})")), "a-{i} missing from {digest}");
+    }
+}
+
+#[test]
+fn defaults_follow_the_robots_documented_limits() {
+    let raw: RawNotifyConfig = serde_json::from_value(json!({"receivers": [
+        {"name": "d", "kind": "dingtalk", "url": "https://h/robot/send?access_token=t"},
+        {"name": "w", "kind": "wecom", "url": "https://h/cgi-bin/webhook/send?key=k"},
+        {"name": "f", "kind": "feishu", "url": "https://h/open-apis/bot/v2/hook/x"},
+        {"name": "h", "kind": "webhook", "url": "https://h/x"},
+        {"name": "h0", "kind": "wecom", "url": "https://h/y", "rate_limit_per_minute": 0},
+        {"name": "am", "kind": "alertmanager", "url": "http://a:9093", "urls": ["http://b:9093/"],
+         "resend_secs": 30},
+    ]}))
+    .unwrap();
+    let cfg = raw.validate().unwrap();
+    let limits: Vec<Option<u32>> = cfg.receivers.iter().map(|r| r.per_minute).collect();
+    assert_eq!(limits, [Some(20), Some(20), Some(100), None, None, None]);
+    assert_eq!(cfg.receivers[5].urls, ["http://a:9093/api/v2/alerts", "http://b:9093/api/v2/alerts"]);
+    assert_eq!(cfg.receivers[5].resend_secs, 30);
+    let bad: RawNotifyConfig = serde_json::from_value(json!({"external_url": "ftp://x", "receivers": [
+        {"name": "h", "kind": "webhook", "url": "https://h/x", "urls": ["https://h/y"], "resend_secs": 5},
+    ]}))
+    .unwrap();
+    let mut keys: Vec<String> = bad.validate().unwrap_err().into_iter().map(|(k, _)| k).collect();
+    keys.sort();
+    assert_eq!(keys, ["notify.external_url", "notify.receivers[0].resend_secs", "notify.receivers[0].urls"]);
+}
+
+#[test]
+fn retry_after_in_seconds_or_as_a_date_and_jitter_within_bounds() {
+    let now = std::time::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+    assert_eq!(http::retry_after("120", now), Some(Duration::from_secs(120)));
+    assert_eq!(http::retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now), Some(Duration::from_secs(30)));
+    assert_eq!(http::retry_after("Wed, 31 Dec 2025 00:00:00 GMT", now), Some(Duration::ZERO));
+    assert_eq!(http::retry_after("99999", now), Some(Duration::from_secs(600)), "capped");
+    assert_eq!(http::retry_after("soon", now), None);
+    let d = Duration::from_secs(8);
+    assert_eq!(worker::jittered(d, 0.0), Duration::from_secs(4));
+    assert_eq!(worker::jittered(d, 1.0), d);
+    assert!(worker::jittered(d, 0.37) > Duration::from_secs(4) && worker::jittered(d, 0.37) < d);
+}
+
+#[test]
+fn robot_times_are_in_the_floors_time_zone() {
+    let r = rc("wx", SinkKind::WeCom, "https://h/x");
+    let ctx = render::Ctx { external_url: None, tz: chrono_tz::Asia::Shanghai };
+    let body = render::render(&r, &ctx, &notice(), T0).body;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let content = v["markdown"]["content"].as_str().unwrap();
+    assert!(content.contains("2026-01-01 08:00:00 +08:00"), "{content}");
+}
+
+#[test]
+fn a_ca_file_adds_its_certificates_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    assert!(matches!(connect::tls_config(Some(&bad)), Err(ConnectError::CaFile { .. })));
+    assert!(connect::tls_config(Some(&dir.path().join("missing.pem"))).is_err());
+    assert!(connect::tls_config(None).is_ok());
+}
+
+#[tokio::test]
+async fn https_goes_through_the_proxys_connect_tunnel_unless_no_proxy_names_the_host() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tower_service::Service as _;
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let paddr = proxy.local_addr().unwrap();
+    let seen = tokio::spawn(async move {
+        let (mut s, _) = proxy.accept().await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = s.read(&mut buf).await.unwrap();
+        s.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let cfg = ProxyConfig { https: Some(format!("http://{paddr}")), no: Some("internal.example".into()) };
+    let mut c = connect::ProxyConnector::new(&cfg).unwrap();
+    assert!(c.proxied(&"https://oapi.dingtalk.com/robot/send".parse().unwrap()));
+    assert!(!c.proxied(&"https://am.internal.example/".parse().unwrap()));
+    assert!(!c.proxied(&"http://127.0.0.1:9093/".parse().unwrap()), "plain http goes direct");
+    let _tunnel = c.call("https://oapi.dingtalk.com/robot/send".parse().unwrap()).await.unwrap();
+    let req = seen.await.unwrap();
+    assert!(req.starts_with("CONNECT oapi.dingtalk.com:443 HTTP/1.1\r\n"), "{req}");
+    let env: std::collections::HashMap<String, String> =
+        [("https_proxy".to_owned(), "http://p:3128".to_owned()), ("NO_PROXY".to_owned(), "x".to_owned())]
+            .into();
+    assert_eq!(
+        ProxyConfig::from_env(&env),
+        ProxyConfig { https: Some("http://p:3128".into()), no: Some("x".into()) }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_from_the_receiver_wins_over_the_backoff() {
+    let srv = TestServer::start("ok").await;
+    // 429 asking for an immediate retry; our own backoff would wait a minute,
+    // longer than `eventually` waits: delivery proves the header was honoured.
+    srv.script_retry_after(429, "0");
+    let t =
+        Tuning { backoff_base: Duration::from_secs(60), backoff_cap: Duration::from_secs(60), ..tuning() };
+    let (n, m) = start_tuned(vec![rc("hook", SinkKind::Webhook, &srv.url)], 8, 5, t);
+    n.notify(&notice());
+    eventually("sent after Retry-After", || get(&m.sent, "hook") == 1).await;
+    assert_eq!((get(&m.retried, "hook"), srv.count()), (1, 2));
 }

@@ -19,6 +19,7 @@ mod baselines;
 mod error;
 pub mod incidents;
 mod queries;
+mod retention;
 mod schema;
 mod writer;
 
@@ -28,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::vocab::{AlertState, Kind, Severity};
 pub use error::StoreError;
+pub use retention::{Purged, RawRetentionConfig, RetentionConfig, Table};
 use writer::{Cmd, Reply};
 
 /// The database file inside the store directory.
@@ -58,7 +60,15 @@ pub struct AlertRecord {
     pub acked_by: Option<String>,
     pub acked_at: Option<i64>,
     pub ack_note: Option<String>,
+    /// In the configured language (contract §5): one of the two below.
     pub message: String,
+    /// The message in Chinese and in English (contract §8). Rows from before
+    /// schema version 5 have their one stored message in both.
+    pub message_zh: String,
+    pub message_en: String,
+    /// The severity it fired with, which never changes: Alertmanager's
+    /// `severity` label, so an escalation stays the same Alertmanager alert.
+    pub fired_severity: Severity,
     /// The measured value that fired it (seconds over, ratio, ...). SQLite stores
     /// NaN as NULL, so a NaN comes back as `None`.
     pub value: Option<f64>,

@@ -17,7 +17,8 @@ use crate::vocab::{AlertState, Kind, Severity};
 macro_rules! alert_columns {
     () => {
         "id, kind, severity, state, agent, team, queue, source, component, started_at, updated_at, \
-         resolved_at, acked_by, acked_at, ack_note, message, value, threshold, notified_at, escalated"
+         resolved_at, acked_by, acked_at, ack_note, message, value, threshold, notified_at, escalated, \
+         message_zh, message_en, fired_severity"
     };
 }
 
@@ -60,6 +61,9 @@ fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
         threshold: r.get(17)?,
         notified_at: r.get(18)?,
         escalated: r.get(19)?,
+        message_zh: r.get(20)?,
+        message_en: r.get(21)?,
+        fired_severity: spelled(r, 22, Severity::parse)?,
     })
 }
 
@@ -86,7 +90,7 @@ fn upsert_alert(tx: &rusqlite::Transaction<'_>, a: &AlertRecord) -> rusqlite::Re
     tx.prepare_cached(concat!(
         "INSERT INTO alerts (",
         alert_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
          ON CONFLICT (id) DO UPDATE SET
             kind = excluded.kind, severity = excluded.severity, state = excluded.state,
             agent = excluded.agent, team = excluded.team, queue = excluded.queue,
@@ -95,7 +99,9 @@ fn upsert_alert(tx: &rusqlite::Transaction<'_>, a: &AlertRecord) -> rusqlite::Re
             resolved_at = excluded.resolved_at, acked_by = excluded.acked_by,
             acked_at = excluded.acked_at, ack_note = excluded.ack_note, message = excluded.message,
             value = excluded.value, threshold = excluded.threshold,
-            notified_at = excluded.notified_at, escalated = excluded.escalated"
+            notified_at = excluded.notified_at, escalated = excluded.escalated,
+            message_zh = excluded.message_zh, message_en = excluded.message_en,
+            fired_severity = excluded.fired_severity"
     ))?
     .execute(params![
         a.id,
@@ -118,6 +124,9 @@ fn upsert_alert(tx: &rusqlite::Transaction<'_>, a: &AlertRecord) -> rusqlite::Re
         a.threshold,
         a.notified_at,
         a.escalated,
+        a.message_zh,
+        a.message_en,
+        a.fired_severity.as_str(),
     ])?;
     Ok(())
 }

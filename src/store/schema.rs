@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("migrations/0002_audit.sql")),
     (3, include_str!("migrations/0003_kv_health.sql")),
     (4, include_str!("migrations/0004_incidents.sql")),
+    (5, include_str!("migrations/0005_alert_languages.sql")),
 ];
 
 /// How long a statement waits for a lock held by another connection (a backup
@@ -38,6 +39,12 @@ pub(super) fn open_connection(file: &Path) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(file, flags).map_err(|e| open_err(e.into()))?;
     configure(&conn).map_err(open_err)?;
+    // A new file gets incremental auto-vacuum, so the retention purge can give
+    // freed pages back; it takes effect only before the first table exists
+    // (an older file keeps reusing its free pages instead).
+    if user_version(&conn).map_err(|e| open_err(e.into()))? == 0 {
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL").map_err(|e| open_err(e.into()))?;
+    }
     migrate(&mut conn, MIGRATIONS)?;
     Ok(conn)
 }

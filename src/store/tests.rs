@@ -30,6 +30,9 @@ fn alert(id: &str, kind: &str, state: &str, started_at: i64) -> AlertRecord {
         acked_at: None,
         ack_note: None,
         message: format!("{kind} fired"),
+        message_zh: format!("{kind} 告警"),
+        message_en: format!("{kind} fired"),
+        fired_severity: Severity::Warning,
         value: None,
         threshold: None,
         notified_at: None,
@@ -56,6 +59,9 @@ fn full_alert() -> AlertRecord {
         acked_at: Some(T0 + 5_000),
         ack_note: Some("calling back, 中文 ok".into()),
         message: "ACW 95 s over 60 s".into(),
+        message_zh: "话后处理 95 秒，超过 60 秒".into(),
+        message_en: "ACW 95 s over 60 s".into(),
+        fired_severity: Severity::Warning,
         value: Some(35.5),
         threshold: Some(60.0),
         notified_at: Some(T0 + 2_000),
@@ -409,4 +415,73 @@ async fn lost_callers_are_logged_merged_per_incident_and_kept() {
     let got: Vec<_> =
         rows.iter().map(|r| (r.caller.as_str(), r.occurrences, r.status.as_str(), r.updated_at)).collect();
     assert_eq!(got, [("+8613900000001", 2, "pending", T0 + 3), ("+8613900000002", 1, "pending", T0 + 2)]);
+}
+
+#[test]
+fn version_5_gives_old_rows_their_one_message_in_both_languages() {
+    let mut c = Connection::open_in_memory().expect("memory db");
+    schema::migrate(&mut c, &schema::MIGRATIONS[..4]).expect("to version 4");
+    c.execute(
+        "INSERT INTO alerts (id, kind, severity, state, started_at, updated_at, message)
+         VALUES ('old', 'system_fault', 'critical', 'firing', 1, 1, '系统故障：trunk-2 中断')",
+        [],
+    )
+    .expect("a version-4 row");
+    schema::migrate(&mut c, schema::MIGRATIONS).expect("to the newest");
+    let row: (String, String, String) = c
+        .query_row("SELECT message_zh, message_en, fired_severity FROM alerts WHERE id = 'old'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .expect("row");
+    assert_eq!(row, ("系统故障：trunk-2 中断".into(), "系统故障：trunk-2 中断".into(), "critical".into()));
+}
+
+#[tokio::test]
+async fn retention_deletes_only_what_is_old_and_finished() {
+    let t = tmp();
+    let s = open(t.path());
+    let day = 86_400_000;
+    let now = T0 + 400 * day;
+    let mut old_resolved = alert("old-resolved", "system_fault", "resolved", T0);
+    old_resolved.resolved_at = Some(T0 + 1_000);
+    let mut old_audited = alert("old-audited", "system_fault", "resolved", T0);
+    old_audited.resolved_at = Some(T0 + 1_000);
+    let mut recent = alert("recent", "system_fault", "resolved", now - day);
+    recent.resolved_at = Some(now - day);
+    // Open for a long time: never purged, however old.
+    let old_open = alert("old-open", "system_fault", "firing", T0);
+    // 2500 old resolved alerts: more than two chunks.
+    let mut many: Vec<AlertRecord> = (0..2500)
+        .map(|i| {
+            let mut a = alert(&format!("bulk-{i}"), "acw_overrun", "resolved", T0);
+            a.resolved_at = Some(T0 + 5_000);
+            a
+        })
+        .collect();
+    many.extend([old_resolved, old_audited, recent, old_open]);
+    s.save_alerts(many).await.expect("save");
+    // An acknowledgement 100 days ago: its audit row is within audit's 365 days.
+    s.ack_alert("old-audited".into(), "sup".into(), None, now - 100 * day).await.expect("ack");
+    let cfg = RetentionConfig::default();
+    let mut chunks = Vec::new();
+    let p = s.purge(&cfg, now, |t, n| chunks.push((t, n))).await.expect("purge");
+    assert_eq!(p.of(Table::Alerts), 2501);
+    assert_eq!(p.of(Table::Audit), 0);
+    assert!(chunks.iter().all(|(_, n)| *n <= retention::CHUNK_ROWS), "{chunks:?}");
+    assert_eq!(chunks.iter().filter(|(t, _)| *t == Table::Alerts).count(), 3);
+    let mut left =
+        ids(&s.list_alerts(AlertFilter { limit: 10_000, ..AlertFilter::default() }).await.expect("list"))
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+    left.sort();
+    assert_eq!(left, ["old-audited", "old-open", "recent"]);
+    // Keep forever: nothing goes.
+    let keep =
+        RetentionConfig { alerts_days: 0, audit_days: 0, callbacks_days: 0, faults_days: 0, ..cfg.clone() };
+    assert_eq!(s.purge(&keep, now + 1000 * day, |_, _| {}).await.expect("purge"), Purged::default());
+    // A year later the audit row goes, and then the alert it named.
+    let p = s.purge(&cfg, now + 400 * day, |_, _| {}).await.expect("purge");
+    assert_eq!((p.of(Table::Audit), p.of(Table::Alerts)), (1, 2));
+    s.close().await;
 }

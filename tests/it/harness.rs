@@ -115,6 +115,11 @@ impl TestDaemon {
         }
     }
 
+    /// Where the daemon's database lives.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn daemon(&self) -> &Daemon {
         self.daemon.as_ref().expect("daemon running")
     }

@@ -12,6 +12,7 @@ mod incidents;
 mod ingest;
 mod metrics;
 mod notify;
+mod ops;
 mod prometheus;
 mod replay;
 mod shutdown;

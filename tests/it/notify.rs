@@ -45,9 +45,14 @@ impl Drop for Alertmanager {
 }
 
 async fn start_alertmanager() -> Alertmanager {
+    start_alertmanager_with("").await
+}
+
+/// An Alertmanager whose config starts with `global` (say its `resolve_timeout`).
+async fn start_alertmanager_with(global: &str) -> Alertmanager {
     let dir = tempfile::tempdir().expect("tmp");
     let cfg = dir.path().join("am.yml");
-    std::fs::write(&cfg, "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
+    std::fs::write(&cfg, format!("{global}route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n"))
         .expect("write am config");
     // Alertmanager takes an address, not a listener: find a free loopback port.
     // (Another process could take it in between; the readiness wait would then fail loudly.)
@@ -164,4 +169,60 @@ async fn webhooks_get_every_change_and_a_hanging_one_slows_nothing() {
         metric_sum(&m, "floorwatch_notify_dropped_total", &[("receiver", "stuck")]) >= 20.0,
         "the stuck receiver's small queue overflowed and was counted"
     );
+}
+
+/// Issue 17: Alertmanager resolves an alert it does not hear of again within its
+/// `resolve_timeout` (or by the `endsAt` it was given). floorwatch re-sends every
+/// active alert, so one that fires for several timeouts stays active there, as
+/// one alert across its escalation (warning → critical), at every member of a
+/// cluster, and resolves when floorwatch resolves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_keeps_a_long_alert_active_as_one_across_its_escalation() {
+    let global = "global:\n  resolve_timeout: 2s\n";
+    let (am1, am2) = tokio::join!(start_alertmanager_with(global), start_alertmanager_with(global));
+    let d = TestDaemon::with_config(config(&format!(
+        "[alerts]\nacw_overrun_secs = 2\n\
+         [notify]\nexternal_url = \"http://floorwatch.test:9720/\"\n\
+         [[notify.receivers]]\nname = \"am\"\nkind = \"alertmanager\"\nurls = [\"http://{}\", \"http://{}\"]\nresend_secs = 1\n",
+        am1.addr, am2.addr
+    )))
+    .await;
+    let mut b = d.bridge(Some("acd")).await;
+    b.send(
+        json!([
+            {"type":"agent_login","ts":ts_now(-10.0),"agent":"A7","team":"team-1"},
+            {"type":"agent_state","ts":ts_now(-0.5),"agent":"A7","state":"acw"}
+        ])
+        .to_string(),
+    )
+    .await;
+    let mine = |a: &Value| a["labels"]["agent"] == "A7";
+    // Critical at twice the threshold: the escalation is an annotation.
+    let first = eventually("the escalated alert in alertmanager", async || {
+        am_alerts(&am1).await.into_iter().find(|a| mine(a) && a["annotations"]["severity"] == "critical")
+    })
+    .await;
+    assert_eq!(first["labels"]["severity"], "warning", "the label keeps the severity it fired with");
+    let id = first["annotations"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(first["generatorURL"], format!("http://floorwatch.test:9720/api/alerts/{id}"));
+    let fingerprint = first["fingerprint"].clone();
+    // Several resolve_timeouts (and endsAt windows) later: still one active alert.
+    let until = tokio::time::Instant::now() + Duration::from_secs(9);
+    while tokio::time::Instant::now() < until {
+        for am in [&am1, &am2] {
+            let listed: Vec<Value> = am_alerts(am).await.into_iter().filter(mine).collect();
+            assert_eq!(listed.len(), 1, "one Alertmanager alert for the one floorwatch alert: {listed:?}");
+            assert_eq!(listed[0]["status"]["state"], "active", "{}", listed[0]);
+            assert_eq!(listed[0]["fingerprint"], fingerprint);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // floorwatch resolves it: so do both Alertmanagers.
+    b.send(json!({"type":"agent_state","ts":ts_now(0.0),"agent":"A7","state":"ready"}).to_string()).await;
+    for am in [&am1, &am2] {
+        eventually("alertmanager to resolve it", async || {
+            (!am_alerts(am).await.iter().any(mine)).then_some(())
+        })
+        .await;
+    }
 }
