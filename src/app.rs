@@ -126,6 +126,8 @@ impl Daemon {
             floor_feed,
             read_access: cfg.wallboard.read_access,
             timezone: cfg.floor.timezone,
+            vendors: Arc::new(crate::ingest::vendor::VendorSources::new(cfg.vendor_sources.clone())),
+            clock,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());

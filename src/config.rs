@@ -55,6 +55,8 @@ pub struct Config {
     pub wallboard: WallboardConfig,
     /// Playbooks: which alerts open an incident and the unified reply script.
     pub incidents: crate::incidents::IncidentsConfig,
+    /// `[[vendor_sources]]`: how each vendor-format source's statuses and queues map.
+    pub vendor_sources: crate::ingest::vendor_config::VendorConfig,
 }
 
 /// The wallboard (`/`) and the team-lead console (`/lead`): what they colour, how
@@ -469,6 +471,7 @@ struct RawConfig {
     notify: crate::notify::RawNotifyConfig,
     wallboard: RawWallboard,
     incidents: crate::incidents::RawIncidentsConfig,
+    vendor_sources: Vec<crate::ingest::vendor_config::RawVendorSource>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -915,6 +918,14 @@ impl RawConfig {
             }
         };
 
+        let vendor_sources = match crate::ingest::vendor_config::validate(self.vendor_sources) {
+            Ok(v) => v,
+            Err(problems) => {
+                errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+                Default::default()
+            }
+        };
+
         let (Some(notify), Some(incidents)) = (notify, incidents) else {
             return Err(errs);
         };
@@ -933,6 +944,7 @@ impl RawConfig {
             return Err(errs);
         }
         Ok(Config {
+            vendor_sources,
             alerts,
             notify,
             wallboard,

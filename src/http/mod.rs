@@ -7,6 +7,8 @@
 //! - `GET /metrics`     Prometheus text exposition
 //! - `GET /api/floor`   JSON snapshot of queues (with window figures), teams, agents
 //! - `WS  /ingest`      canonical event ingest (contract §3), see [`crate::ingest`]
+//! - `WS|POST /ingest/{format}`  a vendor's own format (`amazon-connect`,
+//!   `genesys-cloud`, `twilio`; contract §7), see [`vendor`](self::vendor)
 //! - `GET /api/alerts`  alerts as committed to the store (`?state=&kind=&team=&queue=&since=`)
 //! - `POST /api/alerts/{id}/ack`  acknowledge (admin rule), answered after the commit
 //! - `WS  /ws/alerts`   open alerts on connect, then every change
@@ -27,6 +29,7 @@ mod floor_ws;
 mod incidents;
 mod ingest;
 mod read_access;
+mod vendor;
 
 use std::sync::Arc;
 
@@ -68,6 +71,11 @@ pub struct AppState {
     pub read_access: ReadAccess,
     /// The floor's time zone, for times in CSV exports (spreadsheets show them as is).
     pub timezone: chrono_tz::Tz,
+    /// Each vendor-format source's mapping and memory (`/ingest/{format}`).
+    pub vendors: Arc<crate::ingest::vendor::VendorSources>,
+    /// The daemon's clock: the time vendor messages without one are taken at,
+    /// and Firehose acknowledgements carry.
+    pub clock: crate::clock::Clock,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.
@@ -93,6 +101,14 @@ impl ApiError {
 
     pub(crate) fn field(status: StatusCode, field: &str, msg: impl Into<String>) -> ApiError {
         ApiError { field: Some(field.to_owned()), ..ApiError::new(status, msg) }
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.msg
     }
 }
 
@@ -127,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/ingest", get(ingest::upgrade))
+        .route("/ingest/{format}", get(vendor::upgrade).post(vendor::post))
         .route("/api/alerts/{id}/ack", post(alerts::ack))
         .route("/api/incidents", get(incidents::list).post(incidents::open))
         .route("/api/incidents/{id}", get(incidents::get))
