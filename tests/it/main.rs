@@ -15,4 +15,5 @@ mod notify;
 mod prometheus;
 mod shutdown;
 mod tidy;
+mod vendors;
 mod wallboard;
