@@ -142,6 +142,8 @@ impl Daemon {
             read_access: cfg.wallboard.read_access,
             timezone: cfg.floor.timezone,
             ready: ready.clone(),
+            vendors: Arc::new(crate::ingest::vendor::VendorSources::new(cfg.vendor_sources.clone())),
+            clock,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());

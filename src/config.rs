@@ -119,6 +119,8 @@ pub struct Config {
     /// `serve --record`: accepted events written as canonical JSON lines (a flag,
     /// not a config key: whether to record is a runtime choice).
     pub record: Option<crate::ingest::record::RecordConfig>,
+    /// `[[vendor_sources]]`: how each vendor-format source's statuses and queues map.
+    pub vendor_sources: crate::ingest::vendor_config::VendorConfig,
 }
 
 impl Default for Config {
@@ -324,6 +326,7 @@ struct RawConfig {
     retention: crate::store::RawRetentionConfig,
     wallboard: RawWallboard,
     incidents: RawIncidentsConfig,
+    vendor_sources: Vec<crate::ingest::vendor_config::RawVendorSource>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -417,6 +420,14 @@ impl RawConfig {
             }
         };
 
+        let vendor_sources = match crate::ingest::vendor_config::validate(self.vendor_sources) {
+            Ok(v) => v,
+            Err(problems) => {
+                errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+                Default::default()
+            }
+        };
+
         let (Some(notify), Some(incidents)) = (notify, incidents) else {
             return Err(errs);
         };
@@ -436,6 +447,7 @@ impl RawConfig {
         }
         Ok(Config {
             record: None,
+            vendor_sources,
             alerts,
             notify,
             wallboard,

@@ -13,10 +13,28 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::auth::{Refusal, authorize};
+use super::auth::{Refusal, bearer, check};
 use crate::event::{Id, valid_id};
 use crate::ingest::RefuseReason;
 use crate::ingest::canonical::session::{self, Session};
+
+/// The ingest rule for every way in (`/ingest` and the vendor routes), with the
+/// token the request presented: counts and logs a refusal; the caller words it.
+pub(super) fn admit(st: &AppState, given: Option<&str>, peer: SocketAddr) -> Result<(), Refusal> {
+    let r = check(st.ingest.token.as_deref(), given, peer);
+    match r {
+        Ok(()) => {}
+        Err(Refusal::Unauthorized) => {
+            st.intake.refuse(RefuseReason::Unauthorized);
+            tracing::warn!(%peer, "ingest handshake refused: missing or wrong token");
+        }
+        Err(Refusal::NotLoopback) => {
+            st.intake.refuse(RefuseReason::NotLoopback);
+            tracing::warn!(%peer, "ingest handshake refused: no token configured and peer is not loopback");
+        }
+    }
+    r
+}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct IngestQuery {
@@ -32,19 +50,15 @@ pub(super) async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    match authorize(st.ingest.token.as_deref(), &headers, peer) {
+    match admit(&st, bearer(&headers), peer) {
         Ok(()) => {}
         Err(Refusal::Unauthorized) => {
-            st.intake.refuse(RefuseReason::Unauthorized);
-            tracing::warn!(%peer, "ingest handshake refused: missing or wrong bearer token");
             let mut r =
                 (StatusCode::UNAUTHORIZED, "ingest requires Authorization: Bearer <token>\n").into_response();
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return r;
         }
         Err(Refusal::NotLoopback) => {
-            st.intake.refuse(RefuseReason::NotLoopback);
-            tracing::warn!(%peer, "ingest handshake refused: no token configured and peer is not loopback");
             return (
                 StatusCode::FORBIDDEN,
                 "no ingest token is configured, so ingest is accepted from loopback only; set FLOORWATCH_INGEST_TOKEN\n",

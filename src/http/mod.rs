@@ -10,6 +10,8 @@
 //! - `GET /metrics`     Prometheus text exposition
 //! - `GET /api/floor`   JSON snapshot of queues (with window figures), teams, agents
 //! - `WS  /ingest`      canonical event ingest (contract §3), see [`crate::ingest`]
+//! - `WS|POST /ingest/{format}`  a vendor's own format (`amazon-connect`,
+//!   `genesys-cloud`, `twilio`; contract §7), see [`vendor`](self::vendor)
 //! - `GET /api/alerts`  alerts as committed to the store (`?state=&kind=&team=&queue=&since=`)
 //! - `GET /api/alerts/{id}`  one alert (Alertmanager's `generatorURL` points here)
 //! - `POST /api/alerts/{id}/ack`  acknowledge (admin rule), answered after the commit
@@ -31,6 +33,7 @@ mod floor_ws;
 mod incidents;
 mod ingest;
 mod read_access;
+mod vendor;
 
 use std::sync::Arc;
 
@@ -74,6 +77,11 @@ pub struct AppState {
     pub timezone: chrono_tz::Tz,
     /// Set once the daemon has restored its state and accepts events (`/readyz`).
     pub ready: Arc<std::sync::atomic::AtomicBool>,
+    /// Each vendor-format source's mapping and memory (`/ingest/{format}`).
+    pub vendors: Arc<crate::ingest::vendor::VendorSources>,
+    /// The daemon's clock: the time vendor messages without one are taken at,
+    /// and Firehose acknowledgements carry.
+    pub clock: crate::clock::Clock,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.
@@ -99,6 +107,14 @@ impl ApiError {
 
     pub(crate) fn field(status: StatusCode, field: &str, msg: impl Into<String>) -> ApiError {
         ApiError { field: Some(field.to_owned()), ..ApiError::new(status, msg) }
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.msg
     }
 }
 
@@ -135,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .route("/ingest", get(ingest::upgrade))
+        .route("/ingest/{format}", get(vendor::upgrade).post(vendor::post))
         .route("/api/alerts/{id}/ack", post(alerts::ack))
         .route("/api/incidents", get(incidents::list).post(incidents::open))
         .route("/api/incidents/{id}", get(incidents::get))

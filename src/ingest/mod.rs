@@ -18,13 +18,18 @@
 //!
 //! Nothing downstream knows that WebSockets or wire formats exist.
 
+pub mod amazon_connect;
 pub mod anonymous_bank;
 pub mod canonical;
 pub mod config;
 pub mod dedupe;
+pub mod genesys_cloud;
 mod intake;
 mod metrics;
 pub mod record;
+pub mod twilio;
+pub mod vendor;
+pub mod vendor_config;
 
 pub use config::IngestConfig;
 pub use intake::{Connection, EngineStopped, Intake};

@@ -17,4 +17,5 @@ mod prometheus;
 mod replay;
 mod shutdown;
 mod tidy;
+mod vendors;
 mod wallboard;

@@ -29,9 +29,20 @@ pub struct Session {
     pub max_frame_bytes: usize,
 }
 
-pub async fn run<S>(mut ws: S, s: Session)
+pub async fn run<S>(ws: S, s: Session)
 where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Unpin,
+{
+    run_with(ws, s, decode).await;
+}
+
+/// [`run`] with another decoder for the text frames (a vendor's format, see
+/// `http::vendor`): everything else — limits, error frames, close codes, the
+/// hand-off — is the canonical session's.
+pub async fn run_with<S, D>(mut ws: S, s: Session, mut decode: D)
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Unpin,
+    D: FnMut(&str, &Id, &mut Vec<Event>, &mut Vec<Rejection>),
 {
     let conn = s.intake.open(s.source, s.named).await;
     let mut events: Vec<Event> = Vec::new();
