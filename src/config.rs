@@ -55,6 +55,8 @@ pub struct Config {
     pub wallboard: WallboardConfig,
     /// Playbooks: which alerts open an incident and the unified reply script.
     pub incidents: crate::incidents::IncidentsConfig,
+    /// Feeds the daemon dials out to (`[[sources]]`: Asterisk AMI, FreeSWITCH ESL).
+    pub sources: Vec<crate::ingest::sources::SourceConfig>,
 }
 
 /// The wallboard (`/`) and the team-lead console (`/lead`): what they colour, how
@@ -469,6 +471,7 @@ struct RawConfig {
     notify: crate::notify::RawNotifyConfig,
     wallboard: RawWallboard,
     incidents: crate::incidents::RawIncidentsConfig,
+    sources: Vec<crate::ingest::sources::RawSource>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -915,6 +918,11 @@ impl RawConfig {
             }
         };
 
+        let sources = crate::ingest::sources::validate(self.sources).unwrap_or_else(|problems| {
+            errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+            Vec::new()
+        });
+
         let (Some(notify), Some(incidents)) = (notify, incidents) else {
             return Err(errs);
         };
@@ -933,6 +941,7 @@ impl RawConfig {
             return Err(errs);
         }
         Ok(Config {
+            sources,
             alerts,
             notify,
             wallboard,

@@ -14,15 +14,21 @@
 //! accept, close), [`dedupe`], [`RejectReason`]/[`Rejection`], [`IngestMetrics`].
 //! Each way in is a folder of its own: [`canonical`] (the canonical JSON protocol
 //! and its WebSocket session); a vendor's format or a dial-out client is a sibling
-//! that decodes into `Event`s and hands them to its [`Connection`].
+//! that decodes into `Event`s and hands them to its [`Connection`]. The dial-out
+//! clients ([`asterisk_ami`], [`freeswitch_esl`]) are sans-IO sessions driven by
+//! [`dial`], configured by [`sources`] (`[[sources]]`).
 //!
 //! Nothing downstream knows that WebSockets or wire formats exist.
 
 pub mod anonymous_bank;
+pub mod asterisk_ami;
 pub mod canonical;
 pub mod dedupe;
+pub mod dial;
+pub mod freeswitch_esl;
 mod intake;
 mod metrics;
+pub mod sources;
 
 pub use intake::{Connection, EngineStopped, Intake};
 pub use metrics::{IngestMetrics, RefuseReason};
