@@ -10,7 +10,8 @@
 //!
 //! Supervision ([`Supervisor`]): every long-lived task is watched. If any of them
 //! (the engine, the alert or incidents task, the wall feed, a notification
-//! receiver, the baseline saver, the store's writer, the HTTP server) ends while
+//! receiver, the baseline saver, the store's writer, the HTTP server, a dial-out
+//! source) ends while
 //! serving, that is fatal: the daemon shuts down with an error naming it (exit
 //! code 1, so systemd restarts it) rather than serve a floor that nobody updates
 //! or that never raises an alert.
@@ -127,9 +128,13 @@ impl Daemon {
         let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ingest_metrics = IngestMetrics::new();
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
+        // The one intake every source is built with.
+        let intake = Intake::with_recorder(engine.tx, ingest_metrics.clone(), recorder);
+        // Dial-out sources (Asterisk AMI, FreeSWITCH ESL) reconnect on their own;
+        // a task that ends while serving is a fault like any other.
+        let sources = crate::ingest::dial::spawn(&cfg.sources, &intake, clock, &cancel);
         let state = AppState {
-            // The one intake every source is built with.
-            intake: Intake::with_recorder(engine.tx, ingest_metrics.clone(), recorder),
+            intake,
             snapshot: engine.snapshot.clone(),
             metrics: metrics.clone(),
             conn_limit: Arc::new(Semaphore::new(cfg.ingest.max_connections)),
@@ -174,6 +179,7 @@ impl Daemon {
         for worker in notifier.iter().flat_map(|n| n.take_tasks()) {
             let _ = sup.watch("notification receiver", worker);
         }
+        let sources: Vec<_> = sources.into_iter().map(|s| sup.watch("dial-out source", s)).collect();
 
         let grace = cfg.shutdown_grace;
         let token = cancel.clone();
@@ -183,6 +189,11 @@ impl Daemon {
             // sessions have let go of the engine's senders, so the engine drains.
             // It waits as long as it takes, as axum's graceful shutdown does.
             server.finish(std::time::Duration::MAX).await;
+            // The dial-out sources hold engine senders too: they close their
+            // links and connections before the engine drains.
+            for s in sources {
+                s.finish(grace).await;
+            }
             let drained = match engine_task.finish(grace).await {
                 Some(Ending::Panicked(m)) => Err(anyhow::anyhow!("floor engine crashed while draining: {m}")),
                 _ => Ok(()),

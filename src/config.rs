@@ -121,6 +121,8 @@ pub struct Config {
     pub record: Option<crate::ingest::record::RecordConfig>,
     /// `[[vendor_sources]]`: how each vendor-format source's statuses and queues map.
     pub vendor_sources: crate::ingest::vendor_config::VendorConfig,
+    /// Feeds the daemon dials out to (`[[sources]]`: Asterisk AMI, FreeSWITCH ESL).
+    pub sources: Vec<crate::ingest::sources::SourceConfig>,
 }
 
 impl Default for Config {
@@ -327,6 +329,7 @@ struct RawConfig {
     wallboard: RawWallboard,
     incidents: RawIncidentsConfig,
     vendor_sources: Vec<crate::ingest::vendor_config::RawVendorSource>,
+    sources: Vec<crate::ingest::sources::RawSource>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -427,6 +430,10 @@ impl RawConfig {
                 Default::default()
             }
         };
+        let sources = crate::ingest::sources::validate(self.sources).unwrap_or_else(|problems| {
+            errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+            Vec::new()
+        });
 
         let (Some(notify), Some(incidents)) = (notify, incidents) else {
             return Err(errs);
@@ -448,6 +455,7 @@ impl RawConfig {
         Ok(Config {
             record: None,
             vendor_sources,
+            sources,
             alerts,
             notify,
             wallboard,

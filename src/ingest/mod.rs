@@ -14,19 +14,25 @@
 //! accept, close), [`dedupe`], [`RejectReason`]/[`Rejection`], [`IngestMetrics`].
 //! Each way in is a folder of its own: [`canonical`] (the canonical JSON protocol
 //! and its WebSocket session); a vendor's format or a dial-out client is a sibling
-//! that decodes into `Event`s and hands them to its [`Connection`].
+//! that decodes into `Event`s and hands them to its [`Connection`]. The dial-out
+//! clients ([`asterisk_ami`], [`freeswitch_esl`]) are sans-IO sessions driven by
+//! [`dial`], configured by [`sources`] (`[[sources]]`).
 //!
 //! Nothing downstream knows that WebSockets or wire formats exist.
 
 pub mod amazon_connect;
 pub mod anonymous_bank;
+pub mod asterisk_ami;
 pub mod canonical;
 pub mod config;
 pub mod dedupe;
+pub mod dial;
+pub mod freeswitch_esl;
 pub mod genesys_cloud;
 mod intake;
 mod metrics;
 pub mod record;
+pub mod sources;
 pub mod twilio;
 pub mod vendor;
 pub mod vendor_config;

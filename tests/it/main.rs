@@ -4,6 +4,7 @@
 //! The one integration-test binary: the real daemon on an ephemeral port, driven
 //! over WebSocket and HTTP as a CTI bridge, a browser or Prometheus would.
 
+mod acd;
 mod alerts;
 mod cli;
 mod demo;
