@@ -31,7 +31,7 @@ pub use supervisor::{Ending, Supervised, Supervisor, TaskFailed};
 use crate::alerts;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::engine::{self, AlertsLink};
+use crate::engine::{self, AlertsLink, Checkpoint};
 use crate::floor::Snapshot;
 use crate::http::{AppState, router};
 use crate::incidents;
@@ -39,7 +39,7 @@ use crate::ingest::{IngestMetrics, Intake};
 use crate::metrics::Metrics;
 use crate::metrics::collector::FloorCollector;
 use crate::notify::{self, NotifyMetrics};
-use crate::store::StoreHandle;
+use crate::store::{Sealed, StoreHandle};
 
 /// A running daemon.
 pub struct Daemon {
@@ -50,6 +50,10 @@ pub struct Daemon {
     pub ingest: IngestMetrics,
     /// The daemon's store, for in-process readers (what the API lists is there).
     pub store: StoreHandle,
+    /// `true` once the floor is restored and events are taken (for `/readyz`).
+    pub ready: watch::Receiver<bool>,
+    /// Kept so `ready` stays readable for the daemon's whole life.
+    _ready: watch::Sender<bool>,
     cancel: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -82,10 +86,20 @@ impl Daemon {
         let baselines = store.load_baselines().await.context("loading traffic baselines")?;
         let link =
             AlertsLink { cfg: cfg.alerts.clone(), signals: signals_tx, restored: alerts.restored, baselines };
-        let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link);
+        // The live floor as the last run left it, before the engine takes any
+        // input and before the server accepts: nobody sees an empty room.
+        let checkpoint = restore_checkpoint(&cfg, &store, clock).await?;
+        let seqs: Vec<(crate::event::Id, u64)> =
+            checkpoint.as_ref().map(|c| c.seqs.clone()).unwrap_or_default();
+        let engine =
+            engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link, checkpoint);
         // The engine publishes its baselines and never waits for their COMMIT;
         // this task does, and ends after saving the last value the engine left.
         let baseline_saver = store.keep_baselines(engine.baselines);
+        // Likewise the checkpoints: copied on the engine, encoded and committed here.
+        let checkpoint_saver = store.keep_checkpoint(engine.checkpoint, |cp: &Checkpoint| {
+            Sealed::new(engine::checkpoint::VERSION, cp.taken_at, cp.encode())
+        });
         metrics
             .registry
             .register(Box::new(
@@ -112,9 +126,16 @@ impl Daemon {
             crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, clock, cancel.clone());
         let ingest_metrics = IngestMetrics::new();
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
+        // The one intake every source is built with, its `seq` marks where the
+        // restored floor left them (a bridge's replay of what the checkpoint saw
+        // is dropped as duplicates; what it did not see is applied again).
+        let intake = Intake::new(engine.tx, ingest_metrics.clone());
+        for (source, last) in seqs {
+            intake.marks().restore(source, last);
+        }
+        let (ready_tx, ready) = watch::channel(false);
         let state = AppState {
-            // The one intake every source is built with.
-            intake: Intake::new(engine.tx, ingest_metrics.clone()),
+            intake,
             snapshot: engine.snapshot.clone(),
             metrics: metrics.clone(),
             conn_limit: Arc::new(Semaphore::new(cfg.ingest.max_connections)),
@@ -126,6 +147,7 @@ impl Daemon {
             floor_feed,
             read_access: cfg.wallboard.read_access,
             timezone: cfg.floor.timezone,
+            ready: ready.clone(),
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -141,6 +163,7 @@ impl Daemon {
         let server = sup.watch("http server", server);
         let engine_task = sup.watch("floor engine", engine.task);
         let baseline_saver = sup.watch("baseline saver", baseline_saver);
+        let checkpoint_saver = sup.watch("checkpoint saver", checkpoint_saver);
         let alerts_task = sup.watch("alerts", alerts.task);
         let incidents_task = sup.watch("incidents", incidents.task);
         let _feed = sup.watch("wall feed", feed_task);
@@ -166,6 +189,8 @@ impl Daemon {
             // The engine has handed over its last baselines (or is gone): saved
             // before the store closes, so a restart does not learn them afresh.
             baseline_saver.finish(grace).await;
+            // And its last checkpoint, so a graceful restart loses no live state.
+            checkpoint_saver.finish(grace).await;
             // The engine has stopped (its signal sender is gone): the alert task
             // saves what is left and ends once the HTTP side has let go of it too.
             alerts_task.finish(grace).await;
@@ -177,9 +202,13 @@ impl Daemon {
             store.close().await;
             served.map_err(anyhow::Error::from).and(drained)
         });
+        // Restored before anything was accepted: from here on the daemon is ready.
+        ready_tx.send_replace(true);
         tracing::info!(%addr, "floorwatch listening");
         Ok(Daemon {
             addr,
+            ready,
+            _ready: ready_tx,
             snapshot: engine.snapshot,
             metrics,
             ingest: ingest_metrics,
@@ -203,5 +232,51 @@ impl Daemon {
     /// Waits until the daemon has stopped and drained.
     pub async fn wait(self) -> anyhow::Result<()> {
         self.task.await.context("daemon task failed")?
+    }
+}
+
+/// The checkpoint to start from: the stored one if checkpoints are on, it
+/// verifies and decodes, and it is not older than `call_retention_secs` (a floor
+/// from hours ago is no longer the floor). Anything else starts an empty floor,
+/// with a warning saying why; only a store that cannot be read is an error.
+async fn restore_checkpoint(
+    cfg: &Config,
+    store: &StoreHandle,
+    clock: Clock,
+) -> anyhow::Result<Option<Checkpoint>> {
+    if cfg.floor.checkpoint_secs == 0 {
+        tracing::info!("floor checkpoints are off; starting with an empty floor");
+        return Ok(None);
+    }
+    let started = tokio::time::Instant::now();
+    let Some(stored) = store.load_checkpoint().await.context("loading the floor checkpoint")? else {
+        return Ok(None);
+    };
+    let age_ms = clock.now_ms() - stored.taken_at;
+    if age_ms > cfg.floor.call_retention_ms {
+        tracing::warn!(age_secs = age_ms / 1000, "floor checkpoint too old; starting with an empty floor");
+        return Ok(None);
+    }
+    let bytes = stored.body.len();
+    // Decoding a big floor takes a moment of CPU: off the runtime's workers.
+    let decoded = tokio::task::spawn_blocking(move || Checkpoint::decode(stored.version, &stored.body))
+        .await
+        .context("decoding the floor checkpoint")?;
+    match decoded {
+        Ok(cp) => {
+            tracing::info!(
+                agents = cp.floor.agents.len(),
+                calls = cp.floor.calls.len(),
+                bytes,
+                age_ms,
+                load_ms = started.elapsed().as_millis() as u64,
+                "floor restored from checkpoint"
+            );
+            Ok(Some(cp))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, bytes, "floor checkpoint not usable; starting with an empty floor");
+            Ok(None)
+        }
     }
 }

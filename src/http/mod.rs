@@ -68,6 +68,9 @@ pub struct AppState {
     pub read_access: ReadAccess,
     /// The floor's time zone, for times in CSV exports (spreadsheets show them as is).
     pub timezone: chrono_tz::Tz,
+    /// `true` once the daemon has restored the floor from its checkpoint and
+    /// takes events (for `/readyz`).
+    pub ready: watch::Receiver<bool>,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.

@@ -16,6 +16,7 @@
 //! - after [`StoreHandle::close`], every call answers [`StoreError::Closed`].
 
 mod baselines;
+mod checkpoint;
 mod error;
 pub mod incidents;
 mod queries;
@@ -27,6 +28,7 @@ use std::path::Path;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::vocab::{AlertState, Kind, Severity};
+pub use checkpoint::{Sealed, StoredCheckpoint};
 pub use error::StoreError;
 use writer::{Cmd, Reply};
 
