@@ -185,10 +185,17 @@ impl Engine {
                         self.next_baseline_save = now.saturating_add(BASELINE_SAVE_EVERY_MS);
                         self.hand_over_baselines();
                     }
+                    // Half a tick early counts as due: the tick, not the grid, decides.
                     if let Some(every) = self.checkpoint_every
-                        && Instant::now() >= self.next_checkpoint
+                        && Instant::now() + Duration::from_millis(500) >= self.next_checkpoint
                     {
-                        self.next_checkpoint = Instant::now() + every;
+                        // On a grid, not `every` after this tick: the 1 s tick
+                        // lands a hair early or late, and "now + every" would
+                        // skip a tick and double the interval.
+                        self.next_checkpoint += every;
+                        if self.next_checkpoint <= Instant::now() {
+                            self.next_checkpoint = Instant::now() + every / 2;
+                        }
                         self.hand_over_checkpoint(now);
                     }
                     // Waits and times in state have grown, events or not.

@@ -13,6 +13,7 @@ mod ingest;
 mod metrics;
 mod notify;
 mod prometheus;
+mod restart;
 mod shutdown;
 mod tidy;
 mod wallboard;
