@@ -32,7 +32,7 @@ pub use supervisor::{Ending, Supervised, Supervisor, TaskFailed};
 use crate::alerts;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::engine::{self, AlertsLink};
+use crate::engine::{self, AlertsLink, Checkpoint};
 use crate::floor::Snapshot;
 use crate::http::{AppState, router};
 use crate::incidents;
@@ -40,7 +40,7 @@ use crate::ingest::{IngestMetrics, Intake};
 use crate::metrics::Metrics;
 use crate::metrics::collector::FloorCollector;
 use crate::notify::{self, NotifyMetrics};
-use crate::store::StoreHandle;
+use crate::store::{Sealed, StoreHandle};
 
 /// A running daemon.
 pub struct Daemon {
@@ -51,6 +51,8 @@ pub struct Daemon {
     pub ingest: IngestMetrics,
     /// The daemon's store, for in-process readers (what the API lists is there).
     pub store: StoreHandle,
+    /// `true` once the floor is restored and events are taken (for `/readyz`).
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
     cancel: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -89,10 +91,20 @@ impl Daemon {
         let baselines = store.load_baselines().await.context("loading traffic baselines")?;
         let link =
             AlertsLink { cfg: cfg.alerts.clone(), signals: signals_tx, restored: alerts.restored, baselines };
-        let engine = engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link);
+        // The live floor as the last run left it, before the engine takes any
+        // input and before the server accepts: nobody sees an empty room.
+        let checkpoint = restore_checkpoint(&cfg, &store, clock).await?;
+        let seqs: Vec<(crate::event::Id, u64)> =
+            checkpoint.as_ref().map(|c| c.seqs.clone()).unwrap_or_default();
+        let engine =
+            engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link, checkpoint);
         // The engine publishes its baselines and never waits for their COMMIT;
         // this task does, and ends after saving the last value the engine left.
         let baseline_saver = store.keep_baselines(engine.baselines);
+        // Likewise the checkpoints: copied on the engine, encoded and committed here.
+        let checkpoint_saver = store.keep_checkpoint(engine.checkpoint, |cp: &Checkpoint| {
+            Sealed::new(engine::checkpoint::VERSION, cp.taken_at, cp.encode())
+        });
         metrics
             .registry
             .register(Box::new(
@@ -130,6 +142,9 @@ impl Daemon {
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
         // The one intake every source is built with.
         let intake = Intake::with_recorder(engine.tx, ingest_metrics.clone(), recorder);
+        for (source, last) in seqs {
+            intake.marks().restore(source, last);
+        }
         // Dial-out sources (Asterisk AMI, FreeSWITCH ESL) reconnect on their own;
         // a task that ends while serving is a fault like any other.
         let sources = crate::ingest::dial::spawn(&cfg.sources, &intake, clock, &cancel);
@@ -164,6 +179,7 @@ impl Daemon {
         let server = sup.watch("http server", server);
         let engine_task = sup.watch("floor engine", engine.task);
         let baseline_saver = sup.watch("baseline saver", baseline_saver);
+        let checkpoint_saver = sup.watch("checkpoint saver", checkpoint_saver);
         let alerts_task = sup.watch("alerts", alerts.task);
         let incidents_task = sup.watch("incidents", incidents.task);
         let recorder_task = recorder_task.map(|t| sup.watch("recorder", t));
@@ -206,6 +222,8 @@ impl Daemon {
             if let Some(r) = recorder_task {
                 r.finish(grace).await;
             }
+            // And its last checkpoint, so a graceful restart loses no live state.
+            checkpoint_saver.finish(grace).await;
             // The engine has stopped (its signal sender is gone): the alert task
             // saves what is left and ends once the HTTP side has let go of it too.
             alerts_task.finish(grace).await;
@@ -222,6 +240,7 @@ impl Daemon {
         tracing::info!(%addr, "floorwatch listening");
         Ok(Daemon {
             addr,
+            ready,
             snapshot: engine.snapshot,
             metrics,
             ingest: ingest_metrics,
@@ -245,5 +264,51 @@ impl Daemon {
     /// Waits until the daemon has stopped and drained.
     pub async fn wait(self) -> anyhow::Result<()> {
         self.task.await.context("daemon task failed")?
+    }
+}
+
+/// The checkpoint to start from: the stored one if checkpoints are on, it
+/// verifies and decodes, and it is not older than `call_retention_secs` (a floor
+/// from hours ago is no longer the floor). Anything else starts an empty floor,
+/// with a warning saying why; only a store that cannot be read is an error.
+async fn restore_checkpoint(
+    cfg: &Config,
+    store: &StoreHandle,
+    clock: Clock,
+) -> anyhow::Result<Option<Checkpoint>> {
+    if cfg.floor.checkpoint_secs == 0 {
+        tracing::info!("floor checkpoints are off; starting with an empty floor");
+        return Ok(None);
+    }
+    let started = tokio::time::Instant::now();
+    let Some(stored) = store.load_checkpoint().await.context("loading the floor checkpoint")? else {
+        return Ok(None);
+    };
+    let age_ms = clock.now_ms() - stored.taken_at;
+    if age_ms > cfg.floor.call_retention_ms {
+        tracing::warn!(age_secs = age_ms / 1000, "floor checkpoint too old; starting with an empty floor");
+        return Ok(None);
+    }
+    let bytes = stored.body.len();
+    // Decoding a big floor takes a moment of CPU: off the runtime's workers.
+    let decoded = tokio::task::spawn_blocking(move || Checkpoint::decode(stored.version, &stored.body))
+        .await
+        .context("decoding the floor checkpoint")?;
+    match decoded {
+        Ok(cp) => {
+            tracing::info!(
+                agents = cp.floor.agents.len(),
+                calls = cp.floor.calls.len(),
+                bytes,
+                age_ms,
+                load_ms = started.elapsed().as_millis() as u64,
+                "floor restored from checkpoint"
+            );
+            Ok(Some(cp))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, bytes, "floor checkpoint not usable; starting with an empty floor");
+            Ok(None)
+        }
     }
 }

@@ -23,11 +23,19 @@
 //! The engine never waits for a COMMIT: it is the one serial stage of ingest, and
 //! only the latest baselines matter.
 //!
+//! The live floor's checkpoint ([`checkpoint::Checkpoint`]: floor, rules' state
+//! and applied `seq` marks) goes out the same way every `floor.checkpoint_secs`
+//! of real time and once more at the end; the engine only copies the state
+//! (plain clones between two inputs), and the store's saver
+//! ([`crate::store::StoreHandle::keep_checkpoint`]) encodes, seals and commits
+//! it off this task.
+//!
 //! Channel policy: the input channel is bounded and lossless; when it is full,
 //! ingest sessions wait (backpressure to the socket that sends too fast). The
-//! snapshot and baseline channels keep only the latest value: readers never slow
+//! snapshot, baseline and checkpoint channels keep only the latest value: readers never slow
 //! the engine.
 
+pub mod checkpoint;
 pub mod step;
 
 use std::sync::Arc;
@@ -42,6 +50,7 @@ use crate::floor::{FloorConfig, Snapshot};
 use crate::metrics::Metrics;
 use crate::metrics::counting::{self, Counts};
 use crate::rules::{AlertKey, AlertsConfig, Signal};
+pub use checkpoint::Checkpoint;
 pub use step::Step;
 
 /// What the engine consumes, in arrival order.
@@ -63,6 +72,10 @@ pub struct EngineHandle {
     /// a new value every five minutes and a last one as the engine ends (then the
     /// sender is gone).
     pub baselines: watch::Receiver<Vec<(Id, String)>>,
+    /// The latest checkpoint of the live floor, for the store to keep: a new
+    /// value every `floor.checkpoint_secs` and a last one as the engine ends;
+    /// never a value when checkpoints are off.
+    pub checkpoint: watch::Receiver<Option<Arc<Checkpoint>>>,
     pub task: tokio::task::JoinHandle<()>,
 }
 
@@ -82,16 +95,27 @@ pub struct AlertsLink {
 /// clock (a sped-up demo saves as often per simulated hour as a real floor).
 const BASELINE_SAVE_EVERY_MS: Ts = 300_000;
 
+/// A checkpoint copy that holds the engine this long is logged: the copy runs
+/// between inputs, so ingest waits while it lasts.
+const CHECKPOINT_BUILD_SLOW: Duration = Duration::from_millis(50);
+
 /// Starts the engine task.
+///
+/// `restore`: a checkpoint an earlier run left, applied before the first input
+/// (see [`Step::restore`]).
 pub fn spawn(
     cfg: &FloorConfig,
     capacity: usize,
     metrics: Arc<Metrics>,
     clock: Clock,
     alerts: AlertsLink,
+    restore: Option<Checkpoint>,
 ) -> EngineHandle {
     let (tx, rx) = mpsc::channel(capacity);
-    let mut step = Step::new(cfg, &alerts.cfg, alerts.restored, alerts.baselines);
+    let mut step =
+        Step::restore(cfg, &alerts.cfg, alerts.restored, alerts.baselines, restore, clock.now_ms());
+    let (checkpoint_tx, checkpoint) = watch::channel(None);
+    let checkpoint_every = (cfg.checkpoint_secs > 0).then(|| Duration::from_secs(cfg.checkpoint_secs));
     let (snap_tx, snapshot) = watch::channel(Arc::new(step.snapshot(clock.now_ms())));
     // The receiver starts with this value seen: nothing is saved before the first
     // five minutes have passed.
@@ -108,9 +132,12 @@ pub fn spawn(
         signals: alerts.signals,
         baselines: baselines_tx,
         next_baseline_save: clock.now_ms().saturating_add(BASELINE_SAVE_EVERY_MS),
+        checkpoint: checkpoint_tx,
+        checkpoint_every,
+        next_checkpoint: Instant::now() + checkpoint_every.unwrap_or_default(),
     };
     let task = tokio::spawn(engine.run(rx));
-    EngineHandle { tx, snapshot, baselines, task }
+    EngineHandle { tx, snapshot, baselines, checkpoint, task }
 }
 
 struct Engine {
@@ -127,6 +154,12 @@ struct Engine {
     baselines: watch::Sender<Vec<(Id, String)>>,
     /// Engine time at which the baselines are next handed to the store.
     next_baseline_save: Ts,
+    checkpoint: watch::Sender<Option<Arc<Checkpoint>>>,
+    /// `None`: checkpoints are off (`floor.checkpoint_secs = 0`).
+    checkpoint_every: Option<Duration>,
+    /// Real (monotonic) time of the next checkpoint: the interval bounds what a
+    /// crash loses, which is real time even when the demo's clock runs faster.
+    next_checkpoint: Instant,
 }
 
 impl Engine {
@@ -151,6 +184,19 @@ impl Engine {
                     if now >= self.next_baseline_save {
                         self.next_baseline_save = now.saturating_add(BASELINE_SAVE_EVERY_MS);
                         self.hand_over_baselines();
+                    }
+                    // Half a tick early counts as due: the tick, not the grid, decides.
+                    if let Some(every) = self.checkpoint_every
+                        && Instant::now() + Duration::from_millis(500) >= self.next_checkpoint
+                    {
+                        // On a grid, not `every` after this tick: the 1 s tick
+                        // lands a hair early or late, and "now + every" would
+                        // skip a tick and double the interval.
+                        self.next_checkpoint += every;
+                        if self.next_checkpoint <= Instant::now() {
+                            self.next_checkpoint = Instant::now() + every / 2;
+                        }
+                        self.hand_over_checkpoint(now);
                     }
                     // Waits and times in state have grown, events or not.
                     true
@@ -194,6 +240,10 @@ impl Engine {
         self.publish(self.clock.now_ms());
         let _ = self.send_counts().await;
         self.hand_over_baselines();
+        if self.checkpoint_every.is_some() {
+            // What was applied up to the end: a graceful restart loses nothing.
+            self.hand_over_checkpoint(self.clock.now_ms());
+        }
         // Drained means counted too: the counting task ends with our sender.
         let events = self.step.events_applied();
         let Engine { counts, counting, .. } = self;
@@ -225,6 +275,22 @@ impl Engine {
         }
         // No receiver (no store, as in tests) is fine: nothing is kept then.
         self.baselines.send_replace(baselines);
+    }
+
+    /// Copies the state into a checkpoint for the store's saver; never waits
+    /// (a checkpoint not yet taken by the saver is replaced by this newer one).
+    fn hand_over_checkpoint(&self, now: Ts) {
+        let started = Instant::now();
+        let cp = self.step.checkpoint(now);
+        let built = started.elapsed();
+        let agents = cp.floor.agents.len();
+        if built >= CHECKPOINT_BUILD_SLOW {
+            tracing::warn!(agents, build_ms = built.as_millis() as u64, "checkpoint build slow");
+        } else {
+            tracing::debug!(agents, build_us = built.as_micros() as u64, "checkpoint built");
+        }
+        // No receiver (no store, as in tests) is fine: nothing is kept then.
+        self.checkpoint.send_replace(Some(Arc::new(cp)));
     }
 
     fn handle(&mut self, input: EngineInput) {
@@ -299,7 +365,7 @@ mod tests {
         let cfg = FloorConfig::default();
         let (link, _keep) = link(&AlertsConfig::default());
         let clock = Clock::starting_at(1_000_000);
-        let h = spawn(&cfg, 16, Arc::new(Metrics::new()), clock, link);
+        let h = spawn(&cfg, 16, Arc::new(Metrics::new()), clock, link, None);
         let mut snap = h.snapshot.clone();
         let interval = Duration::from_millis(cfg.snapshot_interval_ms);
         assert!(interval < Duration::from_millis(500), "the test needs an interval well under the 1 s tick");
@@ -337,7 +403,7 @@ mod tests {
         let (link, _keep) = link(&AlertsConfig::default());
         let t0 = 1_795_420_800_000;
         let clock = Clock::starting_at(t0).with_speed(4.0);
-        let mut h = spawn(&cfg, 16, Arc::new(Metrics::new()), clock, link);
+        let mut h = spawn(&cfg, 16, Arc::new(Metrics::new()), clock, link, None);
         h.tx.send(offered("c1", t0)).await.expect("send");
 
         tokio::time::sleep(Duration::from_secs(70)).await;

@@ -16,6 +16,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use hashbrown::hash_table::{Entry, OccupiedEntry};
 
+use super::checkpoint::CallCp;
 use super::finished::Finished;
 use super::queue::{Queue, QueueIdx};
 use super::{Anomaly, Calendar, Effect, Floor, Settings};
@@ -123,6 +124,88 @@ impl Calls {
             (false, false) => "forgotten",
             (true, true) => "both",
         }
+    }
+}
+
+impl Calls {
+    /// The calls still being counted, for a checkpoint (`queues`: to name each
+    /// call's queue by id, as indices change with the config).
+    pub(super) fn checkpoint_active(&self, queues: &[Queue]) -> Vec<CallCp> {
+        self.active
+            .iter()
+            .map(|(id, c)| CallCp {
+                id: id.clone(),
+                offered_at: c.offered_at(),
+                outcome: c.outcome.map(|o| (o == Outcome::Answered, c.outcome_at, c.outcome_counted)),
+                touched: c.touched,
+                caller: c.caller.clone(),
+                queue: c.queue().and_then(|q| queues.get(q)).map(|q| q.id.clone()),
+                ended: c.ended,
+            })
+            .collect()
+    }
+
+    /// Finished calls touched within `kept_ms` of the latest, for a checkpoint.
+    pub(super) fn checkpoint_finished(&self, kept_ms: Ts) -> Vec<(Id, Ts)> {
+        self.finished.recent_ids(kept_ms)
+    }
+
+    /// Puts back the calls of a checkpoint into empty tables; `queue_of` finds a
+    /// queue's index by id. Returns how many were left out: a call whose queue
+    /// is not on this floor any more (beyond `max_queues`), or one twice.
+    pub(super) fn restore(
+        &mut self,
+        active: Vec<CallCp>,
+        finished: Vec<(Id, Ts)>,
+        queue_of: impl Fn(&Id) -> Option<QueueIdx>,
+    ) -> usize {
+        let mut dropped = 0;
+        let hasher = &self.hasher;
+        for c in active {
+            let queue = match &c.queue {
+                Some(q) => match queue_of(q) {
+                    Some(i) => u32::try_from(i).unwrap_or(NO_QUEUE),
+                    None => {
+                        dropped += 1;
+                        continue;
+                    }
+                },
+                None => NO_QUEUE,
+            };
+            let (outcome, outcome_at, outcome_counted) = match c.outcome {
+                Some((answered, at, counted)) => {
+                    (Some(if answered { Outcome::Answered } else { Outcome::Abandoned }), at, counted)
+                }
+                None => (None, NOT_SEEN, false),
+            };
+            let call = Call {
+                offered_at: c.offered_at.unwrap_or(NOT_SEEN),
+                outcome_at,
+                touched: c.touched,
+                caller: c.caller,
+                queue,
+                outcome,
+                outcome_counted,
+                ended: c.ended,
+            };
+            let hash = hasher.hash_one(&c.id);
+            match self.active.entry(hash, |(k, _)| *k == c.id, |(k, _)| hasher.hash_one(k)) {
+                Entry::Vacant(v) => {
+                    v.insert((c.id, call));
+                }
+                Entry::Occupied(_) => dropped += 1,
+            }
+        }
+        for (id, touched) in finished {
+            let hash = hasher.hash_one(&id);
+            let active = self.active.find(hash, |(k, _)| *k == id).is_some();
+            if active || self.finished.find_mut(hash, &id).is_some() {
+                dropped += 1;
+                continue;
+            }
+            self.finished.insert(hash, id, touched, hasher);
+        }
+        dropped
     }
 }
 

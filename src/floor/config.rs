@@ -34,6 +34,10 @@ pub struct FloorConfig {
     pub snapshot_interval_ms: u64,
     /// How long a finished call is remembered to recognise late or repeated events.
     pub call_retention_ms: i64,
+    /// How often (real seconds) the live floor is checkpointed to the store, and
+    /// so the most live state a crash can lose; 0: no checkpoints, and none is
+    /// restored at start.
+    pub checkpoint_secs: u64,
     /// Queues beyond this many (configured plus discovered) are folded into one
     /// overflow queue so a misbehaving bridge cannot explode metric cardinality.
     pub max_queues: usize,
@@ -170,6 +174,7 @@ pub struct RawFloor {
     timezone: Option<String>,
     snapshot_interval_ms: Option<u64>,
     call_retention_secs: Option<u64>,
+    checkpoint_secs: Option<u64>,
     max_queues: Option<usize>,
     shifts: Option<Vec<RawShift>>,
 }
@@ -343,12 +348,20 @@ impl RawFloorTables {
         if call_retention_secs < 60 {
             errs.push(problem("floor.call_retention_secs", "must be at least 60 seconds"));
         }
+        let checkpoint_secs = floor.checkpoint_secs.unwrap_or(5);
+        if checkpoint_secs > 3600 {
+            errs.push(problem(
+                "floor.checkpoint_secs",
+                "must be at most 3600 seconds (0 turns checkpoints off)",
+            ));
+        }
         FloorConfig {
             timezone,
             shifts,
             windows: WindowsConfig { rolling_secs, bucket_secs },
             snapshot_interval_ms,
             call_retention_ms: i64::try_from(call_retention_secs).unwrap_or(i64::MAX / 1000) * 1000,
+            checkpoint_secs: checkpoint_secs.min(3600),
             max_queues,
             queue_defaults,
             queues,

@@ -100,6 +100,18 @@ impl Finished {
         }
     }
 
+    /// Every finished call last touched at or after `newest − kept_ms`, where
+    /// `newest` is the latest time held (found in `recent`, which holds the calls
+    /// that finished last, and `old` only when `recent` is empty), for a checkpoint.
+    pub(super) fn recent_ids(&self, kept_ms: Ts) -> Vec<(Id, Ts)> {
+        let newest = self.recent.iter().map(|(_, t)| *t).max();
+        let Some(newest) = newest.or_else(|| self.old.iter().map(|(_, t)| *t).max()) else {
+            return Vec::new();
+        };
+        let horizon = newest.saturating_sub(kept_ms);
+        self.recent.iter().chain(self.old.iter()).filter(|(_, t)| *t >= horizon).cloned().collect()
+    }
+
     fn move_recent_to_old(&mut self, hasher: &FastHash) {
         let incoming = self.recent.len();
         // Make room first: growing one insert at a time would rehash `old` in the

@@ -15,6 +15,7 @@
 mod agent;
 mod calendar;
 mod calls;
+pub mod checkpoint;
 pub mod config;
 mod finished;
 mod queue;
@@ -194,6 +195,8 @@ pub struct Floor {
     calls: Calls,
     /// Configured teams first (in config order), then teams seen in logins.
     teams: Vec<(Id, TeamInfo)>,
+    /// How many of `teams` came from the config (a checkpoint keeps the rest).
+    configured_teams: usize,
     sources: FastMap<Id, SourceInfo>,
     faults: FastMap<Id, FaultInfo>,
     events_applied: u64,
@@ -232,6 +235,7 @@ impl Floor {
                     (Id::from(t.id.as_str()), info)
                 })
                 .collect(),
+            configured_teams: cfg.teams.len(),
             sources: FastMap::default(),
             faults: FastMap::default(),
             events_applied: 0,
@@ -300,6 +304,11 @@ impl Floor {
             EventKind::CallEnded { call, agent } => self.on_ended(call, agent.as_ref(), ts, fx),
             EventKind::Heartbeat => {}
             EventKind::Fault { component, status, detail } => {
+                // A component never heard of before: its first report is news
+                // whichever way it goes. An "up" then clears a `system_fault` that
+                // an earlier run raised and the store restored (a floor that lost
+                // the "down" must still let the fault recover).
+                let first = !self.faults.contains_key(component);
                 let f = self.faults.entry(component.clone()).or_insert(FaultInfo {
                     down: false,
                     source: ev.source.clone(),
@@ -311,7 +320,7 @@ impl Floor {
                 if ts >= f.last_report {
                     f.last_report = ts;
                     let down = *status == FaultStatus::Down;
-                    let changed = down != f.down;
+                    let changed = down != f.down || first;
                     if changed {
                         f.since = ts;
                         f.down = down;

@@ -60,3 +60,47 @@ impl Queue {
         }
     }
 }
+
+impl Queue {
+    /// This queue's part of a checkpoint.
+    pub(super) fn checkpoint(&self) -> super::checkpoint::QueueCp {
+        use super::checkpoint::tally_cp;
+        let (bucket_ms, ring) = match &self.ring {
+            Some(r) => {
+                let (bucket_ms, slots) = r.parts();
+                (bucket_ms, slots.map(|(n, t)| (n, tally_cp(t))).collect())
+            }
+            None => (0, Vec::new()),
+        };
+        super::checkpoint::QueueCp {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            configured: self.configured,
+            totals: (self.offered, self.answered, self.abandoned),
+            waiting: self.waiting.iter().cloned().collect(),
+            bucket_ms,
+            ring,
+            shift: self.shift.parts().map(|(s, t)| (s, tally_cp(t))).collect(),
+        }
+    }
+
+    /// Takes back the counts, waiting calls and tallies of a checkpoint (`ring`:
+    /// an empty ring as the config in force shapes it). `false` when the rolling
+    /// windows could not be restored (the checkpoint's slices have another length).
+    pub(super) fn restore(&mut self, cp: super::checkpoint::QueueCp, mut ring: Ring) -> bool {
+        use super::checkpoint::tally_of;
+        (self.offered, self.answered, self.abandoned) = cp.totals;
+        self.waiting = cp.waiting.into_iter().collect();
+        for (start, t) in &cp.shift {
+            if let Some(slot) = self.shift.at(*start) {
+                *slot = tally_of(t);
+            }
+        }
+        if cp.ring.is_empty() {
+            return true;
+        }
+        let fits = ring.restore_slices(cp.bucket_ms, cp.ring.iter().map(|(n, t)| (*n, tally_of(t))));
+        self.ring = Some(Box::new(ring));
+        fits
+    }
+}

@@ -145,6 +145,37 @@ impl Ring {
     }
 }
 
+impl Ring {
+    /// The slice length and the slices holding counts, for a checkpoint.
+    pub(super) fn parts(&self) -> (i64, impl Iterator<Item = (i64, &Tally)>) {
+        let held = self.slots.iter().filter(|(n, t)| *n != i64::MIN && *t != Tally::default());
+        (self.bucket_ms, held.map(|(n, t)| (*n, t)))
+    }
+
+    /// Puts back slices saved by [`Ring::parts`] from a ring of `bucket_ms`
+    /// slices; `false` (and nothing restored) when that is not this ring's slice
+    /// length. A ring shorter than the saved one keeps the newest slices.
+    pub(super) fn restore_slices(
+        &mut self,
+        bucket_ms: i64,
+        slices: impl Iterator<Item = (i64, Tally)>,
+    ) -> bool {
+        if bucket_ms != self.bucket_ms {
+            return false;
+        }
+        let len = self.slots.len() as i64;
+        for (n, t) in slices {
+            let slot = &mut self.slots[usize::try_from(n.rem_euclid(len)).unwrap_or(0)];
+            if slot.0 < n {
+                *slot = (n, t);
+                // `sum` stops at the newest slice written: restored ones count too.
+                self.newest = self.newest.max(n);
+            }
+        }
+        true
+    }
+}
+
 /// Tallies for the current and the previous shift, keyed by the shift's start, so a
 /// late event from just before a shift change still lands in its own shift.
 #[derive(Debug, Clone, Default)]
@@ -171,6 +202,12 @@ impl ShiftTally {
         self.previous = self.current.take();
         self.current = Some((start, Tally::default()));
         self.current.as_mut().map(|c| &mut c.1)
+    }
+
+    /// The shifts held, previous first, for a checkpoint (restored through
+    /// [`ShiftTally::at`] in the same order).
+    pub(super) fn parts(&self) -> impl Iterator<Item = (Ts, &Tally)> {
+        [&self.previous, &self.current].into_iter().flatten().map(|(s, t)| (*s, t))
     }
 
     /// The tally of the shift that started at `start`, empty if nothing was seen.

@@ -70,6 +70,13 @@ impl SeqMarks {
         report
     }
 
+    /// Starts `source`'s mark at `last` (the checkpoint's, at start), unless a
+    /// higher one is held already.
+    pub fn restore(&self, source: crate::event::Id, last: u64) {
+        let mut mark = self.marks.entry(source).or_insert(last);
+        *mark = (*mark).max(last);
+    }
+
     /// The last `seq` accepted from `source`.
     pub fn last(&self, source: &Id) -> Option<u64> {
         self.marks.get(source).map(|m| *m)

@@ -95,7 +95,8 @@ impl Intake {
         Connection { intake: self.clone(), source, named, state: State::Open }
     }
 
-    /// The `seq` marks, for tests that look at what dedupe kept.
+    /// The `seq` marks: restored from the checkpoint at start (before any
+    /// source opens), and read by tests that look at what dedupe kept.
     pub fn marks(&self) -> &SeqMarks {
         &self.inner.marks
     }

@@ -10,6 +10,7 @@
 //! The engine sleeps until [`Rules::next_deadline`], so an overrun fires within the
 //! engine's tick of its threshold.
 
+pub mod checkpoint;
 pub mod config;
 pub mod surge;
 mod text;
@@ -281,6 +282,8 @@ impl Rules {
                             ..self.fire(key, Severity::Critical, *since)
                         })));
                     } else {
+                        // A restored fault alert is settled by this "up".
+                        self.restored.retain(|k| *k != key);
                         out.push(Signal::Clear { key, at: *since });
                     }
                 }
@@ -456,6 +459,15 @@ impl Rules {
         i64::from(secs) * 1000
     }
 
+    /// The overrun limit of the agent's new state; 0 when the state has none.
+    fn limit_ms(&self, c: &AgentChange) -> i64 {
+        match c.state {
+            Some(AgentState::Acw) => self.acw_limit_ms(c),
+            Some(AgentState::NotReady) => self.busy_limit_ms(c.reason.as_deref()),
+            _ => 0,
+        }
+    }
+
     fn busy_limit_ms(&self, reason: Option<&str>) -> i64 {
         let secs = reason
             .and_then(|r| self.cfg.busy_limit_secs.get(r))
@@ -512,11 +524,7 @@ impl Rules {
             }
             _ => {}
         }
-        let limit_ms = match c.state {
-            Some(AgentState::Acw) => self.acw_limit_ms(c),
-            Some(AgentState::NotReady) => self.busy_limit_ms(c.reason.as_deref()),
-            _ => 0,
-        };
+        let limit_ms = self.limit_ms(c);
         let generation = previous.as_ref().map_or(0, |p| p.generation + 1);
         if c.state.is_none() {
             self.agents[slot] = None;

@@ -16,6 +16,7 @@
 //! - after [`StoreHandle::close`], every call answers [`StoreError::Closed`].
 
 mod baselines;
+mod checkpoint;
 mod error;
 pub mod incidents;
 mod queries;
@@ -28,6 +29,7 @@ use std::path::Path;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::vocab::{AlertState, Kind, Severity};
+pub use checkpoint::{Sealed, StoredCheckpoint};
 pub use error::StoreError;
 pub use retention::{Purged, RawRetentionConfig, RetentionConfig, Table};
 use writer::{Cmd, Reply};

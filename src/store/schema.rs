@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("migrations/0003_kv_health.sql")),
     (4, include_str!("migrations/0004_incidents.sql")),
     (5, include_str!("migrations/0005_alert_languages.sql")),
+    (6, include_str!("migrations/0006_floor_checkpoint.sql")),
 ];
 
 /// How long a statement waits for a lock held by another connection (a backup

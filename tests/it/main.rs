@@ -16,6 +16,7 @@ mod notify;
 mod ops;
 mod prometheus;
 mod replay;
+mod restart;
 mod shutdown;
 mod tidy;
 mod vendors;

@@ -324,7 +324,10 @@ struct Restartable {
 impl Restartable {
     async fn start() -> Restartable {
         let dir = tempfile::tempdir().expect("temp dir");
-        let cfg = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let mut cfg = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        // Checkpoints off: the test is about the wall taking the new daemon's
+        // floor, which with a checkpoint would be the old one restored.
+        cfg.floor.checkpoint_secs = 0;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let daemon = Daemon::start(cfg.clone(), listener, Clock::system()).await.expect("daemon");
         Restartable { addr: daemon.addr, cfg, daemon: Some(daemon), _dir: dir }
