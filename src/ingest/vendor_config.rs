@@ -97,7 +97,7 @@ impl StatusMap {
         StatusMap { map }
     }
 
-    /// The vendor's defaults (see docs/feeds-vendors.md for the tables).
+    /// The vendor's defaults (see docs/feeds.md for the tables).
     pub fn defaults(format: Format) -> StatusMap {
         match format {
             // Connect: "Available" is the one routable status; every custom
