@@ -76,8 +76,10 @@ pub(super) async fn run(Args { listen, config, data_dir, sim: args }: Args) -> R
 
     println!("floorwatch demo: a simulated floor of {} agents is feeding the daemon", args.agents);
     println!("  wallboard   http://{addr}/");
+    println!("  team lead   http://{addr}/lead");
     println!("  floor JSON  http://{addr}/api/floor");
     println!("  metrics     http://{addr}/metrics");
+    println!("  alerts      http://{addr}/api/alerts");
     println!("Ctrl-C stops it.");
 
     let result = serve::until_signal(daemon).await;

@@ -29,12 +29,18 @@ fn spawn_demo(args: &[&str], data_dir: &std::path::Path) -> (Child, SocketAddr) 
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // The wallboard's URL gives the address; the team lead's console,
+            // printed right after it, must be there too (a newcomer's first look).
             if let Some(url) = line.trim().strip_prefix("wallboard") {
+                let _ = tx.send(url.trim().to_string());
+            } else if let Some(url) = line.trim().strip_prefix("team lead") {
                 let _ = tx.send(url.trim().to_string());
             }
         }
     });
     let url = rx.recv_timeout(PATIENCE).expect("demo prints the wallboard URL");
+    let lead = rx.recv_timeout(PATIENCE).expect("demo prints the team lead's URL");
+    assert_eq!(lead, format!("{url}lead"), "the console's URL beside the wall's");
     let addr = url.trim_start_matches("http://").trim_end_matches('/').parse().expect("URL has an address");
     (child, addr)
 }
