@@ -27,6 +27,7 @@ pub mod canonical;
 pub mod config;
 pub mod dedupe;
 pub mod dial;
+mod finished_calls;
 pub mod freeswitch_esl;
 pub mod genesys_cloud;
 mod intake;

@@ -16,15 +16,13 @@
 //! `AgentRingNoAnswer.RingTime` is milliseconds; `Timestamp` (with
 //! `timestampevents = yes`) is seconds with a fraction.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::frame::Message;
 use crate::event::{AgentState, Event, EventKind, FastMap, Id, Ts};
 use crate::ingest::dial::{id_of, reason_code};
+use crate::ingest::finished_calls::FinishedCalls;
 use crate::ingest::{RejectReason, Rejection};
-
-/// Calls remembered as finished, so a snapshot or a late event never revives one.
-const FINISHED_KEPT: usize = 20_000;
 
 /// Asterisk device states (`Status` of members).
 mod device {
@@ -117,8 +115,7 @@ pub struct AmiFloor {
     wrapup_secs: u32,
     members: FastMap<Id, Member>,
     calls: FastMap<Id, CallState>,
-    finished: HashSet<Id>,
-    finished_order: VecDeque<Id>,
+    finished: FinishedCalls,
     acw_due: BTreeSet<(Ts, Id)>,
     snapshot: Option<Snapshot>,
 }
@@ -136,8 +133,7 @@ impl AmiFloor {
             wrapup_secs,
             members: FastMap::default(),
             calls: FastMap::default(),
-            finished: HashSet::new(),
-            finished_order: VecDeque::new(),
+            finished: FinishedCalls::default(),
             acw_due: BTreeSet::new(),
             snapshot: None,
         }
@@ -248,14 +244,7 @@ impl AmiFloor {
 
     fn finish(&mut self, call: &Id) {
         self.calls.remove(call);
-        if self.finished.insert(call.clone()) {
-            self.finished_order.push_back(call.clone());
-            if self.finished_order.len() > FINISHED_KEPT
-                && let Some(old) = self.finished_order.pop_front()
-            {
-                self.finished.remove(&old);
-            }
-        }
+        self.finished.insert(call);
     }
 
     /// Offers `call` unless it is known (waiting, answered or finished).

@@ -12,13 +12,12 @@
 //! After-call work: mod_callcenter sets the agent `Waiting` again the moment a
 //! call ends but offers it nothing for its `wrap_up_time`; that span is `acw`.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet};
 
 use crate::event::{AgentState, Event, EventKind, FastMap, Id, Ts};
 use crate::ingest::dial::id_of;
+use crate::ingest::finished_calls::FinishedCalls;
 use crate::ingest::{RejectReason, Rejection};
-
-const FINISHED_KEPT: usize = 20_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CallState {
@@ -136,8 +135,7 @@ pub struct EslFloor {
     wrapup_secs: u32,
     agents: FastMap<Id, Agent>,
     calls: FastMap<Id, CallState>,
-    finished: HashSet<Id>,
-    finished_order: VecDeque<Id>,
+    finished: FinishedCalls,
     acw_due: BTreeSet<(Ts, Id)>,
 }
 
@@ -151,8 +149,7 @@ impl EslFloor {
             wrapup_secs,
             agents: FastMap::default(),
             calls: FastMap::default(),
-            finished: HashSet::new(),
-            finished_order: VecDeque::new(),
+            finished: FinishedCalls::default(),
             acw_due: BTreeSet::new(),
         }
     }
@@ -342,14 +339,7 @@ impl EslFloor {
 
     fn finish(&mut self, call: &Id) {
         self.calls.remove(call);
-        if self.finished.insert(call.clone()) {
-            self.finished_order.push_back(call.clone());
-            if self.finished_order.len() > FINISHED_KEPT
-                && let Some(old) = self.finished_order.pop_front()
-            {
-                self.finished.remove(&old);
-            }
-        }
+        self.finished.insert(call);
     }
 
     fn offer(&mut self, call: &Id, queue: &Id, caller: Option<Id>, at: Ts, out: &mut Sink<'_>) {
