@@ -1,7 +1,7 @@
 //! Dial-out sources against a scripted Asterisk on loopback: the daemon logs in,
 //! shows the floor from the `QueueStatus` snapshot and the events, raises
 //! `system_fault` `cti_link` when the link drops, resyncs on reconnect and
-//! counts nothing twice.
+//! counts nothing twice; the same for FreeSWITCH's event socket.
 
 use std::time::Duration;
 
@@ -110,10 +110,14 @@ async fn play(stream: TcpStream, script: String, mut stop: oneshot::Receiver<()>
 }
 
 fn config(addr: std::net::SocketAddr) -> Config {
+    dial_config(addr, SourceKind::AsteriskAmi { username: "floorwatch".into(), secret: "s3cret".into() })
+}
+
+fn dial_config(addr: std::net::SocketAddr, kind: SourceKind) -> Config {
     let sources = vec![SourceConfig {
         id: "pbx-1".into(),
         address: addr.to_string(),
-        kind: SourceKind::AsteriskAmi { username: "floorwatch".into(), secret: "s3cret".into() },
+        kind,
         wrapup_secs: 0,
         timing: DialTiming {
             connect_timeout: Duration::from_secs(5),
@@ -126,9 +130,9 @@ fn config(addr: std::net::SocketAddr) -> Config {
     Config { sources, ..Config::default() }
 }
 
-async fn counts(d: &TestDaemon) -> (u64, u64, u64, u64) {
+async fn counts(d: &TestDaemon, queue: &str) -> (u64, u64, u64, u64) {
     let m = d.metrics().await;
-    let q = [("queue", "billing")];
+    let q = [("queue", queue)];
     (
         metric_sum(&m, "floorwatch_calls_offered_total", &q) as u64,
         metric_sum(&m, "floorwatch_calls_answered_total", &q) as u64,
@@ -138,9 +142,13 @@ async fn counts(d: &TestDaemon) -> (u64, u64, u64, u64) {
 }
 
 async fn wait_counts(d: &TestDaemon, want: (u64, u64, u64, u64)) {
+    wait_queue_counts(d, "billing", want).await;
+}
+
+async fn wait_queue_counts(d: &TestDaemon, queue: &str, want: (u64, u64, u64, u64)) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let got = counts(d).await;
+        let got = counts(d, queue).await;
         if got == want {
             return;
         }
@@ -279,5 +287,243 @@ async fn ami_floor_drop_and_resync_count_nothing_twice() {
         assert!(tokio::time::Instant::now() < deadline, "no heartbeat from a healthy link");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    d.shutdown().await.expect("clean shutdown");
+}
+
+// ---- FreeSWITCH's event socket -------------------------------------------------
+
+const AGENT_COLS: &str = "name|instance_id|uuid|type|contact|status|state|max_no_answer|wrap_up_time|reject_delay_time|busy_delay_time|no_answer_delay_time|last_bridge_start|last_bridge_end|last_offered_call|last_status_change|no_answer_count|calls_answered|talk_time|ready_time|external_calls_count";
+const MEMBER_COLS: &str = "queue|instance_id|uuid|session_uuid|cid_number|cid_name|system_epoch|joined_epoch|rejoined_epoch|bridge_epoch|abandoned_epoch|base_score|skill_score|serving_agent|serving_system|state|score";
+const FS_QUEUE: &str = "support@default";
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `callcenter_config agent list`, as mod_callcenter prints it.
+fn agents(rows: &[(&str, &str, &str)]) -> String {
+    let mut out = vec![AGENT_COLS.to_owned()];
+    for (name, status, state) in rows {
+        out.push(format!(
+            "{name}|single_box||callback|user/{name}|{status}|{state}|3|0|10|10|10|0|0|0|0|0|0|0|0|0"
+        ));
+    }
+    out.push("+OK".into());
+    out.join("\n")
+}
+
+/// `callcenter_config queue list members`: `(uuid, joined, bridged, agent, state)`.
+fn members(rows: &[(&str, i64, i64, &str, &str)]) -> String {
+    let mut out = vec![MEMBER_COLS.to_owned()];
+    for (uuid, joined, bridge, agent, state) in rows {
+        out.push(format!(
+            "{FS_QUEUE}|single_box|{uuid}|sess-{uuid}|+8613800000002|Caller|{joined}|{joined}|0|{bridge}|0|0|0|{agent}|single_box|{state}|10"
+        ));
+    }
+    out.push("+OK".into());
+    out.join("\n")
+}
+
+/// A `text/event-plain` callcenter event, values URL-encoded as FreeSWITCH sends them.
+fn cc(fields: &[(&str, &str)]) -> String {
+    let enc =
+        |v: &str| percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let mut body = format!(
+        "Event-Name: CUSTOM\nCore-UUID: 5e0f5a1c-0000\nEvent-Date-Timestamp: {}\nEvent-Subclass: {}\nCC-Queue: {}\n",
+        now_s() * 1_000_000,
+        enc("callcenter::info"),
+        enc(FS_QUEUE),
+    );
+    for (k, v) in fields {
+        body.push_str(&format!("{k}: {}\n", enc(v)));
+    }
+    body.push('\n');
+    format!("Content-Length: {}\nContent-Type: text/event-plain\n\n{body}", body.len())
+}
+
+fn api_response(body: &str) -> String {
+    format!("Content-Type: api/response\nContent-Length: {}\n\n{body}", body.len())
+}
+
+/// Plays FreeSWITCH's event socket on one link: asks for the password, takes
+/// the event subscription, answers the two listings with `members` and
+/// `agents`, then sends `events`; answers `api strepoch` keepalives; until
+/// `stop`. Returns the commands the daemon sent.
+async fn play_esl(
+    stream: TcpStream,
+    members: String,
+    agents: String,
+    events: String,
+    mut stop: oneshot::Receiver<()>,
+) -> Vec<String> {
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let mut seen = Vec::new();
+    if wr.write_all(b"Content-Type: auth/request\n\n").await.is_err() {
+        return seen;
+    }
+    loop {
+        // One command: its line, then the blank line that ends it.
+        let mut cmd = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::select! {
+                _ = &mut stop => return seen,
+                n = rd.read_line(&mut line) => n,
+            };
+            match n {
+                Ok(0) | Err(_) => return seen,
+                Ok(_) => {}
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                if cmd.is_empty() {
+                    continue;
+                }
+                break;
+            }
+            cmd = line.to_owned();
+        }
+        seen.push(cmd.clone());
+        let answer = if cmd == "auth ClueCon" {
+            "Content-Type: command/reply\nReply-Text: +OK accepted\n\n".to_owned()
+        } else if cmd.starts_with("auth ") {
+            "Content-Type: command/reply\nReply-Text: -ERR invalid\n\n".to_owned()
+        } else if cmd.starts_with("event plain ") {
+            "Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n".to_owned()
+        } else if cmd == "api callcenter_config queue list members" {
+            api_response(&members)
+        } else if cmd == "api callcenter_config agent list" {
+            // The live events follow the snapshot, as they would on a busy floor.
+            format!("{}{events}", api_response(&agents))
+        } else if cmd == "api strepoch" {
+            api_response(&now_s().to_string())
+        } else {
+            api_response("-ERR command not found")
+        };
+        if wr.write_all(answer.as_bytes()).await.is_err() {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test]
+async fn esl_floor_drop_and_resync_count_nothing_twice() {
+    let pbx = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let kind = SourceKind::FreeswitchEsl { secret: "ClueCon".into() };
+    let d = TestDaemon::with_config(dial_config(pbx.local_addr().expect("addr"), kind)).await;
+    let now = now_s();
+
+    // Link 1: m-1 has waited 30 s; m-2 joins; 1000 answers m-1.
+    let events = [
+        cc(&[
+            ("CC-Action", "member-queue-start"),
+            ("CC-Member-UUID", "m-2"),
+            ("CC-Member-CID-Number", "+8613800000010"),
+        ]),
+        cc(&[
+            ("CC-Action", "bridge-agent-start"),
+            ("CC-Agent", "1000@default"),
+            ("CC-Member-UUID", "m-1"),
+            ("CC-Agent-Called-Time", &(now - 2).to_string()),
+            ("CC-Agent-Answered-Time", &now.to_string()),
+            ("CC-Member-Joined-Time", &(now - 30).to_string()),
+        ]),
+        cc(&[
+            ("CC-Action", "agent-state-change"),
+            ("CC-Agent", "1000@default"),
+            ("CC-Agent-State", "In a queue call"),
+        ]),
+    ]
+    .concat();
+    let (stream, _) =
+        tokio::time::timeout(PATIENCE, pbx.accept()).await.expect("the daemon dials").expect("accept");
+    let (stop, stopped) = oneshot::channel();
+    let link = tokio::spawn(play_esl(
+        stream,
+        members(&[("m-1", now - 30, 0, "", "Waiting")]),
+        agents(&[("1000@default", "Available", "Waiting"), ("1001@default", "Available", "Waiting")]),
+        events,
+        stopped,
+    ));
+    wait_queue_counts(&d, FS_QUEUE, (2, 1, 0, 1)).await;
+    let states = agent_states(&d).await;
+    assert_eq!(
+        states,
+        [
+            ("1000@default".to_owned(), "talking".to_owned(), Some("m-1".to_owned())),
+            ("1001@default".to_owned(), "ready".to_owned(), None)
+        ],
+    );
+    let _ = stop.send(());
+    let sent = link.await.expect("the peer ran");
+    assert_eq!(
+        sent[..4],
+        [
+            "auth ClueCon",
+            "event plain HEARTBEAT CUSTOM callcenter::info",
+            "api callcenter_config queue list members",
+            "api callcenter_config agent list"
+        ],
+        "login, subscription (CUSTOM last), then the snapshot: {sent:?}"
+    );
+    let fault = wait_fault(&d, "firing").await;
+    assert_eq!(fault["severity"], "critical");
+
+    // Link 2: m-1 still bridged to 1000, m-2 still waits (since 15 s before),
+    // m-3 joined meanwhile; then 1001 answers m-2 and m-3 hangs up.
+    let now = now_s();
+    let events = [
+        cc(&[
+            ("CC-Action", "bridge-agent-start"),
+            ("CC-Agent", "1001@default"),
+            ("CC-Member-UUID", "m-2"),
+            ("CC-Agent-Answered-Time", &now.to_string()),
+            ("CC-Member-Joined-Time", &(now - 16).to_string()),
+        ]),
+        cc(&[
+            ("CC-Action", "agent-state-change"),
+            ("CC-Agent", "1001@default"),
+            ("CC-Agent-State", "In a queue call"),
+        ]),
+        cc(&[
+            ("CC-Action", "member-queue-end"),
+            ("CC-Cause", "Cancel"),
+            ("CC-Cancel-Reason", "NONE"),
+            ("CC-Member-UUID", "m-3"),
+            ("CC-Member-Joined-Time", &(now - 6).to_string()),
+        ]),
+    ]
+    .concat();
+    let (stream, _) =
+        tokio::time::timeout(PATIENCE, pbx.accept()).await.expect("the daemon redials").expect("accept");
+    let (_stop, stopped) = oneshot::channel();
+    tokio::spawn(play_esl(
+        stream,
+        members(&[
+            ("m-1", now - 60, now - 30, "1000@default", "Answered"),
+            ("m-2", now - 15, 0, "", "Waiting"),
+            ("m-3", now - 4, 0, "", "Waiting"),
+        ]),
+        agents(&[("1000@default", "Available", "In a queue call"), ("1001@default", "Available", "Waiting")]),
+        events,
+        stopped,
+    ));
+    wait_fault(&d, "resolved").await;
+    wait_queue_counts(&d, FS_QUEUE, (3, 2, 1, 0)).await;
+    assert_eq!(
+        agent_states(&d).await,
+        [
+            ("1000@default".to_owned(), "talking".to_owned(), Some("m-1".to_owned())),
+            ("1001@default".to_owned(), "talking".to_owned(), Some("m-2".to_owned()))
+        ],
+    );
+    // Keepalives answered: heartbeats keep the source alive.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while metric_sum(&d.metrics().await, "floorwatch_events_total", &[("type", "heartbeat")]) < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "no heartbeat from a healthy link");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(metric_sum(&d.metrics().await, "floorwatch_events_rejected_total", &[]), 0.0);
     d.shutdown().await.expect("clean shutdown");
 }

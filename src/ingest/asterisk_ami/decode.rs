@@ -59,6 +59,10 @@ struct Member {
     wrapup_secs: Option<u32>,
     /// What the floor was last told.
     shown: Option<Shown>,
+    /// When it was shown: what is told next is never earlier, so an event the
+    /// ACD stamped a little before our own snapshot time (its clock behind
+    /// ours) is not dropped by the floor as older than the agent's state.
+    shown_at: Ts,
 }
 
 type Shown = (AgentState, Option<Id>, Option<Id>, Option<Id>);
@@ -538,6 +542,8 @@ impl AmiFloor {
         }
         let first = mb.shown.is_none();
         mb.shown = Some(now.clone());
+        let ts = ts.max(mb.shown_at);
+        mb.shown_at = ts;
         let (state, reason, queue, call) = now;
         let kind = if first {
             EventKind::AgentLogin { agent: agent.clone(), name: mb.name.clone(), team: None, state, reason }

@@ -654,3 +654,42 @@ proptest! {
         s.tick(i64::MAX / 4, &mut out);
     }
 }
+
+#[test]
+fn an_event_stamped_before_the_member_was_shown_still_moves_it() {
+    // Asterisk's clock is behind ours: the member is shown at our time (T0),
+    // the connect that followed carries Asterisk's `Timestamp` (before T0).
+    let mut s = session();
+    live(&mut s);
+    let added = msg(&[
+        ("Event", "QueueMemberAdded"),
+        ("Queue", "billing"),
+        ("MemberName", "Li Na"),
+        ("Interface", "PJSIP/1001"),
+        ("Status", "1"),
+        ("Paused", "0"),
+    ]);
+    let o = feed(&mut s, &added, T0);
+    assert_eq!(o.events.len(), 1, "{:?}", o.events);
+    let stamp = format!("{:.6}", (T0 - 500) as f64 / 1000.0);
+    let connect = ev(
+        "AgentConnect",
+        "billing",
+        "1.1",
+        &[
+            ("MemberName", "Li Na"),
+            ("Interface", "PJSIP/1001"),
+            ("HoldTime", "10"),
+            ("RingTime", "0"),
+            ("Timestamp", &stamp),
+        ],
+    );
+    let o = feed(&mut s, &connect, T0 + 100);
+    let evs = kinds(&o.events);
+    // The call keeps Asterisk's times; the member's change is no earlier than its login.
+    assert!(matches!(evs[1], (-500, EventKind::CallAnswered { .. })), "{evs:?}");
+    assert_eq!(
+        evs[2],
+        (0, st("PJSIP/1001", AgentState::Talking, None, Some("billing"), Some("1.1@billing")))
+    );
+}

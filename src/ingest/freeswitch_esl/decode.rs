@@ -78,6 +78,10 @@ struct Agent {
     acw_for: Option<(Id, Id)>,
     wrapup_secs: Option<u32>,
     shown: Option<Shown>,
+    /// When it was shown: what is told next is never earlier, so an event the
+    /// ACD stamped a little before our own snapshot time (its clock behind
+    /// ours) is not dropped by the floor as older than the agent's state.
+    shown_at: Ts,
 }
 
 type Shown = (AgentState, Option<Id>, Option<Id>, Option<Id>);
@@ -93,6 +97,7 @@ impl Agent {
             acw_for: None,
             wrapup_secs: None,
             shown: None,
+            shown_at: 0,
         }
     }
 
@@ -541,6 +546,8 @@ impl EslFloor {
         }
         let first = a.shown.is_none();
         a.shown = Some(now.clone());
+        let ts = ts.max(a.shown_at);
+        a.shown_at = ts;
         let (state, reason, queue, call) = now;
         let kind = if first {
             EventKind::AgentLogin { agent: agent.clone(), name: None, team: None, state, reason }

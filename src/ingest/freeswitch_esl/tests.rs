@@ -515,3 +515,36 @@ proptest! {
         s.tick(i64::MAX / 4, &mut out);
     }
 }
+
+#[test]
+fn an_event_stamped_before_our_snapshot_still_moves_the_agent() {
+    // FreeSWITCH's clock is behind ours: the snapshot is stamped with our time
+    // (T0), the bridge that followed it with FreeSWITCH's (before T0). The
+    // agent's change must not be older than its login, or the floor drops it.
+    let mut s = session();
+    let agents =
+        [AGENT_COLS.to_owned(), agent_row("1000@default", "Available", "Waiting", 0, 0), "+OK".to_owned()]
+            .join("\n");
+    let o = live_with(&mut s, &agents, "+OK\n", T0);
+    assert_eq!(kinds(&o.events), vec![(0, login("1000@default", AgentState::Ready, None))]);
+    let b = cc(
+        T0_S - 1,
+        &[
+            ("CC-Queue", "support@default"),
+            ("CC-Action", "bridge-agent-start"),
+            ("CC-Agent", "1000@default"),
+            ("CC-Member-UUID", "m-1"),
+            ("CC-Member-Joined-Time", &(T0_S - 20).to_string()),
+        ],
+    );
+    let o = feed(&mut s, &b, T0 + 100);
+    let evs = kinds(&o.events);
+    assert_eq!(evs.len(), 3, "{evs:?}");
+    // The call's own times are kept (it was answered at 750 ms before T0) …
+    assert!(matches!(evs[1], (-750, EventKind::CallAnswered { .. })), "{evs:?}");
+    // … the agent's change is told no earlier than its login.
+    assert_eq!(
+        evs[2],
+        (0, st("1000@default", AgentState::Talking, None, Some("support@default"), Some("m-1")))
+    );
+}
