@@ -125,6 +125,7 @@ pub(super) async fn post(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(format): Path<String>,
     Query(q): Query<VendorQuery>,
+    uri: axum::extract::OriginalUri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -139,28 +140,67 @@ pub(super) async fn post(
         Ok(g) => g,
         Err(e) => return refuse(e, &st),
     };
-    if let Some(enc) = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok())
-        && !enc.eq_ignore_ascii_case("identity")
-    {
-        let e = ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Content-Encoding {enc:?} is not read: deliver uncompressed (Firehose: no GZIP)"),
-        );
-        return refuse(e, &st);
-    }
+    let gzip = match headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
+        None => false,
+        Some(enc) if enc.eq_ignore_ascii_case("identity") => false,
+        Some(enc) if enc.eq_ignore_ascii_case("gzip") => true,
+        Some(enc) => {
+            let e = ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Encoding {enc:?} is not read: deliver it uncompressed or as gzip"),
+            );
+            return refuse(e, &st);
+        }
+    };
     let conn = st.intake.open(source, false).await;
     let limit = st.ingest.max_frame_bytes;
+    let too_large = |what: &str| {
+        Rejection::new(RejectReason::FrameTooLarge, format!("{what} exceeds the {limit} byte limit"))
+    };
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {
-            let r =
-                Rejection::new(RejectReason::FrameTooLarge, format!("body exceeds the {limit} byte limit"));
+            let r = too_large("body");
             conn.reject(&r);
             conn.close().await;
             let e = ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, r.message);
             return refuse(e, &st);
         }
     };
+    let bytes = if gzip {
+        match gunzip(&bytes, limit) {
+            Ok(b) => axum::body::Bytes::from(b),
+            Err(Gunzip::TooLarge) => {
+                let r = too_large("the gzip body, uncompressed,");
+                conn.reject(&r);
+                conn.close().await;
+                return refuse(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, r.message), &st);
+            }
+            Err(Gunzip::Corrupt(why)) => {
+                let r =
+                    Rejection::new(RejectReason::BadEncoding, format!("the gzip body cannot be read: {why}"));
+                conn.reject(&r);
+                conn.close().await;
+                return refuse(ApiError::new(StatusCode::BAD_REQUEST, r.message), &st);
+            }
+        }
+    } else {
+        bytes
+    };
+    if format == Format::Twilio
+        && let Some(auth) = st.vendors.twilio_auth(conn.source())
+    {
+        let path = uri.0.path_and_query().map_or("/", |p| p.as_str());
+        let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
+        if let Err(e) =
+            crate::ingest::twilio::signature::verify(&auth.token, &auth.url(path), &bytes, signature)
+        {
+            tracing::warn!(source = %conn.source(), error = %e, "Twilio request refused");
+            st.intake.refuse(RefuseReason::Unauthorized);
+            conn.close().await;
+            return ApiError::new(StatusCode::FORBIDDEN, e.to_string()).into_response();
+        }
+    }
     let (mut events, mut rejected) = (Vec::new(), Vec::new());
     let firehose = st.vendors.with(format, conn.source(), |settings, state| {
         let mut cx = Cx { source: conn.source(), settings, state, now: st.clock.now_ms() };
@@ -203,4 +243,22 @@ pub(super) async fn post(
 fn firehose_error(status: StatusCode, id: &str, msg: &str, st: &AppState) -> Response {
     let body = serde_json::json!({ "requestId": id, "timestamp": st.clock.now_ms(), "errorMessage": msg });
     (status, Json(body)).into_response()
+}
+
+enum Gunzip {
+    TooLarge,
+    Corrupt(String),
+}
+
+/// Inflates a gzip body, reading at most `limit` bytes of it uncompressed (a
+/// small body can inflate a thousandfold: the limit is on what it becomes).
+fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, Gunzip> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let mut rd = flate2::read::MultiGzDecoder::new(bytes).take(limit as u64 + 1);
+    rd.read_to_end(&mut out).map_err(|e| Gunzip::Corrupt(e.to_string()))?;
+    if out.len() > limit {
+        return Err(Gunzip::TooLarge);
+    }
+    Ok(out)
 }

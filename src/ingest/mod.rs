@@ -59,10 +59,12 @@ pub enum RejectReason {
     Duplicate,
     BinaryFrame,
     FrameTooLarge,
+    /// A body whose content encoding (gzip) cannot be undone.
+    BadEncoding,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 10] = [
+    pub const ALL: [RejectReason; 11] = [
         RejectReason::BadJson,
         RejectReason::NotAnObject,
         RejectReason::UnknownType,
@@ -73,6 +75,7 @@ impl RejectReason {
         RejectReason::Duplicate,
         RejectReason::BinaryFrame,
         RejectReason::FrameTooLarge,
+        RejectReason::BadEncoding,
     ];
 
     pub fn as_label(self) -> &'static str {
@@ -87,6 +90,7 @@ impl RejectReason {
             RejectReason::Duplicate => "duplicate",
             RejectReason::BinaryFrame => "binary_frame",
             RejectReason::FrameTooLarge => "frame_too_large",
+            RejectReason::BadEncoding => "bad_encoding",
         }
     }
 

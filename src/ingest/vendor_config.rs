@@ -203,6 +203,25 @@ pub struct VendorSourceConfig {
     pub id: Id,
     pub format: Format,
     pub settings: VendorSettings,
+    /// Twilio only: check `X-Twilio-Signature` on every POST.
+    pub twilio: Option<TwilioAuth>,
+}
+
+/// `auth_token` and `public_url` of a Twilio source: a POST is taken only with
+/// Twilio's signature, computed over `public_url` + the request's path and query
+/// (the URL Twilio called, which a proxy in front hides from floorwatch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwilioAuth {
+    pub token: crate::ingest::twilio::signature::AuthToken,
+    /// Scheme and host (and a path prefix a proxy strips), no trailing `/`.
+    pub public_url: String,
+}
+
+impl TwilioAuth {
+    /// The URL Twilio signed for a request to `path_and_query`.
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.public_url)
+    }
 }
 
 /// The validated `[[vendor_sources]]`.
@@ -231,6 +250,10 @@ pub struct RawVendorSource {
     statuses: HashMap<String, String>,
     #[serde(default)]
     queues: HashMap<String, String>,
+    /// Twilio: the account's auth token, to check `X-Twilio-Signature`.
+    auth_token: Option<String>,
+    /// Twilio: the scheme and host Twilio calls (`https://floor.example.com`).
+    public_url: Option<String>,
 }
 
 /// Validates every entry, reporting every problem as (key, message).
@@ -271,7 +294,43 @@ pub fn validate(raw: Vec<RawVendorSource>) -> Result<VendorConfig, Vec<(String, 
                 errs.push((key(&format!("queues.{vendor}")), format!("`{ours}` is not a valid queue id")));
             }
         }
-        sources.push(VendorSourceConfig { id: Id::from(r.id), format, settings });
+        let twilio = match (r.auth_token.filter(|t| !t.is_empty()), r.public_url) {
+            (None, None) => None,
+            _ if format != Format::Twilio => {
+                errs.push((
+                    key("auth_token"),
+                    "`auth_token` and `public_url` are for twilio sources only".into(),
+                ));
+                None
+            }
+            (Some(token), Some(url)) => {
+                let url = url.trim_end_matches('/').to_owned();
+                if url.starts_with("https://") || url.starts_with("http://") {
+                    Some(TwilioAuth {
+                        token: crate::ingest::twilio::signature::AuthToken::new(token),
+                        public_url: url,
+                    })
+                } else {
+                    errs.push((
+                        key("public_url"),
+                        format!("`{url}` must start with https:// (the URL Twilio calls)"),
+                    ));
+                    None
+                }
+            }
+            (Some(_), None) => {
+                errs.push((
+                    key("public_url"),
+                    "`auth_token` needs `public_url`: the scheme and host Twilio calls".into(),
+                ));
+                None
+            }
+            (None, Some(_)) => {
+                errs.push((key("auth_token"), "`public_url` is only used with `auth_token`".into()));
+                None
+            }
+        };
+        sources.push(VendorSourceConfig { id: Id::from(r.id), format, settings, twilio });
     }
     if errs.is_empty() { Ok(VendorConfig { sources }) } else { Err(errs) }
 }
@@ -341,12 +400,16 @@ mod tests {
                 format: "avaya".into(),
                 statuses: HashMap::new(),
                 queues: HashMap::new(),
+                auth_token: None,
+                public_url: None,
             },
             RawVendorSource {
                 id: "c".into(),
                 format: "twilio".into(),
                 statuses: [("Break".to_owned(), "napping".to_owned())].into(),
                 queues: [("WQ1".to_owned(), "has space".to_owned())].into(),
+                auth_token: Some("tok".into()),
+                public_url: None,
             },
         ];
         let errs = validate(raw).err().unwrap_or_default();
@@ -357,7 +420,8 @@ mod tests {
                 "vendor_sources[0].format",
                 "vendor_sources[0].id",
                 "vendor_sources[1].statuses.Break",
-                "vendor_sources[1].queues.WQ1"
+                "vendor_sources[1].queues.WQ1",
+                "vendor_sources[1].public_url"
             ]
         );
     }

@@ -199,3 +199,88 @@ async fn the_vendor_routes_keep_the_ingest_token_rule() {
         metric_sum(&m, "floorwatch_ingest_connections_refused_total", &[("reason", "unauthorized")]) >= 3.0
     );
 }
+
+/// A POST of raw bytes; (status, body).
+async fn post_bytes(d: &TestDaemon, path: &str, headers: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(d.addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.expect("head");
+    s.write_all(body).await.expect("body");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.expect("read");
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), body.to_owned())
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+#[tokio::test]
+async fn firehose_gzip_deliveries_are_read_and_bombs_refused() {
+    let d = TestDaemon::start().await;
+    let record = format!(r#"{{"data":"{}"}}"#, b64(&agent_record("g1", "agent-9", "Available", &ts(1.0))));
+    let delivery = format!(r#"{{"requestId":"req-9","timestamp":1578090901599,"records":[{record}]}}"#);
+    let headers = "X-Amz-Firehose-Request-Id: req-9\r\nContent-Encoding: gzip\r\n";
+    let (status, body) =
+        post_bytes(&d, "/ingest/amazon-connect?source=connect-1", headers, &gzip(delivery.as_bytes())).await;
+    assert_eq!(status, 200, "{body}");
+    let ack: Value = serde_json::from_str(&body).expect("ack is JSON");
+    assert_eq!(ack["requestId"], "req-9");
+    d.wait_floor(|f| f["logged_in"] == 1).await;
+
+    // 64 MB of spaces compress to ~64 KB: under the body limit, far over it
+    // once inflated. Refused with Firehose's error shape, not inflated whole.
+    let bomb = gzip(&vec![b' '; 64 * 1024 * 1024]);
+    assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
+    let headers = "X-Amz-Firehose-Request-Id: req-10\r\nContent-Encoding: gzip\r\n";
+    let (status, body) = post_bytes(&d, "/ingest/amazon-connect", headers, &bomb).await;
+    assert_eq!(status, 413, "{body}");
+    let e: Value = serde_json::from_str(&body).expect("JSON error");
+    assert_eq!(e["requestId"], "req-10");
+    // Not gzip at all.
+    let (status, body) = post_bytes(&d, "/ingest/amazon-connect", "Content-Encoding: gzip\r\n", b"{}").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = post_bytes(&d, "/ingest/amazon-connect", "Content-Encoding: br\r\n", b"{}").await;
+    assert_eq!(status, 415);
+    let m = d.metrics().await;
+    assert_eq!(metric_sum(&m, "floorwatch_events_rejected_total", &[("reason", "bad_encoding")]), 1.0);
+    assert_eq!(metric_sum(&m, "floorwatch_events_rejected_total", &[("reason", "frame_too_large")]), 1.0);
+}
+
+#[tokio::test]
+async fn a_twilio_source_with_an_auth_token_takes_only_signed_requests() {
+    use floorwatch::ingest::twilio::signature::{AuthToken, sign};
+    let toml = "[[vendor_sources]]\nid = \"tw-1\"\nformat = \"twilio\"\nauth_token = \"tw-secret\"\npublic_url = \"https://floor.example.com/\"\n";
+    let cfg = floorwatch::config::parse(toml, "test.toml", &Default::default()).expect("config");
+    let d = TestDaemon::with_config(cfg).await;
+    let path = "/ingest/twilio?source=tw-1";
+    let body = "EventType=worker.activity.update&Sid=EV1&Timestamp=1764662400&WorkerSid=WK1&WorkerName=alice&WorkerActivityName=Available&WorkerPreviousActivityName=Offline";
+    let form = "application/x-www-form-urlencoded";
+    let (status, _, text) = post(&d, path, form, "", body).await;
+    assert_eq!(status, 403, "unsigned: {text}");
+    let token = AuthToken::new("tw-secret".into());
+    let wrong = sign(&token, &format!("https://elsewhere.example.com{path}"), body.as_bytes());
+    let (status, _, _) = post(&d, path, form, &format!("X-Twilio-Signature: {wrong}\r\n"), body).await;
+    assert_eq!(status, 403, "signed for another URL");
+    let good = sign(&token, &format!("https://floor.example.com{path}"), body.as_bytes());
+    let (status, _, text) = post(&d, path, form, &format!("X-Twilio-Signature: {good}\r\n"), body).await;
+    assert_eq!(status, 200, "{text}");
+    d.wait_floor(|f| f["logged_in"] == 1).await;
+    let m = d.metrics().await;
+    assert_eq!(
+        metric_sum(&m, "floorwatch_ingest_connections_refused_total", &[("reason", "unauthorized")]),
+        2.0
+    );
+    // Another Twilio source without a token configured is not held to it.
+    let (status, _, text) = post(&d, "/ingest/twilio?source=tw-2", form, "", body).await;
+    assert_eq!(status, 200, "{text}");
+}

@@ -16,6 +16,8 @@
 //! other events (workflows, queues, capacity, …) carry nothing the floor counts
 //! and are skipped.
 
+pub mod signature;
+
 use std::borrow::Cow;
 
 use serde_json::Value;

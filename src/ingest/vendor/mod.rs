@@ -221,6 +221,15 @@ impl VendorSources {
         VendorSources { config, inner: Mutex::new(Entries::default()) }
     }
 
+    /// How `source`'s POSTs prove they come from Twilio, when it is configured.
+    pub fn twilio_auth(&self, source: &str) -> Option<&crate::ingest::vendor_config::TwilioAuth> {
+        self.config
+            .sources
+            .iter()
+            .find(|s| s.format == Format::Twilio && s.id == source)
+            .and_then(|s| s.twilio.as_ref())
+    }
+
     /// Runs `f` with `source`'s settings and memory (created on first use).
     pub fn with<R>(
         &self,
