@@ -42,6 +42,17 @@ const END_RATIO: f64 = 1.2;
 /// several intervals after the traffic had calmed. Entering needs strong evidence;
 /// staying needs at least this much.
 const END_P: f64 = 0.1;
+/// Closed intervals the sustained-rise test sums (20 min at the default interval).
+/// One interval at a time cannot see a small queue's surge: on a queue of 2–3 calls
+/// per 5 minutes a 2–3× rise over 20–30 minutes has no single significant interval
+/// (p ≈ 0.02–0.1 each, measured on the Anonymous Bank's prospects queue), but four
+/// of them together are (docs/surge-detection.md).
+const WINDOW: usize = 4;
+/// Extra calls the window needs, as a multiple of `min_calls`: 20 minutes of a
+/// queue must bring more beyond expectation than one interval does before a
+/// supervisor is paged (15 at the default `min_calls`, the labels' own margin
+/// for a 15-minute rise, docs/surge-detection.md).
+const WINDOW_EXCESS: f64 = 1.5;
 /// Effective observations below which a slot counts as unlearned.
 const MIN_WEIGHT: f64 = 0.5;
 /// A neighbouring slot shares a slot's level when their means differ by at most this
@@ -120,6 +131,36 @@ struct State {
     cursor: Option<i64>,
     last_eval: Option<i64>,
     surging: bool,
+    /// The last closed intervals, for the sustained-rise test: observed count, the
+    /// profile's mean and Gamma shape (no trend), and the trend and its squared
+    /// coefficient of variation as they stood when the interval was judged. Emptied
+    /// when a surge ends, so its own intervals cannot raise it again.
+    #[serde(default)]
+    window: VecDeque<WindowEntry>,
+    /// The sustained-rise verdict that raised the surge up now, if that test did.
+    #[serde(default)]
+    window_verdict: Option<SustainedVerdict>,
+    /// Calm closed intervals in a row during a surge the sustained-rise test raised.
+    #[serde(default)]
+    calm_run: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct WindowEntry {
+    observed: f64,
+    mean: f64,
+    shape: f64,
+    trend: f64,
+    trend_cv2: f64,
+}
+
+/// What the sustained-rise test saw over the window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct SustainedVerdict {
+    observed: u32,
+    expected: f64,
+    p_value: f64,
+    span_secs: f64,
 }
 
 /// Expected full-interval count as a Gamma(shape, rate) belief.
@@ -155,6 +196,9 @@ impl SurgeDetector {
             cursor: None,
             last_eval: None,
             surging: false,
+            window: VecDeque::with_capacity(WINDOW),
+            window_verdict: None,
+            calm_run: 0,
         };
         SurgeDetector { cfg, tz, state }
     }
@@ -201,6 +245,8 @@ impl SurgeDetector {
         let gap = self.state.last_eval.is_none_or(|l| now.saturating_sub(l) > MAX_GAP_INTERVALS * ims);
         if gap {
             self.state.trend.clear();
+            self.state.window.clear();
+            self.state.window_verdict = None;
             self.state.recent_sum = 0.0;
             self.state.recent_weight = 0.0;
         }
@@ -235,6 +281,18 @@ impl SurgeDetector {
         let judged = self.judge(count, frac, base);
         if judged.significant {
             self.state.surging = true;
+        } else if self.state.surging
+            && let Some(w) = self.state.window_verdict
+        {
+            // Held up by the sustained rise: say what that rise is, not one
+            // interval that alone looks ordinary.
+            return Some(SurgeVerdict {
+                observed: w.observed,
+                expected: w.expected,
+                p_value: w.p_value,
+                surging: true,
+                span_secs: w.span_secs,
+            });
         }
         Some(SurgeVerdict { surging: self.state.surging, ..judged.verdict })
     }
@@ -250,12 +308,45 @@ impl SurgeDetector {
         let mut surging_interval = false;
         if let Some(b) = base {
             let judged = self.judge(count, 1.0, b);
+            if b.profile {
+                if self.state.window.len() == WINDOW {
+                    self.state.window.pop_front();
+                }
+                let (trend, trend_cv2) = self.trend();
+                self.state.window.push_back(WindowEntry {
+                    observed: f64::from(count),
+                    mean: b.shape / b.rate,
+                    shape: b.shape,
+                    trend,
+                    trend_cv2,
+                });
+            }
+            // The window only raises a surge; it never holds one up, or every surge
+            // would linger until its own intervals left the window.
+            let sustained = if self.state.surging { None } else { self.sustained() };
+            let calm =
+                f64::from(count) < END_RATIO * judged.verdict.expected || judged.verdict.p_value > END_P;
             if judged.significant {
                 self.state.surging = true;
-            } else if self.state.surging
-                && (f64::from(count) < END_RATIO * judged.verdict.expected || judged.verdict.p_value > END_P)
-            {
-                self.state.surging = false;
+                self.state.window_verdict = None;
+                self.state.calm_run = 0;
+            } else if sustained.is_some() {
+                self.state.surging = true;
+                self.state.window_verdict = sustained;
+                self.state.calm_run = 0;
+            } else if self.state.surging && calm {
+                // A sustained rise is made of intervals that each look nearly
+                // ordinary: one calm interval does not end it, two in a row do.
+                self.state.calm_run += 1;
+                if self.state.window_verdict.is_none() || self.state.calm_run >= 2 {
+                    self.state.surging = false;
+                    self.state.window_verdict = None;
+                    self.state.calm_run = 0;
+                    // A new surge must be a new rise, not the tail of this one.
+                    self.state.window.clear();
+                }
+            } else if self.state.surging {
+                self.state.calm_run = 0;
             }
             surging_interval = self.state.surging;
             // The trend stays frozen during a surge: the surge is judged, and ended, against
@@ -348,16 +439,59 @@ impl SurgeDetector {
         (trend, 1.0 / (obs + TREND_PRIOR) + var / (exp * exp))
     }
 
-    /// Judge `count` calls over fraction `frac` of an interval against `base`.
-    fn judge(&self, count: u32, frac: f64, base: Baseline) -> Judged {
+    /// The expected full-interval count for `base` with the trend on top, as a Gamma
+    /// belief: (mean, shape).
+    fn judged_mean(&self, base: Baseline) -> (f64, f64) {
         let (trend, trend_cv2) = if base.profile { self.trend() } else { (1.0, 0.0) };
         // The full-interval rate λ·trend is uncertain: λ ~ Gamma(shape, rate) from the
         // profile, times a trend with its own noise. It is taken as one Gamma with the same
         // mean whose squared coefficient of variation is the sum of both (as for a product
-        // of independent factors, to first order). The count over the span is then
-        // Poisson(λ·trend·frac) mixed over that Gamma: negative binomial with r = shape.
-        let mean = base.shape / base.rate * trend;
-        let shape = 1.0 / (1.0 / base.shape + trend_cv2);
+        // of independent factors, to first order).
+        (base.shape / base.rate * trend, 1.0 / (1.0 / base.shape + trend_cv2))
+    }
+
+    /// The sustained-rise test over the last `WINDOW` closed intervals: their sum
+    /// against the sum of their profile means, scaled by the trend as it stood
+    /// before the window (a rise must not be judged against a trend it lifted
+    /// itself), as one negative binomial: a Gamma with the summed mean and the
+    /// variance of the profile means plus the trend's, which is common to all. One
+    /// look per closed interval, so no alpha spending; the same `p_value` and
+    /// `ratio` as the one-interval test, and `WINDOW_EXCESS` × `min_calls` calls
+    /// above expectation, so a small queue's handful of extra calls pages nobody.
+    fn sustained(&self) -> Option<SustainedVerdict> {
+        let first = self.state.window.front()?;
+        if self.state.window.len() < WINDOW {
+            return None;
+        }
+        let (trend, cv2) = (first.trend, first.trend_cv2);
+        let (obs, base, base_var) = self.state.window.iter().fold((0.0, 0.0, 0.0), |(o, m, v), e| {
+            (o + e.observed, m + e.mean, v + e.mean * e.mean / e.shape.max(1e-9))
+        });
+        let mean = base * trend;
+        if mean <= 0.0 {
+            return None;
+        }
+        let var = base_var * trend * trend + mean * mean * cv2;
+        let shape = if var > 0.0 { mean * mean / var } else { 1e9 };
+        let rate = shape / mean;
+        let count = obs as u32;
+        let p = nb_upper_tail(count, shape, 1.0 / (rate + 1.0));
+        let significant = p < self.cfg.p_value
+            && obs >= self.cfg.ratio * mean
+            && obs - mean >= WINDOW_EXCESS * f64::from(self.cfg.min_calls);
+        significant.then(|| SustainedVerdict {
+            observed: count,
+            expected: mean,
+            p_value: p,
+            span_secs: (WINDOW as f64) * f64::from(self.cfg.interval_secs),
+        })
+    }
+
+    /// Judge `count` calls over fraction `frac` of an interval against `base`.
+    fn judge(&self, count: u32, frac: f64, base: Baseline) -> Judged {
+        // The count over the span is Poisson(λ·trend·frac) mixed over the Gamma belief
+        // in λ·trend: negative binomial with r = shape.
+        let (mean, shape) = self.judged_mean(base);
         let rate = shape / mean;
         let expected = mean * frac;
         let p = nb_upper_tail(count, shape, frac / (rate + frac));
@@ -397,6 +531,11 @@ impl SurgeDetector {
             && ok_num(&state.recent_weight)
             && state.trend.len() <= TREND_WINDOW
             && state.trend.iter().all(|(o, m, v)| ok_num(o) && ok_num(m) && ok_num(v))
+            && state.window.len() <= WINDOW
+            && state
+                .window
+                .iter()
+                .all(|e| [e.observed, e.mean, e.shape, e.trend, e.trend_cv2].iter().all(ok_num))
             && state.pending.len() <= MAX_PENDING;
         valid.then_some(SurgeDetector { cfg, tz, state })
     }
