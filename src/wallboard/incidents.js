@@ -317,15 +317,21 @@ export function mountConsole({ callbacks, faults, editor, by, team, model }) {
   wl.append(el("h2", null, t().worklist));
   const filters = el("form", "filters");
   filters.id = "worklist-filters";
-  const fStatusSel = field(filters, "wl-status", t().status, el("select"));
+  // Each filter's label above its select, in a cell of its own.
+  const cell = (id, label) => {
+    const c = el("div", "filter");
+    filters.append(c);
+    return field(c, id, label, el("select"));
+  };
+  const fStatusSel = cell("wl-status", t().status);
   // "open": pending and assigned, the work still to do (the default).
   for (const v of ["open", "pending", "assigned", "done", "failed", ""]) {
     const o = el("option", null, v === "open" ? t().open : v ? t().st[v] : t().all);
     o.value = v;
     fStatusSel.append(o);
   }
-  const fIncidentSel = field(filters, "wl-incident", t().incident, el("select"));
-  const fTeamSel = field(filters, "wl-team", t().team, el("select"));
+  const fIncidentSel = cell("wl-incident", t().incident);
+  const fTeamSel = cell("wl-team", t().team);
   filters.onsubmit = (e) => e.preventDefault();
   fStatusSel.onchange = () => loadWorklist();
   fIncidentSel.onchange = () => loadWorklist();

@@ -145,6 +145,14 @@ async fn a_recovered_fault_is_annotated_from_the_console() {
         c.find(Locator::Css("#fault-cause")).await.expect("cause").send_keys("carrier lost on E1 2").await.expect("type");
         c.find(Locator::Css("#fault-form button[type=submit]")).await.expect("save").click().await.expect("click");
         until(&c, "saved", "return document.querySelector('#fault-form .msg').textContent === 'Saved';").await;
+
+        // On the Chinese console a server refusal (an empty note: 422, field
+        // "body", English text from the server) reads in Chinese.
+        c.goto(&format!("http://{addr}/lead?lang=zh-CN")).await.expect("open the console");
+        until(&c, "the fault form", "const s = document.getElementById('fault-id'); return !document.getElementById('fault-notes').hidden && s.options.length > 0;").await;
+        c.find(Locator::Css("#fault-form button[type=submit]")).await.expect("save").click().await.expect("click");
+        let shown = until(&c, "the refusal", "const m = document.querySelector('#fault-form .msg').textContent; return m ? m : null;").await;
+        assert_eq!(shown, "未保存：填写有误: 内容", "no English on the Chinese console");
     })
     .await;
     let (_, body) = d.get("/api/faults").await;
