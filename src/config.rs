@@ -217,37 +217,44 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Config, ConfigErrors> {
     }
 }
 
-/// Parses and validates config text; `file` names it in errors.
+/// Parses and validates config text; `file` names it in errors. Every mistake
+/// of the file comes back in one run, in the file's order: syntax errors, values
+/// serde refuses (each cut so the rest can still be read: [`lenient`]) and the
+/// sections' semantic checks over what remains.
 pub fn parse(text: &str, file: &str, env: &Env) -> Result<Config, ConfigErrors> {
-    let de = toml::de::Deserializer::parse(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
-        ConfigErrors(vec![ConfigError {
-            file: file.to_owned(),
-            line,
-            column,
-            key: String::new(),
-            message: format!("invalid TOML: {}", e.message().trim()),
-        }])
-    })?;
-    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
-        let key = if key == "." { String::new() } else { key };
-        let inner = e.into_inner();
-        let (line, column) = inner.span().map(|s| line_col(text, s.start)).unzip();
-        ConfigErrors(vec![ConfigError {
-            file: file.to_owned(),
-            line,
-            column,
-            key,
-            message: inner.message().trim().to_owned(),
-        }])
-    })?;
-    let root = toml::de::DeTable::parse(text).ok();
-    raw.validate(env).map_err(|problems| {
-        ConfigErrors(
-            problems.iter().map(|p| place(p, file, text, root.as_ref().map(|r| r.get_ref()))).collect(),
-        )
-    })
+    let lenient::Parsed { value, refusals } = lenient::parse::<RawConfig>(text);
+    let mut errors: Vec<ConfigError> = refusals
+        .iter()
+        .map(|r| {
+            let (line, column) = r.span.as_ref().map(|s| line_col(text, s.start)).unzip();
+            ConfigError {
+                file: file.to_owned(),
+                line,
+                column,
+                key: r.key.clone(),
+                message: r.message.clone(),
+            }
+        })
+        .collect();
+    let Some(raw) = value else {
+        return Err(ConfigErrors(errors));
+    };
+    let problems = match raw.validate(env) {
+        Ok(cfg) if errors.is_empty() => return Ok(cfg),
+        Ok(_) => Vec::new(),
+        Err(problems) => problems,
+    };
+    let root = toml::de::DeTable::parse_recoverable(text).0;
+    errors.extend(
+        problems
+            .iter()
+            // A refused key was read as its default: what the checks say of it
+            // is not about the file.
+            .filter(|(key, _)| !lenient::covers(&refusals, key))
+            .map(|p| place(p, file, text, Some(root.get_ref()))),
+    );
+    errors.sort_by_key(|e| (e.line.is_none(), e.line, e.column));
+    Err(ConfigErrors(errors))
 }
 
 /// Attaches a file position to a problem by walking its key path in the spanned
@@ -471,6 +478,8 @@ impl RawConfig {
         })
     }
 }
+
+mod lenient;
 
 #[cfg(test)]
 mod tests;

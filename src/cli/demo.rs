@@ -75,11 +75,23 @@ pub(super) async fn run(Args { listen, config, data_dir, sim: args }: Args) -> R
     let simulator = tokio::spawn(sim::run(sim_cfg, cancel.clone()));
 
     println!("floorwatch demo: a simulated floor of {} agents is feeding the daemon", args.agents);
-    println!("  wallboard   http://{addr}/");
-    println!("  team lead   http://{addr}/lead");
-    println!("  floor JSON  http://{addr}/api/floor");
-    println!("  metrics     http://{addr}/metrics");
-    println!("  alerts      http://{addr}/api/alerts");
+    // Every page and endpoint a newcomer may want, one per line ("label  URL"):
+    // a test fetches each of them.
+    for (label, path) in [
+        ("wallboard", "/"),
+        ("team lead", "/lead"),
+        ("floor JSON", "/api/floor"),
+        ("alerts", "/api/alerts"),
+        ("incidents", "/api/incidents"),
+        ("call-backs", "/api/callbacks"),
+        ("faults", "/api/faults"),
+        ("metrics", "/metrics"),
+        ("healthz", "/healthz"),
+        ("readyz", "/readyz"),
+    ] {
+        println!("  {label:<11} http://{addr}{path}");
+    }
+    println!("  ingest      ws://{addr}/ingest (the simulator is connected as source demo-acd)");
     println!("Ctrl-C stops it.");
 
     let result = serve::until_signal(daemon).await;

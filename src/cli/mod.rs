@@ -116,3 +116,34 @@ fn overridden(mut cfg: Config, listen: Option<SocketAddr>, data_dir: Option<Path
     }
     cfg
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every command, nested ones included, has its
+    /// help text: `floorwatch demo --help` (and the others) leave nothing bare.
+    #[test]
+    fn every_argument_of_every_command_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, bare: &mut Vec<String>, seen: &mut usize) {
+            for arg in cmd.get_arguments() {
+                *seen += 1;
+                let has = arg.get_help().is_some_and(|h| !h.to_string().trim().is_empty());
+                if !has {
+                    bare.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), bare, seen);
+            }
+        }
+        let mut cmd = super::Cli::command();
+        cmd.build();
+        let (mut bare, mut seen) = (Vec::new(), 0);
+        walk(&cmd, "floorwatch", &mut bare, &mut seen);
+        assert!(bare.is_empty(), "arguments without help: {bare:?}");
+        assert!(seen > 20, "only {seen} arguments walked: the tree was not built");
+        let demo = cmd.find_subcommand("demo").map(|d| d.get_arguments().count());
+        assert!(demo.is_some_and(|n| n >= 10), "demo has its flags and the simulator's: {demo:?}");
+    }
+}

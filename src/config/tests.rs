@@ -59,7 +59,7 @@ fn example_config_is_read_as_written() {
 #[test]
 fn syntax_error_has_line_and_column() {
     let e = parse_err("[server]\nlisten = \"127.0.0.1:1\"\nbroken = = 3\n");
-    assert_eq!(e.len(), 1);
+    assert_eq!(e.len(), 1, "{}", ConfigErrors(e.clone()));
     assert_eq!(e[0].line, Some(3));
     assert!(e[0].message.starts_with("invalid TOML"), "{}", e[0]);
 }
@@ -298,4 +298,30 @@ fn operations_keys_log_format_retention_and_notify_context() {
     assert_eq!(peek_log_format(&f), None, "an unreadable file: the full load reports it");
     std::fs::write(&f, "[server]\nlog_format = \"json\"\n").expect("write");
     assert_eq!(peek_log_format(&f), Some(LogFormat::Json));
+}
+
+/// Six mistakes of three sorts (a syntax error, values serde refuses, semantic
+/// checks) used to need three runs; one run reports all six, each at its place.
+#[test]
+fn six_mistakes_are_reported_in_one_run_each_at_its_line_and_column() {
+    let text = "[server]\nlisten = \"nowhere\"\nlisten_port = 3\n\n[ingest]\nmax_frame_bytes = \"big\"\n\n\
+                [floor]\ntimezone = \"Mars\"\nbroken = = 1\n\n[[queues]]\nid = \"q\"\nsl_target = 80\n\n\
+                [[queues]]\nid = \"r\"\nsl_threshold_secs = 20\n";
+    let e = parse_err(text);
+    let got: Vec<(Option<usize>, Option<usize>)> = e.iter().map(|e| (e.line, e.column)).collect();
+    assert_eq!(e.len(), 6, "{}", ConfigErrors(e.clone()));
+    let lines: Vec<usize> = got.iter().map(|(l, _)| l.unwrap_or(0)).collect();
+    assert_eq!(lines, vec![2, 3, 6, 9, 10, 14], "{}", ConfigErrors(e.clone()));
+    let shown = ConfigErrors(e.clone()).to_string();
+    for needle in [
+        "t.toml:2:1: server.listen",
+        "t.toml:3:1: server.listen_port: unknown field",
+        "t.toml:6:19: ingest.max_frame_bytes",
+        "t.toml:9:1: floor.timezone",
+        "t.toml:10:10: invalid TOML",
+        "t.toml:14:1: queues[0].sl_target",
+    ] {
+        assert!(shown.contains(needle), "{needle} missing from:\n{shown}");
+    }
+    assert!(!shown.contains("floor.broken"), "a line that is no TOML is reported once:\n{shown}");
 }

@@ -79,6 +79,7 @@ const TEXT = {
     notify_unavailable: "浏览器通知需 HTTPS 或本机访问，现仅有声音和闪烁提醒",
     new_alert: "新告警",
     agents_n: (n) => `${n} 名坐席`,
+    unknown_team: (id, known) => `没有班组“${id}”。现有班组：${known}。请在上方选择。`,
   },
   en: {
     other_lang: "中文",
@@ -146,6 +147,7 @@ const TEXT = {
     notify_unavailable: "Browser notifications need HTTPS or localhost; sound and flashing only",
     new_alert: "New alert",
     agents_n: (n) => `${n} agents`,
+    unknown_team: (id, known) => `There is no team "${id}". Teams on this floor: ${known}. Pick one above.`,
   },
 };
 

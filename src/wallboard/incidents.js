@@ -28,6 +28,38 @@ const TEXT = {
     publish: "发布",
     published: (v) => `已发布第 ${v} 版`,
     failed: "未保存：",
+    recovered: "已恢复",
+    worklist: "回访工作单",
+    status: "状态",
+    open: "待处理（待回访、已分配）",
+    all: "全部",
+    team: "班组",
+    all_teams: "全部班组",
+    st: { pending: "待回访", assigned: "已分配", done: "已完成", failed: "未联系上" },
+    assignee: "回访人",
+    assign: "分配",
+    attempt: "记一次拨打",
+    done: "完成",
+    fail: "未联系上",
+    attempts: (n) => `已拨打 ${n} 次`,
+    no_callbacks: "没有符合条件的回访",
+    token_title: "需要管理令牌",
+    token_hint: "写入需要管理令牌（FLOORWATCH_ADMIN_TOKEN），本次会话内记住。",
+    token: "管理令牌",
+    ok: "确定",
+    cancel: "取消",
+    err: {
+      401: "需要管理令牌，或令牌不正确。",
+      403: "没有执行此操作的权限。",
+      404: "记录不存在（可能已被删除）。",
+      409: "该事件已关闭。",
+      422: "填写有误",
+      400: "请求有误",
+      503: "数据库暂不可用，请重试。",
+      other: "保存失败，请重试。",
+      net: "网络不通，请重试。",
+    },
+    fields: { caller: "客户电话", agent: "回访人", note: "备注", incident: "关联事件", cause: "原因", resolution: "处理结果", reported_to: "报告给", body: "内容", text_zh: "中文口径", text_en: "英文口径", status: "状态" },
   },
   en: {
     script: "Unified reply",
@@ -51,6 +83,38 @@ const TEXT = {
     publish: "Publish",
     published: (v) => `Version ${v} published`,
     failed: "Not saved: ",
+    recovered: "recovered",
+    worklist: "Call-back worklist",
+    status: "Status",
+    open: "To do (pending, assigned)",
+    all: "All",
+    team: "Team",
+    all_teams: "All teams",
+    st: { pending: "Pending", assigned: "Assigned", done: "Done", failed: "Failed" },
+    assignee: "Assignee",
+    assign: "Assign",
+    attempt: "Record attempt",
+    done: "Done",
+    fail: "Failed",
+    attempts: (n) => `${n} attempt${n === 1 ? "" : "s"}`,
+    no_callbacks: "No call-backs match",
+    token_title: "Admin token needed",
+    token_hint: "Writes need the admin token (FLOORWATCH_ADMIN_TOKEN); it is kept for this session.",
+    token: "Admin token",
+    ok: "OK",
+    cancel: "Cancel",
+    err: {
+      401: "An admin token is needed, or the one given is not right.",
+      403: "You may not do this.",
+      404: "No such record (it may have been removed).",
+      409: "The incident is closed.",
+      422: "Not valid",
+      400: "Bad request",
+      503: "The database is not available; try again.",
+      other: "Not saved; please try again.",
+      net: "No connection; please try again.",
+    },
+    fields: { caller: "Caller's number", agent: "Assignee", note: "Note", incident: "Incident", cause: "Cause", resolution: "Resolution", reported_to: "Reported to", body: "Entry", text_zh: "Chinese text", text_en: "English text", status: "Status" },
   },
 };
 const t = () => TEXT[lang] || TEXT.en;
@@ -94,19 +158,97 @@ export function renderScripts(section, scripts) {
   }
 }
 
+// --- writes: the admin token, asked once per session -----------------------
+
+const TOKEN_KEY = "floorwatch.session_token";
+
+/// The token for writes: this session's, else one the acknowledge dialog kept.
+export function writeToken() {
+  return sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem("floorwatch.token") || "";
+}
+
 function authHeaders() {
   const h = { "Content-Type": "application/json" };
-  const token = localStorage.getItem("floorwatch.token");
+  const token = writeToken();
   if (token) h.Authorization = "Bearer " + token;
   return h;
 }
 
-async function send(method, path, body) {
-  const res = await fetch(path, { method, headers: authHeaders(), body: JSON.stringify(body) });
-  let data = null;
-  try { data = await res.json(); } catch { /* an empty or non-JSON answer */ }
-  if (!res.ok) throw new Error((data && data.error) || res.statusText);
-  return data;
+/// A server refusal in the page's language: the status says what sort, the
+/// field (when the server names one) which input; the server's English text
+/// stays in the console log for whoever debugs.
+export function localError(status, data) {
+  const E = t().err;
+  const base = E[status] || E.other;
+  const f = data && data.field;
+  if (data && data.error) console.info("server:", status, data.error);
+  return f ? `${base}: ${t().fields[f] || f}` : base;
+}
+
+/// Asks for the admin token in a dialog (one for the page); resolves with it,
+/// or null when cancelled. `why` is the refusal that made it necessary.
+export function askToken(why) {
+  let d = document.getElementById("token-dialog");
+  if (!d) {
+    d = el("dialog");
+    d.id = "token-dialog";
+    d.className = "token-dialog";
+    document.body.append(d);
+  }
+  const form = el("form", "stack");
+  form.method = "dialog";
+  const h = el("h2", null, t().token_title);
+  const hint = el("p", "msg", t().token_hint);
+  const err = el("p", "err", why || "");
+  err.setAttribute("role", "alert");
+  const input = field(form, "token-input", t().token, el("input"));
+  input.type = "password";
+  input.autocomplete = "off";
+  const buttons = el("div", "buttons");
+  const cancel = el("button", null, t().cancel);
+  cancel.type = "button";
+  cancel.id = "token-cancel";
+  const ok = el("button", "primary", t().ok);
+  ok.type = "submit";
+  ok.id = "token-ok";
+  buttons.append(cancel, ok);
+  form.prepend(h, hint, err);
+  form.append(buttons);
+  d.replaceChildren(form);
+  return new Promise((resolve) => {
+    const done = (v) => { d.close(); resolve(v); };
+    cancel.onclick = () => done(null);
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      const v = input.value.trim();
+      if (!v) return;
+      sessionStorage.setItem(TOKEN_KEY, v);
+      done(v);
+    };
+    d.showModal();
+    input.focus();
+  });
+}
+
+/// A write: with the session's token; a 401/403 asks for it (showing why) and
+/// tries again, until it passes or the person cancels.
+export async function send(method, path, body) {
+  for (;;) {
+    let res;
+    try {
+      res = await fetch(path, { method, headers: authHeaders(), body: JSON.stringify(body) });
+    } catch {
+      throw new Error(t().err.net);
+    }
+    let data = null;
+    try { data = await res.json(); } catch { /* an empty or non-JSON answer */ }
+    if (res.ok) return data;
+    if (res.status === 401 || res.status === 403) {
+      const token = await askToken(localError(res.status, data));
+      if (token != null) continue;
+    }
+    throw new Error(localError(res.status, data));
+  }
 }
 
 async function getJson(path) {
@@ -132,8 +274,10 @@ function status(form) {
 
 /// The console's incident forms, in the hidden sections the page keeps for them.
 /// `by` gives the name to record (the team lead's, or what they typed).
-export function mountConsole({ callbacks, faults, editor, by }) {
-  const state = { incidents: [], faults: [] };
+export function mountConsole({ callbacks, faults, editor, by, team, model }) {
+  const state = { incidents: [], faults: [], callbacks: [] };
+  // The call-back form's incident follows the open one until the person picks.
+  let cbPicked = false;
 
   // --- call-back entry ---------------------------------------------------
   callbacks.replaceChildren(el("h2", null, t().callbacks));
@@ -145,6 +289,7 @@ export function mountConsole({ callbacks, faults, editor, by }) {
   const cbIncident = field(cbForm, "cb-incident", t().incident, el("select"));
   const cbNote = field(cbForm, "cb-note", t().note, el("textarea"));
   cbNote.rows = 2;
+  cbIncident.onchange = () => { cbPicked = true; };
   const cbButton = el("button", "primary", t().add);
   cbButton.type = "submit";
   cbForm.append(cbButton);
@@ -158,12 +303,145 @@ export function mountConsole({ callbacks, faults, editor, by }) {
       setText(cbStatus, t().added(r.caller));
       caller.value = "";
       cbNote.value = "";
+      await loadWorklist();
     } catch (err) {
       setText(cbStatus, t().failed + err.message);
     }
   };
   callbacks.append(cbForm);
   callbacks.hidden = false;
+
+  // --- the call-back worklist ------------------------------------------------
+  const wl = el("div", "worklist");
+  wl.id = "worklist";
+  wl.append(el("h2", null, t().worklist));
+  const filters = el("form", "filters");
+  filters.id = "worklist-filters";
+  // Each filter's label above its select, in a cell of its own.
+  const cell = (id, label) => {
+    const c = el("div", "filter");
+    filters.append(c);
+    return field(c, id, label, el("select"));
+  };
+  const fStatusSel = cell("wl-status", t().status);
+  // "open": pending and assigned, the work still to do (the default).
+  for (const v of ["open", "pending", "assigned", "done", "failed", ""]) {
+    const o = el("option", null, v === "open" ? t().open : v ? t().st[v] : t().all);
+    o.value = v;
+    fStatusSel.append(o);
+  }
+  const fIncidentSel = cell("wl-incident", t().incident);
+  const fTeamSel = cell("wl-team", t().team);
+  filters.onsubmit = (e) => e.preventDefault();
+  fStatusSel.onchange = () => loadWorklist();
+  fIncidentSel.onchange = () => loadWorklist();
+  fTeamSel.onchange = () => { fTeamSel.dataset.touched = "1"; paintWorklist(); };
+  const list = el("ul", "cb-list");
+  list.id = "cb-list";
+  const wlStatus = el("p", "msg");
+  wlStatus.id = "wl-status-msg";
+  wlStatus.setAttribute("role", "status");
+  const agentList = el("datalist");
+  agentList.id = "wl-agents";
+  wl.append(filters, wlStatus, list, agentList);
+  callbacks.append(wl);
+
+  const teamOf = (agentId) => {
+    const a = agentId && model() && model().agents.get(agentId);
+    return a ? a.team : null;
+  };
+
+  async function loadWorklist() {
+    const q = new URLSearchParams();
+    if (fStatusSel.value && fStatusSel.value !== "open") q.set("status", fStatusSel.value);
+    if (fIncidentSel.value) q.set("incident", fIncidentSel.value);
+    try {
+      state.callbacks = await getJson("/api/callbacks?" + q);
+    } catch {
+      return;
+    }
+    paintWorklist();
+  }
+
+  function paintWorklist() {
+    const m = model();
+    const tm = fTeamSel.value;
+    // A team's call-backs: those assigned to one of its agents, and those
+    // nobody has taken yet (any team's lead may take them).
+    const open = fStatusSel.value === "open";
+    const shown = state.callbacks.filter((c) => (!open || c.status === "pending" || c.status === "assigned") &&
+      (!tm || !c.agent || teamOf(c.agent) === tm));
+    const teamAgents = m ? [...m.agents.values()].filter((a) => !team() || a.team === team()) : [];
+    agentList.replaceChildren(...teamAgents.map((a) => {
+      const o = el("option");
+      o.value = a.id;
+      o.label = a.name || a.id;
+      return o;
+    }));
+    if (shown.length === 0) {
+      list.replaceChildren(el("li", "empty", t().no_callbacks));
+      return;
+    }
+    list.replaceChildren(...shown.map(cbItem));
+  }
+
+  function cbItem(c) {
+    const li = el("li", "cb st-cb-" + c.status);
+    li.dataset.callback = String(c.id);
+    const head = el("div", "cb-head");
+    head.append(el("b", "cb-caller", c.caller), el("span", "cb-status", t().st[c.status] || c.status),
+      el("span", "cb-attempts", t().attempts(c.attempts)));
+    const inc = state.incidents.find((i) => i.id === c.incident);
+    const meta = el("div", "meta", [inc ? inc.title : c.incident, c.queue, c.note].filter(Boolean).join(" · "));
+    const who = el("div", "cb-assignee", c.agent ? `${t().assignee}: ${agentName(c.agent)}` : "");
+    li.append(head, meta, who);
+    if (c.status === "pending" || c.status === "assigned") {
+      const row = el("div", "cb-actions");
+      const input = el("input");
+      input.className = "cb-assign-to";
+      input.setAttribute("list", "wl-agents");
+      input.setAttribute("aria-label", t().assignee);
+      input.placeholder = t().assignee;
+      input.value = c.agent || "";
+      const assign = button(t().assign, "cb-assign", () => {
+        const agent = input.value.trim();
+        if (!agent) { input.focus(); return; }
+        return patch(c, { status: "assigned", agent });
+      });
+      const attempt = button(t().attempt, "cb-attempt", () => patch(c, { attempted: true }));
+      const done = button(t().done, "cb-done", () => patch(c, { status: "done" }));
+      const fail = button(t().fail, "cb-failed", () => patch(c, { status: "failed" }));
+      done.classList.add("primary");
+      row.append(input, assign, attempt, done, fail);
+      li.append(row);
+    }
+    return li;
+  }
+
+  const agentName = (id) => {
+    const a = model() && model().agents.get(id);
+    return a && a.name ? `${a.name} (${id})` : id;
+  };
+
+  function button(label, cls, onClick) {
+    const b = el("button", cls, label);
+    b.type = "button";
+    b.onclick = async () => {
+      b.disabled = true;
+      try { await onClick(); } finally { b.disabled = false; }
+    };
+    return b;
+  }
+
+  async function patch(c, body) {
+    try {
+      await send("PATCH", "/api/callbacks/" + encodeURIComponent(c.id), { ...body, by: by() });
+      setText(wlStatus, t().saved);
+    } catch (err) {
+      setText(wlStatus, t().failed + err.message);
+    }
+    await loadWorklist();
+  }
 
   // --- fault-register notes ---------------------------------------------
   faults.replaceChildren(el("h2", null, t().faults));
@@ -246,14 +524,27 @@ export function mountConsole({ callbacks, faults, editor, by }) {
   async function refresh() {
     try {
       state.incidents = await getJson("/api/incidents?state=open");
-      state.faults = await getJson("/api/faults?open=true");
+      // Recovered faults too: the cause and resolution are often known only after.
+      state.faults = await getJson("/api/faults?limit=50");
     } catch {
       return;
     }
     const before = sSelect.value;
     options(cbIncident, state.incidents, (i) => i.title, true);
+    if (!cbPicked && !cbIncident.value && state.incidents.length) cbIncident.value = state.incidents[0].id;
     options(sSelect, state.incidents, (i) => i.title, false);
-    options(fSelect, state.faults, (f) => `${f.component} · ${f.detail}`, false);
+    options(fSelect, state.faults, (f) => `${f.component} · ${f.detail}` + (f.recovered_at ? ` (${t().recovered})` : ""), false);
+    const wlBefore = fIncidentSel.value;
+    options(fIncidentSel, state.incidents, (i) => i.title, true);
+    fIncidentSel.options[0].textContent = t().all;
+    const m = model();
+    const teamsNow = m ? [...m.teams.values()].sort((a, b) => a.order - b.order) : [];
+    const tBefore = fTeamSel.value;
+    options(fTeamSel, teamsNow, (x) => x.name, true);
+    fTeamSel.options[0].textContent = t().all_teams;
+    if (!tBefore && team() && teamsNow.some((x) => x.id === team()) && !fTeamSel.dataset.touched) fTeamSel.value = team();
+    if (fIncidentSel.value !== wlBefore) fIncidentSel.value = wlBefore;
+    await loadWorklist();
     faults.hidden = state.faults.length === 0;
     editor.hidden = state.incidents.length === 0;
     if (sSelect.value !== before) fillEditor();

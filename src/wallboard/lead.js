@@ -8,12 +8,17 @@ import {
   T, STATES, FloorStream, AlertStream, alertOrder, alertHeadline, alertForTeam, collator, el, setText, icon,
   installIcons, fmtInt, fmtDur, fmtClock, fmtTime, overrunLevel, limitFor, stateLabel, reasonLabel, wireLangToggle,
 } from "./common.js";
-import { mountConsole } from "./incidents.js";
+import { mountConsole, writeToken } from "./incidents.js";
 
 installIcons();
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-let team = params.get("team") || localStorage.getItem("floorwatch.team");
+// A team named in the URL is what the person asked for: if the floor has no such
+// team it is refused on screen, never silently swapped for another. One
+// remembered from an earlier visit may have gone away: that one falls back.
+const askedTeam = params.get("team");
+let team = askedTeam || localStorage.getItem("floorwatch.team");
+let refused = null;
 
 const stream = new FloorStream({ onFrame, onStatus });
 const alerts = new AlertStream({ onChange: onAlerts });
@@ -51,6 +56,8 @@ const mountIncidents = () => mountConsole({
   faults: $("fault-notes"),
   editor: $("script-editor"),
   by: () => localStorage.getItem("floorwatch.by") || (teamLead() || ""),
+  team: () => (refused ? null : team),
+  model,
 });
 let incidentForms = mountIncidents();
 
@@ -62,6 +69,27 @@ function teamLead() {
 
 function rerender() {
   renderLabels();
+
+// What the caller may do (GET /api/whoami, where the server has roles): controls
+// for what is not theirs are hidden. Without it (404), every control shows and
+// the server's answer to a write decides.
+let can = null;
+fetch("/api/whoami", { headers: writeToken() ? { Authorization: "Bearer " + writeToken() } : {} })
+  .then((r) => (r.ok ? r.json() : null))
+  .then((w) => {
+    if (!w || typeof w.can !== "object" || w.can === null) return;
+    can = w.can;
+    applyCan();
+  })
+  .catch(() => {});
+
+function applyCan() {
+  if (!can) return;
+  document.body.classList.toggle("no-ack", can.ack === false);
+  document.body.classList.toggle("no-callbacks", can.callbacks === false);
+  document.body.classList.toggle("no-faults", can.faults === false);
+  document.body.classList.toggle("no-incidents", can.incidents === false);
+}
   // Rebuilt in the new language.
   incidentForms.stop();
   incidentForms = mountIncidents();
@@ -96,9 +124,13 @@ function teams() {
 function renderTeamPicker() {
   const list = teams();
   const key = JSON.stringify(list.map((t) => [t.id, t.name, t.lead]));
-  if (!team || !list.some((t) => t.id === team)) {
+  const known = list.some((t) => t.id === team);
+  if (team && !known && team === askedTeam && model().config) {
+    refused = team;
+  } else if (!team || !known) {
     if (list.length) chooseTeam(list[0].id, false);
   }
+  renderRefusal(list);
   if (key === teamOptions) return;
   teamOptions = key;
   const sel = $("team");
@@ -107,11 +139,27 @@ function renderTeamPicker() {
     o.value = t.id;
     return o;
   }));
-  sel.value = team || "";
+  if (refused) {
+    const o = el("option", null, T.pick_team);
+    o.value = "";
+    sel.prepend(o);
+  }
+  sel.value = refused ? "" : team || "";
+}
+
+
+/// `?team=` names no team of this floor: say so, with the teams there are.
+function renderRefusal(list) {
+  const box = $("team-refused");
+  if (!refused) { box.hidden = true; return; }
+  const names = list.map((t) => (t.name && t.name !== t.id ? `${t.name} (${t.id})` : t.id)).join(", ");
+  setText(box, T.unknown_team ? T.unknown_team(refused, names) : `${refused}: ${names}`);
+  box.hidden = false;
 }
 
 function chooseTeam(id, remember) {
   team = id;
+  refused = null;
   if (remember) localStorage.setItem("floorwatch.team", id);
   const url = new URL(location.href);
   url.searchParams.set("team", id);
@@ -167,6 +215,7 @@ function makeRow(id) {
 function renderAgents() {
   const m = model();
   if (!m.config || !team) return;
+  if (refused) { rows.forEach((r) => r.root.remove()); rows.clear(); $("agents").replaceChildren(); return; }
   const now = stream.now();
   const mine = [...m.agents.values()].filter((a) => a.team === team);
   const keep = new Set(mine.map((a) => a.id));
@@ -213,7 +262,7 @@ function renderSummary() {
   const box = $("summary");
   const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
   let n = 0;
-  for (const a of m.agents.values()) if (a.team === team) { counts[a.state]++; n++; }
+  for (const a of m.agents.values()) if (a.team === team && !refused) { counts[a.state]++; n++; }
   const chips = [el("span", "chip st-total", `${T.logged_in} ${fmtInt(n)}`)];
   for (const s of STATES) {
     const c = el("span", "chip st-" + s);
@@ -258,7 +307,7 @@ function onAlerts(open, a, isNew) {
 function renderAlerts() {
   const m = model();
   const open = [...alerts.open.values()].sort(alertOrder);
-  const mine = team ? open.filter((a) => alertForTeam(a, team, m)) : [];
+  const mine = team && !refused ? open.filter((a) => alertForTeam(a, team, m)) : [];
   const floor = open.filter((a) => !a.subject || (!a.subject.team && !a.subject.agent));
   fillCards($("team-alerts"), mine);
   fillCards($("floor-alerts"), floor);
@@ -300,7 +349,7 @@ function openAck(a) {
   const t = model().teams.get(team);
   $("ack-by").value = localStorage.getItem("floorwatch.by") || (t && t.lead) || "";
   $("ack-note").value = "";
-  $("ack-token").value = localStorage.getItem("floorwatch.token") || "";
+  $("ack-token").value = writeToken();
   $("ack-token-row").hidden = !$("ack-token").value;
   setText($("ack-error"), "");
   $("ack-dialog").showModal();
@@ -323,7 +372,7 @@ $("ack-form").addEventListener("submit", async (e) => {
       method: "POST", headers, body: JSON.stringify({ by: by || null, note: note || null }),
     });
     if (res.ok) {
-      if (token) localStorage.setItem("floorwatch.token", token);
+      if (token) sessionStorage.setItem("floorwatch.session_token", token);
       alerts.update(await res.json());
       $("ack-dialog").close();
       return;
@@ -333,7 +382,8 @@ $("ack-form").addEventListener("submit", async (e) => {
       setText($("ack-error"), token ? T.bad_token : T.need_token);
       $("ack-token").focus();
     } else if (res.status === 403) {
-      setText($("ack-error"), T.not_loopback);
+      $("ack-token-row").hidden = false;
+      setText($("ack-error"), token ? T.bad_token : T.not_loopback);
     } else if (res.status === 409 || res.status === 404) {
       setText($("ack-error"), T.already_resolved);
     } else {

@@ -51,6 +51,29 @@ fn check_config_reports_file_line_and_key_of_each_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read file"));
 }
 
+/// A file with six mistakes of every sort (a line that is no TOML, an unknown key,
+/// a value of the wrong type, three that the checks refuse) is reported whole in
+/// one run: six lines, each at its own line:column. It used to take three runs.
+#[test]
+fn check_config_lists_six_mistakes_in_one_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = "[server]\nlisten = \"nowhere\"\nlisten_port = 3\n\n[ingest]\nmax_frame_bytes = \"big\"\n\n\
+                [floor]\ntimezone = \"Mars\"\nbroken = = 1\n\n[[queues]]\nid = \"q\"\nsl_target = 80\n";
+    let p = write(&dir, "six.toml", text);
+    let out = Command::new(BIN).arg("check-config").arg(&p).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let places: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.split("six.toml:").nth(1))
+        .map(|rest| rest.split(": ").next().unwrap_or(""))
+        .collect();
+    assert_eq!(places, ["2:1", "3:1", "6:19", "9:1", "10:10", "14:1"], "{err}");
+    let mut unique = places.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 6, "each error at its own place: {err}");
+}
+
 #[test]
 fn serve_refuses_a_bad_config_the_same_way() {
     let dir = tempfile::tempdir().expect("tmp");

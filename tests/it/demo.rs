@@ -16,6 +16,12 @@ use crate::harness::{PATIENCE, expect_clean_exit, http_get, metric_sum, recordin
 
 /// Starts `floorwatch demo` with `args` and returns it with the address it printed.
 fn spawn_demo(args: &[&str], data_dir: &std::path::Path) -> (Child, SocketAddr) {
+    let (child, addr, _) = spawn_demo_with_urls(args, data_dir);
+    (child, addr)
+}
+
+/// [`spawn_demo`], also returning every http URL the demo printed.
+fn spawn_demo_with_urls(args: &[&str], data_dir: &std::path::Path) -> (Child, SocketAddr, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
         .args(["demo", "--listen", "127.0.0.1:0"])
         .args(args)
@@ -27,8 +33,15 @@ fn spawn_demo(args: &[&str], data_dir: &std::path::Path) -> (Child, SocketAddr) 
         .expect("spawn floorwatch demo");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let (urls_tx, urls_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let mut urls = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("Ctrl-C") {
+                let _ = urls_tx.send(std::mem::take(&mut urls));
+            } else if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                urls.push(url.to_string());
+            }
             // The wallboard's URL gives the address; the team lead's console,
             // printed right after it, must be there too (a newcomer's first look).
             if let Some(url) = line.trim().strip_prefix("wallboard") {
@@ -42,7 +55,8 @@ fn spawn_demo(args: &[&str], data_dir: &std::path::Path) -> (Child, SocketAddr) 
     let lead = rx.recv_timeout(PATIENCE).expect("demo prints the team lead's URL");
     assert_eq!(lead, format!("{url}lead"), "the console's URL beside the wall's");
     let addr = url.trim_start_matches("http://").trim_end_matches('/').parse().expect("URL has an address");
-    (child, addr)
+    let urls = urls_rx.recv_timeout(PATIENCE).expect("demo prints its URLs, then how to stop it");
+    (child, addr, urls)
 }
 
 async fn stop(child: &mut Child) {
@@ -54,7 +68,14 @@ async fn stop(child: &mut Child) {
 #[tokio::test]
 async fn demo_shows_a_live_floor() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut child, addr) = spawn_demo(&["--calls-per-min", "240", "--seed", "3"], dir.path());
+    let (mut child, addr, urls) =
+        spawn_demo_with_urls(&["--calls-per-min", "240", "--seed", "3"], dir.path());
+    // Every URL printed answers, and the newcomer's list is complete.
+    for path in
+        ["/", "/lead", "/api/floor", "/api/alerts", "/api/callbacks", "/metrics", "/healthz", "/readyz"]
+    {
+        assert!(urls.contains(&format!("http://{addr}{path}")), "demo does not print {path}: {urls:?}");
+    }
 
     let (status, page) = http_get(addr, "/").await;
     assert_eq!(status, 200);
@@ -72,6 +93,12 @@ async fn demo_shows_a_live_floor() {
         assert!(tokio::time::Instant::now() < deadline, "the demo floor never came alive: {f}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    // Once the floor is live (readyz waits for the source), every URL answers.
+    for url in &urls {
+        let path = url.trim_start_matches(&format!("http://{addr}"));
+        let (status, body) = http_get(addr, path).await;
+        assert_eq!(status, 200, "{url}: {body}");
+    }
     let queues: Vec<_> =
         floor["queues"].as_array().expect("queues").iter().map(|q| q["id"].clone()).collect();
     assert_eq!(queues, vec!["billing", "cards", "tech"]);

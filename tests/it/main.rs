@@ -7,6 +7,7 @@
 mod acd;
 mod alerts;
 mod cli;
+mod console;
 mod demo;
 mod harness;
 mod incidents;

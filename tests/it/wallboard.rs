@@ -203,7 +203,7 @@ async fn browser(lang: &str) -> Client {
 }
 
 /// Runs `body` with a browser and closes the browser however `body` ends.
-async fn with_browser<F, Fut>(lang: &str, body: F)
+pub async fn with_browser<F, Fut>(lang: &str, body: F)
 where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()>,
@@ -218,7 +218,7 @@ where
 
 /// Polls `script` (a function body) until it returns something other than
 /// null/false; returns that.
-async fn until(c: &Client, what: &str, script: &str) -> Value {
+pub async fn until(c: &Client, what: &str, script: &str) -> Value {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let v = c.execute(script, vec![]).await.expect("script runs");
@@ -230,12 +230,12 @@ async fn until(c: &Client, what: &str, script: &str) -> Value {
     }
 }
 
-async fn js(c: &Client, script: &str) -> Value {
+pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.expect("script runs")
 }
 
 /// The text of the first element matching `css`, or null.
-fn text_of(css: &str) -> String {
+pub fn text_of(css: &str) -> String {
     format!("const e = document.querySelector({css:?}); return e ? e.textContent : null;")
 }
 

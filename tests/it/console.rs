@@ -1,0 +1,161 @@
+//! The team lead's console at work in headless Chromium (issue 18 item 5): the
+//! call-back worklist end to end with the admin token asked on the first write,
+//! the open incident preselected, a fault noted after it recovered, an unknown
+//! team refused on screen, and no horizontal scrolling from phone to tablet.
+
+use fantoccini::Locator;
+use floorwatch::config::Config;
+use floorwatch::floor::TeamConfig;
+use serde_json::{Value, json};
+
+use crate::harness::{TestDaemon, ts_now};
+use crate::wallboard::{js, text_of, until, with_browser};
+
+const TOKEN: &str = "lead-s3cret";
+
+/// Whether the page is no wider than its window (no horizontal scroll).
+const FITS: &str = "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_lead_works_the_call_back_list_from_a_tablet() {
+    let mut cfg = Config { admin_token: Some(TOKEN.into()), ..Config::default() };
+    cfg.floor.teams = vec![
+        TeamConfig { id: "team-1".into(), name: "一组".into(), lead: Some("张伟".into()) },
+        TeamConfig { id: "team-2".into(), name: "二组".into(), lead: Some("李娜".into()) },
+    ];
+    let d = TestDaemon::with_config(cfg).await;
+    let mut b = d.bridge(Some("acd")).await;
+    b.send(
+        json!([
+            {"type":"agent_login","ts":ts_now(-300.0),"agent":"A1","name":"王芳","team":"team-1"},
+            {"type":"agent_login","ts":ts_now(-300.0),"agent":"B1","name":"Sam King","team":"team-2"},
+            {"type":"fault","ts":ts_now(-1.0),"component":"trunk-2","status":"down"}
+        ])
+        .to_string(),
+    )
+    .await;
+    // The fault opens an incident (the default playbook).
+    let deadline = tokio::time::Instant::now() + crate::harness::PATIENCE;
+    let incident = loop {
+        let (_, body) = d.get("/api/incidents?state=open").await;
+        let list: Value = serde_json::from_str(&body).expect("json");
+        if let Some(id) = list[0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no incident opened: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    // Two call-backs of the incident and one of none.
+    let mut ids = Vec::new();
+    for (caller, inc) in
+        [("13800000001", Some(&incident)), ("13800000002", Some(&incident)), ("13900000003", None)]
+    {
+        let body = json!({"caller": caller, "incident": inc, "by": "test"}).to_string();
+        let (status, reply) = d.post("/api/callbacks", &body, Some(TOKEN)).await;
+        assert_eq!(status, 201, "{reply}");
+        let rec: Value = serde_json::from_str(&reply).expect("json");
+        ids.push(rec["id"].as_i64().expect("an id"));
+    }
+    let first = ids[0];
+
+    let (addr, inc) = (d.addr, incident.clone());
+    with_browser("en-US", |c| async move {
+        c.set_window_size(1024, 768).await.expect("tablet size");
+        c.goto(&format!("http://{addr}/lead?team=team-1&lang=en")).await.expect("open the console");
+        // The open incident is preselected in the call-back form, not "(none)".
+        until(&c, "the open incident preselected", &format!("return document.getElementById('cb-incident').value === {inc:?};")).await;
+
+        // The worklist of the incident: its two pending call-backs.
+        js(&c, &format!("const s = document.getElementById('wl-incident'); s.value = {inc:?}; s.dispatchEvent(new Event('change')); return true")).await;
+        until(&c, "two call-backs of the incident", "return document.querySelectorAll('#cb-list li[data-callback]').length === 2;").await;
+        let row = format!("#cb-list li[data-callback='{first}']");
+
+        // Assign: the first write asks for the token, with the server's refusal shown.
+        c.find(Locator::Css(&format!("{row} .cb-assign-to"))).await.expect("assignee").send_keys("A1").await.expect("type");
+        c.find(Locator::Css(&format!("{row} .cb-assign"))).await.expect("assign").click().await.expect("click");
+        until(&c, "the token prompt", "const d = document.getElementById('token-dialog'); return d && d.open;").await;
+        let why = js(&c, &text_of("#token-dialog .err")).await;
+        assert!(why.as_str().is_some_and(|w| w.contains("admin token")), "the refusal is shown: {why}");
+        c.find(Locator::Css("#token-input")).await.expect("token").send_keys(TOKEN).await.expect("type");
+        c.find(Locator::Css("#token-ok")).await.expect("ok").click().await.expect("click");
+        until(&c, "assigned", &format!("const s = document.querySelector(\"{row} .cb-status\"); return s && s.textContent === 'Assigned';")).await;
+        assert_eq!(js(&c, "return sessionStorage.getItem('floorwatch.session_token')").await, TOKEN);
+
+        // Record an attempt, then done: no second prompt.
+        c.find(Locator::Css(&format!("{row} .cb-attempt"))).await.expect("attempt").click().await.expect("click");
+        until(&c, "one attempt", &format!("const s = document.querySelector(\"{row} .cb-attempts\"); return s && s.textContent === '1 attempt';")).await;
+        assert_eq!(js(&c, "return document.getElementById('token-dialog').open").await, false);
+        c.find(Locator::Css(&format!("{row} .cb-done"))).await.expect("done").click().await.expect("click");
+        // The pending list no longer holds it.
+        until(&c, "done leaves the pending list", &format!("return document.querySelector(\"{row}\") === null && document.querySelectorAll('#cb-list li[data-callback]').length === 1;")).await;
+
+        // No horizontal scroll on the tablet, nor on a phone.
+        let fits = js(&c, FITS).await;
+        assert!(fits[0].as_i64() <= fits[1].as_i64(), "1024×768 scrolls sideways: {fits}");
+        c.set_window_size(400, 800).await.expect("phone size");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let fits = js(&c, FITS).await;
+        assert!(fits[1].as_i64().is_some_and(|w| w <= 400), "the phone window: {fits}");
+        assert!(fits[0].as_i64() <= fits[1].as_i64(), "400×800 scrolls sideways: {fits}");
+
+        // An unknown team is refused on screen, listing the teams there are.
+        c.goto(&format!("http://{addr}/lead?team=nonexistent&lang=en")).await.expect("open");
+        let shown = until(&c, "the refusal", "const e = document.getElementById('team-refused'); return e && !e.hidden ? e.textContent : null;").await;
+        let shown = shown.as_str().unwrap_or_default().to_owned();
+        for needle in ["nonexistent", "team-1", "team-2"] {
+            assert!(shown.contains(needle), "{needle} not in {shown:?}");
+        }
+        assert_eq!(js(&c, "return document.querySelectorAll('#agents tr[data-agent]').length").await, 0, "no other team's agents");
+        assert_eq!(js(&c, "return document.getElementById('team').value").await, "");
+    })
+    .await;
+
+    // The store has what the console entered.
+    let (_, body) = d.get(&format!("/api/callbacks?incident={incident}&status=done")).await;
+    let done: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(done.as_array().map(Vec::len), Some(1), "{done}");
+    assert_eq!(done[0]["id"], first);
+    assert_eq!(done[0]["agent"], "A1");
+    assert_eq!(done[0]["attempts"], 1);
+    assert!(done[0]["finished_at"].is_string());
+}
+
+/// A fault that has recovered can still be annotated from the console (its cause
+/// is often known only afterwards).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovered_fault_is_annotated_from_the_console() {
+    let d = TestDaemon::start().await;
+    let mut b = d.bridge(Some("acd")).await;
+    b.send(json!({"type":"fault","ts":ts_now(-5.0),"component":"trunk-2","status":"down"}).to_string()).await;
+    b.send(json!({"type":"fault","ts":ts_now(-1.0),"component":"trunk-2","status":"up"}).to_string()).await;
+    let deadline = tokio::time::Instant::now() + crate::harness::PATIENCE;
+    loop {
+        let (_, body) = d.get("/api/faults").await;
+        let f: Value = serde_json::from_str(&body).expect("json");
+        if f[0]["recovered_at"].is_string() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the fault never recovered: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let addr = d.addr;
+    with_browser("zh-CN", |c| async move {
+        c.goto(&format!("http://{addr}/lead?lang=en")).await.expect("open the console");
+        until(&c, "the recovered fault offered", "const s = document.getElementById('fault-id'); return !document.getElementById('fault-notes').hidden && s.options.length > 0 && s.options[0].textContent.includes('(recovered)');").await;
+        c.find(Locator::Css("#fault-cause")).await.expect("cause").send_keys("carrier lost on E1 2").await.expect("type");
+        c.find(Locator::Css("#fault-form button[type=submit]")).await.expect("save").click().await.expect("click");
+        until(&c, "saved", "return document.querySelector('#fault-form .msg').textContent === 'Saved';").await;
+
+        // On the Chinese console a server refusal (an empty note: 422, field
+        // "body", English text from the server) reads in Chinese.
+        c.goto(&format!("http://{addr}/lead?lang=zh-CN")).await.expect("open the console");
+        until(&c, "the fault form", "const s = document.getElementById('fault-id'); return !document.getElementById('fault-notes').hidden && s.options.length > 0;").await;
+        c.find(Locator::Css("#fault-form button[type=submit]")).await.expect("save").click().await.expect("click");
+        let shown = until(&c, "the refusal", "const m = document.querySelector('#fault-form .msg').textContent; return m ? m : null;").await;
+        assert_eq!(shown, "未保存：填写有误: 内容", "no English on the Chinese console");
+    })
+    .await;
+    let (_, body) = d.get("/api/faults").await;
+    let f: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(f[0]["cause"], "carrier lost on E1 2", "{f}");
+}
