@@ -248,8 +248,10 @@ async fn forwarding_headers_void_the_loopback_trust() {
     assert_eq!((s, json_of(&me)["role"].as_str()), (200, Some("admin")), "{me}");
 
     // Through a trusted proxy the client it names decides.
-    let mut c = Config::default();
-    c.trusted_proxies = vec![floorwatch::http::access::Cidr::parse("127.0.0.1").expect("cidr")];
+    let c = Config {
+        trusted_proxies: vec![floorwatch::http::access::Cidr::parse("127.0.0.1").expect("cidr")],
+        ..Config::default()
+    };
     let p = TestDaemon::with_config(c).await;
     assert_eq!(http_request(p.addr, &raw("X-Real-IP: 127.0.0.1\r\n")).await.0, 201);
     assert_eq!(http_request(p.addr, &raw("X-Forwarded-For: 127.0.0.1, 203.0.113.7\r\n")).await.0, 403);
