@@ -340,3 +340,30 @@ async fn sighup_adds_a_token_and_keeps_connections() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn hash_token_prints_the_line_to_paste() {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .arg("hash-token")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn hash-token");
+    child.stdin.take().expect("stdin").write_all(b"abc\n").expect("write token");
+    let out = child.wait_with_output().expect("hash-token runs");
+    assert!(out.status.success());
+    // sha256("abc"): the trailing newline is not part of the token.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "sha256 = \"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"\n"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .args(["hash-token", "--generate"])
+        .output()
+        .expect("hash-token --generate runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let token = text.lines().next().and_then(|l| l.strip_prefix("token  = ")).expect("a token line");
+    assert_eq!(token.len(), 64);
+    assert!(text.contains(&format!("sha256 = \"{}\"", Digest::of(token).to_hex())), "{text}");
+}
