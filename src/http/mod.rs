@@ -19,6 +19,9 @@
 //! - `/api/incidents`, `/api/callbacks`, `/api/faults`, `/api/audit`, `WS /ws/agents`:
 //!   the incident playbook (see [`incidents`](self::incidents) for each route)
 //!
+//! - `GET /api/whoami`  who the caller's token is and what its role may do
+//!   (see [`access`] for the roles and the token table)
+//!
 //! Reads of the floor (the pages, `/ws/floor`, `/api/floor`, `/api/alerts`,
 //! `/ws/alerts`) are open to the peers `wallboard.read_access` admits.
 //!
