@@ -148,6 +148,8 @@ impl Daemon {
         // Dial-out sources (Asterisk AMI, FreeSWITCH ESL) reconnect on their own;
         // a task that ends while serving is a fault like any other.
         let sources = crate::ingest::dial::spawn(&cfg.sources, &intake, clock, &cancel);
+        // The token table's one owner; SIGHUP swaps it (see `keep_tokens`).
+        let access = crate::http::access::AccessHandle::new(cfg.tokens.clone());
         let state = AppState {
             intake,
             snapshot: engine.snapshot.clone(),
@@ -164,6 +166,8 @@ impl Daemon {
             ready: ready.clone(),
             vendors: Arc::new(crate::ingest::vendor::VendorSources::new(cfg.vendor_sources.clone())),
             clock,
+            access: access.clone(),
+            trusted_proxies: cfg.trusted_proxies.clone().into(),
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -196,6 +200,11 @@ impl Daemon {
             let _ = sup.watch("notification receiver", worker);
         }
         let sources: Vec<_> = sources.into_iter().map(|s| sup.watch("dial-out source", s)).collect();
+        if let Some(reload) = cfg.reload.clone() {
+            let task = keep_tokens(reload, access, metrics.clone(), cancel.clone())
+                .context("listening for SIGHUP")?;
+            let _reload = sup.watch("config reload", task);
+        }
 
         let grace = cfg.shutdown_grace;
         let token = cancel.clone();
@@ -265,6 +274,49 @@ impl Daemon {
     pub async fn wait(self) -> anyhow::Result<()> {
         self.task.await.context("daemon task failed")?
     }
+}
+
+/// SIGHUP: re-reads the config file, validates all of it as `serve` would and
+/// swaps the token table in whole; connections and sessions are untouched (each
+/// request reads the table it finds). A bad file keeps the old table, logs every
+/// problem at its line and column and counts the failure. Ends at shutdown.
+fn keep_tokens(
+    reload: crate::config::Reload,
+    access: crate::http::access::AccessHandle,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) -> anyhow::Result<JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    Ok(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                got = hup.recv() => if got.is_none() { return },
+            }
+            let (file, env) = (reload.file.clone(), reload.env.clone());
+            // A small file, but still file IO: off the runtime's workers.
+            let loaded = tokio::task::spawn_blocking(move || crate::config::load(Some(&file), &env)).await;
+            match loaded {
+                Ok(Ok(cfg)) => {
+                    let people = cfg.tokens.people().len();
+                    access.replace(cfg.tokens);
+                    metrics.config_reloads.inc();
+                    tracing::info!(file = %reload.file.display(), people, "config reloaded: tokens swapped");
+                }
+                Ok(Err(errors)) => {
+                    metrics.config_reload_failures.inc();
+                    for e in &errors.0 {
+                        tracing::error!(problem = %e, "config reload refused; the tokens in force stay");
+                    }
+                }
+                Err(e) => {
+                    metrics.config_reload_failures.inc();
+                    tracing::error!(error = %e, "config reload failed; the tokens in force stay");
+                }
+            }
+        }
+    }))
 }
 
 /// The checkpoint to start from: the stored one if checkpoints are on, it

@@ -123,6 +123,20 @@ pub struct Config {
     pub vendor_sources: crate::ingest::vendor_config::VendorConfig,
     /// Feeds the daemon dials out to (`[[sources]]`: Asterisk AMI, FreeSWITCH ESL).
     pub sources: Vec<crate::ingest::sources::SourceConfig>,
+    /// `[[access.tokens]]` and `[[ingest.tokens]]`: the token table SIGHUP reloads.
+    pub tokens: crate::http::access::Tokens,
+    /// `server.trusted_proxies`: peers whose forwarding headers are believed.
+    pub trusted_proxies: Vec<crate::http::access::Cidr>,
+    /// The file and environment this config came from, for SIGHUP (set by the
+    /// command line; `None`: nothing to re-read).
+    pub reload: Option<Reload>,
+}
+
+/// Where SIGHUP re-reads the config from.
+#[derive(Debug, Clone)]
+pub struct Reload {
+    pub file: PathBuf,
+    pub env: Env,
 }
 
 impl Default for Config {
@@ -337,6 +351,7 @@ struct RawConfig {
     incidents: RawIncidentsConfig,
     vendor_sources: Vec<crate::ingest::vendor_config::RawVendorSource>,
     sources: Vec<crate::ingest::sources::RawSource>,
+    access: crate::http::access::RawAccess,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -347,13 +362,17 @@ struct RawServer {
     shutdown_grace_secs: Option<u64>,
     admin_token: Option<String>,
     log_format: Option<String>,
+    trusted_proxies: Vec<String>,
 }
 
 const SUPPORTED_VERSION: u32 = 1;
 
 impl RawConfig {
-    fn validate(self, env: &Env) -> Result<Config, Vec<Problem>> {
+    fn validate(mut self, env: &Env) -> Result<Config, Vec<Problem>> {
         let mut errs = Vec::new();
+        let bridge_tokens = self.ingest.take_tokens();
+        let tokens = crate::http::access::validate(self.access, bridge_tokens, &mut errs);
+        let trusted_proxies = crate::http::access::validate_proxies(&self.server.trusted_proxies, &mut errs);
 
         if let Some(v) = self.version
             && v != SUPPORTED_VERSION
@@ -460,6 +479,9 @@ impl RawConfig {
             return Err(errs);
         }
         Ok(Config {
+            tokens,
+            trusted_proxies,
+            reload: None,
             record: None,
             vendor_sources,
             sources,

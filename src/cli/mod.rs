@@ -9,6 +9,7 @@
 
 mod check_config;
 mod demo;
+mod hash_token;
 mod replay;
 mod serve;
 mod sim;
@@ -38,7 +39,7 @@ impl Cli {
         let file = match &self.command {
             Command::Serve(a) => a.config_file(),
             Command::Demo(a) => a.config_file(),
-            Command::CheckConfig(_) | Command::Sim(_) | Command::Replay(_) => None,
+            Command::CheckConfig(_) | Command::Sim(_) | Command::Replay(_) | Command::HashToken(_) => None,
         };
         self.log_format.or_else(|| file.and_then(config::peek_log_format)).unwrap_or_default()
     }
@@ -56,6 +57,8 @@ enum Command {
     Sim(sim::Args),
     /// Run a recorded floor through the engine on its own clock and report.
     Replay(replay::Args),
+    /// Print the `sha256` line of a token (from stdin, or `--generate` one) for the config.
+    HashToken(hash_token::Args),
 }
 
 /// Why a command failed, and so which exit code it gets.
@@ -86,6 +89,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CheckConfig(args) => check_config::run(&args),
         Command::Sim(args) => sim::run(args).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::HashToken(args) => hash_token::run(&args),
     }
 }
 
@@ -101,7 +105,10 @@ fn load(
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
 ) -> Result<Config, CliError> {
-    let cfg = config::load(file, &env())?;
+    let env = env();
+    let mut cfg = config::load(file, &env)?;
+    // SIGHUP re-reads the same file with the same environment.
+    cfg.reload = file.map(|f| config::Reload { file: f.to_path_buf(), env });
     Ok(overridden(cfg, listen, data_dir))
 }
 

@@ -17,7 +17,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::auth::admin_only;
+use super::access::{Actor, Can};
+use super::auth::{read_actor, write_actor};
 use super::{ApiError, AppState};
 use crate::event::Ts;
 use crate::store::incidents::Audit;
@@ -25,8 +26,14 @@ use crate::store::incidents::Audit;
 /// Who made a write, what they sent and when: what its audit row records.
 #[derive(Debug)]
 pub(super) struct Author {
-    /// The body's `by`, or `anonymous@<peer ip>` (see [`WriteBody::actor`]).
+    /// The token's name; without a token that names one (a trusted loopback),
+    /// the body's `by`, or `anonymous@<peer ip>` (see [`WriteBody::actor`]).
     pub(super) actor: String,
+    /// The body's `by` when a token named the actor: what the client said of
+    /// itself, kept as a note, never as the actor.
+    pub(super) by: Option<String>,
+    /// Who the access rules say is writing (role, teams).
+    pub(super) who: Actor,
     /// The body as sent, so the trail shows what was entered; `None` when empty.
     pub(super) detail: Option<String>,
     /// When the write arrived, on the daemon's clock.
@@ -34,6 +41,34 @@ pub(super) struct Author {
 }
 
 impl Author {
+    /// A write's note with the client's `by` kept in it (see [`Author::by`]).
+    pub(super) fn note_with_by(&self, note: Option<String>) -> Option<String> {
+        match (&self.by, note) {
+            (None, n) => n,
+            (Some(b), None) => Some(format!("by {b}")),
+            (Some(b), Some(n)) => Some(format!("{n} (by {b})")),
+        }
+    }
+
+    /// 403 unless the writer reaches `team` (a lead: their own teams only).
+    pub(super) fn reach(&self, what: &str, team: Option<&str>) -> Result<(), ApiError> {
+        if self.who.reaches(team) {
+            return Ok(());
+        }
+        let whose = match team {
+            Some(t) => format!("team {t}"),
+            None => "no team".to_owned(),
+        };
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} is a lead of {}: this {what} is of {whose}",
+                self.who.name,
+                self.who.teams.join(", ")
+            ),
+        ))
+    }
+
     /// The audit row committed in the same transaction as the write.
     pub(super) fn into_audit(self, action: &str, target: Option<String>) -> Audit {
         Audit { at: self.at, actor: self.actor, action: action.into(), target, detail: self.detail }
@@ -46,6 +81,9 @@ impl Author {
 pub(super) trait WriteBody: DeserializeOwned + Default {
     /// The body checked whole: what the handler writes.
     type Valid;
+
+    /// What a role must be allowed to make this write (contract §9).
+    const NEEDS: Can;
 
     /// Takes out the body's `by`: who made the write, by their own account.
     fn take_by(&mut self) -> Option<String>;
@@ -78,6 +116,7 @@ pub(super) fn anonymous(peer: SocketAddr) -> String {
 /// A write that passed the admin rule, its body read but not yet judged.
 #[derive(Debug)]
 pub(super) struct AdminRequest {
+    actor: Actor,
     peer: SocketAddr,
     body: Bytes,
     at: Ts,
@@ -86,10 +125,29 @@ pub(super) struct AdminRequest {
 impl AdminRequest {
     /// Parses and checks the body whole: the rest of [`AdminWrite`].
     pub(super) fn judge<B: WriteBody>(self) -> Result<AdminWrite<B>, ApiError> {
+        if !self.actor.may(B::NEEDS) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "{} has role {}, which may not write {}",
+                    self.actor.name,
+                    self.actor.role.as_str(),
+                    B::NEEDS.as_str()
+                ),
+            ));
+        }
         let mut raw =
             if self.body.iter().all(u8::is_ascii_whitespace) { B::default() } else { B::parse(&self.body)? };
+        let by = raw.take_by();
+        let (actor, by) = if self.actor.named {
+            (self.actor.name.clone(), by.map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()))
+        } else {
+            (B::actor(by, self.peer), None)
+        };
         let author = Author {
-            actor: B::actor(raw.take_by(), self.peer),
+            actor,
+            by,
+            who: self.actor,
             detail: (!self.body.is_empty()).then(|| String::from_utf8_lossy(&self.body).into_owned()),
             at: self.at,
         };
@@ -111,8 +169,8 @@ impl FromRequest<AppState> for AdminRequest {
         let body = Bytes::from_request(Request::from_parts(parts, body), st)
             .await
             .map_err(IntoResponse::into_response)?;
-        admin_only(st.admin_token.as_deref(), &headers, peer).map_err(IntoResponse::into_response)?;
-        Ok(AdminRequest { peer, body, at: st.incidents.now_ms() })
+        let actor = write_actor(st, &headers, peer).map_err(IntoResponse::into_response)?;
+        Ok(AdminRequest { actor, peer, body, at: st.incidents.now_ms() })
     }
 }
 
@@ -133,6 +191,28 @@ where
     }
 }
 
+/// `GET /api/whoami`: who the caller is to the access rules and what it may do
+/// (the console shows only that). With people's tokens configured, a missing or
+/// wrong token is a 401; otherwise the caller is told what it is trusted as.
+pub(super) async fn whoami(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let actor = if st.access.current().has_people() {
+        write_actor(&st, &headers, peer)?
+    } else {
+        read_actor(&st, &headers, peer)
+    };
+    Ok(axum::Json(whoami_json(&actor)).into_response())
+}
+
+fn whoami_json(a: &Actor) -> serde_json::Value {
+    let can: serde_json::Map<String, serde_json::Value> =
+        Can::ALL.iter().map(|c| (c.as_str().to_owned(), serde_json::Value::Bool(a.may(*c)))).collect();
+    serde_json::json!({"name": a.name, "role": a.role.as_str(), "teams": a.teams, "can": can})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +228,7 @@ mod tests {
 
     impl WriteBody for Body {
         type Valid = Option<u32>;
+        const NEEDS: Can = Can::Incidents;
 
         fn take_by(&mut self) -> Option<String> {
             self.by.take()
@@ -159,7 +240,12 @@ mod tests {
     }
 
     fn request(body: &str) -> AdminRequest {
+        as_actor(Actor::loopback(), body)
+    }
+
+    fn as_actor(actor: Actor, body: &str) -> AdminRequest {
         AdminRequest {
+            actor,
             peer: SocketAddr::from(([10, 0, 0, 7], 4000)),
             body: Bytes::from(body.to_owned()),
             at: 7,
@@ -191,6 +277,47 @@ mod tests {
         let w = request(r#"{"n": 3, "by": "  ann "}"#).judge::<Body>().expect("accepted");
         assert_eq!((w.body, w.author.actor.as_str()), (Some(3), "ann"));
         assert_eq!(w.author.detail.as_deref(), Some(r#"{"n": 3, "by": "  ann "}"#));
+    }
+
+    fn lead() -> Actor {
+        Actor {
+            name: "lead-1".into(),
+            role: crate::http::access::Role::Lead,
+            teams: vec!["t1".into()],
+            named: true,
+        }
+    }
+
+    #[test]
+    fn a_named_token_is_the_actor_and_by_only_a_note() {
+        let w =
+            as_actor(lead(), r#"{"by": " 张伟 ", "note": "on it"}"#).judge::<AckBody>().expect("accepted");
+        assert_eq!((w.author.actor.as_str(), w.author.by.as_deref()), ("lead-1", Some("张伟")));
+        assert_eq!(w.author.note_with_by(w.body).as_deref(), Some("on it (by 张伟)"));
+        let w = as_actor(Actor::admin(), "").judge::<AckBody>().expect("accepted");
+        assert_eq!((w.author.actor.as_str(), w.author.note_with_by(None)), ("admin", None));
+    }
+
+    #[test]
+    fn the_role_is_checked_before_the_body() {
+        let e = as_actor(lead(), "{not json").judge::<Body>().err().expect("refused");
+        assert_eq!(e.status, StatusCode::FORBIDDEN, "a lead may not write incidents: {}", e.msg);
+        let e = as_actor(Actor::anonymous(), "").judge::<AckBody>().err().expect("refused");
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        let w = as_actor(lead(), "").judge::<AckBody>().expect("a lead acknowledges");
+        assert!(w.author.reach("alert", Some("t1")).is_ok());
+        assert_eq!(w.author.reach("alert", Some("t2")).err().map(|e| e.status), Some(StatusCode::FORBIDDEN));
+        assert_eq!(w.author.reach("alert", None).err().map(|e| e.status), Some(StatusCode::FORBIDDEN));
+    }
+
+    #[test]
+    fn whoami_has_the_console_shape() {
+        let v = whoami_json(&lead());
+        assert_eq!(
+            v,
+            serde_json::json!({"name": "lead-1", "role": "lead", "teams": ["t1"],
+                "can": {"ack": true, "incidents": false, "faults": false, "callbacks": true, "audit": false}})
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::access::Can;
 use super::admin::{AdminWrite, Author, WriteBody, anonymous};
 use super::dto::AlertDto;
 use super::{ApiError, AppState};
@@ -93,6 +94,7 @@ pub(super) struct AckBody {
 impl WriteBody for AckBody {
     /// The note.
     type Valid = Option<String>;
+    const NEEDS: Can = Can::Ack;
 
     fn take_by(&mut self) -> Option<String> {
         self.by.take()
@@ -121,6 +123,23 @@ pub(super) async fn ack(
     w: AdminWrite<AckBody>,
 ) -> Response {
     let AdminWrite { body: note, author } = w;
+    if author.who.role.team_scoped() {
+        // A lead acknowledges their own teams' alerts only: the alert's team
+        // as committed decides (an alert of no team is nobody's lead's).
+        match st.alerts.store.get_alert(id.clone()).await {
+            Ok(Some(a)) => {
+                if let Err(e) = author.reach("alert", a.team.as_deref()) {
+                    return e.into_response();
+                }
+            }
+            Ok(None) => return error(StatusCode::NOT_FOUND, format!("no alert {id}")),
+            Err(e) => {
+                tracing::error!(error = %e, "reading an alert failed");
+                return error(StatusCode::SERVICE_UNAVAILABLE, "acknowledgement not recorded; try again");
+            }
+        }
+    }
+    let note = author.note_with_by(note);
     match st.alerts.ack(id.clone(), author.actor, note).await {
         Ok(Some(rec)) => Json(AlertDto::from(&rec)).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no alert {id}")),

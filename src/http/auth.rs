@@ -1,23 +1,14 @@
-//! Who may do what. One rule for the ingest handshake and for writes under
-//! `/api/` (contract §1–2): with a token configured, `Authorization: Bearer <token>`
-//! is required (401 otherwise); with none, only loopback peers are accepted (403).
+//! Where a request's token is, and the write rule applied to a request. The
+//! rules themselves are [`access`]'s: with a token configured, `Authorization:
+//! Bearer <token>` is required (401 otherwise); with none, only loopback peers are
+//! accepted (403).
 
 use std::net::SocketAddr;
 
 use axum::http::{HeaderMap, StatusCode, header};
 
-use super::ApiError;
-
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Refusal {
-    Unauthorized,
-    NotLoopback,
-}
-
-/// Decides whether a handshake may proceed.
-pub(super) fn authorize(token: Option<&str>, headers: &HeaderMap, peer: SocketAddr) -> Result<(), Refusal> {
-    check(token, bearer(headers), peer)
-}
+use super::access::{self, Actor, Refused};
+use super::{ApiError, AppState};
 
 /// The token of `Authorization: Bearer <token>`.
 pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -46,37 +37,27 @@ pub(super) fn vendor_token(headers: &HeaderMap) -> Option<String> {
     text.split_once(':').map(|(_, password)| password.to_owned())
 }
 
-/// The rule itself, for a token already taken from the request.
-pub(super) fn check(token: Option<&str>, given: Option<&str>, peer: SocketAddr) -> Result<(), Refusal> {
-    match token {
-        Some(expected) => match given {
-            Some(g) if constant_time_eq(g.as_bytes(), expected.as_bytes()) => Ok(()),
-            _ => Err(Refusal::Unauthorized),
-        },
-        None if peer.ip().is_loopback() => Ok(()),
-        None => Err(Refusal::NotLoopback),
-    }
-}
-
-/// The admin rule for writes under `/api/` (and reads that show what only an
-/// admin may see), as the JSON error response to return when refused.
-pub(super) fn admin_only(token: Option<&str>, headers: &HeaderMap, peer: SocketAddr) -> Result<(), ApiError> {
-    match authorize(token, headers, peer) {
-        Ok(()) => Ok(()),
-        Err(Refusal::Unauthorized) => {
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "requires Authorization: Bearer <admin token>"))
+/// The write rule (contract §2 and §9) as the JSON error to return when refused:
+/// the actor of a write, or 401/403. A forwarded request counts as loopback only
+/// through a trusted proxy ([`access::peer_is_loopback`]).
+pub(super) fn write_actor(st: &AppState, headers: &HeaderMap, peer: SocketAddr) -> Result<Actor, ApiError> {
+    let loopback = access::peer_is_loopback(peer.ip(), headers, &st.trusted_proxies);
+    match access::writer(&st.access.current(), st.admin_token.as_deref(), bearer(headers), loopback) {
+        Ok(a) => Ok(a),
+        Err(Refused::Unauthorized) => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "requires Authorization: Bearer <token>"))
         }
-        Err(Refusal::NotLoopback) => Err(ApiError::new(
+        Err(Refused::NotLoopback) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "no admin token is configured: writes are accepted from loopback only",
+            "no admin token is configured: writes are accepted from loopback only (and not through an untrusted proxy)",
         )),
     }
 }
 
-/// Compares without an early exit, so response timing does not reveal how much of
-/// a guessed token was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Who a reader is: [`write_actor`]'s answer, or an anonymous viewer.
+pub(super) fn read_actor(st: &AppState, headers: &HeaderMap, peer: SocketAddr) -> Actor {
+    let loopback = access::peer_is_loopback(peer.ip(), headers, &st.trusted_proxies);
+    access::reader(&st.access.current(), st.admin_token.as_deref(), bearer(headers), loopback)
 }
 
 #[cfg(test)]
@@ -84,25 +65,12 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    fn peer(s: &str) -> SocketAddr {
-        s.parse().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
-    }
-
     fn bearer(t: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
             h.insert(header::AUTHORIZATION, v);
         }
         h
-    }
-
-    #[test]
-    fn no_token_means_loopback_only() {
-        assert_eq!(authorize(None, &HeaderMap::new(), peer("127.0.0.1:5000")), Ok(()));
-        assert_eq!(authorize(None, &HeaderMap::new(), peer("[::1]:5000")), Ok(()));
-        assert_eq!(authorize(None, &HeaderMap::new(), peer("10.1.2.3:5000")), Err(Refusal::NotLoopback));
-        // A token the server does not expect does not open the door either.
-        assert_eq!(authorize(None, &bearer("x"), peer("192.168.1.9:5000")), Err(Refusal::NotLoopback));
     }
 
     #[test]
@@ -120,16 +88,6 @@ mod tests {
         assert_eq!(vendor_token(&bearer("s3cret")).as_deref(), Some("s3cret"));
         assert_eq!(vendor_token(&HeaderMap::new()), None);
         // The plain /ingest rule takes the bearer token only.
-        assert_eq!(authorize(Some("s3cret"), &h, peer("127.0.0.1:1")), Err(Refusal::Unauthorized));
-    }
-
-    #[test]
-    fn token_is_required_from_everyone_when_set() {
-        let t = Some("s3cret");
-        assert_eq!(authorize(t, &bearer("s3cret"), peer("10.1.2.3:5000")), Ok(()));
-        assert_eq!(authorize(t, &bearer("s3cret"), peer("127.0.0.1:5000")), Ok(()));
-        assert_eq!(authorize(t, &bearer("wrong"), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
-        assert_eq!(authorize(t, &bearer("s3cre"), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
-        assert_eq!(authorize(t, &HeaderMap::new(), peer("127.0.0.1:5000")), Err(Refusal::Unauthorized));
+        assert_eq!(super::bearer(&h), None);
     }
 }

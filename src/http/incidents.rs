@@ -26,8 +26,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::access::Can;
 use super::admin::{AdminRequest, AdminWrite, Author, WriteBody};
-use super::auth::{admin_only, authorize};
+use super::auth::{read_actor, write_actor};
 use super::{ApiError, AppState};
 use crate::event::format_ts;
 use crate::incidents::config::mask;
@@ -162,6 +163,7 @@ pub(super) struct OpenBody {
 
 impl WriteBody for OpenBody {
     type Valid = ManualOpen;
+    const NEEDS: Can = Can::Incidents;
 
     fn take_by(&mut self) -> Option<String> {
         self.by.take()
@@ -211,6 +213,7 @@ pub(super) struct ScriptBody {
 
 impl WriteBody for ScriptBody {
     type Valid = ScriptEdit;
+    const NEEDS: Can = Can::Incidents;
 
     fn take_by(&mut self) -> Option<String> {
         self.by.take()
@@ -253,6 +256,7 @@ pub(super) struct CloseBody {
 impl WriteBody for CloseBody {
     /// The summary.
     type Valid = Option<String>;
+    const NEEDS: Can = Can::Incidents;
 
     fn take_by(&mut self) -> Option<String> {
         self.by.take()
@@ -275,10 +279,19 @@ pub(super) async fn close(
     }
 }
 
-/// Whether this reader may see caller numbers whole: masking off, or the admin
-/// rule passes (the admin token, or loopback when none is set).
+/// Whether this reader may see caller numbers whole: masking off, or a reader
+/// who may work call-backs (the admin token, a lead or above, or loopback when no
+/// token is set): calling back needs the number.
 fn sees_numbers(st: &AppState, headers: &HeaderMap, peer: SocketAddr) -> bool {
-    !st.incidents.cfg.mask_callers || authorize(st.admin_token.as_deref(), headers, peer).is_ok()
+    !st.incidents.cfg.mask_callers || read_actor(st, headers, peer).may(Can::Callbacks)
+}
+
+/// The team of an agent on the floor now: what a call-back assigned to it
+/// belongs to (a call-back of no agent, or of one not logged in, is of no team).
+fn agent_team(st: &AppState, agent: Option<&str>) -> Option<String> {
+    let agent = agent?;
+    let snap = st.snapshot.borrow().clone();
+    snap.agents.iter().find(|a| a.id.as_str() == agent).and_then(|a| a.team.as_ref()).map(|t| t.to_string())
 }
 
 fn callback_json(c: &CallbackRecord, whole: bool) -> Value {
@@ -410,6 +423,7 @@ fn phone(field: &str, v: Option<String>) -> Result<String, ApiError> {
 
 impl WriteBody for CallbackBody {
     type Valid = NewCallback;
+    const NEEDS: Can = Can::Callbacks;
 
     fn take_by(&mut self) -> Option<String> {
         self.by.take()
@@ -435,6 +449,7 @@ pub(super) async fn add_callback(
     w: AdminWrite<CallbackBody>,
 ) -> Result<Response, ApiError> {
     let AdminWrite { body: entry, author } = w;
+    author.reach("call-back", agent_team(&st, entry.agent.as_deref()).as_deref())?;
     if let Some(inc) = &entry.incident_id {
         match st.incidents.store.get_incident(inc.clone()).await {
             Ok(Some(_)) => {}
@@ -472,6 +487,7 @@ pub(super) struct CallbackPatchBody {
 
 impl WriteBody for CallbackPatchBody {
     type Valid = CallbackPatch;
+    const NEEDS: Can = Can::Callbacks;
 
     fn take_by(&mut self) -> Option<String> {
         self.by.take()
@@ -512,6 +528,18 @@ pub(super) async fn update_callback(
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no call-back {id}")));
     };
     let AdminWrite { body: patch, author } = req.judge::<CallbackPatchBody>()?;
+    if author.who.role.team_scoped() {
+        // Both the entry as it stands and the agent it is given to must be the lead's.
+        let current = match st.incidents.store.get_callback(id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no call-back {id}"))),
+            Err(e) => return Err(store_error(e)),
+        };
+        author.reach("call-back", agent_team(&st, current.agent.as_deref()).as_deref())?;
+        if patch.agent.is_some() {
+            author.reach("call-back", agent_team(&st, patch.agent.as_deref()).as_deref())?;
+        }
+    }
     let audit = author.into_audit("callback.update", Some(id.to_string()));
     match st.incidents.store.update_callback(id, patch, audit).await {
         Ok(Some(rec)) => Ok(Json(callback_json(&rec, true)).into_response()),
@@ -615,6 +643,7 @@ pub(super) struct FaultBody {
 
 impl WriteBody for FaultBody {
     type Valid = FaultPatch;
+    const NEEDS: Can = Can::Faults;
 
     fn take_by(&mut self) -> Option<String> {
         self.by.take()
@@ -683,7 +712,13 @@ pub(super) async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
     // The trail holds what people typed (numbers included): admins only.
-    admin_only(st.admin_token.as_deref(), &headers, peer)?;
+    let actor = write_actor(&st, &headers, peer)?;
+    if !actor.may(Can::Audit) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("{} has role {}: the audit trail is for admins", actor.name, actor.role.as_str()),
+        ));
+    }
     match st.incidents.store.list_audit(q.limit.unwrap_or(0)).await {
         Ok(rows) => Ok(Json(
             rows.iter()

@@ -12,28 +12,61 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AppState;
-use super::auth::{Refusal, bearer, check};
+use super::access::{self, Refused, Speaks};
+use super::auth::bearer;
+use super::{ApiError, AppState};
 use crate::event::{Id, valid_id};
 use crate::ingest::RefuseReason;
 use crate::ingest::canonical::session::{self, Session};
 
 /// The ingest rule for every way in (`/ingest` and the vendor routes), with the
 /// token the request presented: counts and logs a refusal; the caller words it.
-pub(super) fn admit(st: &AppState, given: Option<&str>, peer: SocketAddr) -> Result<(), Refusal> {
-    let r = check(st.ingest.token.as_deref(), given, peer);
+/// A forwarded request counts as loopback only through a trusted proxy.
+pub(super) fn admit(
+    st: &AppState,
+    given: Option<&str>,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Speaks, Refused> {
+    let loopback = access::peer_is_loopback(peer.ip(), headers, &st.trusted_proxies);
+    let r = access::bridge(&st.access.current(), st.ingest.token.as_deref(), given, loopback);
     match r {
-        Ok(()) => {}
-        Err(Refusal::Unauthorized) => {
+        Ok(_) => {}
+        Err(Refused::Unauthorized) => {
             st.intake.refuse(RefuseReason::Unauthorized);
             tracing::warn!(%peer, "ingest handshake refused: missing or wrong token");
         }
-        Err(Refusal::NotLoopback) => {
+        Err(Refused::NotLoopback) => {
             st.intake.refuse(RefuseReason::NotLoopback);
-            tracing::warn!(%peer, "ingest handshake refused: no token configured and peer is not loopback");
+            tracing::warn!(%peer, "ingest handshake refused: no token configured and peer is not loopback (or is forwarded by an untrusted proxy)");
         }
     }
     r
+}
+
+/// The source a connection speaks for: the bound one of a bridge's token (a
+/// `?source=` naming another is refused, counted as `wrong_source`), else the
+/// one asked for. `Ok(None)`: none asked for and none bound.
+pub(super) fn bound_source(
+    st: &AppState,
+    speaks: &Speaks,
+    asked: Option<String>,
+    peer: SocketAddr,
+) -> Result<Option<String>, ApiError> {
+    match (speaks, asked) {
+        (Speaks::Any, asked) => Ok(asked),
+        (Speaks::For(own), None) => Ok(Some(own.clone())),
+        (Speaks::For(own), Some(a)) if *own == a => Ok(Some(a)),
+        (Speaks::For(own), Some(a)) => {
+            st.intake.refuse(RefuseReason::WrongSource);
+            tracing::warn!(%peer, bound = %own, asked = %a, "ingest handshake refused: token bound to another source");
+            Err(ApiError::field(
+                StatusCode::FORBIDDEN,
+                "source",
+                format!("this token speaks for source {own:?} only, not {a:?}"),
+            ))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,24 +83,29 @@ pub(super) async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    match admit(&st, bearer(&headers), peer) {
-        Ok(()) => {}
-        Err(Refusal::Unauthorized) => {
+    let speaks = match admit(&st, bearer(&headers), &headers, peer) {
+        Ok(s) => s,
+        Err(Refused::Unauthorized) => {
             let mut r =
                 (StatusCode::UNAUTHORIZED, "ingest requires Authorization: Bearer <token>\n").into_response();
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return r;
         }
-        Err(Refusal::NotLoopback) => {
+        Err(Refused::NotLoopback) => {
             return (
                 StatusCode::FORBIDDEN,
-                "no ingest token is configured, so ingest is accepted from loopback only; set FLOORWATCH_INGEST_TOKEN\n",
+                "no ingest token is configured, so ingest is accepted from loopback only (and not through an untrusted proxy); set FLOORWATCH_INGEST_TOKEN\n",
             )
                 .into_response();
         }
-    }
-    let named = q.source.is_some();
-    let source: Id = match q.source {
+    };
+    let asked = match bound_source(&st, &speaks, q.source, peer) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let bound = matches!(speaks, Speaks::For(_));
+    let named = asked.is_some();
+    let source: Id = match asked {
         Some(s) if valid_id(&s) => Id::from(s),
         Some(_) => {
             return (
@@ -92,6 +130,14 @@ pub(super) async fn upgrade(
     };
     ws.max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
         let _permit = permit;
-        session::run(socket, session).await;
+        if bound {
+            let decode = |text: &str, source: &Id, events: &mut Vec<_>, rejected: &mut Vec<_>| {
+                crate::ingest::canonical::decode(text, source, events, rejected);
+                crate::ingest::keep_own_source(source, events, rejected);
+            };
+            session::run_with(socket, session, decode).await;
+        } else {
+            session::run(socket, session).await;
+        }
     })
 }

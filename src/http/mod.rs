@@ -19,11 +19,15 @@
 //! - `/api/incidents`, `/api/callbacks`, `/api/faults`, `/api/audit`, `WS /ws/agents`:
 //!   the incident playbook (see [`incidents`](self::incidents) for each route)
 //!
+//! - `GET /api/whoami`  who the caller's token is and what its role may do
+//!   (see [`access`] for the roles and the token table)
+//!
 //! Reads of the floor (the pages, `/ws/floor`, `/api/floor`, `/api/alerts`,
 //! `/ws/alerts`) are open to the peers `wallboard.read_access` admits.
 //!
 //! Handlers hold handles (the ingest intake, snapshot receiver, metrics), never locks.
 
+pub mod access;
 mod admin;
 mod alerts;
 mod api;
@@ -82,6 +86,10 @@ pub struct AppState {
     /// The daemon's clock: the time vendor messages without one are taken at,
     /// and Firehose acknowledgements carry.
     pub clock: crate::clock::Clock,
+    /// People's and bridges' tokens in force (swapped on SIGHUP).
+    pub access: access::AccessHandle,
+    /// Peers whose forwarding headers are believed (`server.trusted_proxies`).
+    pub trusted_proxies: Arc<[access::Cidr]>,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.
@@ -145,6 +153,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts/{id}", get(alerts::get))
         .route("/ws/alerts", get(alerts::push))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), read_access::guard));
+    // The playbook's reads (incidents, call-backs, faults): the floor's read rule,
+    // plus a token of any role once people's tokens are configured. The layer goes
+    // on each GET alone; the writes beside it have their own rule.
+    let people = axum::middleware::from_fn_with_state(state.clone(), read_access::people);
     Router::new()
         .merge(reads)
         .route("/healthz", get(api::healthz))
@@ -153,14 +165,21 @@ pub fn router(state: AppState) -> Router {
         .route("/ingest", get(ingest::upgrade))
         .route("/ingest/{format}", get(vendor::upgrade).post(vendor::post))
         .route("/api/alerts/{id}/ack", post(alerts::ack))
-        .route("/api/incidents", get(incidents::list).post(incidents::open))
-        .route("/api/incidents/{id}", get(incidents::get))
+        .route("/api/whoami", get(admin::whoami))
+        .route("/api/incidents", get(incidents::list).route_layer(people.clone()).post(incidents::open))
+        .route("/api/incidents/{id}", get(incidents::get).route_layer(people.clone()))
         .route("/api/incidents/{id}/script", post(incidents::script).put(incidents::script))
         .route("/api/incidents/{id}/close", post(incidents::close))
-        .route("/api/callbacks", get(incidents::list_callbacks).post(incidents::add_callback))
+        .route(
+            "/api/callbacks",
+            get(incidents::list_callbacks).route_layer(people.clone()).post(incidents::add_callback),
+        )
         .route("/api/callbacks/{id}", axum::routing::patch(incidents::update_callback))
-        .route("/api/faults", get(incidents::list_faults))
-        .route("/api/faults/{id}", get(incidents::get_fault).patch(incidents::annotate_fault))
+        .route("/api/faults", get(incidents::list_faults).route_layer(people.clone()))
+        .route(
+            "/api/faults/{id}",
+            get(incidents::get_fault).route_layer(people.clone()).patch(incidents::annotate_fault),
+        )
         .route("/api/audit", get(incidents::audit))
         .route("/ws/agents", get(incidents::agents_ws))
         .layer(compression())

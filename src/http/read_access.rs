@@ -15,8 +15,11 @@ use crate::wallboard::ReadAccess;
 /// Middleware on the read routes: 403 for a peer the config does not admit.
 pub(super) async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    // Without a peer address (an in-process call) only an open floor is readable.
-    let allowed = match peer {
+    // Behind a proxy the peer is the proxy: the client is the one a trusted proxy
+    // names, and unknown (`None`) behind one we were not told of.
+    let client = peer.and_then(|ip| super::access::client_ip(ip, req.headers(), &st.trusted_proxies));
+    // Without a known client address only an open floor is readable.
+    let allowed = match client {
         Some(ip) => admits(st.read_access, ip),
         None => st.read_access == ReadAccess::Any,
     };
@@ -29,6 +32,26 @@ pub(super) async fn guard(State(st): State<AppState>, req: Request, next: Next) 
         )
             .into_response()
     }
+}
+
+/// Middleware on the playbook's reads: [`guard`]'s rule, then, when people's
+/// tokens are configured, a valid token of any role (or the admin token): 401.
+pub(super) async fn people(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let tokens = st.access.current();
+    if tokens.has_people() {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let loopback =
+            peer.is_some_and(|p| super::access::peer_is_loopback(p.ip(), req.headers(), &st.trusted_proxies));
+        let bearer = super::auth::bearer(req.headers());
+        if super::access::writer(&tokens, st.admin_token.as_deref(), bearer, loopback).is_err() {
+            return super::ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "reading the playbook requires Authorization: Bearer <token> of any role",
+            )
+            .into_response();
+        }
+    }
+    guard(State(st), req, next).await
 }
 
 pub(super) fn admits(access: ReadAccess, ip: IpAddr) -> bool {

@@ -23,8 +23,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::auth::{Refusal, vendor_token};
-use super::ingest::admit;
+use super::access::Refused;
+use super::auth::vendor_token;
+use super::ingest::{admit, bound_source};
 use super::{ApiError, AppState};
 use crate::event::{Event, Id, valid_id};
 use crate::ingest::canonical::session::{self, Session};
@@ -55,22 +56,24 @@ fn gate(
             format!("unknown ingest format {format:?} (amazon-connect, genesys-cloud, twilio)"),
         ));
     };
-    match admit(st, vendor_token(headers).as_deref(), peer) {
-        Ok(()) => {}
-        Err(Refusal::Unauthorized) => {
+    let speaks = match admit(st, vendor_token(headers).as_deref(), headers, peer) {
+        Ok(s) => s,
+        Err(Refused::Unauthorized) => {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "ingest requires the ingest token (Authorization: Bearer, X-Amz-Firehose-Access-Key, or Basic)",
             ));
         }
-        Err(Refusal::NotLoopback) => {
+        Err(Refused::NotLoopback) => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "no ingest token is configured, so ingest is accepted from loopback only; set FLOORWATCH_INGEST_TOKEN",
             ));
         }
-    }
-    let source = match q.source {
+    };
+    // A bridge's token binds the source; the vendor decoders stamp every event
+    // with the connection's source, so the handshake's check is the whole check.
+    let source = match bound_source(st, &speaks, q.source, peer)? {
         Some(s) if valid_id(&s) => Id::from(s),
         Some(_) => {
             return Err(ApiError::field(

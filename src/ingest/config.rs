@@ -29,9 +29,25 @@ pub struct RawIngest {
     max_frame_bytes: Option<usize>,
     max_connections: Option<usize>,
     channel_capacity: Option<usize>,
+    /// `[[ingest.tokens]]`: validated with people's tokens (`http::access`).
+    tokens: Vec<RawIngestToken>,
+}
+
+/// One `[[ingest.tokens]]` entry as written: a bridge's token, bound to its source.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngestToken {
+    pub source: String,
+    /// Hex SHA-256 of the token.
+    pub sha256: String,
 }
 
 impl RawIngest {
+    /// The per-bridge tokens, taken out for the access table.
+    pub fn take_tokens(&mut self) -> Vec<RawIngestToken> {
+        std::mem::take(&mut self.tokens)
+    }
+
     /// `env_token` is the environment's token, if set: it wins over the file so a
     /// secret need not be written down.
     pub fn validate(self, env_token: Option<String>, errs: &mut Problems) -> IngestConfig {

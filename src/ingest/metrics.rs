@@ -15,17 +15,24 @@ pub enum RefuseReason {
     Unauthorized,
     NotLoopback,
     TooMany,
+    /// A bridge's token is bound to another source than the one it asked for.
+    WrongSource,
 }
 
 impl RefuseReason {
-    pub const ALL: [RefuseReason; 3] =
-        [RefuseReason::Unauthorized, RefuseReason::NotLoopback, RefuseReason::TooMany];
+    pub const ALL: [RefuseReason; 4] = [
+        RefuseReason::Unauthorized,
+        RefuseReason::NotLoopback,
+        RefuseReason::TooMany,
+        RefuseReason::WrongSource,
+    ];
 
     pub fn as_label(self) -> &'static str {
         match self {
             RefuseReason::Unauthorized => "unauthorized",
             RefuseReason::NotLoopback => "not_loopback",
             RefuseReason::TooMany => "too_many",
+            RefuseReason::WrongSource => "wrong_source",
         }
     }
 

@@ -42,6 +42,7 @@ pub use config::IngestConfig;
 pub use intake::{Connection, EngineStopped, Intake};
 pub use metrics::{IngestMetrics, RefuseReason};
 
+use crate::event::{Event, Id};
 use std::fmt;
 
 /// Why an event (or a whole frame) was refused. `as_label` is the `reason` label of
@@ -61,10 +62,12 @@ pub enum RejectReason {
     FrameTooLarge,
     /// A body whose content encoding (gzip) cannot be undone.
     BadEncoding,
+    /// An event naming a source other than the one its bridge's token is bound to.
+    WrongSource,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 11] = [
+    pub const ALL: [RejectReason; 12] = [
         RejectReason::BadJson,
         RejectReason::NotAnObject,
         RejectReason::UnknownType,
@@ -76,6 +79,7 @@ impl RejectReason {
         RejectReason::BinaryFrame,
         RejectReason::FrameTooLarge,
         RejectReason::BadEncoding,
+        RejectReason::WrongSource,
     ];
 
     pub fn as_label(self) -> &'static str {
@@ -91,12 +95,31 @@ impl RejectReason {
             RejectReason::BinaryFrame => "binary_frame",
             RejectReason::FrameTooLarge => "frame_too_large",
             RejectReason::BadEncoding => "bad_encoding",
+            RejectReason::WrongSource => "wrong_source",
         }
     }
 
     pub fn index(self) -> usize {
         self as usize
     }
+}
+
+/// Keeps only the events of `source` (a bridge whose token is bound to it): any
+/// other is moved to `rejected` as [`RejectReason::WrongSource`], so one bridge
+/// cannot speak for another.
+pub fn keep_own_source(source: &Id, events: &mut Vec<Event>, rejected: &mut Vec<Rejection>) {
+    events.retain(|e| {
+        if e.source == *source {
+            return true;
+        }
+        let mut r = Rejection::new(
+            RejectReason::WrongSource,
+            format!("this bridge's token speaks for source {source:?} only, not {:?}", e.source.as_str()),
+        );
+        r.seq = e.seq;
+        rejected.push(r);
+        false
+    });
 }
 
 impl fmt::Display for RejectReason {

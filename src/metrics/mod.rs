@@ -48,6 +48,10 @@ pub struct Metrics {
     pub alerts_acknowledged: IntGaugeVec,
     /// `floorwatch_store_rows_purged_total{table}`: rows the retention purge deleted.
     pub rows_purged: IntCounterVec,
+    /// `floorwatch_config_reloads_total`: SIGHUP reloads that swapped the tokens.
+    pub config_reloads: IntCounter,
+    /// `floorwatch_config_reload_failures_total`: reloads refused (the old tokens stay).
+    pub config_reload_failures: IntCounter,
     offered: IntCounterVec,
     answered: IntCounterVec,
     abandoned: IntCounterVec,
@@ -301,8 +305,20 @@ impl Metrics {
             rows_purged.with_label_values(&[t]);
         }
 
+        let config_reloads = IntCounter::new(
+            "floorwatch_config_reloads_total",
+            "Config reloads (SIGHUP) that were valid and swapped the token table in.",
+        )
+        .expect("static metric definition");
+        let config_reload_failures = IntCounter::new(
+            "floorwatch_config_reload_failures_total",
+            "Config reloads (SIGHUP) refused as invalid or unreadable; the tokens in force stay.",
+        )
+        .expect("static metric definition");
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(build_info),
+            Box::new(config_reloads.clone()),
+            Box::new(config_reload_failures.clone()),
             Box::new(rows_purged.clone()),
             Box::new(events_vec),
             Box::new(anomalies_vec),
@@ -338,6 +354,8 @@ impl Metrics {
             alerts_firing,
             alerts_acknowledged,
             rows_purged,
+            config_reloads,
+            config_reload_failures,
             offered,
             answered,
             abandoned,

@@ -372,6 +372,11 @@ impl StoreHandle {
         .await
     }
 
+    /// One call-back entry as it stands; `Ok(None)` when there is none.
+    pub async fn get_callback(&self, id: i64) -> Result<Option<CallbackRecord>, StoreError> {
+        self.job("get_callback", move |conn| get_callback(conn, id)).await
+    }
+
     pub async fn list_callbacks(&self, f: CallbackFilter) -> Result<Vec<CallbackRecord>, StoreError> {
         let limit = if f.limit == 0 { 1000 } else { f.limit.min(100_000) } as i64;
         self.job("list_callbacks", move |conn| {

@@ -18,6 +18,7 @@ mod ops;
 mod prometheus;
 mod replay;
 mod restart;
+mod roles;
 mod shutdown;
 mod tidy;
 mod vendors;
