@@ -8,6 +8,7 @@ mod acd;
 mod alerts;
 mod cli;
 mod demo;
+mod eventtime;
 mod harness;
 mod incidents;
 mod ingest;
