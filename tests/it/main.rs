@@ -6,6 +6,7 @@
 
 mod acd;
 mod alerts;
+mod checkpoint;
 mod cli;
 mod demo;
 mod eventtime;
