@@ -102,9 +102,17 @@ impl Daemon {
         // this task does, and ends after saving the last value the engine left.
         let baseline_saver = store.keep_baselines(engine.baselines);
         // Likewise the checkpoints: copied on the engine, encoded and committed here.
-        let checkpoint_saver = store.keep_checkpoint(engine.checkpoint, |cp: &Checkpoint| {
-            Sealed::new(engine::checkpoint::VERSION, cp.taken_at, cp.encode())
-        });
+        let saved_metrics = metrics.clone();
+        let checkpoint_saver = store.keep_checkpoint(
+            engine.checkpoint,
+            |cp: &Checkpoint| Sealed::new(engine::checkpoint::VERSION, cp.taken_at, cp.encode()),
+            move |bytes, secs| {
+                let m = &saved_metrics;
+                m.checkpoint_save_seconds.observe(secs);
+                m.checkpoint_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+                m.checkpoint_last_success.set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+            },
+        );
         metrics
             .registry
             .register(Box::new(

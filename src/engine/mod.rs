@@ -283,6 +283,7 @@ impl Engine {
         let started = Instant::now();
         let cp = self.step.checkpoint(now);
         let built = started.elapsed();
+        self.metrics.checkpoint_build_seconds.observe(built.as_secs_f64());
         let agents = cp.floor.agents.len();
         if built >= CHECKPOINT_BUILD_SLOW {
             tracing::warn!(agents, build_ms = built.as_millis() as u64, "checkpoint build slow");

@@ -59,7 +59,7 @@ impl Step {
         let mut fx = Vec::new();
         let mut rules = Rules::new(alerts_cfg, floor_cfg.timezone, restored, baselines);
         let mut seqs = FastMap::default();
-        let floor = match checkpoint {
+        let mut floor = match checkpoint {
             None => Floor::new(floor_cfg, &mut fx),
             Some(cp) => {
                 let (mut floor, dropped) = Floor::restore(floor_cfg, cp.floor, &mut fx);
@@ -72,10 +72,20 @@ impl Step {
                 floor
             }
         };
+        // A source without a connection is live until it would be reported down.
+        let silence_ms = i64::from(alerts_cfg.source_timeout_secs).saturating_mul(1000);
+        floor.set_event_time(silence_ms, false);
         // The queues' `QueueAdded`s are the counting task's first input.
         let mut counts = Counts::default();
         counts.take(&mut fx);
         Step { floor, rules, fx, signals: Vec::new(), counts, seqs }
+    }
+
+    /// Runs on the stream's own clock (replay): `now` is the events' time, so
+    /// every source's watermark is `now` and timers fire in stream time.
+    pub fn on_stream_clock(&mut self) {
+        let silence_ms = i64::MAX;
+        self.floor.set_event_time(silence_ms, true);
     }
 
     /// A copy of the state to keep across a restart, taken at `now`: plain
@@ -259,11 +269,13 @@ mod tests {
 
     /// An agent who stays in after-call work sends nothing more: the overrun
     /// fires at its deadline in the step's time, given by the caller, and not a
-    /// millisecond before.
+    /// millisecond before (the source is connected and live, so its event
+    /// time follows the clock).
     #[test]
     fn a_tick_fires_an_overrun_at_its_deadline() {
         let c = AlertsConfig::default();
         let mut s = step();
+        s.source_connection(&"acd".into(), 1, true, T0);
         let acw = EventKind::AgentState {
             agent: "A1".into(),
             state: AgentState::Acw,
@@ -277,7 +289,8 @@ mod tests {
         assert!(s.next_deadline() <= due, "the engine wakes up in time");
 
         s.tick(due - 1);
-        // The source, silent as long, is swept as down by now; the agent is not due.
+        // The source, connected but silent as long, is swept as down by now;
+        // the agent is not due.
         assert_eq!(fired(&s.take_signals()), [(Kind::SourceDown, "acd".to_string())]);
         s.tick(due);
         assert_eq!(fired(&s.take_signals()), [(Kind::AcwOverrun, "A1".to_string())]);
@@ -288,6 +301,7 @@ mod tests {
     fn a_deadline_fires_the_rules_timers_between_ticks() {
         let c = AlertsConfig::default();
         let mut s = step();
+        s.source_connection(&"acd".into(), 1, true, T0);
         let acw = EventKind::AgentState {
             agent: "A1".into(),
             state: AgentState::Acw,
@@ -298,7 +312,8 @@ mod tests {
         s.batch(vec![ev("acd", T0, login("A1")), ev("acd", T0, acw)], T0);
         let due = T0 + i64::from(c.acw_overrun_secs) * 1000;
         s.on_deadline(due - 1);
-        // The source, silent as long, is swept as down by now; the agent is not due.
+        // The source, connected but silent as long, is swept as down by now;
+        // the agent is not due.
         assert_eq!(fired(&s.take_signals()), [(Kind::SourceDown, "acd".to_string())]);
         s.on_deadline(due);
         assert!(fired(&s.take_signals()).contains(&(Kind::AcwOverrun, "A1".to_string())));
@@ -335,6 +350,7 @@ mod tests {
     /// waiting, one being talked, one finished, a fault down, `seq` marks.
     fn busy_step() -> Step {
         let mut s = step();
+        s.source_connection(&"acd".into(), 1, true, T0);
         let offered =
             |call: &str| EventKind::CallOffered { call: call.into(), queue: "billing".into(), caller: None };
         let answered = |call: &str, agent: &str| EventKind::CallAnswered {
@@ -451,7 +467,9 @@ mod tests {
         let s = busy_step();
         let c = AlertsConfig::default();
         let due = T0 + 3_000 + i64::from(c.acw_overrun_secs) * 1000;
-        let mut r = restored(through_json(&s.checkpoint(T0 + 7_000)), T0 + 10_000);
+        // Restored 13 s before it is due: the source (not back yet) is live
+        // until its timeout, so its event time follows the clock.
+        let mut r = restored(through_json(&s.checkpoint(T0 + 7_000)), due - 13_000);
         assert!(r.next_deadline() <= due, "the engine wakes up in time");
         r.on_deadline(due - 1);
         assert!(!fired(&r.take_signals()).iter().any(|(k, _)| *k == Kind::AcwOverrun));
@@ -470,6 +488,9 @@ mod tests {
         let mut s = busy_step();
         let c = AlertsConfig::default();
         let due = T0 + 3_000 + i64::from(c.acw_overrun_secs) * 1000;
+        // The source's heartbeat keeps it live (a source down at the restart
+        // would hold its agents' timers until it is back).
+        s.batch(vec![ev("acd", due, EventKind::Heartbeat)], due);
         s.on_deadline(due);
         assert!(fired(&s.take_signals()).contains(&(Kind::AcwOverrun, "A1".to_string())));
         let mut r = restored(through_json(&s.checkpoint(due + 1_000)), due + 2_000);
@@ -524,5 +545,159 @@ mod tests {
         let body = busy_step().checkpoint(T0).encode();
         assert!(Checkpoint::decode(super::super::checkpoint::VERSION + 1, &body).is_err());
         assert!(Checkpoint::decode(super::super::checkpoint::VERSION, &body[..body.len() / 2]).is_err());
+    }
+
+    fn not_ready(agent: &str) -> EventKind {
+        EventKind::AgentState {
+            agent: agent.into(),
+            state: AgentState::NotReady,
+            reason: None,
+            queue: None,
+            call: None,
+        }
+    }
+
+    fn timer_kinds(signals: &[Signal]) -> Vec<(Kind, String)> {
+        let timers = [Kind::AcwOverrun, Kind::BusyOverrun, Kind::LongestWaitHigh];
+        fired(signals).into_iter().filter(|(k, _)| timers.contains(k)).collect()
+    }
+
+    /// An hour late (the wall clock), in seconds of the events' own time.
+    const LATE: Ts = 3_600_000;
+
+    /// A bridge flushes an hour-old buffer in two frames 2 s apart: an agent's
+    /// 20 s of ACW, another's 30 s not ready, a call that waited 39 s. The wall
+    /// clock is far past every deadline between the frames, but the source's
+    /// event time is not, so nothing is raised that the second frame resolves.
+    #[test]
+    fn an_hour_old_backlog_in_two_frames_raises_no_timer_it_resolves_itself() {
+        let mut s = step();
+        let wall = T0 + LATE;
+        s.source_connection(&"acd".into(), 1, true, wall - 1_000);
+        let offered = EventKind::CallOffered { call: "C1".into(), queue: "billing".into(), caller: None };
+        let first = vec![
+            ev("acd", T0, login("A1")),
+            ev("acd", T0, login("A2")),
+            ev("acd", T0 + 1_000, offered),
+            ev("acd", T0 + 5_000, state("A1", AgentState::Acw, None)),
+            ev("acd", T0 + 5_000, not_ready("A2")),
+        ];
+        s.batch(first, wall);
+        let mut raised = timer_kinds(&s.take_signals());
+        for t in [wall + 1_000, wall + 1_500] {
+            s.tick(t);
+            s.on_deadline(t);
+            raised.extend(timer_kinds(&s.take_signals()));
+        }
+        let answered =
+            EventKind::CallAnswered { call: "C1".into(), agent: "A1".into(), queue: Some("billing".into()) };
+        let second = vec![
+            ev("acd", T0 + 25_000, state("A1", AgentState::Ready, None)),
+            ev("acd", T0 + 35_000, state("A2", AgentState::Ready, None)),
+            ev("acd", T0 + 40_000, answered),
+        ];
+        s.batch(second, wall + 2_000);
+        raised.extend(timer_kinds(&s.take_signals()));
+        for t in (3..30).map(|n| wall + n * 1_000) {
+            s.tick(t);
+            raised.extend(timer_kinds(&s.take_signals()));
+        }
+        assert_eq!(raised, [], "the backlog resolved its own states");
+    }
+
+    /// The same kind of backlog holding a real overrun — ten minutes of ACW by
+    /// its own events — raises it, with its true start and length (not the
+    /// hour the wall clock would say), and clears it where the ACW ended.
+    #[test]
+    fn a_backlog_with_a_real_overrun_raises_it_with_its_true_start() {
+        let mut s = step();
+        let wall = T0 + LATE;
+        s.source_connection(&"acd".into(), 1, true, wall);
+        s.batch(
+            vec![ev("acd", T0, login("A1")), ev("acd", T0 + 1_000, state("A1", AgentState::Acw, None))],
+            wall,
+        );
+        s.tick(wall + 1_000);
+        assert_eq!(timer_kinds(&s.take_signals()), [], "not yet: its events stop at T0 + 1 s");
+        s.batch(vec![ev("acd", T0 + 601_000, state("A1", AgentState::Ready, None))], wall + 2_000);
+        let signals = s.take_signals();
+        let Some(Signal::Fire(f)) = signals.iter().find(|s| matches!(s, Signal::Fire(_))) else {
+            panic!("an overrun raised: {signals:?}")
+        };
+        assert_eq!((f.key.kind, f.started_at, f.value), (Kind::AcwOverrun, T0 + 1_000, Some(600.0)));
+        assert!(f.text.en.contains("10:00"), "{}", f.text.en);
+        let clear = signals.iter().find_map(|s| match s {
+            Signal::Clear { key, at } if key.kind == Kind::AcwOverrun => Some(*at),
+            _ => None,
+        });
+        assert_eq!(clear, Some(T0 + 601_000), "cleared where the ACW ended");
+    }
+
+    /// A backlog whose events run past a deadline while the agent is still in
+    /// the state raises it from the timer, measured in the events' time: 5 min
+    /// in ACW by the stream, not the hour the wall clock is ahead.
+    #[test]
+    fn a_backlog_past_a_deadline_fires_in_its_own_time() {
+        let mut s = step();
+        let wall = T0 + LATE;
+        s.source_connection(&"acd".into(), 1, true, wall);
+        let events = vec![
+            ev("acd", T0, login("A1")),
+            ev("acd", T0, state("A1", AgentState::Acw, None)),
+            ev("acd", T0 + 300_000, EventKind::Heartbeat),
+        ];
+        s.batch(events, wall);
+        s.on_deadline(wall);
+        let signals = s.take_signals();
+        let Some(Signal::Fire(f)) = signals.iter().find(|s| matches!(s, Signal::Fire(_))) else {
+            panic!("an overrun raised: {signals:?}")
+        };
+        assert_eq!((f.key.kind, f.started_at, f.value), (Kind::AcwOverrun, T0, Some(300.0)));
+    }
+
+    /// Each source has its own event time: one that disconnects and goes
+    /// quiet holds its own agents' timers (its backlog may end them) but not
+    /// those of another, live source, whose overrun fires on time.
+    #[test]
+    fn a_quiet_source_does_not_freeze_the_timers_of_others() {
+        let c = AlertsConfig::default();
+        let mut s = step();
+        for src in ["site-a", "site-b"] {
+            s.source_connection(&src.into(), 1, true, T0);
+        }
+        s.batch(
+            vec![
+                ev("site-a", T0, login("A1")),
+                ev("site-a", T0, state("A1", AgentState::Acw, None)),
+                ev("site-b", T0, login("B1")),
+                ev("site-b", T0, state("B1", AgentState::Acw, None)),
+            ],
+            T0,
+        );
+        s.source_connection(&"site-a".into(), -1, true, T0 + 1_000);
+        let due = T0 + i64::from(c.acw_overrun_secs) * 1000;
+        s.tick(due);
+        s.on_deadline(due);
+        assert_eq!(timer_kinds(&s.take_signals()), [(Kind::AcwOverrun, "B1".to_string())]);
+        // site-a comes back and flushes: A1 had left ACW after 30 s.
+        s.source_connection(&"site-a".into(), 1, true, due + 5_000);
+        s.batch(vec![ev("site-a", T0 + 30_000, state("A1", AgentState::Ready, None))], due + 5_000);
+        s.on_deadline(due + 5_000);
+        assert_eq!(timer_kinds(&s.take_signals()), [], "A1's ACW was 30 s");
+    }
+
+    /// The watermarks go into the checkpoint: a source restored as delivering
+    /// a backlog still holds its agents' timers after a restart.
+    #[test]
+    fn a_lagging_source_stays_lagging_across_a_restore() {
+        let mut s = step();
+        let wall = T0 + LATE;
+        s.source_connection(&"acd".into(), 1, true, wall);
+        s.batch(vec![ev("acd", T0, login("A1")), ev("acd", T0, state("A1", AgentState::Acw, None))], wall);
+        let cp = through_json(&s.checkpoint(wall));
+        assert!(cp.floor.sources.iter().all(|v| v.caught_up == Some(false)), "{:?}", cp.floor.sources);
+        let mut r = restored(cp, wall + 1_000);
+        r.on_deadline(wall + 1_000);
+        assert_eq!(timer_kinds(&r.take_signals()), []);
     }
 }

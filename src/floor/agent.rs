@@ -17,6 +17,9 @@ pub struct Agent {
     pub call: Option<Id>,
     pub queue: Option<Id>,
     pub login_at: Option<Ts>,
+    /// The source whose event set the current state: its event time (watermark)
+    /// decides when this state's overrun is due (empty: none known).
+    pub source: Id,
     /// Start of the local day today's figures belong to.
     pub day: Ts,
     pub handled_today: u32,
@@ -37,6 +40,7 @@ impl Agent {
             call: None,
             queue: None,
             login_at: None,
+            source: Id::default(),
             day,
             handled_today: 0,
             talk_ms_today: 0,
@@ -68,6 +72,14 @@ impl Agent {
         true
     }
 
+    /// Records the source of the event that changed the state (cloned only
+    /// when it differs: one agent is nearly always fed by one source).
+    pub fn note_source(&mut self, source: &Id) {
+        if self.source != *source {
+            self.source.clone_from(source);
+        }
+    }
+
     /// The change rules react to.
     pub fn change(&self) -> AgentChange {
         AgentChange {
@@ -78,6 +90,7 @@ impl Agent {
             state: self.state,
             reason: self.reason.clone(),
             since: self.since,
+            source: self.source.clone(),
         }
     }
 
@@ -116,4 +129,6 @@ pub struct AgentChange {
     pub state: Option<AgentState>,
     pub reason: Option<Id>,
     pub since: Ts,
+    /// The source whose event made this change (see [`Agent::source`]).
+    pub source: Id,
 }

@@ -71,6 +71,9 @@ pub struct AgentCp {
     pub day: Ts,
     /// Today's handled calls, talk ms, after-call work ms.
     pub today: (u32, i64, i64),
+    /// The source of the current state (its watermark times the overrun).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<Id>,
 }
 
 /// A [`Tally`] as eight numbers, in its field order.
@@ -91,6 +94,9 @@ pub struct QueueCp {
     pub ring: Vec<(i64, TallyCp)>,
     /// Shift tallies: (shift start, tally), current and previous.
     pub shift: Vec<(Ts, TallyCp)>,
+    /// The source of the latest offer (its watermark times the waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<Id>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +123,11 @@ pub struct SourceCp {
     pub events: u64,
     pub last_event_ts: Option<Ts>,
     pub last_heard: Ts,
+    /// Whether it was caught up (live) when last heard: with `last_event_ts`,
+    /// its watermark. Absent in checkpoints from before watermarks: taken as
+    /// caught up, as every source was treated then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caught_up: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +180,7 @@ fn agent_cp(a: &Agent) -> AgentCp {
         login: a.login_at,
         day: a.day,
         today: (a.handled_today, a.talk_ms_today, a.acw_ms_today),
+        src: (!a.source.is_empty()).then(|| a.source.clone()),
     }
 }
 
@@ -181,6 +193,7 @@ fn agent_of(c: AgentCp, slot: u32) -> Agent {
     a.call = c.call;
     a.queue = c.queue;
     a.login_at = c.login;
+    a.source = c.src.unwrap_or_default();
     (a.handled_today, a.talk_ms_today, a.acw_ms_today) = c.today;
     a
 }
@@ -210,6 +223,7 @@ impl Floor {
                     events: s.events,
                     last_event_ts: s.last_event_ts,
                     last_heard: s.last_heard,
+                    caught_up: Some(s.caught_up),
                 })
                 .collect(),
             faults: self
@@ -270,6 +284,7 @@ impl Floor {
                 events: s.events,
                 last_event_ts: s.last_event_ts,
                 last_heard: s.last_heard,
+                caught_up: s.caught_up.unwrap_or(true),
             };
             floor.sources.insert(s.id, info);
         }

@@ -167,7 +167,17 @@ struct SourceInfo {
     events: u64,
     last_event_ts: Option<Ts>,
     last_heard: Ts,
+    /// Whether its latest events, when last heard, were within
+    /// [`CAUGHT_UP_MS`] of the engine's clock: only a caught-up source's event
+    /// time follows the wall clock between its events (see [`Floor::watermark`]).
+    caught_up: bool,
 }
+
+/// How far behind the engine's clock a source's newest event may be for the
+/// source to count as live rather than delivering a backlog: twice the 5 s
+/// heartbeat a source sends at least (contract §3), so a bridge with a few
+/// seconds of clock skew or batching stays live.
+pub const CAUGHT_UP_MS: Ts = 10_000;
 
 #[derive(Debug, Clone)]
 struct FaultInfo {
@@ -201,6 +211,12 @@ pub struct Floor {
     faults: FastMap<Id, FaultInfo>,
     events_applied: u64,
     next_purge: Ts,
+    /// How long a named source with no connection stays live after it was last
+    /// heard from (the rules' source timeout: it is down after that).
+    live_silence_ms: i64,
+    /// Replay: the engine's `now` is the stream's own time, so every source's
+    /// event time is `now`.
+    stream_clock: bool,
 }
 
 impl Floor {
@@ -240,6 +256,8 @@ impl Floor {
             faults: FastMap::default(),
             events_applied: 0,
             next_purge: Ts::MIN,
+            live_silence_ms: 15_000,
+            stream_clock: false,
         };
         for q in &cfg.queues {
             let id = Id::from(q.id.as_str());
@@ -270,15 +288,49 @@ impl Floor {
     /// one run), not per event.
     pub fn heard_from(&mut self, source: &Id, events: u64, latest_ts: Ts, now: Ts) {
         if !self.sources.contains_key(source) {
-            let info =
-                SourceInfo { named: true, connections: 0, events: 0, last_event_ts: None, last_heard: now };
+            let info = SourceInfo {
+                named: true,
+                connections: 0,
+                events: 0,
+                last_event_ts: None,
+                last_heard: now,
+                caught_up: false,
+            };
             self.sources.insert(source.clone(), info);
         }
         if let Some(src) = self.sources.get_mut(source) {
             src.events += events;
-            src.last_event_ts = Some(src.last_event_ts.map_or(latest_ts, |t| t.max(latest_ts)));
+            let newest = src.last_event_ts.map_or(latest_ts, |t| t.max(latest_ts));
+            src.last_event_ts = Some(newest);
             src.last_heard = now;
+            src.caught_up = now - newest <= CAUGHT_UP_MS;
         }
+    }
+
+    /// Sets how event time meets wall time (see [`Floor::watermark`]): a named
+    /// source without a connection stays live `live_silence_ms` after it was
+    /// last heard; `stream_clock` (replay) makes every watermark `now`.
+    pub fn set_event_time(&mut self, live_silence_ms: i64, stream_clock: bool) {
+        self.live_silence_ms = live_silence_ms;
+        self.stream_clock = stream_clock;
+    }
+
+    /// `source`'s watermark at `now`: the latest event time it has sent, or
+    /// `now` while it is live — caught up when last heard, and connected or
+    /// (for a named source) heard within `live_silence_ms`. A timer due after
+    /// the watermark waits: the source's own events have not reached it yet (a
+    /// backlog, a buffer flush, a resync), and the next of them may end it. A
+    /// source never heard of (an agent restored without one) follows `now`.
+    pub fn watermark(&self, source: &Id, now: Ts) -> Ts {
+        if self.stream_clock {
+            return now;
+        }
+        let Some(s) = self.sources.get(source) else { return now };
+        let Some(newest) = s.last_event_ts else {
+            return if s.caught_up { now } else { Ts::MIN };
+        };
+        let live = s.connections > 0 || !s.named || now - s.last_heard <= self.live_silence_ms;
+        if s.caught_up && live { now.max(newest) } else { newest }
     }
 
     /// Applies one event. Never fails: whatever cannot be used is reported as an
@@ -288,14 +340,15 @@ impl Floor {
         let ts = ev.ts;
         match &ev.kind {
             EventKind::AgentLogin { agent, name, team, state, reason } => {
-                self.on_login(agent, name, team, *state, reason, ts, fx)
+                self.on_login(agent, name, team, *state, reason, ts, &ev.source, fx)
             }
-            EventKind::AgentLogout { agent, reason } => self.on_logout(agent, reason, ts, fx),
+            EventKind::AgentLogout { agent, reason } => self.on_logout(agent, reason, ts, &ev.source, fx),
             EventKind::AgentState { agent, state, reason, queue, call } => {
-                self.on_agent_state(agent, *state, reason, queue, call, ts, fx)
+                self.on_agent_state(agent, *state, reason, queue, call, ts, &ev.source, fx)
             }
             EventKind::CallOffered { call, queue, caller } => {
-                self.on_offered(call, queue, caller.as_ref(), ts, fx)
+                self.on_offered(call, queue, caller.as_ref(), ts, fx);
+                self.note_queue_source(queue, &ev.source);
             }
             EventKind::CallAnswered { call, agent, queue } => {
                 self.on_answered(call, agent, queue.as_ref(), ts, fx)
@@ -350,9 +403,15 @@ impl Floor {
             events: 0,
             last_event_ts: None,
             last_heard: now,
+            caught_up: false,
         });
         s.connections = s.connections.saturating_add_signed(delta);
         s.last_heard = now;
+        if delta > 0 {
+            // A bridge that comes back may flush what it buffered: until its
+            // events show it current, its event time stays where they left it.
+            s.caught_up = false;
+        }
     }
 
     /// Lets time pass: forgets calls past their retention.
@@ -388,7 +447,11 @@ impl Floor {
             params: q.params,
             window: sum(window_ms),
             recent: sum(stuck_ms),
-            longest_wait_ms: q.waiting.first().map_or(0, |(since, _)| (now - since).max(0)),
+            // Waits grow in the queue's source's event time, not the wall's.
+            longest_wait_ms: q
+                .waiting
+                .first()
+                .map_or(0, |(since, _)| (now.min(self.watermark(&q.source, now)) - since).max(0)),
         }
     }
 
@@ -468,6 +531,7 @@ impl Floor {
         state: AgentState,
         reason: &Option<Id>,
         ts: Ts,
+        source: &Id,
         fx: &mut Vec<Effect>,
     ) {
         if let Some(t) = team {
@@ -488,11 +552,12 @@ impl Floor {
             a.login_at = Some(ts);
         }
         if a.enter(Some(state), reason.clone(), ts) {
+            a.note_source(source);
             fx.push(Effect::Agent(a.change()));
         }
     }
 
-    fn on_logout(&mut self, agent: &Id, reason: &Option<Id>, ts: Ts, fx: &mut Vec<Effect>) {
+    fn on_logout(&mut self, agent: &Id, reason: &Option<Id>, ts: Ts, source: &Id, fx: &mut Vec<Effect>) {
         if !self.agents.contains_key(agent) {
             fx.push(Effect::Anomaly(Anomaly::LogoutOfUnknownAgent));
         }
@@ -506,6 +571,7 @@ impl Floor {
         a.queue = None;
         a.login_at = None;
         if changed {
+            a.note_source(source);
             fx.push(Effect::Agent(a.change()));
         }
     }
@@ -519,6 +585,7 @@ impl Floor {
         queue: &Option<Id>,
         call: &Option<Id>,
         ts: Ts,
+        source: &Id,
         fx: &mut Vec<Effect>,
     ) {
         let a = self.agent_entry(agent, ts);
@@ -544,7 +611,20 @@ impl Floor {
             _ => {}
         }
         if changed {
+            a.note_source(source);
             fx.push(Effect::Agent(a.change()));
+        }
+    }
+
+    /// The queue's calls are judged on the event time of the source that
+    /// offered its latest call: a queue is fed by one ACD in practice, and one
+    /// source per queue keeps the sweep from looking up every waiting call.
+    fn note_queue_source(&mut self, queue: &Id, source: &Id) {
+        let idx = self.queue_index.get(queue).or_else(|| self.queue_index.get(OVERFLOW_QUEUE));
+        if let Some(&i) = idx
+            && self.queues[i].source != *source
+        {
+            self.queues[i].source.clone_from(source);
         }
     }
 

@@ -24,6 +24,9 @@ pub(super) struct Queue {
     /// Allocated on first traffic, so 1,000 idle configured queues cost little.
     pub ring: Option<Box<Ring>>,
     pub shift: ShiftTally,
+    /// The source that offered the latest call: waits are judged on its event
+    /// time (empty: none yet).
+    pub source: Id,
 }
 
 impl Queue {
@@ -39,6 +42,7 @@ impl Queue {
             waiting: BTreeSet::new(),
             ring: None,
             shift: ShiftTally::default(),
+            source: Id::default(),
         }
     }
 
@@ -81,6 +85,7 @@ impl Queue {
             bucket_ms,
             ring,
             shift: self.shift.parts().map(|(s, t)| (s, tally_cp(t))).collect(),
+            src: (!self.source.is_empty()).then(|| self.source.clone()),
         }
     }
 
@@ -91,6 +96,7 @@ impl Queue {
         use super::checkpoint::tally_of;
         (self.offered, self.answered, self.abandoned) = cp.totals;
         self.waiting = cp.waiting.into_iter().collect();
+        self.source = cp.src.unwrap_or_default();
         for (start, t) in &cp.shift {
             if let Some(slot) = self.shift.at(*start) {
                 *slot = tally_of(t);

@@ -43,6 +43,15 @@ pub struct Metrics {
     pub anomalies: Vec<IntCounter>,
     pub ingest_lag: Histogram,
     pub engine_batch_seconds: Histogram,
+    /// Engine time spent copying the floor into a checkpoint (ingest waits
+    /// meanwhile: the one part of a checkpoint on the engine).
+    pub checkpoint_build_seconds: Histogram,
+    /// Saver time to encode, seal and commit one checkpoint (off the engine).
+    pub checkpoint_save_seconds: Histogram,
+    /// Size of the last checkpoint saved.
+    pub checkpoint_bytes: IntGauge,
+    /// Unix time of the last checkpoint committed (0: none yet).
+    pub checkpoint_last_success: prometheus::Gauge,
     /// `floorwatch_alerts_firing{kind}`, set by the alert task that owns alert state.
     pub alerts_firing: IntGaugeVec,
     pub alerts_acknowledged: IntGaugeVec,
@@ -189,6 +198,32 @@ impl Metrics {
             .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1]),
         )
         .expect("static metric definition");
+        let checkpoint_build_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "floorwatch_checkpoint_build_seconds",
+                "Time the floor engine spends copying its state into a checkpoint (ingest waits meanwhile).",
+            )
+            .buckets(vec![0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0]),
+        )
+        .expect("static metric definition");
+        let checkpoint_save_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "floorwatch_checkpoint_seconds",
+                "Time to encode, seal and commit one floor checkpoint, off the engine.",
+            )
+            .buckets(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0]),
+        )
+        .expect("static metric definition");
+        let checkpoint_bytes = IntGauge::new(
+            "floorwatch_checkpoint_bytes",
+            "Size of the last floor checkpoint saved, in bytes.",
+        )
+        .expect("static metric definition");
+        let checkpoint_last_success = prometheus::Gauge::new(
+            "floorwatch_checkpoint_last_success_timestamp_seconds",
+            "Unix time the last floor checkpoint was committed (0 before the first).",
+        )
+        .expect("static metric definition");
         let alerts_firing = IntGaugeVec::new(
             Opts::new("floorwatch_alerts_firing", "Alerts firing now (not yet acknowledged), by kind."),
             &["kind"],
@@ -324,6 +359,10 @@ impl Metrics {
             Box::new(anomalies_vec),
             Box::new(ingest_lag.clone()),
             Box::new(engine_batch_seconds.clone()),
+            Box::new(checkpoint_build_seconds.clone()),
+            Box::new(checkpoint_save_seconds.clone()),
+            Box::new(checkpoint_bytes.clone()),
+            Box::new(checkpoint_last_success.clone()),
             Box::new(alerts_firing.clone()),
             Box::new(alerts_acknowledged.clone()),
             Box::new(offered.clone()),
@@ -351,6 +390,10 @@ impl Metrics {
             anomalies,
             ingest_lag,
             engine_batch_seconds,
+            checkpoint_build_seconds,
+            checkpoint_save_seconds,
+            checkpoint_bytes,
+            checkpoint_last_success,
             alerts_firing,
             alerts_acknowledged,
             rows_purged,

@@ -101,6 +101,7 @@ mod tests {
             state,
             reason: Some(Id::from("break")),
             since: since_secs * 1000,
+            source: Id::default(),
         };
         WorkChange::from(c)
     }

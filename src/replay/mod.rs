@@ -267,6 +267,7 @@ pub fn run(
         timings: Timings::default(),
         tail: false,
     };
+    d.step.on_stream_clock();
     // The live engine ticks at once when it starts: that tick starts the sweep
     // and purge grids, on a whole second.
     let start = d.now;

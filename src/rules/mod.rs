@@ -114,6 +114,9 @@ struct Previous {
     state: Option<AgentState>,
     level: Option<Severity>,
     generation: u64,
+    /// The overrun the state being left really ran into, by its own events'
+    /// times, if the timer had not raised it yet (a backlog delivered at once).
+    overran: Option<Fire>,
 }
 
 /// The latches of one queue's rules.
@@ -185,6 +188,10 @@ pub struct Rules {
     window_ms: i64,
     /// Overrun deadlines: (due, generation, agent slot).
     heap: BinaryHeap<Reverse<(Ts, u64, u32)>>,
+    /// Deadlines the wall clock has passed but the agent's source's event time
+    /// has not (it is delivering a backlog): back on the heap with the next
+    /// batch, the only thing that moves a lagging source's watermark.
+    held: Vec<(Ts, u64, u32)>,
     /// Indexed by the floor's agent slot (`AgentChange::slot`): no hashing per
     /// agent event. `None` for an agent logged out or not seen yet.
     agents: Vec<Option<Watch>>,
@@ -247,6 +254,7 @@ impl Rules {
             window_ms: i64::try_from(cfg.queue_window_secs).unwrap_or(900) * 1000,
             cfg: cfg.clone(),
             heap: BinaryHeap::new(),
+            held: Vec::new(),
             agents: Vec::new(),
             logged_in: 0,
             logouts: VecDeque::new(),
@@ -268,6 +276,10 @@ impl Rules {
 
     /// Reacts to what one batch of events changed.
     pub fn on_effects(&mut self, floor: &Floor, fx: &[Effect], now: Ts, out: &mut Vec<Signal>) {
+        if !self.held.is_empty() {
+            // The batch may have moved a lagging source's event time past them.
+            self.heap.extend(self.held.drain(..).map(Reverse));
+        }
         let mut touched: Vec<QueueIdx> = Vec::new();
         for e in fx {
             match e {
@@ -326,7 +338,7 @@ impl Rules {
                 break;
             }
             self.heap.pop();
-            self.overrun_due(slot, generation, now, out);
+            self.overrun_due(floor, due, slot, generation, now, out);
         }
         if now < self.next_sweep {
             return;
@@ -481,12 +493,31 @@ impl Rules {
         // (taking it out and putting a new one back moved ~150 bytes twice per
         // agent event and churned the table).
         let slot = c.slot as usize;
-        let previous = slot_entry(&mut self.agents, c.slot).as_ref().map(|w| Previous {
-            state: w.change.state,
-            level: w.level,
-            generation: w.generation,
+        let critical_factor = self.cfg.critical_factor;
+        let previous = slot_entry(&mut self.agents, c.slot).as_ref().map(|w| {
+            // Left after its limit by the events' own times, yet never raised:
+            // the timer waited for a lagging source, whose backlog this is.
+            let elapsed = c.since - w.change.since;
+            let overran = (w.level.is_none() && w.limit_ms > 0 && elapsed >= w.limit_ms)
+                .then(|| overrun_kind(w.change.state))
+                .flatten()
+                .map(|kind| {
+                    let critical_at = (w.limit_ms as f64 * critical_factor) as i64;
+                    let severity =
+                        if elapsed >= critical_at { Severity::Critical } else { Severity::Warning };
+                    overrun_fire(kind, severity, &w.change, elapsed, w.limit_ms)
+                });
+            Previous { state: w.change.state, level: w.level, generation: w.generation, overran }
         });
         // Leaving a state ends its overrun, if one was raised (or restored).
+        if let Some(prev) = previous.as_ref()
+            && let Some(f) = &prev.overran
+        {
+            // Raised with its true start, then cleared at once by this change.
+            self.restored.retain(|k| *k != f.key);
+            out.push(Signal::Fire(Box::new(f.clone())));
+            out.push(Signal::Clear { key: f.key.clone(), at: c.since });
+        }
         if let Some(prev) = &previous {
             let was = prev.state;
             let kind = match was {
@@ -496,6 +527,7 @@ impl Rules {
             };
             if let Some(kind) = kind
                 && prev.level.is_some()
+                && prev.overran.is_none()
             {
                 let subject = Subject::Agent(c.agent.clone());
                 out.push(Signal::Clear { key: AlertKey { kind, subject }, at: c.since });
@@ -549,18 +581,31 @@ impl Rules {
         self.agents.iter().flatten().find(|w| w.change.agent == *id)
     }
 
-    fn overrun_due(&mut self, slot: u32, generation: u64, now: Ts, out: &mut Vec<Signal>) {
+    /// The overrun deadline `due` of the agent in `slot` has passed on the
+    /// wall clock; it fires only once the agent's source's event time has
+    /// passed it too (otherwise it is held until that source's next batch), and
+    /// it is measured in that time: a backlog never reads as an hour in ACW.
+    fn overrun_due(
+        &mut self,
+        floor: &Floor,
+        due: Ts,
+        slot: u32,
+        generation: u64,
+        now: Ts,
+        out: &mut Vec<Signal>,
+    ) {
         let critical_factor = self.cfg.critical_factor;
         let Some(Some(w)) = self.agents.get_mut(slot as usize) else { return };
         if w.generation != generation || w.limit_ms == 0 {
             return;
         }
-        let kind = match w.change.state {
-            Some(AgentState::Acw) => Kind::AcwOverrun,
-            Some(AgentState::NotReady) => Kind::BusyOverrun,
-            _ => return,
-        };
-        let elapsed = now - w.change.since;
+        let Some(kind) = overrun_kind(w.change.state) else { return };
+        let at = now.min(floor.watermark(&w.change.source, now));
+        if at < due {
+            self.held.push((due, generation, slot));
+            return;
+        }
+        let elapsed = at - w.change.since;
         let critical_at = (w.limit_ms as f64 * critical_factor) as i64;
         let severity = if elapsed >= critical_at { Severity::Critical } else { Severity::Warning };
         if w.level.is_some_and(|l| l >= severity) {
@@ -570,20 +615,8 @@ impl Rules {
         if severity == Severity::Warning && critical_at > w.limit_ms {
             self.heap.push(Reverse((w.change.since + critical_at, generation, slot)));
         }
-        let c = &w.change;
-        let message = Text::of(|l| text::overrun(l, kind, c, elapsed, w.limit_ms));
-        let limit = w.limit_ms;
-        let (agent, team, queue) = (c.agent.clone(), c.team.clone(), c.queue.clone());
-        let started = c.since;
-        let key = AlertKey { kind, subject: Subject::Agent(agent.clone()) };
-        self.restored.retain(|k| *k != key);
-        let mut f = self.fire(key, severity, started);
-        f.agent = Some(agent);
-        f.team = team;
-        f.queue = queue;
-        f.text = message;
-        f.value = Some(elapsed as f64 / 1000.0);
-        f.threshold = Some(limit as f64 / 1000.0);
+        let f = overrun_fire(kind, severity, &w.change, elapsed, w.limit_ms);
+        self.restored.retain(|k| *k != f.key);
         out.push(Signal::Fire(Box::new(f)));
     }
 
@@ -790,6 +823,34 @@ impl Rules {
                 _ => {}
             }
         }
+    }
+}
+
+/// The overrun kind of an agent state, if it has one.
+fn overrun_kind(state: Option<AgentState>) -> Option<Kind> {
+    match state {
+        Some(AgentState::Acw) => Some(Kind::AcwOverrun),
+        Some(AgentState::NotReady) => Some(Kind::BusyOverrun),
+        _ => None,
+    }
+}
+
+/// The alert of an agent `elapsed` ms into state `c`, over its `limit_ms`;
+/// it started when the agent entered the state (event time), however late it
+/// is raised.
+fn overrun_fire(kind: Kind, severity: Severity, c: &AgentChange, elapsed: i64, limit_ms: i64) -> Fire {
+    Fire {
+        key: AlertKey { kind, subject: Subject::Agent(c.agent.clone()) },
+        severity,
+        started_at: c.since,
+        agent: Some(c.agent.clone()),
+        team: c.team.clone(),
+        queue: c.queue.clone(),
+        source: None,
+        component: None,
+        text: Text::of(|l| text::overrun(l, kind, c, elapsed, limit_ms)),
+        value: Some(elapsed as f64 / 1000.0),
+        threshold: Some(limit_ms as f64 / 1000.0),
     }
 }
 

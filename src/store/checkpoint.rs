@@ -132,10 +132,13 @@ impl StoreHandle {
     /// before the saver got to it is skipped — only the latest matters); once
     /// the sender is gone the last unsaved value is saved and the task ends.
     /// Await it before [`StoreHandle::close`] so the final checkpoint is on disk.
+    /// `saved` hears of each COMMIT: (bytes, seconds from the saver taking the
+    /// value to the COMMIT), for the caller's metrics (the store has none).
     pub fn keep_checkpoint<T: Send + Sync + 'static>(
         &self,
         mut latest: watch::Receiver<Option<Arc<T>>>,
         encode: fn(&T) -> Sealed,
+        saved: impl Fn(usize, f64) + Send + 'static,
     ) -> JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
@@ -154,12 +157,16 @@ impl StoreHandle {
                 let encoded = started.elapsed();
                 let bytes = sealed.len();
                 match store.save_checkpoint(sealed).await {
-                    Ok(()) => tracing::debug!(
-                        bytes,
-                        encode_ms = encoded.as_millis() as u64,
-                        total_ms = started.elapsed().as_millis() as u64,
-                        "checkpoint saved"
-                    ),
+                    Ok(()) => {
+                        let total = started.elapsed();
+                        saved(bytes, total.as_secs_f64());
+                        tracing::debug!(
+                            bytes,
+                            encode_ms = encoded.as_millis() as u64,
+                            total_ms = total.as_millis() as u64,
+                            "checkpoint saved"
+                        )
+                    }
                     Err(e) => tracing::warn!(error = %e, "cannot save the floor checkpoint"),
                 }
             }

@@ -6,9 +6,11 @@
 
 mod acd;
 mod alerts;
+mod checkpoint;
 mod cli;
 mod console;
 mod demo;
+mod eventtime;
 mod harness;
 mod incidents;
 mod ingest;
