@@ -109,6 +109,9 @@ pub struct Config {
     /// loopback clients only.
     pub admin_token: Option<String>,
     pub ingest: IngestConfig,
+    /// `[limits]`: bounds on what any input can make floorwatch hold; the
+    /// floor's part is in `floor.limits` too.
+    pub limits: crate::ingest::LimitsConfig,
     pub floor: FloorConfig,
     pub alerts: AlertsConfig,
     /// Where alert changes are pushed (team leads' robots, Alertmanager, …).
@@ -330,6 +333,7 @@ struct RawConfig {
     incidents: RawIncidentsConfig,
     vendor_sources: Vec<crate::ingest::vendor_config::RawVendorSource>,
     sources: Vec<crate::ingest::sources::RawSource>,
+    limits: crate::ingest::limits::RawLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -386,7 +390,8 @@ impl RawConfig {
             env.get(ENV_ADMIN_TOKEN).cloned().or(self.server.admin_token).filter(|t| !t.is_empty());
 
         let ingest = self.ingest.validate(env.get(ENV_INGEST_TOKEN).cloned(), &mut errs);
-        let floor = RawFloorTables {
+        let limits = self.limits.validate(&mut errs);
+        let mut floor = RawFloorTables {
             floor: self.floor,
             windows: self.windows,
             queue_defaults: self.queue_defaults,
@@ -394,6 +399,13 @@ impl RawConfig {
             teams: self.teams,
         }
         .validate(&mut errs);
+        floor.limits = crate::floor::FloorLimits {
+            max_agents: limits.max_agents,
+            max_calls: limits.max_calls,
+            max_sources: limits.max_sources,
+            max_teams: limits.max_teams,
+            max_components: limits.max_components,
+        };
 
         let alerts = self.alerts.validate(&floor.windows.rolling_secs, &mut errs);
         // The wallboard's window must be one of the floor's, and its tiles follow
@@ -467,6 +479,7 @@ impl RawConfig {
             log_format,
             retention,
             ingest,
+            limits,
             floor,
         })
     }

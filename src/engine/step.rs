@@ -11,7 +11,7 @@
 
 use super::checkpoint::Checkpoint;
 use crate::event::{Event, FastMap, Id, Ts};
-use crate::floor::{Effect, Floor, FloorConfig, Snapshot};
+use crate::floor::{Applied, Effect, Floor, FloorConfig, Snapshot};
 use crate::metrics::counting::Counts;
 use crate::rules::{AlertKey, AlertsConfig, Rules, Signal};
 
@@ -101,8 +101,12 @@ impl Step {
     pub fn batch(&mut self, events: Vec<Event>, now: Ts) {
         let mut fx = std::mem::take(&mut self.fx);
         for ev in &events {
-            self.floor.apply(ev, now, &mut fx);
-            self.counts.applied(ev);
+            // A refused event is counted as a rejection, not as processed: the
+            // two add up to what ingest handed over, exactly.
+            match self.floor.apply(ev, now, &mut fx) {
+                Applied::Yes => self.counts.applied(ev),
+                Applied::Refused(r) => self.counts.refused[r.index()] += 1,
+            }
         }
         let mut start = 0;
         while start < events.len() {
@@ -110,8 +114,9 @@ impl Step {
             let run = events[start..].iter().take_while(|e| e.source == *source);
             let (n, latest, seq) =
                 run.fold((0u64, i64::MIN, None), |(n, t, q), e| (n + 1, t.max(e.ts), q.max(e.seq)));
-            self.floor.heard_from(source, n, latest, now);
-            if let Some(seq) = seq {
+            let known = self.floor.heard_from(source, n, latest, now);
+            // A source beyond the floor's limit leaves no mark to checkpoint either.
+            if known && let Some(seq) = seq {
                 let mark = self.seqs.entry_ref(source).or_insert(seq);
                 *mark = (*mark).max(seq);
             }
@@ -170,6 +175,11 @@ impl Step {
     /// Events applied since start.
     pub fn events_applied(&self) -> u64 {
         self.floor.events_applied()
+    }
+
+    /// Agents, calls in progress and sources the floor holds (what its limits bound).
+    pub fn held(&self) -> (usize, usize, usize) {
+        self.floor.held()
     }
 
     /// The alert signals produced since the last call, in order.

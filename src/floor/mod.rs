@@ -24,7 +24,9 @@ pub mod window;
 
 pub use agent::{Agent, AgentChange, slot_entry};
 pub use calendar::{Calendar, ShiftSpan};
-pub use config::{FloorConfig, QueueConfig, QueueParams, ShiftConfig, SlAbandons, TeamConfig, WindowsConfig};
+pub use config::{
+    FloorConfig, FloorLimits, QueueConfig, QueueParams, ShiftConfig, SlAbandons, TeamConfig, WindowsConfig,
+};
 use queue::Queue;
 pub use queue::QueueIdx;
 pub use snapshot::Snapshot;
@@ -99,10 +101,14 @@ pub enum Anomaly {
     CallExpired,
     /// Traffic for a new queue beyond `max_queues`, folded into the overflow queue.
     QueueOverflow,
+    /// A call answered and never ended, forgotten after `call_retention_secs`
+    /// without news of it (its agent's bridge lost the end): counted, so a feed
+    /// that drops ends shows, and its memory is given back.
+    CallUnended,
 }
 
 impl Anomaly {
-    pub const ALL: [Anomaly; 7] = [
+    pub const ALL: [Anomaly; 8] = [
         Anomaly::StaleAgentEvent,
         Anomaly::DuplicateOffer,
         Anomaly::DuplicateOutcome,
@@ -110,6 +116,7 @@ impl Anomaly {
         Anomaly::LogoutOfUnknownAgent,
         Anomaly::CallExpired,
         Anomaly::QueueOverflow,
+        Anomaly::CallUnended,
     ];
 
     pub fn as_label(self) -> &'static str {
@@ -121,12 +128,61 @@ impl Anomaly {
             Anomaly::LogoutOfUnknownAgent => "logout_of_unknown_agent",
             Anomaly::CallExpired => "call_expired",
             Anomaly::QueueOverflow => "queue_overflow",
+            Anomaly::CallUnended => "call_unended",
         }
     }
 
     pub fn index(self) -> usize {
         self as usize
     }
+}
+
+/// Why the floor refused an event: it would have added one more agent, call,
+/// source, team or component than [`FloorLimits`] allows. The event is not
+/// applied at all (nothing of it is half-done), and the step counts it; the
+/// label is the `reason` of `floorwatch_events_rejected_total`, beside ingest's
+/// own reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    AgentLimit,
+    CallLimit,
+    SourceLimit,
+    TeamLimit,
+    ComponentLimit,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 5] = [
+        Refusal::AgentLimit,
+        Refusal::CallLimit,
+        Refusal::SourceLimit,
+        Refusal::TeamLimit,
+        Refusal::ComponentLimit,
+    ];
+
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Refusal::AgentLimit => "agent_limit",
+            Refusal::CallLimit => "call_limit",
+            Refusal::SourceLimit => "source_limit",
+            Refusal::TeamLimit => "team_limit",
+            Refusal::ComponentLimit => "component_limit",
+        }
+    }
+
+    /// Dense index, in [`Refusal::ALL`] order.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What [`Floor::apply`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied (odd events too: those are reported as anomalies).
+    Yes,
+    /// Refused whole, the floor untouched.
+    Refused(Refusal),
 }
 
 /// A queue as the queue rules see it.
@@ -148,6 +204,7 @@ struct Settings {
     rolling_ms: Vec<i64>,
     call_retention_ms: i64,
     max_queues: usize,
+    limits: FloorLimits,
     queue_defaults: QueueParams,
 }
 
@@ -217,6 +274,7 @@ impl Floor {
                 .collect(),
             call_retention_ms: cfg.call_retention_ms,
             max_queues: cfg.max_queues,
+            limits: cfg.limits,
             queue_defaults: cfg.queue_defaults,
         };
         let mut floor = Floor {
@@ -268,8 +326,14 @@ impl Floor {
     /// Records that `source` sent `events` events, the latest stamped `latest_ts`.
     /// Called once per run of events from one source (a batch is nearly always
     /// one run), not per event.
-    pub fn heard_from(&mut self, source: &Id, events: u64, latest_ts: Ts, now: Ts) {
+    ///
+    /// Returns whether the source is on the floor: one new beyond `max_sources`
+    /// is not added (its events were refused), and the caller keeps nothing of it.
+    pub fn heard_from(&mut self, source: &Id, events: u64, latest_ts: Ts, now: Ts) -> bool {
         if !self.sources.contains_key(source) {
+            if self.sources.len() >= self.settings.limits.max_sources {
+                return false;
+            }
             let info =
                 SourceInfo { named: true, connections: 0, events: 0, last_event_ts: None, last_heard: now };
             self.sources.insert(source.clone(), info);
@@ -279,11 +343,16 @@ impl Floor {
             src.last_event_ts = Some(src.last_event_ts.map_or(latest_ts, |t| t.max(latest_ts)));
             src.last_heard = now;
         }
+        true
     }
 
     /// Applies one event. Never fails: whatever cannot be used is reported as an
-    /// [`Effect::Anomaly`] and the rest of the floor is untouched.
-    pub fn apply(&mut self, ev: &Event, _now: Ts, fx: &mut Vec<Effect>) {
+    /// [`Effect::Anomaly`] and the rest of the floor is untouched. An event that
+    /// would take the floor past one of its [`FloorLimits`] is refused whole.
+    pub fn apply(&mut self, ev: &Event, _now: Ts, fx: &mut Vec<Effect>) -> Applied {
+        if let Some(r) = self.refusal(ev) {
+            return Applied::Refused(r);
+        }
         self.events_applied += 1;
         let ts = ev.ts;
         match &ev.kind {
@@ -340,10 +409,70 @@ impl Floor {
                 }
             }
         }
+        Applied::Yes
+    }
+
+    /// The limit `ev` would break, if any. Each check first compares a table's
+    /// length with its bound, so below the bounds (always, on a sane floor) it
+    /// costs no lookup; at a bound, one lookup tells a known id from a new one.
+    fn refusal(&self, ev: &Event) -> Option<Refusal> {
+        let l = &self.settings.limits;
+        let new_agent = |a: &Id| self.agents.len() >= l.max_agents && !self.agents.contains_key(a);
+        let new_call = |c: &Id| self.calls.active.len() >= l.max_calls && !self.calls.knows(c);
+        if self.sources.len() >= l.max_sources && !self.sources.contains_key(&ev.source) {
+            return Some(Refusal::SourceLimit);
+        }
+        let refused = match &ev.kind {
+            EventKind::AgentLogin { agent, team, .. } => {
+                if new_agent(agent) {
+                    Some(Refusal::AgentLimit)
+                } else if let Some(t) = team
+                    && self.teams.len() >= self.configured_teams + l.max_teams
+                    && !self.teams.iter().any(|(id, _)| id == t)
+                {
+                    Some(Refusal::TeamLimit)
+                } else {
+                    None
+                }
+            }
+            EventKind::AgentLogout { agent, .. } | EventKind::AgentState { agent, .. } => {
+                new_agent(agent).then_some(Refusal::AgentLimit)
+            }
+            EventKind::CallAnswered { call, agent, .. } => {
+                if new_call(call) {
+                    Some(Refusal::CallLimit)
+                } else {
+                    new_agent(agent).then_some(Refusal::AgentLimit)
+                }
+            }
+            EventKind::CallOffered { call, .. }
+            | EventKind::CallAbandoned { call, .. }
+            | EventKind::CallEnded { call, .. } => new_call(call).then_some(Refusal::CallLimit),
+            EventKind::Fault { component, .. } => (self.faults.len() >= l.max_components
+                && !self.faults.contains_key(component))
+            .then_some(Refusal::ComponentLimit),
+            EventKind::Heartbeat => None,
+        };
+        refused
+    }
+
+    /// How many agents, calls in progress and sources the floor holds now (what
+    /// its limits bound), for tests and benches.
+    pub fn held(&self) -> (usize, usize, usize) {
+        (self.agents.len(), self.calls.active.len(), self.sources.len())
     }
 
     /// Records an ingest connection opening (`+1`) or closing (`-1`) for a source.
+    ///
+    /// An anonymous source (`conn-N`, never reused) goes when its last connection
+    /// closes, so reconnecting bridges that name no source do not pile up against
+    /// `max_sources`; a new source beyond that limit is not added.
     pub fn source_connection(&mut self, source: &Id, delta: i32, named: bool, now: Ts) {
+        if !self.sources.contains_key(source)
+            && (delta < 0 || self.sources.len() >= self.settings.limits.max_sources)
+        {
+            return;
+        }
         let s = self.sources.entry(source.clone()).or_insert(SourceInfo {
             named,
             connections: 0,
@@ -353,6 +482,9 @@ impl Floor {
         });
         s.connections = s.connections.saturating_add_signed(delta);
         s.last_heard = now;
+        if !s.named && s.connections == 0 {
+            self.sources.remove(source);
+        }
     }
 
     /// Lets time pass: forgets calls past their retention.

@@ -31,6 +31,7 @@ mod finished_calls;
 pub mod freeswitch_esl;
 pub mod genesys_cloud;
 mod intake;
+pub mod limits;
 mod metrics;
 pub mod record;
 pub mod sources;
@@ -40,6 +41,7 @@ pub mod vendor_config;
 
 pub use config::IngestConfig;
 pub use intake::{Connection, EngineStopped, Intake};
+pub use limits::LimitsConfig;
 pub use metrics::{IngestMetrics, RefuseReason};
 
 use std::fmt;
@@ -59,10 +61,20 @@ pub enum RejectReason {
     Duplicate,
     BinaryFrame,
     FrameTooLarge,
+    /// A string field longer than `limits.max_field_bytes`, refused at decode.
+    FieldTooLong,
+    // The floor's refusals (`floor::Refusal`, same labels), counted under this
+    // metric by the counting task so that one metric holds every refusal;
+    // listed here so their series exist at 0 from the start.
+    AgentLimit,
+    CallLimit,
+    SourceLimit,
+    TeamLimit,
+    ComponentLimit,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 10] = [
+    pub const ALL: [RejectReason; 16] = [
         RejectReason::BadJson,
         RejectReason::NotAnObject,
         RejectReason::UnknownType,
@@ -73,6 +85,12 @@ impl RejectReason {
         RejectReason::Duplicate,
         RejectReason::BinaryFrame,
         RejectReason::FrameTooLarge,
+        RejectReason::FieldTooLong,
+        RejectReason::AgentLimit,
+        RejectReason::CallLimit,
+        RejectReason::SourceLimit,
+        RejectReason::TeamLimit,
+        RejectReason::ComponentLimit,
     ];
 
     pub fn as_label(self) -> &'static str {
@@ -87,6 +105,12 @@ impl RejectReason {
             RejectReason::Duplicate => "duplicate",
             RejectReason::BinaryFrame => "binary_frame",
             RejectReason::FrameTooLarge => "frame_too_large",
+            RejectReason::FieldTooLong => "field_too_long",
+            RejectReason::AgentLimit => "agent_limit",
+            RejectReason::CallLimit => "call_limit",
+            RejectReason::SourceLimit => "source_limit",
+            RejectReason::TeamLimit => "team_limit",
+            RejectReason::ComponentLimit => "component_limit",
         }
     }
 
