@@ -253,6 +253,20 @@ pub fn parse(text: &str, file: &str, env: &Env) -> Result<Config, ConfigErrors> 
     })
 }
 
+/// The fuzz target's body (`fuzz/fuzz_targets/config.rs`), here so the
+/// proptest suite runs it on every `cargo test`: any bytes as a config file.
+/// Never panics; every error it reports has a message and a 1-based place.
+pub fn fuzz_parse(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Err(ConfigErrors(errors)) = parse(text, "fuzz.toml", &Env::new()) {
+        assert!(!errors.is_empty(), "an error names at least one problem");
+        for e in errors {
+            assert!(!e.message.is_empty(), "{e:?}");
+            assert!(e.line.is_none_or(|l| l >= 1) && e.column.is_none_or(|c| c >= 1), "{e:?}");
+        }
+    }
+}
+
 /// Attaches a file position to a problem by walking its key path in the spanned
 /// document; falls back to the nearest existing parent key.
 fn place(p: &Problem, file: &str, text: &str, root: Option<&toml::de::DeTable<'_>>) -> ConfigError {
