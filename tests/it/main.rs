@@ -6,6 +6,7 @@
 
 mod acd;
 mod alerts;
+mod bounds;
 mod cli;
 mod demo;
 mod harness;
