@@ -267,6 +267,33 @@ mod tests {
         assert!(s.take_counts().is_empty(), "taken once");
     }
 
+    /// An event refused at a floor limit is counted as refused, not applied, so
+    /// applied + refused is exactly what came in; its source leaves no `seq` mark.
+    #[test]
+    fn refused_events_are_counted_apart_from_applied_ones() {
+        let mut cfg = FloorConfig::default();
+        cfg.limits.max_agents = 2;
+        cfg.limits.max_sources = 1;
+        let mut s = Step::new(&cfg, &AlertsConfig::default(), Vec::new(), Vec::new());
+        let _ = s.take_counts();
+        let mut other = ev("site-b", T0, login("B1"));
+        other.seq = Some(5);
+        let events = vec![
+            ev("site-a", T0, login("A1")),
+            ev("site-a", T0, login("A2")),
+            ev("site-a", T0, login("A3")),
+            ev("site-a", T0, login("A4")),
+            other,
+        ];
+        s.batch(events, T0);
+        let counts = s.take_counts();
+        assert_eq!(counts.events.iter().sum::<u64>(), 2);
+        assert_eq!(counts.refused[crate::floor::Refusal::AgentLimit.index()], 2);
+        assert_eq!(counts.refused[crate::floor::Refusal::SourceLimit.index()], 1);
+        assert_eq!(s.held(), (2, 0, 1));
+        assert_eq!(s.seq_marks().count(), 0, "no mark for a source beyond the limit");
+    }
+
     /// An agent who stays in after-call work sends nothing more: the overrun
     /// fires at its deadline in the step's time, given by the caller, and not a
     /// millisecond before.

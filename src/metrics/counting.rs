@@ -279,6 +279,28 @@ mod tests {
         assert_eq!(billing.work.talk.get_sample_sum(), 60.0);
     }
 
+    /// The floor's refusals land in ingest's rejection family under their own
+    /// labels, whose series ingest creates at start: every `Refusal` label is
+    /// one of ingest's reasons, so none appears only after the first refusal.
+    #[test]
+    fn refusals_count_in_ingests_rejection_family() {
+        let ingest = crate::ingest::IngestMetrics::new();
+        let mut m = Metrics::new();
+        m.count_refusals_in(ingest.rejected_family());
+        let mut counter = Counter::new(std::sync::Arc::new(m));
+        let mut round = Counts::default();
+        round.refused[Refusal::AgentLimit.index()] = 7;
+        round.refused[Refusal::SourceLimit.index()] = 2;
+        assert!(!round.is_empty());
+        counter.count(round);
+        let reasons: Vec<&str> = crate::ingest::RejectReason::ALL.iter().map(|r| r.as_label()).collect();
+        for r in Refusal::ALL {
+            assert!(reasons.contains(&r.as_label()), "{} is not an ingest reason", r.as_label());
+        }
+        let got = |l: &str| ingest.rejected_family().with_label_values(&[l]).get();
+        assert_eq!((got("agent_limit"), got("source_limit"), got("call_limit")), (7, 2, 0));
+    }
+
     /// The point of a tally is to be small next to the effect it stands for
     /// (every one crosses cores): an agent change's tally, the largest, carries
     /// only the agent's slot, state, time and queue.
