@@ -100,6 +100,15 @@ impl Step {
     /// here, while still in this core's cache (see [`Counts`]).
     pub fn batch(&mut self, events: Vec<Event>, now: Ts) {
         let mut fx = std::mem::take(&mut self.fx);
+        // Sources first, once per run, so an event of a source beyond the limit
+        // is refused even when its source is new in this very batch.
+        let mut last: Option<&Id> = None;
+        for ev in &events {
+            if last != Some(&ev.source) {
+                self.floor.note_source(&ev.source, now);
+                last = Some(&ev.source);
+            }
+        }
         for ev in &events {
             // A refused event is counted as a rejection, not as processed: the
             // two add up to what ingest handed over, exactly.

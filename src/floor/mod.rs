@@ -323,6 +323,18 @@ impl Floor {
         self.queues.len()
     }
 
+    /// Puts `source` on the floor before its events are applied, unless it is new
+    /// and the floor is at `max_sources` (then its events are refused): the
+    /// step calls it once per run of same-source events, so the source limit is
+    /// exact within a batch too.
+    pub fn note_source(&mut self, source: &Id, now: Ts) {
+        if self.sources.len() < self.settings.limits.max_sources && !self.sources.contains_key(source) {
+            let info =
+                SourceInfo { named: true, connections: 0, events: 0, last_event_ts: None, last_heard: now };
+            self.sources.insert(source.clone(), info);
+        }
+    }
+
     /// Records that `source` sent `events` events, the latest stamped `latest_ts`.
     /// Called once per run of events from one source (a batch is nearly always
     /// one run), not per event.
