@@ -434,7 +434,7 @@ impl Floor {
         if self.sources.len() >= l.max_sources && !self.sources.contains_key(&ev.source) {
             return Some(Refusal::SourceLimit);
         }
-        let refused = match &ev.kind {
+        match &ev.kind {
             EventKind::AgentLogin { agent, team, .. } => {
                 if new_agent(agent) {
                     Some(Refusal::AgentLimit)
@@ -464,8 +464,7 @@ impl Floor {
                 && !self.faults.contains_key(component))
             .then_some(Refusal::ComponentLimit),
             EventKind::Heartbeat => None,
-        };
-        refused
+        }
     }
 
     /// How many agents, calls in progress and sources the floor holds now (what
