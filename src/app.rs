@@ -61,7 +61,11 @@ impl Daemon {
     /// Starts serving on `listener` (bind it first, port 0 in tests).
     pub async fn start(cfg: Config, listener: TcpListener, clock: Clock) -> anyhow::Result<Daemon> {
         let addr = listener.local_addr().context("listener has no local address")?;
-        let metrics = Arc::new(Metrics::new());
+        // Made first: the floor's refusals are counted in its rejection family.
+        let ingest_metrics = IngestMetrics::new();
+        let mut metrics = Metrics::new();
+        metrics.count_refusals_in(ingest_metrics.rejected_family());
+        let metrics = Arc::new(metrics);
         let store = StoreHandle::open(&cfg.data_dir)
             .with_context(|| format!("opening the database in {}", cfg.data_dir.display()))?;
         // Engine → alerts: bounded and lossless (see engine::AlertsLink).
@@ -146,10 +150,10 @@ impl Daemon {
         let (recorder, recorder_task) = recording.unzip();
         // `/readyz`: false until the server below accepts, with state restored.
         let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let ingest_metrics = IngestMetrics::new();
         ingest_metrics.register(&metrics.registry).context("registering ingest metrics")?;
         // The one intake every source is built with.
-        let intake = Intake::with_recorder(engine.tx, ingest_metrics.clone(), recorder);
+        let intake = Intake::with_recorder(engine.tx, ingest_metrics.clone(), recorder)
+            .with_max_sources(cfg.limits.max_sources);
         for (source, last) in seqs {
             intake.marks().restore(source, last);
         }
@@ -164,6 +168,7 @@ impl Daemon {
             metrics: metrics.clone(),
             conn_limit: Arc::new(Semaphore::new(cfg.ingest.max_connections)),
             ingest: Arc::new(cfg.ingest.clone()),
+            limits: cfg.limits,
             cancel: cancel.clone(),
             alerts: alerts.handle,
             incidents: incidents.handle,

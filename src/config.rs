@@ -109,6 +109,9 @@ pub struct Config {
     /// loopback clients only.
     pub admin_token: Option<String>,
     pub ingest: IngestConfig,
+    /// `[limits]`: bounds on what any input can make floorwatch hold; the
+    /// floor's part is in `floor.limits` too.
+    pub limits: crate::ingest::LimitsConfig,
     pub floor: FloorConfig,
     pub alerts: AlertsConfig,
     /// Where alert changes are pushed (team leads' robots, Alertmanager, …).
@@ -271,6 +274,20 @@ pub fn parse(text: &str, file: &str, env: &Env) -> Result<Config, ConfigErrors> 
     Err(ConfigErrors(errors))
 }
 
+/// The fuzz target's body (`fuzz/fuzz_targets/config.rs`), here so the
+/// proptest suite runs it on every `cargo test`: any bytes as a config file.
+/// Never panics; every error it reports has a message and a 1-based place.
+pub fn fuzz_parse(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Err(ConfigErrors(errors)) = parse(text, "fuzz.toml", &Env::new()) {
+        assert!(!errors.is_empty(), "an error names at least one problem");
+        for e in errors {
+            assert!(!e.message.is_empty(), "{e:?}");
+            assert!(e.line.is_none_or(|l| l >= 1) && e.column.is_none_or(|c| c >= 1), "{e:?}");
+        }
+    }
+}
+
 /// Attaches a file position to a problem by walking its key path in the spanned
 /// document; falls back to the nearest existing parent key.
 fn place(p: &Problem, file: &str, text: &str, root: Option<&toml::de::DeTable<'_>>) -> ConfigError {
@@ -352,6 +369,7 @@ struct RawConfig {
     vendor_sources: Vec<crate::ingest::vendor_config::RawVendorSource>,
     sources: Vec<crate::ingest::sources::RawSource>,
     access: crate::http::access::RawAccess,
+    limits: crate::ingest::limits::RawLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -412,7 +430,8 @@ impl RawConfig {
             env.get(ENV_ADMIN_TOKEN).cloned().or(self.server.admin_token).filter(|t| !t.is_empty());
 
         let ingest = self.ingest.validate(env.get(ENV_INGEST_TOKEN).cloned(), &mut errs);
-        let floor = RawFloorTables {
+        let limits = self.limits.validate(&mut errs);
+        let mut floor = RawFloorTables {
             floor: self.floor,
             windows: self.windows,
             queue_defaults: self.queue_defaults,
@@ -420,6 +439,13 @@ impl RawConfig {
             teams: self.teams,
         }
         .validate(&mut errs);
+        floor.limits = crate::floor::FloorLimits {
+            max_agents: limits.max_agents,
+            max_calls: limits.max_calls,
+            max_sources: limits.max_sources,
+            max_teams: limits.max_teams,
+            max_components: limits.max_components,
+        };
 
         let alerts = self.alerts.validate(&floor.windows.rolling_secs, &mut errs);
         // The wallboard's window must be one of the floor's, and its tiles follow
@@ -496,6 +522,7 @@ impl RawConfig {
             log_format,
             retention,
             ingest,
+            limits,
             floor,
         })
     }

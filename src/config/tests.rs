@@ -325,3 +325,65 @@ fn six_mistakes_are_reported_in_one_run_each_at_its_line_and_column() {
     }
     assert!(!shown.contains("floor.broken"), "a line that is no TOML is reported once:\n{shown}");
 }
+
+/// `[limits]` reaches the floor, and a bad limit is placed at its line and column.
+#[test]
+fn limits_are_read_and_placed() {
+    let c = parse_ok("[limits]\nmax_agents = 10000\nmax_field_bytes = 128\n");
+    assert_eq!((c.limits.max_agents, c.floor.limits.max_agents), (10_000, 10_000));
+    assert_eq!(c.limits.max_field_bytes, 128);
+    assert_eq!(c.floor.limits.max_calls, 200_000, "defaults stay");
+    let e = parse_err("version = 1\n[limits]\n  max_calls = 0\n");
+    assert_eq!((e[0].key.as_str(), e[0].line, e[0].column), ("limits.max_calls", Some(3), Some(3)));
+    let e = parse_err("[limits]\nmax_agentz = 5\n");
+    assert!(e[0].message.contains("unknown field"), "{}", e[0].message);
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn toml_ish() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("\n".to_string()),
+            Just("[limits]".to_string()),
+            Just("[floor]".to_string()),
+            Just("[[queues]]".to_string()),
+            Just("[[floor.shifts]]".to_string()),
+            Just("[alerts]".to_string()),
+            Just("[[notify.receivers]]".to_string()),
+            Just("max_agents = ".to_string()),
+            Just("id = ".to_string()),
+            Just("start = ".to_string()),
+            Just("timezone = ".to_string()),
+            Just("rolling_secs = ".to_string()),
+            Just("sl_target = ".to_string()),
+            Just("\"08:00\"".to_string()),
+            Just("[1, 2]".to_string()),
+            Just("-1".to_string()),
+            Just("1e309".to_string()),
+            Just("9223372036854775808".to_string()),
+            Just("0".to_string()),
+            Just("true".to_string()),
+            Just("{ a = 1 }".to_string()),
+            "\"[^\"\n]{0,20}\"",
+            "[ -~]{0,10}",
+        ];
+        proptest::collection::vec(piece, 0..30).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// The fuzz target's body: the loader never panics, and every error it
+        /// reports has a message.
+        #[test]
+        fn the_loader_never_panics(text in toml_ish()) {
+            fuzz_parse(text.as_bytes());
+        }
+
+        #[test]
+        fn the_loader_never_panics_on_bytes(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            fuzz_parse(&data);
+        }
+    }
+}

@@ -11,7 +11,7 @@
 
 use super::checkpoint::Checkpoint;
 use crate::event::{Event, FastMap, Id, Ts};
-use crate::floor::{Effect, Floor, FloorConfig, Snapshot};
+use crate::floor::{Applied, Effect, Floor, FloorConfig, Snapshot};
 use crate::metrics::counting::Counts;
 use crate::rules::{AlertKey, AlertsConfig, Rules, Signal};
 
@@ -110,9 +110,22 @@ impl Step {
     /// here, while still in this core's cache (see [`Counts`]).
     pub fn batch(&mut self, events: Vec<Event>, now: Ts) {
         let mut fx = std::mem::take(&mut self.fx);
+        // Sources first, once per run, so an event of a source beyond the limit
+        // is refused even when its source is new in this very batch.
+        let mut last: Option<&Id> = None;
         for ev in &events {
-            self.floor.apply(ev, now, &mut fx);
-            self.counts.applied(ev);
+            if last != Some(&ev.source) {
+                self.floor.note_source(&ev.source, now);
+                last = Some(&ev.source);
+            }
+        }
+        for ev in &events {
+            // A refused event is counted as a rejection, not as processed: the
+            // two add up to what ingest handed over, exactly.
+            match self.floor.apply(ev, now, &mut fx) {
+                Applied::Yes => self.counts.applied(ev),
+                Applied::Refused(r) => self.counts.refused[r.index()] += 1,
+            }
         }
         let mut start = 0;
         while start < events.len() {
@@ -120,8 +133,9 @@ impl Step {
             let run = events[start..].iter().take_while(|e| e.source == *source);
             let (n, latest, seq) =
                 run.fold((0u64, i64::MIN, None), |(n, t, q), e| (n + 1, t.max(e.ts), q.max(e.seq)));
-            self.floor.heard_from(source, n, latest, now);
-            if let Some(seq) = seq {
+            let known = self.floor.heard_from(source, n, latest, now);
+            // A source beyond the floor's limit leaves no mark to checkpoint either.
+            if known && let Some(seq) = seq {
                 let mark = self.seqs.entry_ref(source).or_insert(seq);
                 *mark = (*mark).max(seq);
             }
@@ -180,6 +194,11 @@ impl Step {
     /// Events applied since start.
     pub fn events_applied(&self) -> u64 {
         self.floor.events_applied()
+    }
+
+    /// Agents, calls in progress and sources the floor holds (what its limits bound).
+    pub fn held(&self) -> (usize, usize, usize) {
+        self.floor.held()
     }
 
     /// The alert signals produced since the last call, in order.
@@ -265,6 +284,33 @@ mod tests {
         let work = counts.tallies.iter().filter(|t| matches!(t, EffectTally::Work(_))).count();
         assert_eq!(work, 3, "one agent change per login");
         assert!(s.take_counts().is_empty(), "taken once");
+    }
+
+    /// An event refused at a floor limit is counted as refused, not applied, so
+    /// applied + refused is exactly what came in; its source leaves no `seq` mark.
+    #[test]
+    fn refused_events_are_counted_apart_from_applied_ones() {
+        let mut cfg = FloorConfig::default();
+        cfg.limits.max_agents = 2;
+        cfg.limits.max_sources = 1;
+        let mut s = Step::new(&cfg, &AlertsConfig::default(), Vec::new(), Vec::new());
+        let _ = s.take_counts();
+        let mut other = ev("site-b", T0, login("B1"));
+        other.seq = Some(5);
+        let events = vec![
+            ev("site-a", T0, login("A1")),
+            ev("site-a", T0, login("A2")),
+            ev("site-a", T0, login("A3")),
+            ev("site-a", T0, login("A4")),
+            other,
+        ];
+        s.batch(events, T0);
+        let counts = s.take_counts();
+        assert_eq!(counts.events.iter().sum::<u64>(), 2);
+        assert_eq!(counts.refused[crate::floor::Refusal::AgentLimit.index()], 2);
+        assert_eq!(counts.refused[crate::floor::Refusal::SourceLimit.index()], 1);
+        assert_eq!(s.held(), (2, 0, 1));
+        assert_eq!(s.seq_marks().count(), 0, "no mark for a source beyond the limit");
     }
 
     /// An agent who stays in after-call work sends nothing more: the overrun

@@ -112,6 +112,13 @@ impl Calls {
         Found::Active(Active { entry, hash, finished: &mut self.finished, hasher })
     }
 
+    /// Whether `id` is a call the floor holds, in either table (the call limit's
+    /// check: only a new call is refused).
+    pub(super) fn knows(&self, id: &Id) -> bool {
+        let hash = self.hasher.hash_one(id);
+        self.active.find(hash, |(k, _)| k == id).is_some() || self.finished.holds(hash, id)
+    }
+
     /// Which table holds `id`, for tests: "active", "finished" or "forgotten".
     #[cfg(test)]
     pub(super) fn held(&self, id: &str) -> &'static str {
@@ -435,11 +442,14 @@ impl Floor {
             }
             let waiting = c.offered_at().is_some() && !c.has_outcome();
             let unplaced = c.has_outcome() && !c.outcome_counted;
+            let unended = c.outcome == Some(Outcome::Answered) && !c.ended;
             if waiting && let (Some(qi), Some(off)) = (c.queue(), c.offered_at()) {
                 queues[qi].waiting.remove(&(off, id.clone()));
             }
             if waiting || unplaced {
                 fx.push(Effect::Anomaly(Anomaly::CallExpired));
+            } else if unended {
+                fx.push(Effect::Anomaly(Anomaly::CallUnended));
             }
             false
         });

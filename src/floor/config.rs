@@ -44,6 +44,41 @@ pub struct FloorConfig {
     pub queue_defaults: QueueParams,
     pub queues: Vec<QueueConfig>,
     pub teams: Vec<TeamConfig>,
+    /// How many distinct things the floor takes in before it refuses events
+    /// that would add one more (`[limits]`, composed in by `config`).
+    pub limits: FloorLimits,
+}
+
+/// The floor's bounds on what events can make it hold, so that no input (a
+/// bridge that sends call ids as agent ids, say) grows it without end. An event
+/// that would add an agent, call, source, team or fault component beyond its
+/// bound is refused whole ([`super::Refusal`]); events for known ones still
+/// apply. Queues have their own bound, `max_queues`, and fold into
+/// [`super::OVERFLOW_QUEUE`] instead, so calls are still counted in the floor's totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloorLimits {
+    /// Distinct agent ids (logged out ones included: the floor keeps them).
+    pub max_agents: usize,
+    /// Calls in progress: waiting, answered and not yet ended, or seen only in part.
+    pub max_calls: usize,
+    /// Distinct sources, named and anonymous, with a connection or events.
+    pub max_sources: usize,
+    /// Teams seen in logins, beyond the configured ones.
+    pub max_teams: usize,
+    /// Fault components ever reported.
+    pub max_components: usize,
+}
+
+impl Default for FloorLimits {
+    fn default() -> FloorLimits {
+        FloorLimits {
+            max_agents: 50_000,
+            max_calls: 200_000,
+            max_sources: 1_000,
+            max_teams: 1_000,
+            max_components: 1_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,6 +401,7 @@ impl RawFloorTables {
             queue_defaults,
             queues,
             teams,
+            limits: FloorLimits::default(),
         }
     }
 }

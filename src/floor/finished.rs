@@ -71,8 +71,7 @@ impl Finished {
         self.old.find_mut(hash, |(k, _)| k == id).map(|(_, t)| t)
     }
 
-    /// Whether finished call `id` is held (for tests).
-    #[cfg(test)]
+    /// Whether finished call `id` is held.
     pub(super) fn holds(&self, hash: u64, id: &Id) -> bool {
         self.recent.find(hash, |(k, _)| k == id).is_some()
             || (self.filter.may_hold(hash) && self.old.find(hash, |(k, _)| k == id).is_some())

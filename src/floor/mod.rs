@@ -24,7 +24,9 @@ pub mod window;
 
 pub use agent::{Agent, AgentChange, slot_entry};
 pub use calendar::{Calendar, ShiftSpan};
-pub use config::{FloorConfig, QueueConfig, QueueParams, ShiftConfig, SlAbandons, TeamConfig, WindowsConfig};
+pub use config::{
+    FloorConfig, FloorLimits, QueueConfig, QueueParams, ShiftConfig, SlAbandons, TeamConfig, WindowsConfig,
+};
 use queue::Queue;
 pub use queue::QueueIdx;
 pub use snapshot::Snapshot;
@@ -99,10 +101,14 @@ pub enum Anomaly {
     CallExpired,
     /// Traffic for a new queue beyond `max_queues`, folded into the overflow queue.
     QueueOverflow,
+    /// A call answered and never ended, forgotten after `call_retention_secs`
+    /// without news of it (its agent's bridge lost the end): counted, so a feed
+    /// that drops ends shows, and its memory is given back.
+    CallUnended,
 }
 
 impl Anomaly {
-    pub const ALL: [Anomaly; 7] = [
+    pub const ALL: [Anomaly; 8] = [
         Anomaly::StaleAgentEvent,
         Anomaly::DuplicateOffer,
         Anomaly::DuplicateOutcome,
@@ -110,6 +116,7 @@ impl Anomaly {
         Anomaly::LogoutOfUnknownAgent,
         Anomaly::CallExpired,
         Anomaly::QueueOverflow,
+        Anomaly::CallUnended,
     ];
 
     pub fn as_label(self) -> &'static str {
@@ -121,12 +128,61 @@ impl Anomaly {
             Anomaly::LogoutOfUnknownAgent => "logout_of_unknown_agent",
             Anomaly::CallExpired => "call_expired",
             Anomaly::QueueOverflow => "queue_overflow",
+            Anomaly::CallUnended => "call_unended",
         }
     }
 
     pub fn index(self) -> usize {
         self as usize
     }
+}
+
+/// Why the floor refused an event: it would have added one more agent, call,
+/// source, team or component than [`FloorLimits`] allows. The event is not
+/// applied at all (nothing of it is half-done), and the step counts it; the
+/// label is the `reason` of `floorwatch_events_rejected_total`, beside ingest's
+/// own reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    AgentLimit,
+    CallLimit,
+    SourceLimit,
+    TeamLimit,
+    ComponentLimit,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 5] = [
+        Refusal::AgentLimit,
+        Refusal::CallLimit,
+        Refusal::SourceLimit,
+        Refusal::TeamLimit,
+        Refusal::ComponentLimit,
+    ];
+
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Refusal::AgentLimit => "agent_limit",
+            Refusal::CallLimit => "call_limit",
+            Refusal::SourceLimit => "source_limit",
+            Refusal::TeamLimit => "team_limit",
+            Refusal::ComponentLimit => "component_limit",
+        }
+    }
+
+    /// Dense index, in [`Refusal::ALL`] order.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What [`Floor::apply`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied (odd events too: those are reported as anomalies).
+    Yes,
+    /// Refused whole, the floor untouched.
+    Refused(Refusal),
 }
 
 /// A queue as the queue rules see it.
@@ -148,6 +204,7 @@ struct Settings {
     rolling_ms: Vec<i64>,
     call_retention_ms: i64,
     max_queues: usize,
+    limits: FloorLimits,
     queue_defaults: QueueParams,
 }
 
@@ -233,6 +290,7 @@ impl Floor {
                 .collect(),
             call_retention_ms: cfg.call_retention_ms,
             max_queues: cfg.max_queues,
+            limits: cfg.limits,
             queue_defaults: cfg.queue_defaults,
         };
         let mut floor = Floor {
@@ -283,11 +341,36 @@ impl Floor {
         self.queues.len()
     }
 
+    /// Puts `source` on the floor before its events are applied, unless it is new
+    /// and the floor is at `max_sources` (then its events are refused): the
+    /// step calls it once per run of same-source events, so the source limit is
+    /// exact within a batch too.
+    pub fn note_source(&mut self, source: &Id, now: Ts) {
+        if self.sources.len() < self.settings.limits.max_sources && !self.sources.contains_key(source) {
+            // Not caught up until `heard_from` has judged its events' times.
+            let info = SourceInfo {
+                named: true,
+                connections: 0,
+                events: 0,
+                last_event_ts: None,
+                last_heard: now,
+                caught_up: false,
+            };
+            self.sources.insert(source.clone(), info);
+        }
+    }
+
     /// Records that `source` sent `events` events, the latest stamped `latest_ts`.
     /// Called once per run of events from one source (a batch is nearly always
     /// one run), not per event.
-    pub fn heard_from(&mut self, source: &Id, events: u64, latest_ts: Ts, now: Ts) {
+    ///
+    /// Returns whether the source is on the floor: one new beyond `max_sources`
+    /// is not added (its events were refused), and the caller keeps nothing of it.
+    pub fn heard_from(&mut self, source: &Id, events: u64, latest_ts: Ts, now: Ts) -> bool {
         if !self.sources.contains_key(source) {
+            if self.sources.len() >= self.settings.limits.max_sources {
+                return false;
+            }
             let info = SourceInfo {
                 named: true,
                 connections: 0,
@@ -305,6 +388,7 @@ impl Floor {
             src.last_heard = now;
             src.caught_up = now - newest <= CAUGHT_UP_MS;
         }
+        true
     }
 
     /// Sets how event time meets wall time (see [`Floor::watermark`]): a named
@@ -334,8 +418,12 @@ impl Floor {
     }
 
     /// Applies one event. Never fails: whatever cannot be used is reported as an
-    /// [`Effect::Anomaly`] and the rest of the floor is untouched.
-    pub fn apply(&mut self, ev: &Event, _now: Ts, fx: &mut Vec<Effect>) {
+    /// [`Effect::Anomaly`] and the rest of the floor is untouched. An event that
+    /// would take the floor past one of its [`FloorLimits`] is refused whole.
+    pub fn apply(&mut self, ev: &Event, _now: Ts, fx: &mut Vec<Effect>) -> Applied {
+        if let Some(r) = self.refusal(ev) {
+            return Applied::Refused(r);
+        }
         self.events_applied += 1;
         let ts = ev.ts;
         match &ev.kind {
@@ -393,10 +481,69 @@ impl Floor {
                 }
             }
         }
+        Applied::Yes
+    }
+
+    /// The limit `ev` would break, if any. Each check first compares a table's
+    /// length with its bound, so below the bounds (always, on a sane floor) it
+    /// costs no lookup; at a bound, one lookup tells a known id from a new one.
+    fn refusal(&self, ev: &Event) -> Option<Refusal> {
+        let l = &self.settings.limits;
+        let new_agent = |a: &Id| self.agents.len() >= l.max_agents && !self.agents.contains_key(a);
+        let new_call = |c: &Id| self.calls.active.len() >= l.max_calls && !self.calls.knows(c);
+        if self.sources.len() >= l.max_sources && !self.sources.contains_key(&ev.source) {
+            return Some(Refusal::SourceLimit);
+        }
+        match &ev.kind {
+            EventKind::AgentLogin { agent, team, .. } => {
+                if new_agent(agent) {
+                    Some(Refusal::AgentLimit)
+                } else if let Some(t) = team
+                    && self.teams.len() >= self.configured_teams + l.max_teams
+                    && !self.teams.iter().any(|(id, _)| id == t)
+                {
+                    Some(Refusal::TeamLimit)
+                } else {
+                    None
+                }
+            }
+            EventKind::AgentLogout { agent, .. } | EventKind::AgentState { agent, .. } => {
+                new_agent(agent).then_some(Refusal::AgentLimit)
+            }
+            EventKind::CallAnswered { call, agent, .. } => {
+                if new_call(call) {
+                    Some(Refusal::CallLimit)
+                } else {
+                    new_agent(agent).then_some(Refusal::AgentLimit)
+                }
+            }
+            EventKind::CallOffered { call, .. }
+            | EventKind::CallAbandoned { call, .. }
+            | EventKind::CallEnded { call, .. } => new_call(call).then_some(Refusal::CallLimit),
+            EventKind::Fault { component, .. } => (self.faults.len() >= l.max_components
+                && !self.faults.contains_key(component))
+            .then_some(Refusal::ComponentLimit),
+            EventKind::Heartbeat => None,
+        }
+    }
+
+    /// How many agents, calls in progress and sources the floor holds now (what
+    /// its limits bound), for tests and benches.
+    pub fn held(&self) -> (usize, usize, usize) {
+        (self.agents.len(), self.calls.active.len(), self.sources.len())
     }
 
     /// Records an ingest connection opening (`+1`) or closing (`-1`) for a source.
+    ///
+    /// An anonymous source (`conn-N`, never reused) goes when its last connection
+    /// closes, so reconnecting bridges that name no source do not pile up against
+    /// `max_sources`; a new source beyond that limit is not added.
     pub fn source_connection(&mut self, source: &Id, delta: i32, named: bool, now: Ts) {
+        if !self.sources.contains_key(source)
+            && (delta < 0 || self.sources.len() >= self.settings.limits.max_sources)
+        {
+            return;
+        }
         let s = self.sources.entry(source.clone()).or_insert(SourceInfo {
             named,
             connections: 0,
@@ -411,6 +558,9 @@ impl Floor {
             // A bridge that comes back may flush what it buffered: until its
             // events show it current, its event time stays where they left it.
             s.caught_up = false;
+        }
+        if !s.named && s.connections == 0 {
+            self.sources.remove(source);
         }
     }
 

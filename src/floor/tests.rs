@@ -1,7 +1,7 @@
 //! Table-driven tests of the floor model: events in, figures out.
 
 use super::*;
-use crate::event::{AgentState, Event, EventKind, Id, Ts};
+use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, Ts};
 
 const T0: Ts = 1_795_420_800_000; // 2026-11-23T08:00:00Z: 16:00 in Shanghai, the evening shift starts
 
@@ -486,4 +486,178 @@ fn faults_track_latest_status() {
     // A late "down" older than the "up" does not reopen it.
     let (_, _, s) = run(&[fault(30.0, FaultStatus::Up), fault(0.0, FaultStatus::Down)], 40.0);
     assert!(s.faults.is_empty());
+}
+
+fn limited(agents: usize, calls: usize, sources: usize) -> Floor {
+    let mut c = cfg();
+    c.limits = FloorLimits {
+        max_agents: agents,
+        max_calls: calls,
+        max_sources: sources,
+        max_teams: 2,
+        max_components: 2,
+    };
+    Floor::new(&c, &mut Vec::new())
+}
+
+fn apply_all(f: &mut Floor, events: &[Event]) -> Vec<Applied> {
+    let mut fx = Vec::new();
+    events.iter().map(|e| f.apply(e, e.ts, &mut fx)).collect()
+}
+
+/// At each limit a new id is refused whole and named by its limit, while events
+/// for ids the floor already holds go on applying: a floor over its limit keeps
+/// serving what it knows.
+#[test]
+fn a_floor_at_its_limits_refuses_new_ids_and_serves_known_ones() {
+    let mut f = limited(2, 2, 5);
+    let got = apply_all(
+        &mut f,
+        &[
+            login(0.0, "A1", "t1"),
+            login(0.0, "A2", "t2"),
+            login(1.0, "A3", "t1"),
+            state(2.0, "A1", AgentState::Acw, None),
+            state(2.0, "A9", AgentState::Ready, None),
+            ev(2.0, EventKind::AgentLogout { agent: id("A8"), reason: None }),
+            login(3.0, "A2", "t3"),
+            offered(4.0, "C1", "billing"),
+            offered(4.0, "C2", "billing"),
+            offered(5.0, "C3", "billing"),
+            answered(5.0, "C1", "A1"),
+            ended(6.0, "C1", "A1"),
+            offered(7.0, "C3", "billing"),
+            answered(8.0, "C4", "A2"),
+            ev(9.0, EventKind::Fault { component: id("pbx"), status: FaultStatus::Down, detail: None }),
+            ev(9.0, EventKind::Fault { component: id("ivr"), status: FaultStatus::Down, detail: None }),
+            ev(9.0, EventKind::Fault { component: id("rec"), status: FaultStatus::Down, detail: None }),
+            ev(9.5, EventKind::Fault { component: id("pbx"), status: FaultStatus::Up, detail: None }),
+        ],
+    );
+    use Applied::{Refused, Yes};
+    use Refusal::*;
+    assert_eq!(
+        got,
+        [
+            Yes,
+            Yes,
+            Refused(AgentLimit),
+            Yes,
+            Refused(AgentLimit),
+            Refused(AgentLimit),
+            Refused(TeamLimit),
+            Yes,
+            Yes,
+            Refused(CallLimit),
+            Yes,
+            Yes,
+            // C1 is done, so there is room again for a new call.
+            Yes,
+            Refused(CallLimit),
+            Yes,
+            Yes,
+            Refused(ComponentLimit),
+            Yes,
+        ]
+    );
+    let snap = f.snapshot(T0 + 10_000);
+    assert_eq!(snap.agents.len(), 2);
+    assert_eq!(snap.agents.iter().find(|a| &*a.id == "A1").and_then(|a| a.state), Some(AgentState::Acw));
+    assert_eq!(f.held().1, 2, "C2 and C3 waiting");
+    assert_eq!(snap.faults.len(), 1, "pbx recovered, ivr down, rec refused");
+    assert_eq!(f.events_applied(), 11, "refused events are not applied");
+}
+
+/// A new source beyond `max_sources` is refused, in events and in connections,
+/// and an anonymous connection's source leaves when it closes, so reconnects
+/// that name no source never fill the table.
+#[test]
+fn sources_are_bounded_and_anonymous_ones_leave_with_their_connection() {
+    let mut f = limited(10, 10, 2);
+    for i in 0..5 {
+        let conn = id(&format!("conn-{i}"));
+        f.source_connection(&conn, 1, false, T0);
+        f.source_connection(&conn, -1, false, T0);
+    }
+    assert_eq!(f.held().2, 0, "anonymous sources left with their connections");
+    f.source_connection(&id("a"), 1, true, T0);
+    let mut e = login(0.0, "A1", "t1");
+    e.source = id("b");
+    assert_eq!(apply_all(&mut f, &[e.clone()]), [Applied::Yes]);
+    assert!(f.heard_from(&id("b"), 1, T0, T0));
+    e.source = id("c");
+    assert_eq!(apply_all(&mut f, &[e]), [Applied::Refused(Refusal::SourceLimit)]);
+    assert!(!f.heard_from(&id("c"), 1, T0, T0), "a source beyond the limit is not added");
+    f.source_connection(&id("d"), 1, true, T0);
+    assert_eq!(f.held().2, 2);
+}
+
+/// An answered call whose end never comes is forgotten at retention with its
+/// own count, so a feed that loses ends neither pins memory nor goes unseen.
+#[test]
+fn an_answered_call_that_never_ends_ages_out_counted() {
+    let mut f = Floor::new(&cfg(), &mut Vec::new());
+    let mut fx = Vec::new();
+    for e in [offered(0.0, "C1", "billing"), answered(3.0, "C1", "A1"), offered(4.0, "C2", "billing")] {
+        f.apply(&e, e.ts, &mut fx);
+    }
+    assert_eq!(f.held().1, 2);
+    fx.clear();
+    f.tick(T0 + 5 * 3_600_000, &mut fx);
+    assert_eq!(f.held().1, 0);
+    let anomalies: Vec<_> =
+        fx.iter().filter_map(|e| if let Effect::Anomaly(a) = e { Some(*a) } else { None }).collect();
+    assert!(anomalies.contains(&Anomaly::CallUnended) && anomalies.contains(&Anomaly::CallExpired));
+    assert_eq!(anomalies.len(), 2);
+}
+
+mod limits_prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_event() -> impl Strategy<Value = Event> {
+        let idx = 0u32..400;
+        (0u8..9, idx.clone(), idx.clone(), idx, 0i64..600_000, 0u8..6).prop_map(|(k, a, b, c, t, st)| {
+            let (a, b, c) = (id(&format!("x{a}")), id(&format!("y{b}")), id(&format!("z{c}")));
+            let state = AgentState::ALL[usize::from(st) % AgentState::ALL.len()];
+            let kind = match k {
+                0 => EventKind::AgentLogin { agent: a, name: None, team: Some(b), state, reason: None },
+                1 => EventKind::AgentLogout { agent: a, reason: None },
+                2 => EventKind::AgentState { agent: a, state, reason: None, queue: Some(b), call: Some(c) },
+                3 => EventKind::CallOffered { call: a, queue: b, caller: None },
+                4 => EventKind::CallAnswered { call: a, agent: b, queue: Some(c) },
+                5 => EventKind::CallAbandoned { call: a, queue: Some(b) },
+                6 => EventKind::CallEnded { call: a, agent: Some(b) },
+                7 => EventKind::Fault { component: a, status: FaultStatus::Down, detail: None },
+                _ => EventKind::Heartbeat,
+            };
+            Event { ts: T0 + t, source: id(&format!("s{}", t % 11)), seq: None, kind }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever ids a stream names, in whatever order, the floor never holds
+        /// more than its limits allow, and every event is applied or refused.
+        #[test]
+        fn any_stream_leaves_the_floor_within_its_limits(events in proptest::collection::vec(any_event(), 1..600)) {
+            let mut c = cfg();
+            c.limits = FloorLimits { max_agents: 20, max_calls: 15, max_sources: 7, max_teams: 3, max_components: 4 };
+            let mut f = Floor::new(&c, &mut Vec::new());
+            let mut fx = Vec::new();
+            let mut applied = 0;
+            for e in &events {
+                if f.apply(e, e.ts, &mut fx) == Applied::Yes {
+                    applied += 1;
+                }
+                f.heard_from(&e.source, 1, e.ts, e.ts);
+                let (agents, calls, sources) = f.held();
+                prop_assert!(agents <= 20 && calls <= 15 && sources <= 7, "{agents} {calls} {sources}");
+            }
+            let snap = f.snapshot(T0 + 600_000);
+            prop_assert!(snap.teams.len() <= 3);
+            prop_assert!(f.faults.len() <= 4);
+            prop_assert_eq!(f.events_applied(), applied);
+        }
+    }
 }

@@ -127,6 +127,8 @@ pub(super) async fn upgrade(
         named,
         cancel: st.cancel.clone(),
         max_frame_bytes: limit,
+        max_field_bytes: st.limits.max_field_bytes,
+        events_per_sec: st.limits.per_connection_events_per_sec,
     };
     ws.max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
         let _permit = permit;

@@ -66,6 +66,8 @@ pub struct AppState {
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
     pub metrics: Arc<Metrics>,
     pub ingest: Arc<IngestConfig>,
+    /// `[limits]`: field length at decode, each connection's event rate.
+    pub limits: crate::ingest::LimitsConfig,
     /// Cancelled at shutdown: ingest sessions close with 1001.
     pub cancel: CancellationToken,
     pub conn_limit: Arc<Semaphore>,

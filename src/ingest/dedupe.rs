@@ -15,6 +15,8 @@ use crate::event::{Event, FastHash, Id};
 #[derive(Debug, Default)]
 pub struct SeqMarks {
     marks: DashMap<Id, u64, FastHash>,
+    /// Sources marked at most (0: no bound); see [`SeqMarks::set_max_sources`].
+    max_sources: usize,
 }
 
 /// What [`SeqMarks::filter`] found in one frame.
@@ -33,6 +35,12 @@ impl SeqMarks {
         SeqMarks::default()
     }
 
+    /// Keeps marks for at most `n` sources, so events naming endless distinct
+    /// sources cannot grow the map; a source beyond it passes unmarked.
+    pub fn set_max_sources(&mut self, n: usize) {
+        self.max_sources = n;
+    }
+
     /// Drops, in place, the events whose `seq` is not above their source's mark,
     /// and raises the marks. Events without `seq` always pass.
     pub fn filter(&self, events: &mut Vec<Event>) -> SeqReport {
@@ -40,6 +48,9 @@ impl SeqMarks {
         if events.iter().all(|e| e.seq.is_none()) {
             return report;
         }
+        // Read before any entry is held (`len` locks every shard): racing
+        // sessions may pass the bound by a few, never by much.
+        let full = self.max_sources > 0 && self.marks.len() >= self.max_sources;
         let mut keep = Vec::with_capacity(events.len());
         let mut start = 0;
         while start < events.len() {
@@ -58,7 +69,9 @@ impl SeqMarks {
                 Entry::Vacant(v) => {
                     let mut mark = None;
                     judge(run, &mut mark, &mut keep, &mut report);
-                    if let Some(m) = mark {
+                    if let Some(m) = mark
+                        && !full
+                    {
                         v.insert(m);
                     }
                 }

@@ -66,6 +66,16 @@ impl Intake {
         Intake { inner: Arc::new(inner) }
     }
 
+    /// Bounds the `seq` marks to `n` sources (`limits.max_sources`, the
+    /// floor's bound too): a source beyond it is not deduplicated, and the floor
+    /// refuses its events anyway. Call right after building.
+    pub fn with_max_sources(mut self, n: usize) -> Intake {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.marks.set_max_sources(n);
+        }
+        self
+    }
+
     /// A fresh id for a connection that names no source: `conn-N`, numbered from 1.
     pub fn unnamed_source(&self) -> Id {
         Id::from(format!("conn-{}", self.inner.unnamed.fetch_add(1, Ordering::Relaxed) + 1))
@@ -160,6 +170,12 @@ impl Connection {
             tracing::error!(source = %self.source, events = len, "recorder has stopped; frame not recorded");
         }
         Ok(())
+    }
+
+    /// Counts a pause of this connection's reads by its rate limit.
+    pub fn throttled(&self, paused: std::time::Duration) {
+        self.intake.inner.metrics.throttled(paused);
+        tracing::debug!(source = %self.source, paused_ms = paused.as_millis() as u64, "ingest connection throttled");
     }
 
     /// Counts a rejection that came without a frame to accept (one too large to

@@ -55,6 +55,8 @@ pub struct IngestMetrics {
     refused_vec: IntCounterVec,
     pub seq_gaps: IntCounter,
     pub seq_missing: IntCounter,
+    throttled: IntCounter,
+    throttled_seconds: prometheus::Counter,
 }
 
 impl IngestMetrics {
@@ -96,6 +98,16 @@ impl IngestMetrics {
             "Sequence numbers skipped in those gaps (an estimate of events lost upstream).",
         )
         .expect("static metric definition");
+        let throttled = IntCounter::new(
+            "floorwatch_ingest_throttled_total",
+            "Times an ingest connection's reads were paused for sending above limits.per_connection_events_per_sec.",
+        )
+        .expect("static metric definition");
+        let throttled_seconds = prometheus::Counter::new(
+            "floorwatch_ingest_throttled_seconds_total",
+            "Time ingest connections' reads spent paused by their rate limit, seconds (summed over connections).",
+        )
+        .expect("static metric definition");
         let rejected =
             RejectReason::ALL.iter().map(|r| rejected_vec.with_label_values(&[r.as_label()])).collect();
         let refused =
@@ -110,6 +122,8 @@ impl IngestMetrics {
             refused_vec,
             seq_gaps,
             seq_missing,
+            throttled,
+            throttled_seconds,
         }
     }
 
@@ -120,7 +134,22 @@ impl IngestMetrics {
         r.register(Box::new(self.connections_total.clone()))?;
         r.register(Box::new(self.refused_vec.clone()))?;
         r.register(Box::new(self.seq_gaps.clone()))?;
-        r.register(Box::new(self.seq_missing.clone()))
+        r.register(Box::new(self.seq_missing.clone()))?;
+        r.register(Box::new(self.throttled.clone()))?;
+        r.register(Box::new(self.throttled_seconds.clone()))
+    }
+
+    /// The `floorwatch_events_rejected_total` family, for the floor's refusals,
+    /// which the counting task counts under their own labels here.
+    pub fn rejected_family(&self) -> &IntCounterVec {
+        &self.rejected_vec
+    }
+
+    /// `floorwatch_ingest_throttled_total` and its seconds: how often and how
+    /// long connections' reads were paused for sending above their rate.
+    pub fn throttled(&self, paused: std::time::Duration) {
+        self.throttled.inc();
+        self.throttled_seconds.inc_by(paused.as_secs_f64());
     }
 
     pub fn reject(&self, reason: RejectReason) {

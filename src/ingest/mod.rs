@@ -31,6 +31,7 @@ mod finished_calls;
 pub mod freeswitch_esl;
 pub mod genesys_cloud;
 mod intake;
+pub mod limits;
 mod metrics;
 pub mod record;
 pub mod sources;
@@ -40,6 +41,7 @@ pub mod vendor_config;
 
 pub use config::IngestConfig;
 pub use intake::{Connection, EngineStopped, Intake};
+pub use limits::LimitsConfig;
 pub use metrics::{IngestMetrics, RefuseReason};
 
 use crate::event::{Event, Id};
@@ -64,10 +66,20 @@ pub enum RejectReason {
     BadEncoding,
     /// An event naming a source other than the one its bridge's token is bound to.
     WrongSource,
+    /// A string field longer than `limits.max_field_bytes`, refused at decode.
+    FieldTooLong,
+    // The floor's refusals (`floor::Refusal`, same labels), counted under this
+    // metric by the counting task so that one metric holds every refusal;
+    // listed here so their series exist at 0 from the start.
+    AgentLimit,
+    CallLimit,
+    SourceLimit,
+    TeamLimit,
+    ComponentLimit,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 12] = [
+    pub const ALL: [RejectReason; 18] = [
         RejectReason::BadJson,
         RejectReason::NotAnObject,
         RejectReason::UnknownType,
@@ -80,6 +92,12 @@ impl RejectReason {
         RejectReason::FrameTooLarge,
         RejectReason::BadEncoding,
         RejectReason::WrongSource,
+        RejectReason::FieldTooLong,
+        RejectReason::AgentLimit,
+        RejectReason::CallLimit,
+        RejectReason::SourceLimit,
+        RejectReason::TeamLimit,
+        RejectReason::ComponentLimit,
     ];
 
     pub fn as_label(self) -> &'static str {
@@ -96,6 +114,12 @@ impl RejectReason {
             RejectReason::FrameTooLarge => "frame_too_large",
             RejectReason::BadEncoding => "bad_encoding",
             RejectReason::WrongSource => "wrong_source",
+            RejectReason::FieldTooLong => "field_too_long",
+            RejectReason::AgentLimit => "agent_limit",
+            RejectReason::CallLimit => "call_limit",
+            RejectReason::SourceLimit => "source_limit",
+            RejectReason::TeamLimit => "team_limit",
+            RejectReason::ComponentLimit => "component_limit",
         }
     }
 

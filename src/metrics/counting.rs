@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::work::{Work, WorkChange, WorkTimer};
 use super::{Metrics, NO_QUEUE, QueueMetrics, WorkMetrics};
 use crate::event::{EVENT_TYPES, Event, FastMap, Id};
-use crate::floor::{Anomaly, Effect, QueueIdx, QueueParams};
+use crate::floor::{Anomaly, Effect, QueueIdx, QueueParams, Refusal};
 
 /// What the engine hands over after a round of input: how many events of each
 /// type it applied, and what counting needs of their effects, in order.
@@ -32,12 +32,14 @@ use crate::floor::{Anomaly, Effect, QueueIdx, QueueParams};
 pub struct Counts {
     /// Events applied, indexed by `EventKind::type_index`.
     pub events: [u64; EVENT_TYPES.len()],
+    /// Events the floor refused at one of its limits, by `Refusal::index`.
+    pub refused: [u64; Refusal::ALL.len()],
     pub tallies: Vec<EffectTally>,
 }
 
 impl Counts {
     pub fn is_empty(&self) -> bool {
-        self.tallies.is_empty() && self.events.iter().all(|n| *n == 0)
+        self.tallies.is_empty() && self.events.iter().all(|n| *n == 0) && self.refused.iter().all(|n| *n == 0)
     }
 
     /// Takes what counting needs of these effects, emptying `fx` (its room is
@@ -113,7 +115,14 @@ pub struct Counter {
     work: WorkTimer,
     /// Histograms for stretches of agents with no known queue, made on first use.
     no_queue_work: Option<WorkMetrics>,
+    /// Refusals at the floor's limits since the last warning about them, and
+    /// when that was: a flood is logged once a minute, not once an event.
+    refused_unlogged: [u64; Refusal::ALL.len()],
+    refused_logged_at: Option<tokio::time::Instant>,
 }
+
+/// At most one warning a minute about events refused at the floor's limits.
+const REFUSED_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Counter {
     pub fn new(metrics: std::sync::Arc<Metrics>) -> Counter {
@@ -123,6 +132,8 @@ impl Counter {
             queue_index: FastMap::default(),
             work: WorkTimer::default(),
             no_queue_work: None,
+            refused_unlogged: [0; Refusal::ALL.len()],
+            refused_logged_at: None,
         }
     }
 
@@ -155,6 +166,30 @@ impl Counter {
                 self.metrics.events[i].inc_by(n);
             }
         }
+        if counts.refused.iter().any(|n| *n > 0) {
+            self.count_refused(&counts.refused);
+        }
+    }
+
+    fn count_refused(&mut self, refused: &[u64; Refusal::ALL.len()]) {
+        for (i, n) in refused.iter().enumerate() {
+            self.metrics.refused[i].inc_by(*n);
+            self.refused_unlogged[i] += n;
+        }
+        let now = tokio::time::Instant::now();
+        if self.refused_logged_at.is_some_and(|at| now.duration_since(at) < REFUSED_LOG_EVERY) {
+            return;
+        }
+        self.refused_logged_at = Some(now);
+        let n = std::mem::take(&mut self.refused_unlogged);
+        tracing::warn!(
+            agent_limit = n[Refusal::AgentLimit.index()],
+            call_limit = n[Refusal::CallLimit.index()],
+            source_limit = n[Refusal::SourceLimit.index()],
+            team_limit = n[Refusal::TeamLimit.index()],
+            component_limit = n[Refusal::ComponentLimit.index()],
+            "events refused at the floor's limits (see docs/limits.md); logged at most once a minute"
+        );
     }
 
     /// Observes the talk or ACW stretch an agent change ends, under the agent's
@@ -242,6 +277,28 @@ mod tests {
         // Talking from the answer (3 s) to ACW (63 s), filed under the agent's queue.
         assert_eq!(billing.work.talk.get_sample_count(), 1);
         assert_eq!(billing.work.talk.get_sample_sum(), 60.0);
+    }
+
+    /// The floor's refusals land in ingest's rejection family under their own
+    /// labels, whose series ingest creates at start: every `Refusal` label is
+    /// one of ingest's reasons, so none appears only after the first refusal.
+    #[test]
+    fn refusals_count_in_ingests_rejection_family() {
+        let ingest = crate::ingest::IngestMetrics::new();
+        let mut m = Metrics::new();
+        m.count_refusals_in(ingest.rejected_family());
+        let mut counter = Counter::new(std::sync::Arc::new(m));
+        let mut round = Counts::default();
+        round.refused[Refusal::AgentLimit.index()] = 7;
+        round.refused[Refusal::SourceLimit.index()] = 2;
+        assert!(!round.is_empty());
+        counter.count(round);
+        let reasons: Vec<&str> = crate::ingest::RejectReason::ALL.iter().map(|r| r.as_label()).collect();
+        for r in Refusal::ALL {
+            assert!(reasons.contains(&r.as_label()), "{} is not an ingest reason", r.as_label());
+        }
+        let got = |l: &str| ingest.rejected_family().with_label_values(&[l]).get();
+        assert_eq!((got("agent_limit"), got("source_limit"), got("call_limit")), (7, 2, 0));
     }
 
     /// The point of a tally is to be small next to the effect it stands for

@@ -16,7 +16,7 @@ use prometheus::{
 };
 
 use crate::event::EVENT_TYPES;
-use crate::floor::{Anomaly, QueueParams, SlAbandons};
+use crate::floor::{Anomaly, QueueParams, Refusal, SlAbandons};
 
 /// Wait-time histogram buckets, seconds: dense around common SL thresholds (20, 30,
 /// 60 s) so `histogram_quantile` is meaningful where floors set their targets.
@@ -41,6 +41,10 @@ pub struct Metrics {
     /// `floorwatch_events_total{type}`, indexed by `EventKind::type_index`.
     pub events: Vec<IntCounter>,
     pub anomalies: Vec<IntCounter>,
+    /// Events the floor refused at its limits, by `Refusal::index`: series of
+    /// ingest's `floorwatch_events_rejected_total`, handed over with
+    /// [`Metrics::count_refusals_in`] (one metric holds every refusal).
+    pub refused: Vec<IntCounter>,
     pub ingest_lag: Histogram,
     pub engine_batch_seconds: Histogram,
     /// Engine time spent copying the floor into a checkpoint (ingest waits
@@ -163,7 +167,20 @@ const BUILD_REVISION: &str = match option_env!("FLOORWATCH_REVISION") {
 /// The tables the retention purge deletes from (the `table` label's values).
 pub const PURGED_TABLES: [&str; 4] = ["alerts", "audit", "callbacks", "faults"];
 
+/// The floor's refusal series of a `floorwatch_events_rejected_total` family,
+/// in `Refusal::ALL` order.
+fn refusal_counters(rejected: &IntCounterVec) -> Vec<IntCounter> {
+    Refusal::ALL.iter().map(|r| rejected.with_label_values(&[r.as_label()])).collect()
+}
+
 impl Metrics {
+    /// Counts the floor's refusals in `rejected`, ingest's
+    /// `floorwatch_events_rejected_total` (whose reasons include the floor's
+    /// labels, so their series exist from the start).
+    pub fn count_refusals_in(&mut self, rejected: &IntCounterVec) {
+        self.refused = refusal_counters(rejected);
+    }
+
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let events_vec = IntCounterVec::new(
@@ -320,6 +337,12 @@ impl Metrics {
         let events = EVENT_TYPES.iter().map(|t| events_vec.with_label_values(&[t])).collect();
         let anomalies =
             Anomaly::ALL.iter().map(|a| anomalies_vec.with_label_values(&[a.as_label()])).collect();
+        // Until `count_refusals_in` wires them to the exported family (benches
+        // and unit tests count into these, unregistered).
+        let refused = refusal_counters(
+            &IntCounterVec::new(Opts::new("floorwatch_events_rejected_total", "unregistered"), &["reason"])
+                .expect("static metric definition"),
+        );
 
         // Constant 1: its labels say which build answers (the exporters' convention).
         let build_info = IntGaugeVec::new(
@@ -388,6 +411,7 @@ impl Metrics {
             registry,
             events,
             anomalies,
+            refused,
             ingest_lag,
             engine_batch_seconds,
             checkpoint_build_seconds,

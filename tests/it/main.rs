@@ -6,6 +6,7 @@
 
 mod acd;
 mod alerts;
+mod bounds;
 mod checkpoint;
 mod cli;
 mod console;

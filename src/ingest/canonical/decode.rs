@@ -9,10 +9,26 @@ use super::wire::{Element, Val, WireEvent};
 use crate::event::{AgentState, Event, EventKind, FaultStatus, Id, TsError, TsParser, valid_id};
 use crate::ingest::{RejectReason, Rejection};
 
+/// `limits.max_field_bytes` by default: what [`decode`] allows.
+pub const DEFAULT_MAX_FIELD_BYTES: usize = 256;
+
 /// Decodes one text frame. Accepted events go to `out` in frame order, rejections
 /// to `rejected`; `default_source` is used when an event names no `source`.
+/// String fields are held to [`DEFAULT_MAX_FIELD_BYTES`].
 pub fn decode(frame: &str, default_source: &Id, out: &mut Vec<Event>, rejected: &mut Vec<Rejection>) {
-    let mut sources = SourceCache::new(default_source);
+    decode_limited(frame, default_source, DEFAULT_MAX_FIELD_BYTES, out, rejected);
+}
+
+/// [`decode`] with string fields held to `max_field_bytes` (`limits.max_field_bytes`):
+/// an event with a longer one is rejected as `field_too_long`.
+pub fn decode_limited(
+    frame: &str,
+    default_source: &Id,
+    max_field_bytes: usize,
+    out: &mut Vec<Event>,
+    rejected: &mut Vec<Rejection>,
+) {
+    let mut sources = SourceCache::new(default_source, max_field_bytes);
     let (kept_out, kept_rej) = (out.len(), rejected.len());
     // Nearly every frame is an array of flat objects: the fast reader takes those
     // at about half serde's cost. Anything else it declines, and the frame is read
@@ -27,18 +43,47 @@ pub fn decode(frame: &str, default_source: &Id, out: &mut Vec<Event>, rejected: 
     }
     out.truncate(kept_out);
     rejected.truncate(kept_rej);
-    decode_serde(frame, default_source, out, rejected);
+    decode_serde_limited(frame, default_source, max_field_bytes, out, rejected);
+}
+
+/// The fuzz target's body (`fuzz/fuzz_targets/decode.rs`), here so that the
+/// proptest suite runs it on every `cargo test` too: any bytes, as a bridge
+/// could send them, decoded by both readers. Never panics, and an accepted
+/// event's source is within the limit.
+pub fn fuzz_decode(data: &[u8]) {
+    let Ok(frame) = std::str::from_utf8(data) else { return };
+    let source = Id::from("fuzz");
+    let (mut out, mut rejected) = (Vec::new(), Vec::new());
+    decode_limited(frame, &source, 64, &mut out, &mut rejected);
+    for ev in &out {
+        assert!(ev.source.len() <= 64, "an accepted source within the limit");
+    }
+    // The serde reader alone, as the fast reader's fallback runs it.
+    out.clear();
+    rejected.clear();
+    decode_serde_limited(frame, &source, 64, &mut out, &mut rejected);
 }
 
 /// [`decode`] by serde alone: any frame, every error named (the tests hold the
 /// fast reader to it).
+#[cfg(test)]
 pub(super) fn decode_serde(
     frame: &str,
     default_source: &Id,
     out: &mut Vec<Event>,
     rejected: &mut Vec<Rejection>,
 ) {
-    let mut sources = SourceCache::new(default_source);
+    decode_serde_limited(frame, default_source, DEFAULT_MAX_FIELD_BYTES, out, rejected);
+}
+
+fn decode_serde_limited(
+    frame: &str,
+    default_source: &Id,
+    max_field_bytes: usize,
+    out: &mut Vec<Event>,
+    rejected: &mut Vec<Rejection>,
+) {
+    let mut sources = SourceCache::new(default_source, max_field_bytes);
     let (kept_out, kept_rej) = (out.len(), rejected.len());
     let mut de = serde_json::Deserializer::from_str(frame);
     let result = if frame.trim_start().starts_with('[') {
@@ -127,14 +172,16 @@ fn judge(
 /// validates its source id once.
 struct SourceCache {
     default: Id,
+    /// `limits.max_field_bytes`.
+    max_field_bytes: usize,
     last: Option<Id>,
     /// Reads the frame's timestamps, which nearly all share their date.
     times: TsParser,
 }
 
 impl SourceCache {
-    fn new(default: &Id) -> SourceCache {
-        SourceCache { default: default.clone(), last: None, times: TsParser::new() }
+    fn new(default: &Id, max_field_bytes: usize) -> SourceCache {
+        SourceCache { default: default.clone(), max_field_bytes, last: None, times: TsParser::new() }
     }
 
     fn get(&mut self, named: Option<&str>) -> Result<Id, Rejection> {
@@ -156,7 +203,36 @@ fn decode_one(w: &WireEvent<'_>, sources: &mut SourceCache) -> Result<Event, Rej
         Some(Val::U64(n)) => Some(*n),
         Some(other) => return Err(ill_typed("seq", "a non-negative integer", other)),
     };
+    if let Some(field) = too_long(w, sources.max_field_bytes) {
+        return Err(Rejection::new(
+            RejectReason::FieldTooLong,
+            format!("field `{field}` is longer than the {} byte limit", sources.max_field_bytes),
+        )
+        .with_seq(seq));
+    }
     build(w, seq, sources).map_err(|r| r.with_seq(seq))
+}
+
+/// The first string field longer than `max` bytes, by name. Checked before
+/// anything is built, so nothing of an oversized event is copied.
+fn too_long(w: &WireEvent<'_>, max: usize) -> Option<&'static str> {
+    let fields = [
+        ("type", &w.kind),
+        ("ts", &w.ts),
+        ("source", &w.source),
+        ("agent", &w.agent),
+        ("name", &w.name),
+        ("team", &w.team),
+        ("state", &w.state),
+        ("reason", &w.reason),
+        ("queue", &w.queue),
+        ("call", &w.call),
+        ("caller", &w.caller),
+        ("component", &w.component),
+        ("status", &w.status),
+        ("detail", &w.detail),
+    ];
+    fields.into_iter().find(|(_, v)| matches!(v, Some(Val::Str(s)) if s.len() > max)).map(|(f, _)| f)
 }
 
 fn build(w: &WireEvent<'_>, seq: Option<u64>, sources: &mut SourceCache) -> Result<Event, Rejection> {

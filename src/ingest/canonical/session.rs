@@ -10,9 +10,10 @@ use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use super::decode::decode;
+use super::decode::decode_limited;
 use super::wire::ErrorFrame;
 use crate::event::{Event, Id};
+use crate::ingest::limits::Throttle;
 use crate::ingest::{Connection, Intake, RejectReason, Rejection};
 
 /// WebSocket close codes used here (RFC 6455 §7.4.1).
@@ -27,13 +28,21 @@ pub struct Session {
     pub named: bool,
     pub cancel: CancellationToken,
     pub max_frame_bytes: usize,
+    /// `limits.max_field_bytes`: longest string field of an event.
+    pub max_field_bytes: usize,
+    /// `limits.per_connection_events_per_sec`: above it, reads pause ([`Throttle`]).
+    pub events_per_sec: u32,
 }
 
 pub async fn run<S>(ws: S, s: Session)
 where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Unpin,
 {
-    run_with(ws, s, decode).await;
+    let max = s.max_field_bytes;
+    run_with(ws, s, move |f: &str, src: &Id, out: &mut Vec<Event>, rej: &mut Vec<Rejection>| {
+        decode_limited(f, src, max, out, rej)
+    })
+    .await;
 }
 
 /// [`run`] with another decoder for the text frames (a vendor's format, see
@@ -47,6 +56,7 @@ where
     let conn = s.intake.open(s.source, s.named).await;
     let mut events: Vec<Event> = Vec::new();
     let mut rejected: Vec<Rejection> = Vec::new();
+    let mut throttle = Throttle::new(s.events_per_sec, tokio::time::Instant::now());
     loop {
         let msg = tokio::select! {
             _ = s.cancel.cancelled() => {
@@ -59,8 +69,20 @@ where
             None | Some(Ok(Message::Close(_))) => break,
             Some(Ok(Message::Text(text))) => {
                 decode(text.as_str(), conn.source(), &mut events, &mut rejected);
+                let n = events.len() + rejected.len();
                 if take(&mut ws, &conn, &mut events, &mut rejected).await.is_err() {
                     break;
+                }
+                // Over its rate, this connection stops reading for a while: its
+                // frames wait in the sender's socket (lossless), and no other
+                // connection is slowed.
+                let pause = throttle.take(n, tokio::time::Instant::now());
+                if !pause.is_zero() {
+                    conn.throttled(pause);
+                    tokio::select! {
+                        _ = s.cancel.cancelled() => {}
+                        _ = tokio::time::sleep(pause) => {}
+                    }
                 }
             }
             Some(Ok(Message::Binary(_))) => {

@@ -309,3 +309,94 @@ fn fast_reader_agrees_with_serde() {
 }
 
 const T_SIM: i64 = 1_795_420_800_000;
+
+/// A string field past `limits.max_field_bytes` refuses its event alone, as
+/// `field_too_long`, in either reader; the rest of the batch goes on.
+#[test]
+fn a_field_over_the_length_limit_is_refused_alone() {
+    let long = "A".repeat(65);
+    let name = "名".repeat(30); // 90 bytes: free text is held to the limit too
+    let frame = format!(
+        r#"[{{"type":"agent_state","ts":"2026-11-23T08:00:00Z","agent":"{long}","state":"ready"}},
+           {{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A1","name":"{name}"}},
+           {{"type":"agent_login","ts":"2026-11-23T08:00:00Z","agent":"A2","name":"王芳"}}]"#
+    );
+    for serde_only in [false, true] {
+        let (mut ev, mut rej) = (Vec::new(), Vec::new());
+        if serde_only {
+            // An escaped quote sends the frame down the serde path.
+            let f = frame.replace("王芳", "王\\\"芳");
+            super::decode::decode_limited(&f, &Id::from("c"), 64, &mut ev, &mut rej);
+        } else {
+            super::decode::decode_limited(&frame, &Id::from("c"), 64, &mut ev, &mut rej);
+        }
+        let reasons: Vec<_> = rej.iter().map(|r| (r.reason, r.index)).collect();
+        assert_eq!(
+            reasons,
+            [(R::FieldTooLong, Some(0)), (R::FieldTooLong, Some(1))],
+            "serde only: {serde_only}"
+        );
+        assert!(rej[0].message.contains("`agent`"), "{}", rej[0].message);
+        assert_eq!(ev.len(), 1);
+    }
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// JSON-ish text built from the protocol's own pieces, so the decoder's deep
+    /// paths (types, fields, batches, broken JSON) are reached, not only "bad JSON".
+    fn frame_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just(",".to_string()),
+            Just(":".to_string()),
+            Just("null".to_string()),
+            Just("-1".to_string()),
+            Just("1e400".to_string()),
+            Just("18446744073709551616".to_string()),
+            Just(r#""type""#.to_string()),
+            Just(r#""ts""#.to_string()),
+            Just(r#""agent""#.to_string()),
+            Just(r#""call""#.to_string()),
+            Just(r#""state""#.to_string()),
+            Just(r#""seq""#.to_string()),
+            Just(r#""source""#.to_string()),
+            Just(r#""agent_state""#.to_string()),
+            Just(r#""call_offered""#.to_string()),
+            Just(r#""2026-11-23T08:00:00Z""#.to_string()),
+            Just(r#""ready""#.to_string()),
+            "\"[^\"]{0,80}\"",
+            "[ -~]{0,8}",
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// The fuzz target's body, on arbitrary bytes: never panics.
+        #[test]
+        fn the_decoder_never_panics_on_bytes(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            super::super::decode::fuzz_decode(&data);
+        }
+
+        /// On protocol-shaped text: never panics, and whatever is not an accepted
+        /// event is answered by a rejection (so nothing vanishes unexplained): a
+        /// frame that yields no events says why.
+        #[test]
+        fn the_decoder_accepts_or_says_why(text in frame_text()) {
+            super::super::decode::fuzz_decode(text.as_bytes());
+            let (ev, rej) = run(&text);
+            if ev.is_empty() && text.contains("type") {
+                prop_assert!(!rej.is_empty(), "no event and no rejection for {text:?}");
+            }
+            for e in &ev {
+                prop_assert!(crate::event::valid_id(&e.source));
+            }
+        }
+    }
+}

@@ -60,6 +60,8 @@ fn start(source: &str) -> Bridge {
         named: true,
         cancel: cancel.clone(),
         max_frame_bytes: 1024,
+        max_field_bytes: 256,
+        events_per_sec: 50_000,
     };
     let pipe = Pipe { incoming, outgoing: PollSender::new(outgoing) };
     let session = tokio::spawn(run(pipe, s));
