@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub sources: Vec<SourceView>,
     /// Components currently reported down.
     pub faults: Vec<FaultView>,
+    /// Average handle time today over every agent, seconds (`Floor::aht_secs`).
+    pub aht_secs: Option<f64>,
 }
 
 impl Snapshot {
@@ -61,6 +63,13 @@ pub struct QueueView {
     pub waiting: Vec<WaitingCall>,
     /// One tally per entry of `Snapshot::windows`.
     pub windows: Vec<Tally>,
+    /// Logged-in agents whose current or last call is of this queue (the floor
+    /// knows no skills: who works it is who took its calls), and of those, ready.
+    pub staffed: u32,
+    pub available: u32,
+    /// Calls offered per minute over the last 60 minutes, oldest first (as far
+    /// as the longest rolling window reaches; zeros beyond it).
+    pub trend: Vec<u32>,
 }
 
 impl QueueView {

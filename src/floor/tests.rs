@@ -11,7 +11,12 @@ fn id(s: &str) -> Id {
 
 fn cfg() -> FloorConfig {
     let mut c = FloorConfig::default();
-    c.queues = vec![QueueConfig { id: "billing".into(), name: "账单".into(), params: c.queue_defaults }];
+    c.queues = vec![QueueConfig {
+        id: "billing".into(),
+        name: "账单".into(),
+        names: Default::default(),
+        params: c.queue_defaults,
+    }];
     c
 }
 

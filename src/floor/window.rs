@@ -70,6 +70,12 @@ impl Tally {
         }
     }
 
+    /// Abandon rate: abandoned ÷ offered in the window (short abandons included:
+    /// this is what callers did, not what the answer rate forgives).
+    pub fn abandon_rate(&self) -> Option<f64> {
+        ratio(self.abandoned, self.offered.max(self.abandoned))
+    }
+
     /// Average speed of answer, seconds, over answers with a known wait.
     pub fn asa_secs(&self) -> Option<f64> {
         (self.answered_with_wait > 0)
@@ -146,6 +152,27 @@ impl Ring {
 }
 
 impl Ring {
+    /// Calls offered per `step_ms` over the `n` steps ending at `now`, oldest
+    /// first: the wall's trend line. A step shorter than a slice counts whole slices.
+    pub fn offered_series(&self, now: Ts, step_ms: i64, n: usize) -> Vec<u32> {
+        let step = step_ms.max(self.bucket_ms);
+        let per = (step / self.bucket_ms).max(1);
+        let end = now.div_euclid(self.bucket_ms);
+        let len = self.slots.len() as i64;
+        let mut out = vec![0u32; n];
+        for (i, v) in out.iter_mut().enumerate() {
+            // Step i covers the `per` slices ending `(n - 1 - i) * per` before the newest.
+            let last = end - (n - 1 - i) as i64 * per;
+            for s in (last - per + 1)..=last {
+                let slot = &self.slots[usize::try_from(s.rem_euclid(len)).unwrap_or(0)];
+                if slot.0 == s {
+                    *v += slot.1.offered;
+                }
+            }
+        }
+        out
+    }
+
     /// The slice length and the slices holding counts, for a checkpoint.
     pub(super) fn parts(&self) -> (i64, impl Iterator<Item = (i64, &Tally)>) {
         let held = self.slots.iter().filter(|(n, t)| *n != i64::MIN && *t != Tally::default());

@@ -20,4 +20,5 @@ mod restart;
 mod shutdown;
 mod tidy;
 mod vendors;
+mod wall_layout;
 mod wallboard;
