@@ -604,7 +604,7 @@ impl Floor {
         let mut agents_by_state = [0u32; 6];
         let mut team_counts: FastMap<&Id, [u32; 6]> = FastMap::default();
         let mut agents = Vec::with_capacity(self.agents.len());
-        let mut staffing = vec![(0u32, 0u32); self.queues.len()];
+        let mut staffing = vec![0u32; self.queues.len()];
         for a in self.agents.values() {
             let Some(state) = a.state else { continue };
             agents_by_state[state.index()] += 1;
@@ -612,14 +612,14 @@ impl Floor {
                 team_counts.entry(t).or_default()[state.index()] += 1;
             }
             if let Some(i) = a.queue.as_ref().and_then(|q| self.queue_index.get(q)) {
-                staffing[*i].0 += 1;
-                staffing[*i].1 += u32::from(state == AgentState::Ready);
+                staffing[*i] += 1;
             }
             agents.push(a.clone());
         }
         let mut queues: Vec<QueueView> = queues;
-        for (q, (staffed, available)) in queues.iter_mut().zip(staffing) {
-            (q.staffed, q.available) = (staffed, available);
+        let ready = agents_by_state[AgentState::Ready.index()];
+        for (q, staffed) in queues.iter_mut().zip(staffing) {
+            (q.staffed, q.available) = (staffed, ready);
         }
         let teams = self
             .teams

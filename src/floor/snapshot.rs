@@ -63,8 +63,9 @@ pub struct QueueView {
     pub waiting: Vec<WaitingCall>,
     /// One tally per entry of `Snapshot::windows`.
     pub windows: Vec<Tally>,
-    /// Logged-in agents whose current or last call is of this queue (the floor
-    /// knows no skills: who works it is who took its calls), and of those, ready.
+    /// Agents on this queue's calls now (ringing, talking, hold, after-call
+    /// work), and the agents ready to take one: the floor knows no skills, so
+    /// any ready agent is available to every queue.
     pub staffed: u32,
     pub available: u32,
     /// Calls offered per minute over the last 60 minutes, oldest first (as far

@@ -273,6 +273,27 @@ mod tests {
         assert_eq!(r.sum(3_600_000, 3_600_000).offered, 4);
     }
 
+    /// The wall's trend line: one count per minute, oldest first, ending with
+    /// the minute of `now`; minutes past the ring's reach are zero.
+    #[test]
+    fn offered_series_counts_per_step_oldest_first() {
+        let mut r = Ring::new(10_000, 3_600_000);
+        // Minute 59 (the newest of 0..60): 3 calls; minute 58: 1; minute 0: 2.
+        for (ts, n) in [(3_590_000, 2), (3_545_000, 1), (3_485_000, 1), (5_000, 2)] {
+            bump(r.at(ts), n);
+        }
+        let s = r.offered_series(3_599_999, 60_000, 60);
+        assert_eq!(s.len(), 60);
+        assert_eq!((s[59], s[58], s[0]), (3, 1, 2), "{s:?}");
+        assert_eq!(s.iter().sum::<u32>(), 6, "every call counted once");
+        // A series longer than the ring reaches: the older steps are empty.
+        let s = r.offered_series(3_599_999, 60_000, 120);
+        assert_eq!((s[119], s[60], s[59]), (3, 2, 0), "{s:?}");
+        let t = Tally { offered: 8, abandoned: 2, ..Tally::default() };
+        assert_eq!(t.abandon_rate(), Some(0.25));
+        assert_eq!(Tally::default().abandon_rate(), None);
+    }
+
     /// The shortcut past the newest slice sums what the full walk sums, for
     /// windows before, across and after the slices written.
     #[test]

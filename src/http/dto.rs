@@ -398,7 +398,7 @@ pub struct WallQueueDto<'a> {
     pub waiting: usize,
     pub oldest_since: Option<Ts>,
     pub windows: BTreeMap<&'a str, WindowDto>,
-    /// Agents on this queue's calls (current or last) and of those ready.
+    /// Agents on this queue's calls now, and ready agents (any queue's).
     pub staffed: u32,
     pub available: u32,
     /// Offered per minute, the last 60 minutes, oldest first.
