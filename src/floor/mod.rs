@@ -611,7 +611,10 @@ impl Floor {
             if let Some(t) = &a.team {
                 team_counts.entry(t).or_default()[state.index()] += 1;
             }
-            if let Some(i) = a.queue.as_ref().and_then(|q| self.queue_index.get(q)) {
+            // Serving the queue: on one of its calls or in the work after it
+            // (an agent may keep its last call's queue while ready).
+            let serving = state.on_call() || state == AgentState::Acw;
+            if let Some(i) = a.queue.as_ref().filter(|_| serving).and_then(|q| self.queue_index.get(q)) {
                 staffing[*i] += 1;
             }
             agents.push(a.clone());

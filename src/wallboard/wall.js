@@ -160,7 +160,9 @@ function frame() {
     renderHeader(now);
   }
   if (queuesDirty) { queuesDirty = false; renderQueues(now); }
-  if (headsDirty) { headsDirty = false; renderPanelHeads(); layoutDirty = true; }
+  // Team deltas come with every update (their counts move); only a changed
+  // name asks for a new layout, which is the one costly step.
+  if (headsDirty) { headsDirty = false; if (renderPanelHeads()) layoutDirty = true; }
   if (scriptsDirty) { scriptsDirty = false; renderScripts(); layoutDirty = true; }
   if (alertsDirty) { alertsDirty = false; renderAlerts(now); }
   if (layoutDirty) { layoutDirty = false; layout(); }
@@ -475,13 +477,19 @@ function fitText(text, em) {
   return text.slice(0, lo) + "…";
 }
 
+/// Writes the team heads; true when any text changed.
 function renderPanelHeads() {
   const m = model();
+  let changed = false;
   for (const p of panels.values()) {
     const t = p.key === NO_TEAM ? null : m.teams.get(p.key);
-    setText(p.name, p.key === NO_TEAM ? T.no_team : teamName(p.key));
-    setText(p.lead, t && t.lead ? `${T.lead} ${t.lead}` : "");
+    const name = p.key === NO_TEAM ? T.no_team : teamName(p.key);
+    const lead = t && t.lead ? `${T.lead} ${t.lead}` : "";
+    if (p.name.textContent !== name || p.lead.textContent !== lead) changed = true;
+    setText(p.name, name);
+    setText(p.lead, lead);
   }
+  return changed;
 }
 
 /// A team as one summary tile (the densest floors): its counts by state.
