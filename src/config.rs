@@ -468,7 +468,11 @@ impl RawConfig {
         };
 
         let incidents = match self.incidents.validate() {
-            Ok(i) => Some(i),
+            Ok(mut i) => {
+                // Scripts say queues by their display names, which the floor owns.
+                i.queue_names = floor.queues.iter().map(|q| (q.id.clone(), q.names.clone())).collect();
+                Some(i)
+            }
             Err(problems) => {
                 errs.extend(problems);
                 None

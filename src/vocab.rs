@@ -231,6 +231,33 @@ pub enum Language {
     En,
 }
 
+/// A display name in each language (`names = { zh = "账单查询", en = "Billing" }`
+/// on a queue, team or component), so every screen and customer-facing script
+/// speaks one language. Either may be missing: a name given only in Chinese is
+/// shown on the English page too, which is the site's choice, not a mix-up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Names {
+    pub zh: Option<String>,
+    pub en: Option<String>,
+}
+
+impl Names {
+    /// The name in `lang`, else the other one, else `None`.
+    pub fn get(&self, lang: Language) -> Option<&str> {
+        let (first, second) = match lang {
+            Language::ZhCn => (&self.zh, &self.en),
+            Language::En => (&self.en, &self.zh),
+        };
+        first.as_deref().or(second.as_deref()).filter(|n| !n.is_empty())
+    }
+
+    /// Whether neither language is given.
+    pub fn is_empty(&self) -> bool {
+        self.zh.as_deref().is_none_or(str::is_empty) && self.en.as_deref().is_none_or(str::is_empty)
+    }
+}
+
 /// `a, b or c`: the valid spellings, for config and API errors.
 pub fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let names: Vec<&str> = names.into_iter().collect();
@@ -258,6 +285,11 @@ mod tests {
             assert_eq!(AlertState::parse(s.as_str()), Some(s));
         }
         assert_eq!(Kind::parse("acw_overun"), None);
+        let n = Names { zh: Some("账单".into()), en: None };
+        assert_eq!(n.get(Language::En), Some("账单"), "a name given only in Chinese is still a name");
+        let n = Names { zh: Some("账单".into()), en: Some("Billing".into()) };
+        assert_eq!((n.get(Language::ZhCn), n.get(Language::En)), (Some("账单"), Some("Billing")));
+        assert_eq!(Names::default().get(Language::En), None);
         assert_eq!(Severity::parse("fatal"), None);
         assert_eq!(AlertState::parse("open"), None);
         assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Critical);

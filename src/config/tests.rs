@@ -180,9 +180,11 @@ fn alert_defaults_follow_the_contract() {
 fn wallboard_section_is_validated_and_follows_the_alert_rules() {
     let c = Config::default();
     assert_eq!(c.wallboard.read_access, ReadAccess::Lan);
-    assert_eq!(c.wallboard.push_interval_ms, 250);
+    assert_eq!(c.wallboard.push_interval_ms, 200);
     assert_eq!(c.wallboard.window, "15m");
-    assert_eq!(c.floor.snapshot_interval_ms, 125);
+    assert_eq!(c.floor.snapshot_interval_ms, 100);
+    // Ten wall updates a second are allowed; fewer than that is not a wall.
+    assert_eq!(parse_ok("[wallboard]\npush_interval_ms = 100\n").wallboard.push_interval_ms, 100);
     // Thresholds not given follow [alerts], so a tile turns red with its alert.
     let c = parse_ok("[alerts]\nlongest_wait_max_secs = 45\nanswer_rate_min = 0.9\n");
     assert_eq!(c.wallboard.longest_wait_crit_secs, 45);
@@ -196,7 +198,7 @@ fn wallboard_section_is_validated_and_follows_the_alert_rules() {
     assert_eq!(c.wallboard.read_access, ReadAccess::Loopback);
 
     let errs = parse_err(
-        "[wallboard]\npush_interval_ms = 100\nwindow = \"5m\"\nwaiting_warn = 9\nwaiting_crit = 3\n\
+        "[wallboard]\npush_interval_ms = 99\nwindow = \"5m\"\nwaiting_warn = 9\nwaiting_crit = 3\n\
          answer_rate_warn = 0.7\nanswer_rate_crit = 0.8\nservice_level_warn_margin = 2.0\n",
     );
     let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();

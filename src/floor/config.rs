@@ -15,6 +15,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::event::valid_id;
+use crate::vocab::Names;
 
 /// `(key, message)` problems, mapped onto file:line:key by `config`.
 pub type Problems = Vec<(String, String)>;
@@ -149,6 +150,8 @@ impl Default for QueueParams {
 pub struct QueueConfig {
     pub id: String,
     pub name: String,
+    /// Display names per language for the pages and scripts (`name` is the fallback).
+    pub names: Names,
     pub params: QueueParams,
 }
 
@@ -156,6 +159,8 @@ pub struct QueueConfig {
 pub struct TeamConfig {
     pub id: String,
     pub name: String,
+    /// Display names per language for the pages (`name` is the fallback).
+    pub names: Names,
     /// The team lead's name, shown on the wallboard.
     pub lead: Option<String>,
 }
@@ -246,6 +251,7 @@ pub struct RawQueueParams {
 pub struct RawQueue {
     id: String,
     name: Option<String>,
+    names: Option<Names>,
     sl_threshold_secs: Option<u32>,
     sl_target: Option<f64>,
     short_abandon_secs: Option<u32>,
@@ -258,6 +264,7 @@ pub struct RawQueue {
 pub struct RawTeam {
     id: String,
     name: Option<String>,
+    names: Option<Names>,
     lead: Option<String>,
 }
 
@@ -351,7 +358,12 @@ impl RawFloorTables {
                 sl_abandons: q.sl_abandons,
             };
             let p = params(errs, &key, &raw, queue_defaults);
-            queues.push(QueueConfig { name: q.name.unwrap_or_else(|| q.id.clone()), id: q.id, params: p });
+            queues.push(QueueConfig {
+                name: q.name.unwrap_or_else(|| q.id.clone()),
+                names: q.names.unwrap_or_default(),
+                id: q.id,
+                params: p,
+            });
         }
 
         let mut teams = Vec::new();
@@ -362,7 +374,12 @@ impl RawFloorTables {
             } else if !team_ids.insert(t.id.clone()) {
                 errs.push(problem(format!("teams[{i}].id"), format!("team `{}` is defined twice", t.id)));
             }
-            teams.push(TeamConfig { name: t.name.unwrap_or_else(|| t.id.clone()), id: t.id, lead: t.lead });
+            teams.push(TeamConfig {
+                name: t.name.unwrap_or_else(|| t.id.clone()),
+                names: t.names.unwrap_or_default(),
+                id: t.id,
+                lead: t.lead,
+            });
         }
 
         let max_queues = positive(errs, "floor.max_queues", floor.max_queues, 2000);
@@ -372,10 +389,10 @@ impl RawFloorTables {
                 format!("{} queues are configured but max_queues is {max_queues}", queues.len()),
             ));
         }
-        // Eight snapshots a second on the clock's grid: the wallboard pushes on
-        // the 250 ms grid, two of these, just after the engine has published, so
-        // its updates carry fresh snapshots (and /api/floor is at most 125 ms old).
-        let snapshot_interval_ms = floor.snapshot_interval_ms.unwrap_or(125);
+        // Ten snapshots a second on the clock's grid: the wallboard pushes on
+        // the 200 ms grid, two of these, just after the engine has published, so
+        // its updates carry fresh snapshots (and /api/floor is at most 100 ms old).
+        let snapshot_interval_ms = floor.snapshot_interval_ms.unwrap_or(100);
         if !(50..=10_000).contains(&snapshot_interval_ms) {
             errs.push(problem("floor.snapshot_interval_ms", "must be between 50 and 10000"));
         }

@@ -809,6 +809,7 @@ impl Floor {
                     .map(|&w| q.ring.as_ref().map(|r| r.sum(now, w)).unwrap_or_default())
                     .collect();
                 tallies.push(q.shift.get(shift.start));
+                let trend = q.ring.as_ref().map(|r| r.offered_series(now, 60_000, 60)).unwrap_or_default();
                 QueueView {
                     id: q.id.clone(),
                     name: q.name.clone(),
@@ -823,6 +824,9 @@ impl Floor {
                         .map(|(since, call)| WaitingCall { call: call.clone(), since: *since })
                         .collect(),
                     windows: tallies,
+                    staffed: 0,
+                    available: 0,
+                    trend,
                 }
             })
             .collect();
@@ -830,13 +834,25 @@ impl Floor {
         let mut agents_by_state = [0u32; 6];
         let mut team_counts: FastMap<&Id, [u32; 6]> = FastMap::default();
         let mut agents = Vec::with_capacity(self.agents.len());
+        let mut staffing = vec![0u32; self.queues.len()];
         for a in self.agents.values() {
             let Some(state) = a.state else { continue };
             agents_by_state[state.index()] += 1;
             if let Some(t) = &a.team {
                 team_counts.entry(t).or_default()[state.index()] += 1;
             }
+            // Serving the queue: on one of its calls or in the work after it
+            // (an agent may keep its last call's queue while ready).
+            let serving = state.on_call() || state == AgentState::Acw;
+            if let Some(i) = a.queue.as_ref().filter(|_| serving).and_then(|q| self.queue_index.get(q)) {
+                staffing[*i] += 1;
+            }
             agents.push(a.clone());
+        }
+        let mut queues: Vec<QueueView> = queues;
+        let ready = agents_by_state[AgentState::Ready.index()];
+        for (q, staffed) in queues.iter_mut().zip(staffing) {
+            (q.staffed, q.available) = (staffed, ready);
         }
         let teams = self
             .teams
@@ -889,6 +905,7 @@ impl Floor {
             teams,
             sources,
             faults,
+            aht_secs: self.aht_secs(),
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub sources: Vec<SourceView>,
     /// Components currently reported down.
     pub faults: Vec<FaultView>,
+    /// Average handle time today over every agent, seconds (`Floor::aht_secs`).
+    pub aht_secs: Option<f64>,
 }
 
 impl Snapshot {
@@ -61,6 +63,14 @@ pub struct QueueView {
     pub waiting: Vec<WaitingCall>,
     /// One tally per entry of `Snapshot::windows`.
     pub windows: Vec<Tally>,
+    /// Agents on this queue's calls now (ringing, talking, hold, after-call
+    /// work), and the agents ready to take one: the floor knows no skills, so
+    /// any ready agent is available to every queue.
+    pub staffed: u32,
+    pub available: u32,
+    /// Calls offered per minute over the last 60 minutes, oldest first (as far
+    /// as the longest rolling window reaches; zeros beyond it).
+    pub trend: Vec<u32>,
 }
 
 impl QueueView {

@@ -11,7 +11,12 @@ fn id(s: &str) -> Id {
 
 fn cfg() -> FloorConfig {
     let mut c = FloorConfig::default();
-    c.queues = vec![QueueConfig { id: "billing".into(), name: "账单".into(), params: c.queue_defaults }];
+    c.queues = vec![QueueConfig {
+        id: "billing".into(),
+        name: "账单".into(),
+        names: Default::default(),
+        params: c.queue_defaults,
+    }];
     c
 }
 
@@ -660,4 +665,30 @@ mod limits_prop {
             prop_assert_eq!(f.events_applied(), applied);
         }
     }
+}
+
+/// Per queue, the wall shows who works it now (agents on its calls) and who is
+/// ready to, and a per-minute trend of offers.
+#[test]
+fn queues_count_their_staff_and_keep_a_trend() {
+    let (_, _, s) = run(
+        &[
+            login(0.0, "A1", "t"),
+            login(0.0, "A2", "t"),
+            login(0.0, "A3", "t"),
+            offered(10.0, "C1", "billing"),
+            answered_in(12.0, "C1", "A1", "billing"),
+            offered(70.0, "C2", "billing"),
+            answered_in(72.0, "C2", "A2", "billing"),
+            ended(80.0, "C2", "A2"),
+            state(81.0, "A2", AgentState::Ready, None),
+        ],
+        90.0,
+    );
+    let q = queue(&s, "billing");
+    // A1 talks on billing; A2 (done) and A3 are ready for any queue.
+    assert_eq!((q.staffed, q.available), (1, 2));
+    assert_eq!(q.trend.len(), 60);
+    assert_eq!(q.trend.iter().sum::<u32>(), 2, "{:?}", q.trend);
+    assert_eq!(q.trend[59], 1, "the newest minute holds C2: {:?}", q.trend);
 }

@@ -70,6 +70,12 @@ impl Tally {
         }
     }
 
+    /// Abandon rate: abandoned ÷ offered in the window (short abandons included:
+    /// this is what callers did, not what the answer rate forgives).
+    pub fn abandon_rate(&self) -> Option<f64> {
+        ratio(self.abandoned, self.offered.max(self.abandoned))
+    }
+
     /// Average speed of answer, seconds, over answers with a known wait.
     pub fn asa_secs(&self) -> Option<f64> {
         (self.answered_with_wait > 0)
@@ -146,6 +152,27 @@ impl Ring {
 }
 
 impl Ring {
+    /// Calls offered per `step_ms` over the `n` steps ending at `now`, oldest
+    /// first: the wall's trend line. A step shorter than a slice counts whole slices.
+    pub fn offered_series(&self, now: Ts, step_ms: i64, n: usize) -> Vec<u32> {
+        let step = step_ms.max(self.bucket_ms);
+        let per = (step / self.bucket_ms).max(1);
+        let end = now.div_euclid(self.bucket_ms);
+        let len = self.slots.len() as i64;
+        let mut out = vec![0u32; n];
+        for (i, v) in out.iter_mut().enumerate() {
+            // Step i covers the `per` slices ending `(n - 1 - i) * per` before the newest.
+            let last = end - (n - 1 - i) as i64 * per;
+            for s in (last - per + 1)..=last {
+                let slot = &self.slots[usize::try_from(s.rem_euclid(len)).unwrap_or(0)];
+                if slot.0 == s {
+                    *v += slot.1.offered;
+                }
+            }
+        }
+        out
+    }
+
     /// The slice length and the slices holding counts, for a checkpoint.
     pub(super) fn parts(&self) -> (i64, impl Iterator<Item = (i64, &Tally)>) {
         let held = self.slots.iter().filter(|(n, t)| *n != i64::MIN && *t != Tally::default());
@@ -244,6 +271,27 @@ mod tests {
         assert_eq!(r.sum(900_000, 900_000).offered, 3);
         // Slice 0 (ts 0 and 5_000) has slid out of a 60 min window ending at 3_600_000.
         assert_eq!(r.sum(3_600_000, 3_600_000).offered, 4);
+    }
+
+    /// The wall's trend line: one count per minute, oldest first, ending with
+    /// the minute of `now`; minutes past the ring's reach are zero.
+    #[test]
+    fn offered_series_counts_per_step_oldest_first() {
+        let mut r = Ring::new(10_000, 3_600_000);
+        // Minute 59 (the newest of 0..60): 3 calls; minute 58: 1; minute 0: 2.
+        for (ts, n) in [(3_590_000, 2), (3_545_000, 1), (3_485_000, 1), (5_000, 2)] {
+            bump(r.at(ts), n);
+        }
+        let s = r.offered_series(3_599_999, 60_000, 60);
+        assert_eq!(s.len(), 60);
+        assert_eq!((s[59], s[58], s[0]), (3, 1, 2), "{s:?}");
+        assert_eq!(s.iter().sum::<u32>(), 6, "every call counted once");
+        // A series longer than the ring reaches: the older steps are empty.
+        let s = r.offered_series(3_599_999, 60_000, 120);
+        assert_eq!((s[119], s[60], s[59]), (3, 2, 0), "{s:?}");
+        let t = Tally { offered: 8, abandoned: 2, ..Tally::default() };
+        assert_eq!(t.abandon_rate(), Some(0.25));
+        assert_eq!(Tally::default().abandon_rate(), None);
     }
 
     /// The shortcut past the newest slice sums what the full walk sums, for

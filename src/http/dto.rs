@@ -76,6 +76,8 @@ pub struct WindowDto {
     pub answer_rate: Option<f64>,
     pub service_level: Option<f64>,
     pub asa_secs: Option<f64>,
+    /// abandoned ÷ offered; null with no calls.
+    pub abandon_rate: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -140,6 +142,7 @@ fn window(t: &Tally, q: &crate::floor::QueueParams) -> WindowDto {
         answer_rate: t.answer_rate(),
         service_level: t.service_level(q),
         asa_secs: t.asa_secs(),
+        abandon_rate: t.abandon_rate(),
     }
 }
 
@@ -395,6 +398,11 @@ pub struct WallQueueDto<'a> {
     pub waiting: usize,
     pub oldest_since: Option<Ts>,
     pub windows: BTreeMap<&'a str, WindowDto>,
+    /// Agents on this queue's calls now, and ready agents (any queue's).
+    pub staffed: u32,
+    pub available: u32,
+    /// Offered per minute, the last 60 minutes, oldest first.
+    pub trend: &'a [u32],
 }
 
 impl<'a> WallQueueDto<'a> {
@@ -415,6 +423,9 @@ impl<'a> WallQueueDto<'a> {
                 .zip(&q.windows)
                 .map(|(w, t)| (w.label.as_str(), window(t, &q.params)))
                 .collect(),
+            staffed: q.staffed,
+            available: q.available,
+            trend: &q.trend,
         }
     }
 }
@@ -436,6 +447,8 @@ pub struct WallHeadDto {
     pub events_applied: u64,
     pub logged_in: u32,
     pub by_state: BTreeMap<&'static str, u32>,
+    /// Average handle time today, every agent, seconds.
+    pub aht_secs: Option<f64>,
 }
 
 impl WallHeadDto {
@@ -445,6 +458,7 @@ impl WallHeadDto {
             events_applied: s.events_applied,
             logged_in: s.agents_by_state.iter().sum(),
             by_state: by_state(&s.agents_by_state),
+            aht_secs: s.aht_secs,
         }
     }
 }
@@ -486,6 +500,33 @@ pub struct WallConfigDto<'a> {
     /// Every alert kind's name in both languages (`rules::kind_name`), so the pages
     /// keep no list of kinds of their own.
     pub kinds: BTreeMap<&'static str, KindNamesDto>,
+    /// The window the queue alert rules count over (`alerts.queue_window_secs`,
+    /// always one of the floor's), so a tile can show the rule's figure beside its own.
+    pub rule_window: String,
+    /// Display names per language of queues, teams and components, id → names.
+    pub names: WallNamesDto<'a>,
+}
+
+#[derive(Serialize)]
+pub struct WallNamesDto<'a> {
+    pub queues: BTreeMap<&'a str, NamesDto<'a>>,
+    pub teams: BTreeMap<&'a str, NamesDto<'a>>,
+    pub components: BTreeMap<&'a str, NamesDto<'a>>,
+}
+
+/// `{"zh-CN": "...", "en": "..."}`, either left out when the config does not give it.
+#[derive(Serialize)]
+pub struct NamesDto<'a> {
+    #[serde(rename = "zh-CN", skip_serializing_if = "Option::is_none")]
+    pub zh: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub en: Option<&'a str>,
+}
+
+impl<'a> NamesDto<'a> {
+    fn new(n: &'a crate::vocab::Names) -> NamesDto<'a> {
+        NamesDto { zh: n.zh.as_deref(), en: n.en.as_deref() }
+    }
 }
 
 #[derive(Serialize)]
@@ -522,8 +563,13 @@ impl<'a> WallConfigDto<'a> {
     pub fn new(
         w: &'a crate::wallboard::WallboardConfig,
         a: &'a crate::rules::AlertsConfig,
-        timezone: &'a str,
+        floor: &'a crate::floor::FloorConfig,
+        components: &'a BTreeMap<String, crate::vocab::Names>,
     ) -> WallConfigDto<'a> {
+        let timezone = floor.timezone.name();
+        let names = |it: &mut dyn Iterator<Item = (&'a str, &'a crate::vocab::Names)>| {
+            it.filter(|(_, n)| !n.is_empty()).map(|(id, n)| (id, NamesDto::new(n))).collect()
+        };
         let sorted = |m: &'a std::collections::HashMap<String, u32>| -> BTreeMap<&'a str, u32> {
             m.iter().map(|(k, v)| (k.as_str(), *v)).collect()
         };
@@ -558,6 +604,12 @@ impl<'a> WallConfigDto<'a> {
                     )
                 })
                 .collect(),
+            rule_window: crate::floor::config::window_label(a.queue_window_secs),
+            names: WallNamesDto {
+                queues: names(&mut floor.queues.iter().map(|q| (q.id.as_str(), &q.names))),
+                teams: names(&mut floor.teams.iter().map(|t| (t.id.as_str(), &t.names))),
+                components: names(&mut components.iter().map(|(id, n)| (id.as_str(), n))),
+            },
             limits: WallLimitsDto {
                 acw_secs: a.acw_overrun_secs,
                 acw_secs_by_team: sorted(&a.acw_overrun_secs_by_team),

@@ -7,7 +7,7 @@
 //!
 //! - on connect a full `snapshot` frame, then `delta` frames;
 //! - the feed publishes on a grid of `wallboard.push_interval_ms` (at least
-//!   250 ms: four a second), so a client gets at most one frame per slot; deltas
+//!   100 ms, 200 by default), so a client gets at most one frame per slot; deltas
 //!   that queue up while its socket is busy go out merged as one;
 //! - a client that falls behind the broadcast (its socket drains too slowly) gets
 //!   a fresh snapshot instead of what it missed; one whose socket takes nothing
@@ -86,7 +86,8 @@ impl FloorFeed {
         clock: Clock,
         cancel: CancellationToken,
     ) -> (Arc<FloorFeed>, tokio::task::JoinHandle<()>) {
-        let config = json(&WallConfigDto::new(&cfg.wallboard, &cfg.alerts, cfg.floor.timezone.name()));
+        let config =
+            json(&WallConfigDto::new(&cfg.wallboard, &cfg.alerts, &cfg.floor, &cfg.incidents.components));
         let interval = Duration::from_millis(cfg.wallboard.push_interval_ms);
         let (handle, feed) = Feed::new(snapshot, config, interval, clock);
         // The task's handle goes to the daemon's supervisor: a wall feed that died
@@ -367,7 +368,7 @@ impl Feed {
         // same rate never catches up once it has fallen behind — every change
         // would then wait most of an interval more. The grid is the clock's, the
         // one the engine publishes snapshots on (`floor.snapshot_interval_ms`,
-        // 125 ms by default, divides 250), and the feed reads [`FEED_LAG`] after
+        // 100 ms by default, divides 200), and the feed reads [`FEED_LAG`] after
         // each point: a change waits for the next point, not for the next point
         // and a snapshot up to an interval old.
         let mut next = Instant::now();

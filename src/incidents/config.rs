@@ -5,9 +5,11 @@
 //! With no section at all, the default playbooks for `traffic_surge`,
 //! `system_fault` and `source_down` apply: a floor gets the procedure on day one.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
-use crate::vocab::{self, About, Kind};
+use crate::vocab::{self, About, Kind, Language, Names};
 
 /// `(key, message)` problems, mapped onto file:line:key by `config`.
 pub type Problems = Vec<(String, String)>;
@@ -86,11 +88,23 @@ pub struct IncidentsConfig {
     /// (the wallboard, a LAN browser); call-back work needs the admin token or a
     /// loopback client to see them whole.
     pub mask_callers: bool,
+    /// Display names of components (`[incidents.components]`, e.g. `trunk-2 =
+    /// { zh = "2 号中继线", en = "trunk line 2" }`): scripts are read to
+    /// customers, who must never hear an internal id.
+    pub components: BTreeMap<String, Names>,
+    /// The floor's queue display names, handed in by `config` (the floor owns
+    /// them), for the same reason.
+    pub queue_names: BTreeMap<String, Names>,
 }
 
 impl Default for IncidentsConfig {
     fn default() -> IncidentsConfig {
-        IncidentsConfig { playbooks: default_playbooks(), mask_callers: true }
+        IncidentsConfig {
+            playbooks: default_playbooks(),
+            mask_callers: true,
+            components: BTreeMap::new(),
+            queue_names: BTreeMap::new(),
+        }
     }
 }
 
@@ -101,6 +115,30 @@ impl std::fmt::Display for PlaybookKind {
 }
 
 impl IncidentsConfig {
+    /// A queue's name as a script says it in `lang`: its display name, else its id.
+    pub fn queue_name<'a>(&'a self, id: &'a str, lang: Language) -> &'a str {
+        self.queue_names.get(id).and_then(|n| n.get(lang)).unwrap_or(id)
+    }
+
+    /// A component's name as a script says it in `lang`: its display name, else its id.
+    pub fn component_name<'a>(&'a self, id: &'a str, lang: Language) -> &'a str {
+        self.components.get(id).and_then(|n| n.get(lang)).unwrap_or(id)
+    }
+
+    /// Fills a playbook's template in `lang` with display names (see [`render`]).
+    pub fn render_in(
+        &self,
+        template: &str,
+        queue: Option<&str>,
+        component: Option<&str>,
+        eta_mins: u32,
+        lang: Language,
+    ) -> String {
+        let q = queue.map(|q| self.queue_name(q, lang));
+        let c = component.map(|c| self.component_name(c, lang));
+        render(template, q, c, eta_mins, lang == Language::ZhCn)
+    }
+
     /// The playbook for an alert of `kind` on `queue`/`component`: the most
     /// specific that matches, a site's own before the defaults.
     pub fn playbook_for(
@@ -198,6 +236,8 @@ pub struct RawIncidentsConfig {
     /// Replace the default playbooks instead of adding to them.
     pub replace_defaults: bool,
     pub playbooks: Vec<RawPlaybook>,
+    /// Component id → display names per language.
+    pub components: BTreeMap<String, Names>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -274,7 +314,12 @@ impl RawIncidentsConfig {
         if !errs.is_empty() {
             return Err(errs);
         }
-        Ok(IncidentsConfig { playbooks, mask_callers: self.mask_callers.unwrap_or(true) })
+        Ok(IncidentsConfig {
+            playbooks,
+            mask_callers: self.mask_callers.unwrap_or(true),
+            components: self.components,
+            queue_names: BTreeMap::new(),
+        })
     }
 }
 

@@ -37,7 +37,7 @@ use crate::store::incidents::{
     ScriptVersion, TimelineEntry,
 };
 use crate::store::{AlertRecord, StoreError, StoreHandle};
-use crate::vocab::{AlertState, Kind, Severity};
+use crate::vocab::{AlertState, Kind, Language, Severity};
 pub use config::{IncidentsConfig, Playbook, PlaybookKind, RawIncidentsConfig};
 
 /// The actor name on the timeline for what the daemon did by itself.
@@ -511,19 +511,19 @@ impl State {
         b.timeline.push((id.clone(), entry(now, "opened", SYSTEM, Some(a.message.clone()))));
         let script = ScriptVersion {
             version: 1,
-            text_zh: config::render(
+            text_zh: self.cfg.render_in(
                 &pb.script_zh,
                 a.queue.as_deref(),
                 component.as_deref(),
                 pb.expected_recovery_mins,
-                true,
+                Language::ZhCn,
             ),
-            text_en: config::render(
+            text_en: self.cfg.render_in(
                 &pb.script_en,
                 a.queue.as_deref(),
                 component.as_deref(),
                 pb.expected_recovery_mins,
-                false,
+                Language::En,
             ),
             author: SYSTEM.into(),
             created_at: now,
@@ -718,8 +718,14 @@ impl State {
         let (q, c) = (m.queue.as_deref(), m.component.as_deref().or(Some(m.title.as_str())));
         let script = ScriptVersion {
             version: 1,
-            text_zh: m.script_zh.clone().unwrap_or_else(|| config::render(&pb.script_zh, q, c, eta, true)),
-            text_en: m.script_en.clone().unwrap_or_else(|| config::render(&pb.script_en, q, c, eta, false)),
+            text_zh: m
+                .script_zh
+                .clone()
+                .unwrap_or_else(|| self.cfg.render_in(&pb.script_zh, q, c, eta, Language::ZhCn)),
+            text_en: m
+                .script_en
+                .clone()
+                .unwrap_or_else(|| self.cfg.render_in(&pb.script_en, q, c, eta, Language::En)),
             author: m.by.clone(),
             created_at: now,
             published_at: m.publish.then_some(now),

@@ -24,6 +24,28 @@ fn templates_fill_queue_component_and_eta_in_each_language() {
     assert_eq!(en, "trunk-2 back within 15 minutes; {typo}", "unknown placeholders stay visible");
 }
 
+/// Scripts are read to customers: display names in the script's language, never
+/// an internal id once the config names the part ("因系统故障（trunk-2）" was the bug).
+#[test]
+fn scripts_say_display_names_in_their_own_language() {
+    use crate::vocab::{Language, Names};
+    let mut cfg = IncidentsConfig::default();
+    let names = |zh: &str, en: &str| Names { zh: Some(zh.into()), en: Some(en.into()) };
+    cfg.components.insert("trunk-2".into(), names("2 号中继线", "trunk line 2"));
+    cfg.queue_names.insert("billing".into(), names("账单查询", "Billing"));
+    let t = "{queue}（{component}）";
+    assert_eq!(
+        cfg.render_in(t, Some("billing"), Some("trunk-2"), 30, Language::ZhCn),
+        "账单查询（2 号中继线）"
+    );
+    assert_eq!(
+        cfg.render_in(t, Some("billing"), Some("trunk-2"), 30, Language::En),
+        "Billing（trunk line 2）"
+    );
+    // A part the config does not name is still said, by its id.
+    assert_eq!(cfg.render_in(t, None, Some("ivr"), 30, Language::En), "the affected（ivr）");
+}
+
 #[test]
 fn defaults_cover_surges_faults_silent_sources_and_manual_incidents() {
     let cfg = IncidentsConfig::default();

@@ -636,7 +636,12 @@ mod tests {
                 params.sl_abandons = *v;
                 params.sl_threshold_secs = 20;
                 params.short_abandon_secs = 5;
-                QueueConfig { id: v.as_str().into(), name: v.as_str().into(), params }
+                QueueConfig {
+                    id: v.as_str().into(),
+                    name: v.as_str().into(),
+                    names: Default::default(),
+                    params,
+                }
             })
             .collect();
         // Through the counting task's own code (the engine's path to these counters).

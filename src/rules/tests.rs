@@ -22,8 +22,12 @@ struct Config {
 fn cfg() -> Config {
     let mut c = Config { floor: FloorConfig::default(), alerts: AlertsConfig::default() };
     c.alerts.language = Language::En;
-    c.floor.queues =
-        vec![QueueConfig { id: "billing".into(), name: "Billing".into(), params: c.floor.queue_defaults }];
+    c.floor.queues = vec![QueueConfig {
+        id: "billing".into(),
+        name: "Billing".into(),
+        names: Default::default(),
+        params: c.floor.queue_defaults,
+    }];
     c
 }
 

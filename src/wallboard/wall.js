@@ -1,15 +1,17 @@
-// The wall (/): a TV read from across the room. Kiosk mode, no scrolling: the
-// page scales itself so every queue tile and every agent fits on the screen.
+// The wall (/): a TV read from across the room. Kiosk mode, no scrolling: every
+// region has a budget of the screen (header, alerts, script, tiles, state line)
+// and the agents take what is left, at a density computed from that room and
+// their number — never measured by trial, so a layout is one read of the room.
 //
 // URL parameters: ?lang=zh-CN|en, ?queues=id,id (which tiles, in that order),
 // ?teams=id,id (which teams), for a floor with one TV per area.
 
 import {
-  T, STATES, FloorStream, AlertStream, alertOrder, alertHeadline, collator, el, setText, icon,
-  installIcons, fmtInt, fmtPct, fmtPct0, fmtDur, fmtClock, fmtDate, overrunLevel, limitFor, stateLabel,
+  T, lang, STATES, FloorStream, AlertStream, alertOrder, collator, el, setText, icon,
+  installIcons, fmtInt, fmtPct, fmtPct0, fmtDur, fmtClock, fmtDate, fmtTime, overrunLevel, limitFor, stateLabel,
   reasonLabel, wireLangToggle,
 } from "./common.js";
-import { ScriptStream, renderScripts } from "./incidents.js";
+import { ScriptStream } from "./incidents.js";
 
 installIcons();
 const $ = (id) => document.getElementById(id);
@@ -18,51 +20,152 @@ const listParam = (k) => (params.get(k) || "").split(",").map((s) => s.trim()).f
 const onlyQueues = listParam("queues");
 const onlyTeams = listParam("teams");
 
+// The wall's own words (the shared ones are in common.js's T).
+const WALL = {
+  "zh-CN": {
+    script: "统一应答口径",
+    mins: (m) => `${m} 分钟`,
+    shift_totals: "本班次",
+    asa: "平均应答",
+    aht: "平均处理（今日）",
+    abandon: "放弃率",
+    staffed: (n, r) => `处理中 ${n} · 全场空闲 ${r}`,
+    trend: "近 60 分钟呼入",
+    rule: (w) => `告警按${w}`,
+    at: (t) => `${t} 时`,
+    now: "现",
+    page: (n, p, total) => `另有 ${n} 条 · ${p}/${total}`,
+    agents: (n) => `${n} 名坐席`,
+    limit: "上限",
+    more_scripts: (n) => `另有 ${n} 条口径（见班组长控制台）`,
+  },
+  en: {
+    script: "Unified reply",
+    mins: (m) => `${m} min`,
+    shift_totals: "This shift",
+    asa: "ASA",
+    aht: "AHT (today)",
+    abandon: "Abandoned",
+    staffed: (n, r) => `${n} on its calls · ${r} ready (floor)`,
+    trend: "Offered, last 60 min",
+    rule: (w) => `alerts over ${w}`,
+    at: (t) => `at ${t}`,
+    now: "now",
+    page: (n, p, total) => `${n} more · ${p}/${total}`,
+    agents: (n) => `${n} agents`,
+    limit: "limit",
+    more_scripts: (n) => `${n} more scripts (on the team-lead console)`,
+  },
+};
+const W = () => WALL[lang] || WALL.en;
+
+/// A window label ("15m", "90s", "shift") as the page says it ("15 分钟").
+function windowName(w) {
+  if (!w) return "";
+  if (w === "shift") return W().shift_totals;
+  if (w.endsWith("m")) return W().mins(w.slice(0, -1));
+  return T.window(w);
+}
+
 const cells = new Map(); // agent id → cell
 const tiles = new Map(); // queue id → tile
 const panels = new Map(); // team key → panel
 const NO_TEAM = "\u0000none";
-let layoutDirty = true;
 
 const stream = new FloorStream({ onFrame, onStatus });
-const alerts = new AlertStream({ onChange: () => { renderAlerts(); } });
-// While an incident is open, its unified reply script in large type.
-// Only a real change touches the page, and it asks for a fit only if something
-// no longer fits: a forced re-fit of 2,000 agents is a long task, and a floor in
-// trouble may see scripts come and go often.
-let shownScripts = "[]";
+const alerts = new AlertStream({ onChange: () => { alertsDirty = true; schedule(); } });
+let scriptList = [];
+let scriptKey = "[]";
 const scripts = new ScriptStream((list) => {
   const key = JSON.stringify(list);
-  if (key === shownScripts) return;
-  shownScripts = key;
-  renderScripts($("incident"), list);
-  scheduleLayout();
+  if (key === scriptKey) return;
+  scriptKey = key;
+  scriptList = list;
+  scriptsDirty = true;
+  alertsDirty = true; // the incident's alert goes first
+  layoutDirty = true;
+  schedule();
 });
 wireLangToggle($("lang-toggle"), rerenderAll);
 
 function model() { return stream.model; }
 
 // ---------------------------------------------------------------------------
-// Frames
+// Display names: the config's name in the page language, else the floor's name,
+// else the id.
 // ---------------------------------------------------------------------------
 
+function displayName(kind, id, fallback) {
+  const cfg = model().config;
+  const n = cfg && cfg.names && cfg.names[kind] && cfg.names[kind][id];
+  if (n) return n[lang] || n[lang === "en" ? "zh-CN" : "en"] || fallback || id;
+  return fallback || id;
+}
+const queueName = (id) => { const q = model().queues.get(id); return displayName("queues", id, q && q.name); };
+const teamName = (id) => { const t = model().teams.get(id); return displayName("teams", id, t && t.name); };
+const componentName = (id) => displayName("components", id, id);
+
+// ---------------------------------------------------------------------------
+// Frames: the model is updated at once; the page is written once per animation
+// frame, and only what changed.
+// ---------------------------------------------------------------------------
+
+const dirtyCells = new Set();
+let queuesDirty = false;
+let alertsDirty = false;
+let scriptsDirty = false;
+let layoutDirty = true;
+let headsDirty = true;
+let tickDue = false;
+let framePending = false;
+
+function schedule() {
+  if (framePending) return;
+  framePending = true;
+  requestAnimationFrame(frame);
+}
+
 function onFrame(m, f) {
-  const now = stream.now();
   if (f.type === "snapshot") {
     for (const id of [...cells.keys()]) if (!m.agents.has(id)) removeCell(id);
-    for (const a of m.agents.values()) upsertCell(a, now);
+    for (const a of m.agents.values()) upsertCell(a);
     layoutDirty = true;
-    forceFit = true;
+    headsDirty = true;
+    queuesDirty = true;
   } else {
-    for (const a of f.agents) upsertCell(a, now);
+    for (const a of f.agents) upsertCell(a);
     for (const id of f.gone.agents) removeCell(id);
-    if (f.gone.agents.length || f.teams.length || f.gone.teams.length) layoutDirty = true;
+    if (f.teams.length || f.gone.teams.length) { layoutDirty = true; headsDirty = true; }
+    if (f.queues.length || f.gone.queues.length) queuesDirty = true;
   }
-  if (f.type === "snapshot" || f.queues.length || f.gone.queues.length) renderQueues(now);
-  renderHeader();
-  renderStates(now);
-  if (f.type === "snapshot" || f.teams.length) renderPanelHeads();
-  if (layoutDirty) scheduleLayout();
+  schedule();
+}
+
+function frame() {
+  framePending = false;
+  const now = stream.now();
+  if (tickDue) {
+    tickDue = false;
+    for (const c of cells.values()) paintCell(c, now, false);
+    queuesDirty = true;
+    tickAlerts(now);
+    renderHeader(now);
+    renderStates(now);
+    if (mode === "d-sum") for (const p of panels.values()) paintSummary(p);
+  }
+  if (dirtyCells.size) {
+    for (const c of dirtyCells) paintCell(c, now, true);
+    dirtyCells.clear();
+    renderStates(now);
+    renderHeader(now);
+  }
+  if (queuesDirty) { queuesDirty = false; renderQueues(now); }
+  // Team deltas come with every update (their counts move); only a changed
+  // name asks for a new layout, which is the one costly step.
+  if (headsDirty) { headsDirty = false; if (renderPanelHeads()) layoutDirty = true; }
+  if (scriptsDirty) { scriptsDirty = false; renderScripts(); layoutDirty = true; }
+  if (alertsDirty) { alertsDirty = false; renderAlerts(now); }
+  if (layoutDirty) { layoutDirty = false; layout(); }
 }
 
 function onStatus(s) {
@@ -76,47 +179,43 @@ function onStatus(s) {
 }
 
 function rerenderAll() {
-  const now = stream.now();
   onStatus(stream.status);
-  for (const c of cells.values()) paintCell(c, now, true);
+  for (const c of cells.values()) { c.text = null; dirtyCells.add(c); }
   for (const q of [...tiles.keys()]) { tiles.get(q).root.remove(); tiles.delete(q); }
-  if (model().config) {
-    renderQueues(now);
-    renderHeader();
-    renderStates(now);
-    renderPanelHeads();
-  }
-  renderAlerts();
-  renderScripts($("incident"), scripts.scripts);
-  tick();
-  scheduleLayout(true);
+  for (const c of stateChips.values()) c.root.remove();
+  stateChips.clear();
+  queuesDirty = alertsDirty = scriptsDirty = headsDirty = layoutDirty = tickDue = true;
+  schedule();
 }
 
 // ---------------------------------------------------------------------------
 // Header and clock
 // ---------------------------------------------------------------------------
 
-function renderHeader() {
+function renderHeader(now) {
   const m = model();
   if (m.config) setText($("title"), m.config.title);
   const shift = m.shift && m.shift.name ? " · " + m.shift.name : "";
   setText($("subtitle"), T.wall_title + shift);
   const tz = m.config ? m.config.timezone : undefined;
   document.title = (m.config ? m.config.title : "floorwatch") + " · " + T.wall_title;
-  setText($("clock"), fmtClock(stream.now(), tz));
-  setText($("date"), fmtDate(stream.now(), tz));
+  setText($("clock"), fmtClock(now, tz));
+  setText($("date"), fmtDate(now, tz));
 }
 
 // ---------------------------------------------------------------------------
-// Queue tiles
+// Queue tiles: every figure names its window; the alert rules' window beside
+// the tile's where they differ.
 // ---------------------------------------------------------------------------
 
-function metric(cls, key) {
+const SVG = "http://www.w3.org/2000/svg";
+
+function metric(cls) {
   const root = el("div", "m " + cls);
   const value = el("span", "v");
   const warn = icon("overrun");
   warn.classList.add("lvl-icon");
-  const label = el("span", "k", key);
+  const label = el("span", "k");
   root.append(value, warn, label);
   return { root, value, label };
 }
@@ -124,19 +223,31 @@ function metric(cls, key) {
 function makeTile(id) {
   const root = el("article", "tile");
   root.dataset.queue = id;
+  const head = el("div", "qhead");
   const name = el("h2", "qname");
-  const waiting = metric("waiting", "");
-  const longest = metric("longest", "");
-  const rate = metric("rate", "");
-  const sl = metric("sl", "");
+  const win = el("span", "qwin");
+  head.append(name, win);
+  const waiting = metric("waiting");
+  const longest = metric("longest");
+  const rate = metric("rate");
+  const sl = metric("sl");
   const big = el("div", "big");
   big.append(waiting.root, longest.root);
   const ratios = el("div", "ratios");
   ratios.append(rate.root, sl.root);
-  const counts = el("div", "counts");
+  const figs = el("p", "figs");
+  const counts = el("p", "counts");
+  const shift = el("p", "shift");
+  const spark = document.createElementNS(SVG, "svg");
+  spark.setAttribute("class", "spark");
+  spark.setAttribute("viewBox", "0 0 60 10");
+  spark.setAttribute("preserveAspectRatio", "none");
+  const line = document.createElementNS(SVG, "polyline");
+  spark.appendChild(line);
+  const trend = el("p", "trend");
   const fine = el("p", "fine");
-  root.append(name, big, ratios, counts, fine);
-  return { root, name, waiting, longest, rate, sl, counts, fine, q: null };
+  root.append(head, big, ratios, figs, counts, shift, spark, trend, fine);
+  return { root, name, win, waiting, longest, rate, sl, figs, counts, shift, line, trend, fine, q: null, trendKey: "" };
 }
 
 function level(v, warn, crit, below) {
@@ -168,7 +279,6 @@ function renderQueues(now) {
     if (box.children[i] !== t.root) box.insertBefore(t.root, box.children[i] || null);
     paintTile(t, now);
   });
-  box.style.setProperty("--cols", String(Math.min(list.length, list.length > 8 ? Math.ceil(list.length / 2) : 4) || 1));
 }
 
 function paintTile(t, now) {
@@ -176,19 +286,37 @@ function paintTile(t, now) {
   if (!q || !cfg) return;
   const th = cfg.thresholds;
   const w = q.windows[cfg.window] || {};
+  const rw = cfg.rule_window && cfg.rule_window !== cfg.window ? q.windows[cfg.rule_window] : null;
   const longest = q.oldest_since == null ? 0 : Math.max(0, (now - q.oldest_since) / 1000);
-  setText(t.name, q.name);
+  setText(t.name, queueName(q.id));
+  setText(t.win, windowName(cfg.window));
   setText(t.waiting.value, fmtInt(q.waiting));
   setText(t.waiting.label, T.waiting);
   setText(t.longest.value, fmtDur(longest));
   setText(t.longest.label, T.longest);
   setText(t.rate.value, fmtPct(w.answer_rate));
-  setText(t.rate.label, T.answer_rate);
+  const ruleRate = rw ? ` · ${windowName(cfg.rule_window)} ${fmtPct(rw.answer_rate)}` : "";
+  setText(t.rate.label, T.answer_rate + ruleRate);
   setText(t.sl.value, fmtPct(w.service_level));
-  setText(t.sl.label, `${T.service_level} (${T.target(fmtPct0(q.sl_target), q.sl_threshold_secs)})`);
-  setText(t.counts, `${T.offered} ${fmtInt(w.offered ?? 0)} · ${T.answered} ${fmtInt(w.answered ?? 0)} · ${T.abandoned} ${fmtInt(w.abandoned ?? 0)}`);
+  const ruleSl = rw ? ` · ${windowName(cfg.rule_window)} ${fmtPct(rw.service_level)}` : "";
+  setText(t.sl.label, `${T.service_level} (${T.target(fmtPct0(q.sl_target), q.sl_threshold_secs)})${ruleSl}`);
+  const head = model().head || {};
+  setText(t.figs, `${W().asa} ${fmtDur(w.asa_secs)} · ${W().abandon} ${fmtPct(w.abandon_rate)} · ${W().aht} ${fmtDur(head.aht_secs)}`);
+  setText(t.counts, `${T.offered} ${fmtInt(w.offered ?? 0)} · ${T.answered} ${fmtInt(w.answered ?? 0)} · ${T.abandoned} ${fmtInt(w.abandoned ?? 0)} · ${W().staffed(fmtInt(q.staffed ?? 0), fmtInt(q.available ?? 0))}`);
+  const s = q.windows.shift || {};
+  setText(t.shift, `${W().shift_totals}: ${T.offered} ${fmtInt(s.offered ?? 0)} · ${T.answered} ${fmtInt(s.answered ?? 0)} · ${T.abandoned} ${fmtInt(s.abandoned ?? 0)} · ${T.answer_rate} ${fmtPct(s.answer_rate)}`);
+  const trend = q.trend || [];
+  const key = trend.join(",");
+  if (key !== t.trendKey) {
+    t.trendKey = key;
+    const max = Math.max(1, ...trend);
+    const pts = trend.map((v, i) => `${i + 0.5},${(9.5 - (v / max) * 9).toFixed(2)}`).join(" ");
+    t.line.setAttribute("points", pts);
+  }
+  setText(t.trend, `${W().trend} · ${fmtInt(trend.reduce((a, b) => a + b, 0))}`);
   const formula = (T.sl_formula[q.sl_abandons] || T.sl_formula.count)(q.sl_threshold_secs);
-  setText(t.fine, `${T.window(cfg.window)} · ${formula} · ${T.ar_formula} · ${T.short_abandons(q.short_abandon_secs)}`);
+  const rule = rw ? ` · ${W().rule(windowName(cfg.rule_window))}` : "";
+  setText(t.fine, `${formula} · ${T.short_abandons(q.short_abandon_secs)}${rule}`);
   const lv = [
     level(q.waiting, th.waiting_warn, th.waiting_crit, false),
     level(longest, th.longest_wait_warn_secs, th.longest_wait_crit_secs, false),
@@ -210,11 +338,11 @@ function renderStates(now) {
   const m = model();
   const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
   let over = 0;
-  for (const a of m.agents.values()) {
-    if (onlyTeams.length && !onlyTeams.includes(a.team)) continue;
-    counts[a.state] = (counts[a.state] || 0) + 1;
-    if (overrunLevel(a, m.config, now) > 0) over++;
+  for (const c of cells.values()) {
+    counts[c.a.state] = (counts[c.a.state] || 0) + 1;
+    if (c.lvl > 0) over++;
   }
+  void now;
   const total = STATES.reduce((n, s) => n + counts[s], 0);
   const chips = [["total", null, T.logged_in, total], ...STATES.map((s) => [s, s, stateLabel(s), counts[s]]), ["overrun", "overrun", T.overrun, over]];
   for (const [key, ic, label, n] of chips) {
@@ -229,6 +357,7 @@ function renderStates(now) {
     setText(c.label, label);
     setText(c.n, fmtInt(n));
   }
+  void m;
 }
 
 // ---------------------------------------------------------------------------
@@ -244,11 +373,11 @@ function panelFor(key) {
     const head = el("h3", "team-head");
     const name = el("span", "tname");
     const lead = el("span", "tlead");
-    const counts = el("span", "tcounts");
-    head.append(name, lead, counts);
+    head.append(name, lead);
+    const sum = el("div", "tsum");
     const box = el("div", "cells");
-    root.append(head, box);
-    p = { key, root, name, lead, counts, box, dirty: true };
+    root.append(head, sum, box);
+    p = { key, root, head, name, lead, sum, box, dirty: true, span: 1, sumChips: null };
     panels.set(key, p);
     layoutDirty = true;
   }
@@ -263,13 +392,13 @@ function makeCell(a) {
   const time = el("span", "at");
   const reason = el("span", "ar");
   root.append(ic, name, time, reason);
-  return { id: a.id, root, ic, name, time, reason, a, team: null, cls: "" };
+  return { id: a.id, root, ic, name, time, reason, a, team: null, cls: "", lvl: 0, text: null };
 }
 
-function upsertCell(a, now) {
+function upsertCell(a) {
   if (onlyTeams.length && !onlyTeams.includes(a.team)) { removeCell(a.id); return; }
   let c = cells.get(a.id);
-  if (!c) { c = makeCell(a); cells.set(a.id, c); }
+  if (!c) { c = makeCell(a); cells.set(a.id, c); layoutDirty = true; }
   c.a = a;
   const key = teamKey(a);
   if (c.team !== key) {
@@ -280,7 +409,7 @@ function upsertCell(a, now) {
     p.dirty = true;
     layoutDirty = true;
   }
-  paintCell(c, now, true);
+  dirtyCells.add(c);
 }
 
 function removeCell(id) {
@@ -288,43 +417,106 @@ function removeCell(id) {
   if (!c) return;
   c.root.remove();
   cells.delete(id);
+  dirtyCells.delete(c);
   const p = panels.get(c.team);
   if (p) p.dirty = true;
   layoutDirty = true;
 }
 
+let mode = "d-full";
+let nameLimitEm = 12;
+
 function paintCell(c, now, full) {
   const a = c.a, cfg = model().config;
   const lvl = overrunLevel(a, cfg, now);
+  c.lvl = lvl;
   const cls = `agent st-${STATES.includes(a.state) ? a.state : "unknown"}${lvl ? " ov ov" + lvl : ""}`;
   if (cls !== c.cls) { c.root.className = cls; c.cls = cls; }
+  // Dots show no text: nothing to write 2,000 times a second.
+  if (mode === "d-dot" || mode === "d-sum") { if (full) c.text = null; return; }
   setText(c.time, fmtDur((now - a.since) / 1000));
-  if (full) {
-    setText(c.name, a.name || a.id);
+  if (full || c.text === null) {
+    const name = a.name || a.id;
+    const shown = fitText(name, nameLimitEm);
+    setText(c.name, shown);
+    if (shown !== name) c.root.title = name; else if (c.root.title) c.root.title = "";
     const limit = limitFor(a, cfg);
     let why = a.state === "not_ready" ? reasonLabel(a.reason) || stateLabel(a.state) : stateLabel(a.state);
-    if (lvl && limit != null) why += ` · ${T.limit} ${fmtDur(limit)}`;
-    setText(c.reason, why);
+    if (lvl && limit != null) why += ` · ${W().limit} ${fmtDur(limit)}`;
+    setText(c.reason, fitText(why, nameLimitEm + 3.4));
+    c.text = name;
   }
 }
 
+// Text widths in em of the page font, measured once per string on a canvas
+// (no layout), so the grid's cell width follows the longest name.
+const measureCtx = document.createElement("canvas").getContext("2d");
+const widthCache = new Map();
+function emWidth(text, bold) {
+  const k = (bold ? "b" : "n") + text;
+  let w = widthCache.get(k);
+  if (w === undefined) {
+    const family = getComputedStyle(document.body).fontFamily;
+    measureCtx.font = `${bold ? 700 : 400} 100px ${family}`;
+    w = measureCtx.measureText(text).width / 100;
+    if (widthCache.size > 20000) widthCache.clear();
+    widthCache.set(k, w);
+  }
+  return w;
+}
+
+/// `text` cut to `em` wide with an ellipsis, or whole when it fits: the cell is
+/// sized for the longest name up to a cap, and only a name past the cap is cut.
+function fitText(text, em) {
+  if (emWidth(text, true) <= em) return text;
+  let lo = 0, hi = text.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (emWidth(text.slice(0, mid) + "…", true) <= em) lo = mid; else hi = mid;
+  }
+  return text.slice(0, lo) + "…";
+}
+
+/// Writes the team heads; true when any text changed.
 function renderPanelHeads() {
   const m = model();
+  let changed = false;
   for (const p of panels.values()) {
     const t = p.key === NO_TEAM ? null : m.teams.get(p.key);
-    setText(p.name, p.key === NO_TEAM ? T.no_team : t ? t.name : p.key);
-    setText(p.lead, t && t.lead ? `${T.lead} ${t.lead}` : "");
+    const name = p.key === NO_TEAM ? T.no_team : teamName(p.key);
+    const lead = t && t.lead ? `${T.lead} ${t.lead}` : "";
+    if (p.name.textContent !== name || p.lead.textContent !== lead) changed = true;
+    setText(p.name, name);
+    setText(p.lead, lead);
   }
+  return changed;
 }
 
-function panelCounts(p) {
+/// A team as one summary tile (the densest floors): its counts by state.
+function paintSummary(p) {
   const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
+  let n = 0, over = 0;
   for (const node of p.box.children) {
     const c = cells.get(node.dataset.agent);
-    if (c) counts[c.a.state] = (counts[c.a.state] || 0) + 1;
+    if (!c) continue;
+    counts[c.a.state] = (counts[c.a.state] || 0) + 1;
+    n++;
+    if (c.lvl > 0) over++;
   }
-  const parts = STATES.filter((s) => counts[s] > 0).map((s) => `${stateLabel(s)} ${counts[s]}`);
-  setText(p.counts, parts.join(" · "));
+  if (!p.sumChips) {
+    p.sumChips = new Map();
+    for (const s of [...STATES, "overrun"]) {
+      const chip = el("span", "chip st-" + s);
+      chip.append(icon(s), el("b", "n"));
+      p.sum.append(chip);
+      p.sumChips.set(s, chip);
+    }
+    p.total = el("span", "ttotal");
+    p.sum.prepend(p.total);
+  }
+  setText(p.total, W().agents(fmtInt(n)));
+  for (const s of STATES) setText(p.sumChips.get(s).lastChild, fmtInt(counts[s]));
+  setText(p.sumChips.get("overrun").lastChild, fmtInt(over));
 }
 
 /// Orders panels (configured teams first, no team last) and the cells in each.
@@ -344,40 +536,143 @@ function arrangePanels() {
       p.dirty = false;
     }
   });
-  renderPanelHeads();
+  return list;
 }
 
 // ---------------------------------------------------------------------------
-// Alerts banner
+// Alerts: the incident's alert first, then critical before warning; one queue's
+// alerts on one line, one kind's agent overruns on one line; lines that do not
+// fit the budget rotate at a steady pace, with a count.
 // ---------------------------------------------------------------------------
 
-let alertRows = 0;
+const ROTATE_MS = 6000;
+let rotation = 0;
+setInterval(() => { rotation++; alertsDirty = true; schedule(); }, ROTATE_MS);
 
-function renderAlerts() {
+/// Whether alert `a` is the one the incident on screen was opened for.
+function isIncidentAlert(a) {
+  const s = a.subject || {};
+  return scriptList.some((x) => x.kind === a.kind && ((x.queue && x.queue === s.queue) || (x.component && x.component === s.component) || (!x.queue && !x.component)));
+}
+
+function kindName(kind) {
+  const names = model().config && model().config.kinds && model().config.kinds[kind];
+  return (names && names[lang]) || kind;
+}
+
+/// Lines of alerts: [{key, alerts (best first), incident, severity}].
+function alertLines(firing) {
+  const groups = new Map();
+  for (const a of firing) {
+    const s = a.subject || {};
+    const key = s.queue ? "q:" + s.queue : s.agent ? "k:" + a.kind : "a:" + a.id;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(a);
+  }
+  const lines = [...groups.entries()].map(([key, list]) => {
+    list.sort(alertOrder);
+    return { key, alerts: list, incident: list.some(isIncidentAlert), critical: list.some((a) => a.severity === "critical") };
+  });
+  lines.sort((x, y) => (y.incident - x.incident) || (y.critical - x.critical) || alertOrder(x.alerts[0], y.alerts[0]));
+  return lines;
+}
+
+/// The message in the page's language, with the ids it names said by their
+/// display names and its time of writing ("at 14:05"): the figure in it is the
+/// one the alert fired with.
+function messageOf(a) {
+  const msgs = a.messages || {};
+  let text = msgs[lang] || a.message || "";
+  const s = a.subject || {};
+  const swap = (id, name) => { if (id && name && name !== id) text = text.split(id).join(name); };
+  if (s.queue) swap(s.queue, queueName(s.queue));
+  if (s.component) swap(s.component, componentName(s.component));
+  if (s.agent) { const ag = model().agents.get(s.agent); if (ag && ag.name) swap(s.agent, `${ag.name} (${s.agent})`); }
+  const tz = model().config ? model().config.timezone : undefined;
+  return `${W().at(fmtTime(Date.parse(a.updated_at || a.started_at), tz))}: ${text}`;
+}
+
+/// The live figure an alert is about, named with its window, or "".
+function liveFigure(a, now) {
+  const s = a.subject || {};
+  const cfg = model().config;
+  if (s.queue) {
+    const q = model().queues.get(s.queue);
+    if (!q || !cfg) return "";
+    const rw = q.windows[cfg.rule_window] || {};
+    const win = windowName(cfg.rule_window);
+    switch (a.kind) {
+      case "answer_rate_low": return `${W().now} ${T.answer_rate} ${fmtPct(rw.answer_rate)} (${win})`;
+      case "service_level_low": return `${W().now} ${T.service_level} ${fmtPct(rw.service_level)} (${win})`;
+      case "longest_wait_high": return `${W().now} ${T.longest} ${fmtDur(q.oldest_since == null ? 0 : (now - q.oldest_since) / 1000)}`;
+      case "traffic_surge": return `${W().now} ${T.offered} ${fmtInt(rw.offered ?? 0)} (${win})`;
+      default: return "";
+    }
+  }
+  if (s.agent) {
+    const ag = model().agents.get(s.agent);
+    if (!ag) return "";
+    const limit = limitFor(ag, cfg);
+    return `${ag.name || ag.id} ${fmtDur((now - ag.since) / 1000)}${limit != null ? ` (${W().limit} ${fmtDur(limit)})` : ""}`;
+  }
+  return "";
+}
+
+function subjectName(a) {
+  const s = a.subject || {};
+  if (s.queue) return queueName(s.queue);
+  if (s.component) return componentName(s.component);
+  if (s.source) return s.source;
+  if (s.team) return teamName(s.team);
+  return "";
+}
+
+let alertRows = -1;
+
+function renderAlerts(now) {
   const box = $("alerts");
   const open = [...alerts.open.values()];
-  const firing = open.filter((a) => a.state === "firing").sort(alertOrder);
+  const firing = open.filter((a) => a.state === "firing");
   const acked = open.length - firing.length;
   box.replaceChildren();
   box.hidden = open.length === 0;
-  if (open.length === 0) { if (alertRows !== 0) { alertRows = 0; scheduleLayout(); } return; }
-  const MAX = 3;
-  const now = stream.now();
-  for (const a of firing.slice(0, MAX)) {
-    const row = el("div", "alert sev-" + (a.severity === "critical" ? "critical" : "warning"));
+  const lines = alertLines(firing);
+  // The budget: two lines on a small screen, three from 1000 px high.
+  const max = window.innerHeight >= 1000 ? 3 : 2;
+  let shown = lines;
+  let foot = "";
+  if (lines.length > max) {
+    // The first line stays (the incident's, or the worst); the others take turns.
+    const rest = lines.slice(1);
+    const per = max - 1;
+    const pages = Math.ceil(rest.length / per);
+    const page = rotation % pages;
+    shown = [lines[0], ...rest.slice(page * per, page * per + per)];
+    foot = W().page(lines.length - shown.length, page + 1, pages);
+  }
+  for (const line of shown) {
+    const a = line.alerts[0];
+    const row = el("div", "alert sev-" + (line.critical ? "critical" : "warning"));
     row.dataset.alert = a.id;
-    row.append(icon("alert"), el("b", "sev", T.severity[a.severity] || a.severity), el("span", "head", alertHeadline(a, model())));
+    if (line.incident) row.classList.add("incident-alert");
+    const heads = line.key.startsWith("k:")
+      ? [`${kindName(a.kind)} · ${W().agents(line.alerts.length)}`]
+      : [[subjectName(a), ...new Set(line.alerts.map((x) => kindName(x.kind)))].filter(Boolean).join(" · ")];
+    row.append(icon("alert"), el("b", "sev", T.severity[a.severity] || a.severity), el("span", "head", heads[0]));
     row.append(el("span", "age", fmtDur((now - Date.parse(a.started_at)) / 1000)));
-    row.append(el("span", "msg", a.message));
+    const live = line.key.startsWith("k:")
+      ? line.alerts.slice(0, 4).map((x) => liveFigure(x, now)).filter(Boolean).join(" · ")
+      : line.alerts.map((x) => liveFigure(x, now)).filter(Boolean).join(" · ");
+    if (live) row.append(el("span", "live", live));
+    row.append(el("span", "msg", messageOf(a)));
     box.append(row);
   }
-  const rest = firing.length - Math.min(firing.length, MAX);
-  const foot = [];
-  if (rest > 0) foot.push(T.more(rest));
-  if (acked > 0) foot.push(T.acknowledged_n(acked));
-  if (foot.length) box.append(el("div", "alert-foot", foot.join(" · ")));
-  const rows = Math.min(firing.length, MAX) + (foot.length ? 1 : 0);
-  if (rows !== alertRows) { alertRows = rows; scheduleLayout(); }
+  const extra = [];
+  if (foot) extra.push(foot);
+  if (acked > 0) extra.push(T.acknowledged_n(acked));
+  if (extra.length) box.append(el("div", "alert-foot", extra.join(" · ")));
+  const rows = shown.length + (extra.length ? 1 : 0);
+  if (rows !== alertRows) { alertRows = rows; layoutDirty = true; }
 }
 
 function tickAlerts(now) {
@@ -386,132 +681,156 @@ function tickAlerts(now) {
     const age = row.querySelector(".age");
     if (a && age) setText(age, fmtDur((now - Date.parse(a.started_at)) / 1000));
   }
+  // Live figures move with the floor: redraw the lines once a second.
+  if (alerts.open.size) alertsDirty = true;
 }
 
 // ---------------------------------------------------------------------------
-// Fitting everything on one screen
+// The unified reply script, in the page's language, headed by display names.
 // ---------------------------------------------------------------------------
+
+function renderScripts() {
+  const section = $("incident");
+  section.replaceChildren();
+  section.hidden = scriptList.length === 0;
+  // Two scripts in full at most (the newest first): a floor with many open
+  // incidents still keeps its agents on screen; the rest are counted.
+  const list = [...scriptList].sort((a, b) => Date.parse(b.published_at) - Date.parse(a.published_at));
+  for (const s of list.slice(0, 2)) {
+    const block = el("div", "script");
+    block.dataset.incident = s.incident;
+    const about = s.queue ? queueName(s.queue) : s.component ? componentName(s.component) : "";
+    const what = s.kind && s.kind !== "manual" ? kindName(s.kind) : s.title;
+    block.append(el("div", "script-title", [W().script, what, about, "v" + s.version].filter(Boolean).join(" · ")));
+    block.append(el("div", "script-text", lang === "zh-CN" ? s.zh : s.en));
+    section.append(block);
+  }
+  if (list.length > 2) section.append(el("div", "script-more", W().more_scripts(list.length - 2)));
+}
+
+// ---------------------------------------------------------------------------
+// Layout: the agents' room is what the other regions leave; cell size and
+// columns are computed from it and the count (pure arithmetic, no trial
+// layouts), from rich cells down to dots and, past that, teams as summaries.
+// ---------------------------------------------------------------------------
+
+/// The largest size in [lo, hi] for which `ok(size)` holds, or null.
+function largest(lo, hi, ok) {
+  if (ok(hi)) return hi;
+  if (!ok(lo)) return null;
+  for (let i = 0; i < 18; i++) {
+    const mid = (lo + hi) / 2;
+    if (ok(mid)) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+function fitQueues(vw, vh) {
+  const q = $("queues");
+  const n = Math.max(1, tiles.size);
+  const cols = Math.min(n, vw / vh > 1.5 ? 4 : 3);
+  const rows = Math.ceil(n / cols);
+  q.style.setProperty("--cols", String(cols));
+  // A tile is about 26 em wide and 17 em tall at its own font size; its region
+  // has at most 40% of the screen.
+  const size = Math.max(7, Math.min((vh * 0.4) / rows / 19, (vw - 20) / cols / 27, vh / 55));
+  q.style.setProperty("--qsize", size.toFixed(2) + "px");
+  // A safety net for text longer than the estimate: a step or two smaller.
+  let s = size;
+  const allFit = () => fits(q) && [...tiles.values()].every((t) => fits(t.root));
+  for (let i = 0; i < 8 && !allFit() && s > 6; i++) { s *= 0.92; q.style.setProperty("--qsize", s.toFixed(2) + "px"); }
+}
 
 const fits = (b) => b.scrollHeight <= b.clientHeight + 1 && b.scrollWidth <= b.clientWidth + 1;
 
-/// The largest size in [lo, hi] (px) at which `apply(size)` makes `box` fit, or
-/// null when even `lo` does not.
-function fitSize(box, lo, hi, apply) {
-  apply(hi);
-  if (fits(box)) return hi;
-  apply(lo);
-  if (!fits(box)) return null;
-  let ok = lo, bad = hi;
-  while (bad - ok > 0.5) {
-    const mid = (ok + bad) / 2;
-    apply(mid);
-    if (fits(box)) ok = mid; else bad = mid;
-  }
-  apply(ok);
-  return ok;
-}
-
-let layoutPending = false;
-let forceFit = true;
-let fittedCount = 0;
-
-/// Lays out again after membership changes (cheap: one measurement while it still
-/// fits); `force` searches the best size again (resize, language, a snapshot).
-function scheduleLayout(force) {
-  layoutDirty = true;
-  if (force === true) forceFit = true;
-  if (layoutPending) return;
-  layoutPending = true;
-  requestAnimationFrame(() => { layoutPending = false; layout(); });
-}
-
-let density = null;
-
 function layout() {
-  layoutDirty = false;
-  arrangePanels();
+  const vw = window.innerWidth, vh = window.innerHeight;
+  const list = arrangePanels();
+  renderPanelHeads();
+  fitQueues(vw, vh);
   const teams = $("teams");
   const flow = $("flow");
-  // A fit is a few forced layouts of every cell: only when something no longer
-  // fits, when asked, or when a tenth of the agents have left (room to grow).
+  // One read of the room (the other regions are laid out by now).
+  const cs = getComputedStyle(teams);
+  const rw = teams.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 2;
+  const rh = teams.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom) - 2;
   const n = cells.size;
-  if (!forceFit && n >= fittedCount * 0.9 && fits($("queues"))) {
-    if (flow.offsetHeight <= teams.clientHeight - 4) return;
-    // A little more in the way (a line of alerts, a few agents more): a step or
-    // two smaller, one layout each.
-    if (density && shrinkFlow(teams, flow)) return;
+  if (n === 0 || rw <= 0 || rh <= 0) return;
+  let longest = 3;
+  for (const c of cells.values()) longest = Math.max(longest, emWidth(c.a.name || c.a.id, true));
+  const heads = list.map((p) => emWidth(p.name.textContent + "  " + p.lead.textContent, true) + 1.2);
+  // Readable from 5 m: 18 px names at 1080p, scaled with the screen.
+  const fMin = Math.max(11, vh / 60), fMax = Math.max(fMin, vh / 30);
+  const try_ = (cwEm, chEm, gapEm, headScale) => (f) => {
+    const cw = cwEm * f, ch = chEm * f, gap = gapEm * f;
+    const cols = Math.floor((rw + gap) / (cw + gap));
+    if (cols < 1) return false;
+    let items = n;
+    for (const h of heads) {
+      const span = Math.min(cols, Math.max(1, Math.ceil((h * f * headScale + 0.3 * f) / (cw + gap))));
+      items += span + span - 1; // the head, and the holes a span can leave at a row's end
+    }
+    return Math.ceil(items / cols) * (ch + gap) - gap <= rh;
+  };
+  // A small floor has room for whole long names; a big one caps them.
+  const cap = n <= 200 ? 30 : 16;
+  const fullEm = Math.min(cap, Math.max(7, longest + 1.6)) + 3.2;
+  const compactEm = Math.min(13, Math.max(5, longest)) + 4.4;
+  const candidates = [
+    ["d-full", fullEm, 2.75, 0.25, 1, fMin, fMax, Math.min(cap, longest + 0.2)],
+    ["d-compact", compactEm, 1.6, 0.2, 1, fMin, fMax, Math.min(13, longest + 0.2)],
+    ["d-dot", 1, 1, 0.18, 1.4, Math.max(9, vh / 90), Math.max(12, vh / 22), 0],
+  ];
+  for (const [cls, cwEm, chEm, gapEm, headScale, lo, hi, limit] of candidates) {
+    const f = largest(lo, hi, try_(cwEm, chEm, gapEm, headScale));
+    if (f == null) continue;
+    const cw = cwEm * f, gap = gapEm * f;
+    const cols = Math.floor((rw + gap) / (cw + gap));
+    setMode(cls, limit);
+    flow.style.setProperty("--f", f.toFixed(2) + "px");
+    flow.style.setProperty("--cols", String(cols));
+    flow.style.setProperty("--cw", cw.toFixed(2) + "px");
+    flow.style.setProperty("--ch", (chEm * f).toFixed(2) + "px");
+    flow.style.setProperty("--gap", gap.toFixed(2) + "px");
+    // A dot's team name is set a little smaller than its run of dots is wide.
+    flow.style.setProperty("--hf", (cls === "d-dot" ? Math.min(f * 0.85, fMin) : f).toFixed(2) + "px");
+    list.forEach((p, i) => {
+      const span = Math.min(cols, Math.max(1, Math.ceil((heads[i] * f * headScale + 0.3 * f) / (cw + gap))));
+      if (p.span !== span) { p.span = span; p.head.style.gridColumn = `span ${span}`; }
+    });
+    return;
   }
-  forceFit = false;
-  fittedCount = n;
-  const vh = window.innerHeight;
-  const q = $("queues");
-  fitSize(q, 8, Math.max(10, vh / 50), (s) => q.style.setProperty("--qsize", s + "px"));
-  if (n === 0) return;
-  // Richest cells first, then smaller and plainer ones until everything fits.
-  const densities = [["d-full", DENSITY_MIN["d-full"], Math.max(14, vh / 38)], ["d-compact", DENSITY_MIN["d-compact"], Math.max(16, vh / 40)], ["d-dot", DENSITY_MIN["d-dot"], Math.max(20, vh / 40)]];
-  for (const [cls, lo, hi] of densities) {
-    teams.className = "teams " + cls;
-    density = cls;
-    if (fitFlow(teams, flow, lo, hi) != null) return;
-  }
+  // Too many to show one by one: each team as a summary tile.
+  setMode("d-sum", 0);
+  const t = Math.max(1, list.length);
+  const cols = Math.max(1, Math.min(t, Math.floor(rw / Math.max(160, vh / 4))));
+  const rows = Math.ceil(t / cols);
+  const f = Math.max(8, Math.min(fMax, (rh / rows - 8) / 3.4, (rw / cols) / 16));
+  flow.style.setProperty("--f", f.toFixed(2) + "px");
+  flow.style.setProperty("--cols", String(cols));
+  flow.style.setProperty("--ch", ((rh - 8 * (rows - 1)) / rows).toFixed(2) + "px");
+  for (const p of list) paintSummary(p);
 }
 
-let agentSize = 0;
-const DENSITY_MIN = { "d-full": 12, "d-compact": 9, "d-dot": 3 };
-
-function shrinkFlow(teams, flow) {
-  const lo = DENSITY_MIN[density];
-  let s = agentSize;
-  for (let i = 0; i < 4 && s > lo; i++) {
-    s = Math.max(lo, s * 0.96);
-    teams.style.setProperty("--asize", s + "px");
-    agentSize = s;
-    if (flow.offsetHeight <= teams.clientHeight - 4) return true;
-  }
-  return false;
+function setMode(cls, limit) {
+  const teams = $("teams");
+  const changed = cls !== mode || limit !== nameLimitEm;
+  mode = cls;
+  nameLimitEm = limit;
+  teams.className = "teams " + cls;
+  if (changed) for (const c of cells.values()) { c.text = null; dirtyCells.add(c); }
+  if (dirtyCells.size) schedule();
 }
 
-/// The largest agent size in [lo, hi] at which the flow fits its room. The
-/// flow's height grows with the square of the size (more rows, each taller), so
-/// each measurement gives the next guess: a handful of layouts, not a search.
-function fitFlow(teams, flow, lo, hi) {
-  const apply = (s) => { teams.style.setProperty("--asize", s + "px"); agentSize = s; };
-  const room = () => teams.clientHeight - 4;
-  let s = hi;
-  apply(s);
-  for (let i = 0; i < 5; i++) {
-    const h = flow.offsetHeight;
-    if (h <= room() && (s >= hi || h > room() * 0.94)) return s;
-    const next = Math.min(hi, Math.max(lo, s * Math.sqrt(room() / h) * 0.985));
-    if (Math.abs(next - s) < 0.2) break;
-    s = next;
-    apply(s);
-  }
-  // Rounding can leave it a row too tall: step down until it fits.
-  while (flow.offsetHeight > room() && s > lo) { s = Math.max(lo, s * 0.96); apply(s); }
-  return flow.offsetHeight <= room() ? s : null;
-}
-
-window.addEventListener("resize", () => scheduleLayout(true));
+window.addEventListener("resize", () => { layoutDirty = true; alertsDirty = true; schedule(); });
 
 // ---------------------------------------------------------------------------
 // The one-second tick: time in state, longest waits, overruns, the clock
 // ---------------------------------------------------------------------------
 
-function tick() {
-  if (!model().head) return;
-  const now = stream.now();
-  for (const c of cells.values()) paintCell(c, now, false);
-  for (const t of tiles.values()) paintTile(t, now);
-  renderStates(now);
-  for (const p of panels.values()) panelCounts(p);
-  tickAlerts(now);
-  renderHeader();
-}
-
 // Each tick lands just after a floor-second boundary, so counters move together.
 function scheduleTick() {
   const ms = 1000 - (stream.now() % 1000) + 5;
-  setTimeout(() => { tick(); scheduleTick(); }, ms);
+  setTimeout(() => { if (model().head) { tickDue = true; schedule(); } scheduleTick(); }, ms);
 }
 scheduleTick();

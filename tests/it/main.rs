@@ -25,4 +25,5 @@ mod roles;
 mod shutdown;
 mod tidy;
 mod vendors;
+mod wall_layout;
 mod wallboard;

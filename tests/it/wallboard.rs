@@ -147,7 +147,7 @@ fn wallboard_scripts_never_parse_html_or_code() {
 /// chromedriver on a free loopback port, started once for the test binary. It
 /// runs under a shell that kills it when the test binary's end of its stdin
 /// closes, which happens however the binary exits.
-fn chromedriver() -> u16 {
+pub(crate) fn chromedriver() -> u16 {
     static DRIVER: OnceLock<(u16, Child)> = OnceLock::new();
     DRIVER
         .get_or_init(|| {
@@ -405,8 +405,18 @@ async fn a_team_lead_sees_who_needs_attention_and_acknowledges_an_alert() {
     let mut cfg = Config::default();
     cfg.alerts.acw_overrun_secs = 3;
     cfg.floor.teams = vec![
-        TeamConfig { id: "team-1".into(), name: "一组".into(), lead: Some("张伟".into()) },
-        TeamConfig { id: "team-2".into(), name: "二组".into(), lead: Some("李娜".into()) },
+        TeamConfig {
+            id: "team-1".into(),
+            name: "一组".into(),
+            names: Default::default(),
+            lead: Some("张伟".into()),
+        },
+        TeamConfig {
+            id: "team-2".into(),
+            name: "二组".into(),
+            names: Default::default(),
+            lead: Some("李娜".into()),
+        },
     ];
     let d = TestDaemon::with_config(cfg).await;
     let mut b = d.bridge(Some("acd")).await;
