@@ -160,8 +160,24 @@ async fn wait_queue_counts(d: &TestDaemon, queue: &str, want: (u64, u64, u64, u6
     }
 }
 
+type AgentRow = (String, String, Option<String>);
+
+/// Waits until the floor's agents are `want` (the snapshot the API serves is
+/// published on its own grid, a moment after the counters move).
+async fn wait_agents(d: &TestDaemon, want: &[AgentRow]) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let got = agent_states(d).await;
+        if got == want {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "agents {got:?}, want {want:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Each agent on the floor with its state and call, by id.
-async fn agent_states(d: &TestDaemon) -> Vec<(String, String, Option<String>)> {
+async fn agent_states(d: &TestDaemon) -> Vec<AgentRow> {
     let (status, body) = d.get("/api/floor").await;
     assert_eq!(status, 200, "{body}");
     let floor: Value = serde_json::from_str(&body).expect("the floor is JSON");
@@ -228,13 +244,14 @@ async fn ami_floor_drop_and_resync_count_nothing_twice() {
     let m = d.metrics().await;
     assert_eq!(metric_sum(&m, "floorwatch_agents", &[]), 2.0, "both members are logged in: {m}");
     // Only the member that took the call talks; the other stays ready.
-    assert_eq!(
-        agent_states(&d).await,
-        [
+    wait_agents(
+        &d,
+        &[
             ("PJSIP/1001".to_owned(), "talking".to_owned(), Some("1.1@billing".to_owned())),
-            ("PJSIP/1002".to_owned(), "ready".to_owned(), None)
+            ("PJSIP/1002".to_owned(), "ready".to_owned(), None),
         ],
-    );
+    )
+    .await;
 
     // The link drops: the fault is raised at once.
     let _ = stop.send(());
@@ -274,13 +291,14 @@ async fn ami_floor_drop_and_resync_count_nothing_twice() {
     wait_fault(&d, "resolved").await;
     wait_counts(&d, (3, 2, 1, 0)).await;
     // 1001 is still on 1.1 (its call outlived the link), 1002 took 2.2.
-    assert_eq!(
-        agent_states(&d).await,
-        [
+    wait_agents(
+        &d,
+        &[
             ("PJSIP/1001".to_owned(), "talking".to_owned(), Some("1.1@billing".to_owned())),
-            ("PJSIP/1002".to_owned(), "talking".to_owned(), Some("2.2@billing".to_owned()))
+            ("PJSIP/1002".to_owned(), "talking".to_owned(), Some("2.2@billing".to_owned())),
         ],
-    );
+    )
+    .await;
     // Heartbeats keep the source alive while the link is healthy.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while metric_sum(&d.metrics().await, "floorwatch_events_total", &[("type", "heartbeat")]) < 1.0 {
@@ -447,14 +465,14 @@ async fn esl_floor_drop_and_resync_count_nothing_twice() {
         stopped,
     ));
     wait_queue_counts(&d, FS_QUEUE, (2, 1, 0, 1)).await;
-    let states = agent_states(&d).await;
-    assert_eq!(
-        states,
-        [
+    wait_agents(
+        &d,
+        &[
             ("1000@default".to_owned(), "talking".to_owned(), Some("m-1".to_owned())),
-            ("1001@default".to_owned(), "ready".to_owned(), None)
+            ("1001@default".to_owned(), "ready".to_owned(), None),
         ],
-    );
+    )
+    .await;
     let _ = stop.send(());
     let sent = link.await.expect("the peer ran");
     assert_eq!(
@@ -511,13 +529,14 @@ async fn esl_floor_drop_and_resync_count_nothing_twice() {
     ));
     wait_fault(&d, "resolved").await;
     wait_queue_counts(&d, FS_QUEUE, (3, 2, 1, 0)).await;
-    assert_eq!(
-        agent_states(&d).await,
-        [
+    wait_agents(
+        &d,
+        &[
             ("1000@default".to_owned(), "talking".to_owned(), Some("m-1".to_owned())),
-            ("1001@default".to_owned(), "talking".to_owned(), Some("m-2".to_owned()))
+            ("1001@default".to_owned(), "talking".to_owned(), Some("m-2".to_owned())),
         ],
-    );
+    )
+    .await;
     // Keepalives answered: heartbeats keep the source alive.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while metric_sum(&d.metrics().await, "floorwatch_events_total", &[("type", "heartbeat")]) < 1.0 {
