@@ -161,7 +161,7 @@ impl Daemon {
         // a task that ends while serving is a fault like any other.
         let sources = crate::ingest::dial::spawn(&cfg.sources, &intake, clock, &cancel);
         // The token table's one owner; SIGHUP swaps it (see `keep_tokens`).
-        let access = crate::http::access::AccessHandle::new(cfg.tokens.clone());
+        let access = crate::access::AccessHandle::new(cfg.tokens.clone());
         let state = AppState {
             intake,
             snapshot: engine.snapshot.clone(),
@@ -295,7 +295,7 @@ impl Daemon {
 /// problem at its line and column and counts the failure. Ends at shutdown.
 fn keep_tokens(
     reload: crate::config::Reload,
-    access: crate::http::access::AccessHandle,
+    access: crate::access::AccessHandle,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) -> anyhow::Result<JoinHandle<()>> {

@@ -127,9 +127,9 @@ pub struct Config {
     /// Feeds the daemon dials out to (`[[sources]]`: Asterisk AMI, FreeSWITCH ESL).
     pub sources: Vec<crate::ingest::sources::SourceConfig>,
     /// `[[access.tokens]]` and `[[ingest.tokens]]`: the token table SIGHUP reloads.
-    pub tokens: crate::http::access::Tokens,
+    pub tokens: crate::access::Tokens,
     /// `server.trusted_proxies`: peers whose forwarding headers are believed.
-    pub trusted_proxies: Vec<crate::http::access::Cidr>,
+    pub trusted_proxies: Vec<crate::access::Cidr>,
     /// The file and environment this config came from, for SIGHUP (set by the
     /// command line; `None`: nothing to re-read).
     pub reload: Option<Reload>,
@@ -368,7 +368,7 @@ struct RawConfig {
     incidents: RawIncidentsConfig,
     vendor_sources: Vec<crate::ingest::vendor_config::RawVendorSource>,
     sources: Vec<crate::ingest::sources::RawSource>,
-    access: crate::http::access::RawAccess,
+    access: crate::access::RawAccess,
     limits: crate::ingest::limits::RawLimits,
 }
 
@@ -389,8 +389,8 @@ impl RawConfig {
     fn validate(mut self, env: &Env) -> Result<Config, Vec<Problem>> {
         let mut errs = Vec::new();
         let bridge_tokens = self.ingest.take_tokens();
-        let tokens = crate::http::access::validate(self.access, bridge_tokens, &mut errs);
-        let trusted_proxies = crate::http::access::validate_proxies(&self.server.trusted_proxies, &mut errs);
+        let tokens = crate::access::validate(self.access, bridge_tokens, &mut errs);
+        let trusted_proxies = crate::access::validate_proxies(&self.server.trusted_proxies, &mut errs);
 
         if let Some(v) = self.version
             && v != SUPPORTED_VERSION

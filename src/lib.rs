@@ -16,7 +16,8 @@
 //! - beside it, reading snapshots: [`metrics`] (Prometheus), [`http`] (API, feeds)
 //!   and [`wallboard`] (the pages);
 //! - vocabularies every layer imports: [`event`] (events, ids, times) and [`vocab`]
-//!   (alert kind, severity, state, subject; languages);
+//!   (alert kind, severity, state, subject; languages); [`access`] (people's and
+//!   bridges' tokens and roles, pure);
 //! - at the edges: [`config`] (loading and composing every owner's section),
 //!   [`clock`] (injected time), [`signal`], [`app`] (wiring, supervision, shutdown),
 //!   [`cli`] (one file per command) and [`sim`] (the demo floor, a client of
@@ -24,6 +25,7 @@
 //!
 //! See ARCHITECTURE.md for the map, an event's path and the invariants.
 
+pub mod access;
 pub mod alerts;
 pub mod app;
 pub mod cli;

@@ -7,7 +7,7 @@
 use std::io::{BufRead, Write};
 
 use super::CliError;
-use crate::http::access::Digest;
+use crate::access::Digest;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct Args {

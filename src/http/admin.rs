@@ -17,9 +17,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::access::{Actor, Can};
 use super::auth::{read_actor, write_actor};
 use super::{ApiError, AppState};
+use crate::access::{Actor, Can};
 use crate::event::Ts;
 use crate::store::incidents::Audit;
 
@@ -282,7 +282,7 @@ mod tests {
     fn lead() -> Actor {
         Actor {
             name: "lead-1".into(),
-            role: crate::http::access::Role::Lead,
+            role: crate::access::Role::Lead,
             teams: vec!["t1".into()],
             named: true,
         }

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::access::Can;
 use super::admin::{AdminWrite, Author, WriteBody, anonymous};
 use super::dto::AlertDto;
 use super::{ApiError, AppState};
+use crate::access::Can;
 use crate::alerts::AlertsError;
 use crate::store::{AlertFilter, AlertRecord};
 use crate::vocab::{self, AlertState, Kind};

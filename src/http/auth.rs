@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use axum::http::{HeaderMap, StatusCode, header};
 
-use super::access::{self, Actor, Refused};
 use super::{ApiError, AppState};
+use crate::access::{self, Actor, Refused};
 
 /// The token of `Authorization: Bearer <token>`.
 pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -26,10 +26,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::access::Can;
 use super::admin::{AdminRequest, AdminWrite, Author, WriteBody};
 use super::auth::{read_actor, write_actor};
 use super::{ApiError, AppState};
+use crate::access::Can;
 use crate::event::format_ts;
 use crate::incidents::config::mask;
 use crate::incidents::{IncidentsError, LiveScript, ManualOpen, ScriptEdit};

@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::access::{self, Refused, Speaks};
 use super::auth::bearer;
 use super::{ApiError, AppState};
+use crate::access::{self, Refused, Speaks};
 use crate::event::{Id, valid_id};
 use crate::ingest::RefuseReason;
 use crate::ingest::canonical::session::{self, Session};

@@ -27,7 +27,6 @@
 //!
 //! Handlers hold handles (the ingest intake, snapshot receiver, metrics), never locks.
 
-pub mod access;
 mod admin;
 mod alerts;
 mod api;
@@ -89,9 +88,9 @@ pub struct AppState {
     /// and Firehose acknowledgements carry.
     pub clock: crate::clock::Clock,
     /// People's and bridges' tokens in force (swapped on SIGHUP).
-    pub access: access::AccessHandle,
+    pub access: crate::access::AccessHandle,
     /// Peers whose forwarding headers are believed (`server.trusted_proxies`).
-    pub trusted_proxies: Arc<[access::Cidr]>,
+    pub trusted_proxies: Arc<[crate::access::Cidr]>,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.

@@ -17,7 +17,7 @@ pub(super) async fn guard(State(st): State<AppState>, req: Request, next: Next) 
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     // Behind a proxy the peer is the proxy: the client is the one a trusted proxy
     // names, and unknown (`None`) behind one we were not told of.
-    let client = peer.and_then(|ip| super::access::client_ip(ip, req.headers(), &st.trusted_proxies));
+    let client = peer.and_then(|ip| crate::access::client_ip(ip, req.headers(), &st.trusted_proxies));
     // Without a known client address only an open floor is readable.
     let allowed = match client {
         Some(ip) => admits(st.read_access, ip),
@@ -41,9 +41,9 @@ pub(super) async fn people(State(st): State<AppState>, req: Request, next: Next)
     if tokens.has_people() {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         let loopback =
-            peer.is_some_and(|p| super::access::peer_is_loopback(p.ip(), req.headers(), &st.trusted_proxies));
+            peer.is_some_and(|p| crate::access::peer_is_loopback(p.ip(), req.headers(), &st.trusted_proxies));
         let bearer = super::auth::bearer(req.headers());
-        if super::access::writer(&tokens, st.admin_token.as_deref(), bearer, loopback).is_err() {
+        if crate::access::writer(&tokens, st.admin_token.as_deref(), bearer, loopback).is_err() {
             return super::ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "reading the playbook requires Authorization: Bearer <token> of any role",

@@ -23,10 +23,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::access::Refused;
 use super::auth::vendor_token;
 use super::ingest::{admit, bound_source};
 use super::{ApiError, AppState};
+use crate::access::Refused;
 use crate::event::{Event, Id, valid_id};
 use crate::ingest::canonical::session::{self, Session};
 use crate::ingest::vendor::{self, Cx};

@@ -29,7 +29,7 @@ pub struct RawIngest {
     max_frame_bytes: Option<usize>,
     max_connections: Option<usize>,
     channel_capacity: Option<usize>,
-    /// `[[ingest.tokens]]`: validated with people's tokens (`http::access`).
+    /// `[[ingest.tokens]]`: validated with people's tokens (`access`).
     tokens: Vec<RawIngestToken>,
 }
 

@@ -7,8 +7,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use floorwatch::access::Digest;
 use floorwatch::config::{Config, Env, parse};
-use floorwatch::http::access::Digest;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -249,7 +249,7 @@ async fn forwarding_headers_void_the_loopback_trust() {
 
     // Through a trusted proxy the client it names decides.
     let c = Config {
-        trusted_proxies: vec![floorwatch::http::access::Cidr::parse("127.0.0.1").expect("cidr")],
+        trusted_proxies: vec![floorwatch::access::Cidr::parse("127.0.0.1").expect("cidr")],
         ..Config::default()
     };
     let p = TestDaemon::with_config(c).await;
