@@ -236,6 +236,21 @@ struct SourceInfo {
 /// seconds of clock skew or batching stays live.
 pub const CAUGHT_UP_MS: Ts = 10_000;
 
+impl SourceInfo {
+    /// A source first seen at `now`: nothing counted, and not caught up until
+    /// `heard_from` has judged its events' times.
+    fn new(named: bool, now: Ts) -> SourceInfo {
+        SourceInfo {
+            named,
+            connections: 0,
+            events: 0,
+            last_event_ts: None,
+            last_heard: now,
+            caught_up: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct FaultInfo {
     down: bool,
@@ -347,16 +362,7 @@ impl Floor {
     /// exact within a batch too.
     pub fn note_source(&mut self, source: &Id, now: Ts) {
         if self.sources.len() < self.settings.limits.max_sources && !self.sources.contains_key(source) {
-            // Not caught up until `heard_from` has judged its events' times.
-            let info = SourceInfo {
-                named: true,
-                connections: 0,
-                events: 0,
-                last_event_ts: None,
-                last_heard: now,
-                caught_up: false,
-            };
-            self.sources.insert(source.clone(), info);
+            self.sources.insert(source.clone(), SourceInfo::new(true, now));
         }
     }
 
@@ -371,15 +377,7 @@ impl Floor {
             if self.sources.len() >= self.settings.limits.max_sources {
                 return false;
             }
-            let info = SourceInfo {
-                named: true,
-                connections: 0,
-                events: 0,
-                last_event_ts: None,
-                last_heard: now,
-                caught_up: false,
-            };
-            self.sources.insert(source.clone(), info);
+            self.sources.insert(source.clone(), SourceInfo::new(true, now));
         }
         if let Some(src) = self.sources.get_mut(source) {
             src.events += events;
@@ -544,14 +542,7 @@ impl Floor {
         {
             return;
         }
-        let s = self.sources.entry(source.clone()).or_insert(SourceInfo {
-            named,
-            connections: 0,
-            events: 0,
-            last_event_ts: None,
-            last_heard: now,
-            caught_up: false,
-        });
+        let s = self.sources.entry(source.clone()).or_insert_with(|| SourceInfo::new(named, now));
         s.connections = s.connections.saturating_add_signed(delta);
         s.last_heard = now;
         if delta > 0 {
