@@ -5,7 +5,6 @@
 
 use fantoccini::Locator;
 use floorwatch::config::Config;
-use floorwatch::floor::TeamConfig;
 use serde_json::{Value, json};
 
 use crate::harness::{TestDaemon, ts_now};
@@ -19,20 +18,7 @@ const FITS: &str = "const d = document.documentElement; return [d.scrollWidth, d
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_team_lead_works_the_call_back_list_from_a_tablet() {
     let mut cfg = Config { admin_token: Some(TOKEN.into()), ..Config::default() };
-    cfg.floor.teams = vec![
-        TeamConfig {
-            id: "team-1".into(),
-            name: "一组".into(),
-            names: Default::default(),
-            lead: Some("张伟".into()),
-        },
-        TeamConfig {
-            id: "team-2".into(),
-            name: "二组".into(),
-            names: Default::default(),
-            lead: Some("李娜".into()),
-        },
-    ];
+    cfg.floor.teams = crate::wallboard::two_teams();
     let d = TestDaemon::with_config(cfg).await;
     let mut b = d.bridge(Some("acd")).await;
     b.send(

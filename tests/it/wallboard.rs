@@ -404,20 +404,7 @@ async fn the_wall_shows_disconnected_and_reconnects_after_a_daemon_restart() {
 async fn a_team_lead_sees_who_needs_attention_and_acknowledges_an_alert() {
     let mut cfg = Config::default();
     cfg.alerts.acw_overrun_secs = 3;
-    cfg.floor.teams = vec![
-        TeamConfig {
-            id: "team-1".into(),
-            name: "一组".into(),
-            names: Default::default(),
-            lead: Some("张伟".into()),
-        },
-        TeamConfig {
-            id: "team-2".into(),
-            name: "二组".into(),
-            names: Default::default(),
-            lead: Some("李娜".into()),
-        },
-    ];
+    cfg.floor.teams = two_teams();
     let d = TestDaemon::with_config(cfg).await;
     let mut b = d.bridge(Some("acd")).await;
     b.send(
@@ -540,4 +527,15 @@ async fn the_unified_script_reaches_the_wall_and_the_console_edits_it() {
         assert_eq!(faults[0]["cause"], "carrier lost on E1 2");
     })
     .await;
+}
+
+/// The two teams the console tests work with, each with its lead.
+pub fn two_teams() -> Vec<TeamConfig> {
+    let team = |id: &str, name: &str, lead: &str| TeamConfig {
+        id: id.into(),
+        name: name.into(),
+        names: Default::default(),
+        lead: Some(lead.into()),
+    };
+    vec![team("team-1", "一组", "张伟"), team("team-2", "二组", "李娜")]
 }

@@ -58,36 +58,35 @@ pub fn verify(
     let Ok(given) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
         return Err(SignatureError::Mismatch);
     };
-    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, token.0.as_bytes());
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    let signed = if matches!(first, Some(b'[' | b'{')) {
+    if is_json(body) {
         let want = query_param(url, "bodySHA256").ok_or(SignatureError::NoBodyHash)?;
         let got = hex(digest::digest(&digest::SHA256, body).as_ref());
         if !want.eq_ignore_ascii_case(&got) {
             return Err(SignatureError::BodyHash);
         }
-        url.to_owned()
-    } else {
-        let mut params: Vec<(String, String)> =
-            form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-        params.sort();
-        let mut s = url.to_owned();
-        for (k, v) in params {
-            s.push_str(&k);
-            s.push_str(&v);
-        }
-        s
-    };
+    }
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, token.0.as_bytes());
     // `verify` compares in constant time.
-    hmac::verify(&key, signed.as_bytes(), &given).map_err(|_| SignatureError::Mismatch)
+    hmac::verify(&key, signed_text(url, body).as_bytes(), &given).map_err(|_| SignatureError::Mismatch)
 }
 
 /// The signature Twilio would send (for tests and for a bridge that replays).
 pub fn sign(token: &AuthToken, url: &str, body: &[u8]) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, token.0.as_bytes());
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    base64::engine::general_purpose::STANDARD
+        .encode(hmac::sign(&key, signed_text(url, body).as_bytes()).as_ref())
+}
+
+/// Event Streams deliver JSON; TaskRouter callbacks are form-encoded.
+fn is_json(body: &[u8]) -> bool {
+    matches!(body.iter().find(|b| !b.is_ascii_whitespace()), Some(b'[' | b'{'))
+}
+
+/// What Twilio signs: the URL, then for a form body every parameter sorted by
+/// name, as name then value (a JSON body is held by the URL's `bodySHA256`).
+fn signed_text(url: &str, body: &[u8]) -> String {
     let mut s = url.to_owned();
-    if !matches!(first, Some(b'[' | b'{')) {
+    if !is_json(body) {
         let mut params: Vec<(String, String)> =
             form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         params.sort();
@@ -96,7 +95,7 @@ pub fn sign(token: &AuthToken, url: &str, body: &[u8]) -> String {
             s.push_str(&v);
         }
     }
-    base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, s.as_bytes()).as_ref())
+    s
 }
 
 fn query_param(url: &str, name: &str) -> Option<String> {
