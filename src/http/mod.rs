@@ -153,6 +153,7 @@ pub fn router(state: AppState) -> Router {
     let reads = Router::new()
         .route("/", get(crate::wallboard::wall))
         .route("/lead", get(crate::wallboard::lead))
+        .route("/duty", get(crate::wallboard::duty))
         .route("/assets/{file}", get(crate::wallboard::asset))
         .route("/ws/floor", get(floor_ws::upgrade))
         .route("/api/floor", get(api::floor))

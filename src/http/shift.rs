@@ -343,7 +343,7 @@ async fn handover_json(st: &AppState, occ: &ShiftOccurrence) -> Result<Value, Ap
         })
         .collect();
     Ok(json!({
-        "date": occ.date_str(), "shift": occ.name,
+        "date": occ.date_str(), "shift": occ.name, "shifts": st.shift.shifts.names(),
         "start": format_ts(occ.start), "end": format_ts(occ.end),
         "teams": teams,
         "outgoing": {

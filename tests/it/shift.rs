@@ -513,3 +513,123 @@ async fn idle_advice_agrees_with_an_erlang_c_computed_here() {
     drop(b);
     d.shutdown().await.expect("clean shutdown");
 }
+
+const ADMIN: &str = "duty-s3cret";
+
+/// A floor whose writes need the admin token (the page asks for it once).
+async fn desk() -> (TestDaemon, String) {
+    let mut cfg = parse(&floor_toml(), "shift.toml", &Env::new()).expect("valid config");
+    cfg.admin_token = Some(ADMIN.into());
+    let d = TestDaemon::with_config(cfg).await;
+    let (_, body) = d.get("/api/handover").await;
+    let date = json_of(&body)["date"].as_str().expect("date").to_owned();
+    let roster = format!(
+        "date,shift,team,agent,name,seat\n{date},a,team-1,L1,Lead One,R1-1\n{date},a,team-1,A1,Ann,R1-2\n\
+         {date},a,team-1,A3,Cy,R2-1\n{date},a,team-2,B1,Di,R1-3\n"
+    );
+    let (s, body) = http_send(d.addr, "PUT", "/api/roster", &roster, Some(ADMIN)).await;
+    assert_eq!(s, 200, "{body}");
+    (d, date)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_duty_page_runs_the_handover_in_chromium() {
+    use fantoccini::Locator;
+
+    use crate::wallboard::{js, text_of, until, with_browser};
+    let (d, date) = desk().await;
+    let mut b = d.bridge(Some("acd")).await;
+    b.send(
+        json!([
+            {"type": "agent_login", "ts": ts_now(-1.0), "agent": "L1", "team": "team-1"},
+            {"type": "agent_login", "ts": ts_now(-1.0), "agent": "A1", "team": "team-1"},
+            {"type": "agent_login", "ts": ts_now(-1.0), "agent": "B1", "team": "team-2"}
+        ])
+        .to_string(),
+    )
+    .await;
+    let (addr, day) = (d.addr, date.clone());
+    with_browser("en-US", |c| async move {
+        let date = day;
+        c.set_window_size(1024, 768).await.expect("tablet size");
+        c.goto(&format!("http://{addr}/duty?lang=en&date={date}&shift=a")).await.expect("open the duty page");
+        let row = "#teams tr[data-team='team-1']";
+        until(&c, "team 1 present", &format!("const r = document.querySelector(\"{row} .present\"); return r && r.textContent === '2';")).await;
+        assert_eq!(js(&c, &text_of(&format!("{row} .expected"))).await, "3");
+        assert_eq!(js(&c, &text_of("#th-absent")).await, "Absent and why");
+        // The lead's reason for A3, then the confirmation: the first write asks for the token.
+        c.find(Locator::Css(&format!("{row} .absent-agent[data-agent='A3'] input"))).await.expect("reason").send_keys("sick").await.expect("type");
+        c.find(Locator::Css(&format!("{row} .save-reason"))).await.expect("save").click().await.expect("click");
+        until(&c, "the token prompt", "const d = document.getElementById('token-dialog'); return d && d.open;").await;
+        c.find(Locator::Css("#token-input")).await.expect("token").send_keys(ADMIN).await.expect("type");
+        c.find(Locator::Css("#token-ok")).await.expect("ok").click().await.expect("click");
+        until(&c, "the reason shown", &format!("const e = document.querySelector(\"{row} .absent-agent[data-agent='A3'] span\"); return e && e.textContent === 'A3 — sick';")).await;
+        c.find(Locator::Css(&format!("{row} button.confirm"))).await.expect("confirm").click().await.expect("click");
+        until(&c, "confirmed", &format!("const e = document.querySelector(\"{row} .confirmed\"); return e && e.textContent === 'admin';")).await;
+        c.find(Locator::Css(&format!("{row} button.countersign"))).await.expect("countersign").click().await.expect("click");
+        until(&c, "archived", &format!("const e = document.querySelector(\"{row} .countersigned\"); return e && e.textContent === 'admin (archived)';")).await;
+        // The other language, and the printable sheet linked for it.
+        c.find(Locator::Css("#lang-toggle")).await.expect("toggle").click().await.expect("click");
+        until(&c, "Chinese headings", "return document.getElementById('th-absent').textContent === '未到人员及原因';").await;
+        let print = js(&c, "return document.getElementById('print').getAttribute('href');").await;
+        assert!(print.as_str().is_some_and(|h| h.contains("format=html") && h.contains("lang=zh-CN")), "{print}");
+
+        // The lead's tablet: one tap logs the patrol.
+        c.goto(&format!("http://{addr}/lead?team=team-1&lang=en")).await.expect("open the console");
+        until(&c, "the patrol button", "const b = document.getElementById('patrol-done'); return b && !b.hidden && b.textContent.includes('Patrol done');").await;
+        c.find(Locator::Css("#patrol-done")).await.expect("patrol").click().await.expect("click");
+        until(&c, "patrol logged", "const b = document.getElementById('patrol-done'); return b && b.textContent.includes('min ago');").await;
+    })
+    .await;
+    let (_, sheet) = d.get(&format!("/api/handover?date={date}&shift=a")).await;
+    let sheet = json_of(&sheet);
+    let t1 = team(&sheet, "team-1");
+    assert_eq!(
+        (t1["confirmed_by"].as_str(), t1["countersigned_by"].as_str()),
+        (Some("admin"), Some("admin"))
+    );
+    assert_eq!(t1["absent"], json!([{"agent": "A3", "reason": "sick"}]));
+    let (_, log) = d.get("/api/patrols?team=team-1").await;
+    assert_eq!(json_of(&log).as_array().map(Vec::len), Some(1), "{log}");
+    drop(b);
+    d.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seat_map_shows_who_sits_where_in_chromium() {
+    use crate::wallboard::{js, until, with_browser};
+    let (d, date) = desk().await;
+    let mut b = d.bridge(Some("acd")).await;
+    b.send(
+        json!([
+            {"type": "agent_login", "ts": ts_now(-1.0), "agent": "A1", "name": "Ann", "team": "team-1"},
+            {"type": "agent_login", "ts": ts_now(-1.0), "agent": "B1", "team": "team-2"},
+            {"type": "agent_state", "ts": ts_now(0.0), "agent": "B1", "state": "acw"}
+        ])
+        .to_string(),
+    )
+    .await;
+    let addr = d.addr;
+    let seat = |s: &str| format!("document.querySelector(\"#seats .seat[data-seat='{s}']\")");
+    with_browser("zh-CN", |c| {
+        let b = &mut b;
+        async move {
+            c.set_window_size(1280, 800).await.expect("size");
+            c.goto(&format!("http://{addr}/duty?lang=zh-CN&date={date}&shift=a")).await.expect("open the duty page");
+            until(&c, "Ann at R1-2, ready", &format!("const e = {}; return e && e.classList.contains('state-ready') && e.querySelector('.who').textContent === 'Ann';", seat("R1-2"))).await;
+            assert_eq!(js(&c, &format!("return {}.classList.contains('state-acw');", seat("R1-3"))).await, true);
+            assert_eq!(js(&c, &format!("return {}.classList.contains('off');", seat("R1-1"))).await, true, "L1 is rostered, not logged in");
+            assert_eq!(js(&c, &format!("return {}.classList.contains('empty');", seat("R2-3"))).await, true);
+            assert_eq!(js(&c, "return document.querySelectorAll('#seats .seat-row').length;").await, 2);
+            assert_eq!(js(&c, "return document.getElementById('seatmap-title').textContent;").await, "座位图");
+            // The map follows the floor: Ann goes on a break.
+            b.send(json!({"type": "agent_state", "ts": ts_now(0.0), "agent": "A1", "state": "not_ready", "reason": "break"}).to_string()).await;
+            until(&c, "Ann on a break", &format!("const e = {}; return e && e.classList.contains('state-not_ready');", seat("R1-2"))).await;
+            let what = js(&c, &format!("return {}.querySelector('.what').textContent;", seat("R1-2"))).await;
+            assert!(what.as_str().is_some_and(|w| w.starts_with("R1-2 · 示忙")), "{what}");
+        }
+    })
+    .await;
+    drop(b);
+    d.shutdown().await.expect("clean shutdown");
+}
