@@ -217,7 +217,7 @@ pub async fn spawn(i: ShiftInputs) -> Result<Shift, ShiftError> {
         signals: i.signals,
         clock: i.clock,
         watch: patrol::PatrolWatch::new(last),
-        recorded: HashSet::new(),
+        recorded: HashMap::new(),
         active: BTreeSet::new(),
     };
     let task = tokio::spawn(state.run(cmd_rx, i.cancel));
@@ -240,8 +240,9 @@ struct State {
     signals: mpsc::Sender<Vec<Signal>>,
     clock: Clock,
     watch: patrol::PatrolWatch,
-    /// Sign-ins already written, per (date, shift, agent), for the shifts in view.
-    recorded: HashSet<(String, String, Id)>,
+    /// Sign-ins already written, per (date, shift), for the shifts in view: a
+    /// lookup by the agent's id, so a look at a big floor allocates nothing.
+    recorded: HashMap<(String, String), HashSet<Id>>,
     /// Teams with agents logged in at the last look.
     active: BTreeSet<String>,
 }
@@ -306,12 +307,16 @@ impl State {
         let snap = self.snapshot.borrow().clone();
         let signins = self.signins(&snap, now);
         if !signins.is_empty() {
-            let keys: Vec<(String, String, Id)> = signins
+            let keys: Vec<((String, String), Id)> = signins
                 .iter()
-                .map(|s| (s.date.clone(), s.shift.clone(), Id::from(s.agent.as_str())))
+                .map(|s| ((s.date.clone(), s.shift.clone()), Id::from(s.agent.as_str())))
                 .collect();
             match self.store.record_signins(signins).await {
-                Ok(()) => self.recorded.extend(keys),
+                Ok(()) => {
+                    for (k, agent) in keys {
+                        self.recorded.entry(k).or_default().insert(agent);
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "sign-ins not recorded"),
             }
         }
@@ -340,14 +345,15 @@ impl State {
             open.push(next);
         }
         let keys: Vec<(String, String)> = open.iter().map(|o| (o.date_str(), o.name.clone())).collect();
-        // Forget the shifts no longer in view: the set stays one or two shifts big.
-        self.recorded.retain(|(d, s, _)| keys.iter().any(|(kd, ks)| kd == d && ks == s));
+        // Forget the shifts no longer in view: the table stays one or two shifts big.
+        self.recorded.retain(|k, _| keys.contains(k));
+        let empty = HashSet::new();
+        let seen: Vec<&HashSet<Id>> = keys.iter().map(|k| self.recorded.get(k).unwrap_or(&empty)).collect();
         let mut out = Vec::new();
         for a in &snap.agents {
             let (Some(_), Some(login)) = (a.state, a.login_at) else { continue };
-            for (date, shift) in &keys {
-                let key = (date.clone(), shift.clone(), a.id.clone());
-                if self.recorded.contains(&key) {
+            for ((date, shift), seen) in keys.iter().zip(&seen) {
+                if seen.contains(&a.id) {
                     continue;
                 }
                 out.push(Signin {
