@@ -93,6 +93,9 @@ impl Daemon {
             .await
             .context("restoring open alerts")?;
         let baselines = store.load_baselines().await.context("loading traffic baselines")?;
+        // The shift task raises patrol alerts on the rules' own channel to the alert task.
+        let shift_signals = signals_tx.clone();
+        let initial_baselines = baselines.clone();
         let link =
             AlertsLink { cfg: cfg.alerts.clone(), signals: signals_tx, restored: alerts.restored, baselines };
         // The live floor as the last run left it, before the engine takes any
@@ -102,6 +105,7 @@ impl Daemon {
             checkpoint.as_ref().map(|c| c.seqs.clone()).unwrap_or_default();
         let engine =
             engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link, checkpoint);
+        let shift_baselines = engine.baselines.clone();
         // The engine publishes its baselines and never waits for their COMMIT;
         // this task does, and ends after saving the last value the engine left.
         let baseline_saver = store.keep_baselines(engine.baselines);
@@ -138,6 +142,26 @@ impl Daemon {
         )
         .await
         .context("restoring open incidents")?;
+
+        let shift = crate::shift::spawn(crate::shift::ShiftInputs {
+            cfg: cfg.shift.clone(),
+            shifts: crate::shift::Shifts::new(cfg.floor.timezone, cfg.floor.shifts.clone()),
+            store: store.clone(),
+            snapshot: engine.snapshot.clone(),
+            signals: shift_signals,
+            baselines: shift_baselines,
+            initial_baselines,
+            surge: crate::rules::surge::SurgeConfig {
+                interval_secs: cfg.alerts.surge_interval_secs,
+                warmup_intervals: cfg.alerts.surge_warmup_intervals,
+                min_calls: cfg.alerts.surge_min_calls,
+                ..Default::default()
+            },
+            clock,
+            cancel: cancel.clone(),
+        })
+        .await
+        .context("loading the patrol log")?;
 
         let (floor_feed, feed_task) =
             crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, clock, cancel.clone());
@@ -181,6 +205,7 @@ impl Daemon {
             clock,
             access: access.clone(),
             trusted_proxies: cfg.trusted_proxies.clone().into(),
+            shift: shift.handle,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -199,6 +224,7 @@ impl Daemon {
         let checkpoint_saver = sup.watch("checkpoint saver", checkpoint_saver);
         let alerts_task = sup.watch("alerts", alerts.task);
         let incidents_task = sup.watch("incidents", incidents.task);
+        let shift_task = sup.watch("shift", shift.task);
         let recorder_task = recorder_task.map(|t| sup.watch("recorder", t));
         let _feed = sup.watch("wall feed", feed_task);
         // The daily retention purge (chunked: the writer is never held for long).
@@ -246,6 +272,8 @@ impl Daemon {
             }
             // And its last checkpoint, so a graceful restart loses no live state.
             checkpoint_saver.finish(grace).await;
+            // The shift task (the other sender of signals) ended at the cancel.
+            shift_task.finish(grace).await;
             // The engine has stopped (its signal sender is gone): the alert task
             // saves what is left and ends once the HTTP side has let go of it too.
             alerts_task.finish(grace).await;

@@ -130,6 +130,9 @@ pub struct Config {
     pub tokens: crate::access::Tokens,
     /// `server.trusted_proxies`: peers whose forwarding headers are believed.
     pub trusted_proxies: Vec<crate::access::Cidr>,
+    /// The duty team's shift: patrols, sign-in window, overrun tiers, the seat plan
+    /// (`[shift]`, `[floor_plan]`).
+    pub shift: crate::shift::DutyConfig,
     /// The file and environment this config came from, for SIGHUP (set by the
     /// command line; `None`: nothing to re-read).
     pub reload: Option<Reload>,
@@ -370,6 +373,8 @@ struct RawConfig {
     sources: Vec<crate::ingest::sources::RawSource>,
     access: crate::access::RawAccess,
     limits: crate::ingest::limits::RawLimits,
+    shift: crate::shift::RawDuty,
+    floor_plan: crate::shift::RawFloorPlan,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -448,6 +453,7 @@ impl RawConfig {
         };
 
         let alerts = self.alerts.validate(&floor.windows.rolling_secs, &mut errs);
+        let shift = self.shift.validate(self.floor_plan, &mut errs);
         // The wallboard's window must be one of the floor's, and its tiles follow
         // the alert rules' thresholds where the section does not set its own.
         let thresholds = AlertThresholds {
@@ -509,6 +515,7 @@ impl RawConfig {
             return Err(errs);
         }
         Ok(Config {
+            shift,
             tokens,
             trusted_proxies,
             reload: None,

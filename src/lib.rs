@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod notify;
 pub mod replay;
 pub mod rules;
+pub mod shift;
 pub mod signal;
 pub mod sim;
 pub mod store;

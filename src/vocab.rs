@@ -23,11 +23,13 @@ pub enum Kind {
     LongestWaitHigh,
     SourceDown,
     SystemFault,
+    /// A team on the floor not patrolled by its lead for longer than the interval.
+    PatrolOverdue,
 }
 
 impl Kind {
     /// Every kind, in the order metrics and listings show them.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::AcwOverrun,
         Kind::BusyOverrun,
         Kind::TrafficSurge,
@@ -36,6 +38,7 @@ impl Kind {
         Kind::LongestWaitHigh,
         Kind::SourceDown,
         Kind::SystemFault,
+        Kind::PatrolOverdue,
     ];
 
     /// The spelling in the API, the database, metric labels and config files.
@@ -49,6 +52,7 @@ impl Kind {
             Kind::LongestWaitHigh => "longest_wait_high",
             Kind::SourceDown => "source_down",
             Kind::SystemFault => "system_fault",
+            Kind::PatrolOverdue => "patrol_overdue",
         }
     }
 
@@ -66,6 +70,9 @@ impl Kind {
             }
             Kind::SourceDown => About::Source,
             Kind::SystemFault => About::Component,
+            // Its subject is the team, named in the component field: a team is not
+            // one of the four subjects, and a component is what it is to the alert.
+            Kind::PatrolOverdue => About::Component,
         }
     }
 }

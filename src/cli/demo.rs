@@ -73,6 +73,8 @@ pub(super) async fn run(Args { listen, config, data_dir, sim: args }: Args) -> R
     sim_cfg.url = format!("ws://{addr}/ingest?source=demo-acd");
     let cancel = daemon.cancel_token().child_token();
     let simulator = tokio::spawn(sim::run(sim_cfg, cancel.clone()));
+    let teams: Vec<String> = cfg.floor.teams.iter().map(|t| t.id.clone()).collect();
+    let leads = tokio::spawn(demo_leads(addr, teams, args.speed, cancel.clone()));
 
     println!("floorwatch demo: a simulated floor of {} agents is feeding the daemon", args.agents);
     // Every page and endpoint a newcomer may want, one per line ("label  URL"):
@@ -80,6 +82,7 @@ pub(super) async fn run(Args { listen, config, data_dir, sim: args }: Args) -> R
     for (label, path) in [
         ("wallboard", "/"),
         ("team lead", "/lead"),
+        ("duty desk", "/duty"),
         ("floor JSON", "/api/floor"),
         ("alerts", "/api/alerts"),
         ("incidents", "/api/incidents"),
@@ -96,12 +99,56 @@ pub(super) async fn run(Args { listen, config, data_dir, sim: args }: Args) -> R
 
     let result = serve::until_signal(daemon).await;
     cancel.cancel();
+    let _ = leads.await;
     match simulator.await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "simulator failed"),
         Err(e) => tracing::error!(error = %e, "simulator task failed"),
     }
     result
+}
+
+/// The team leads walk the floor, as their tablets' patrol button would say
+/// (`POST /api/patrols`): every team each minute of floor time, except that the
+/// first team's lead is held up in minutes 1–4 of every ten, so the demo shows a
+/// `patrol_overdue` raised (the demo's interval is two minutes) and resolved.
+async fn demo_leads(
+    addr: SocketAddr,
+    teams: Vec<String>,
+    speed: f64,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let minute = std::time::Duration::from_secs_f64(60.0 / speed.max(0.01));
+    for m in 0u64.. {
+        for (i, team) in teams.iter().enumerate() {
+            if i == 0 && (1..5).contains(&(m % 10)) {
+                continue;
+            }
+            if let Err(e) = post_patrol(addr, team).await {
+                tracing::debug!(error = %e, team, "demo patrol not sent");
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(minute) => {}
+        }
+    }
+}
+
+/// One patrol over loopback HTTP/1.1 (the demo trusts loopback for writes).
+async fn post_patrol(addr: SocketAddr, team: &str) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({ "team": team }).to_string();
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let req = format!(
+        "POST /api/patrols HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await?;
+    Ok(())
 }
 
 /// Gives the demo floor a past: three quiet simulated days of the same floor, from

@@ -42,7 +42,7 @@ use crate::store::incidents::{
 const MAX_TEXT: usize = 4000;
 
 /// Trims an optional text field; empty means absent. Too long is an error.
-fn text(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
+pub(super) fn text(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
     match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
         Some(s) if s.chars().count() > MAX_TEXT => Err(ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -65,12 +65,12 @@ fn incidents_error(e: IncidentsError) -> ApiError {
     }
 }
 
-fn store_error(e: crate::store::StoreError) -> ApiError {
+pub(super) fn store_error(e: crate::store::StoreError) -> ApiError {
     tracing::error!(error = %e, "store request failed");
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the database is not available; try again")
 }
 
-fn ms(ts: Option<i64>) -> Value {
+pub(super) fn ms(ts: Option<i64>) -> Value {
     ts.map_or(Value::Null, |t| Value::String(format_ts(t)))
 }
 
@@ -731,14 +731,14 @@ pub(super) async fn audit(
 }
 
 /// `2026-11-23 14:03:05` in the floor's time zone: what a spreadsheet user reads.
-fn local(ts: i64, tz: chrono_tz::Tz) -> String {
+pub(super) fn local(ts: i64, tz: chrono_tz::Tz) -> String {
     chrono::DateTime::from_timestamp_millis(ts)
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
 }
 
 /// RFC 4180 CSV, UTF-8 with a byte-order mark so Excel opens Chinese text right.
-fn csv_response(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response {
+pub(super) fn csv_response(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response {
     let mut out = String::from("\u{feff}");
     let line = |out: &mut String, fields: &mut dyn Iterator<Item = &str>| {
         let mut first = true;

@@ -19,6 +19,9 @@
 //! - `/api/incidents`, `/api/callbacks`, `/api/faults`, `/api/audit`, `WS /ws/agents`:
 //!   the incident playbook (see [`incidents`](self::incidents) for each route)
 //!
+//! - `/api/roster`, `/api/seatmap`, `/api/handover`, `/api/patrols`, `/api/overruns`,
+//!   `/api/advice`: the duty team's shift (see [`shift`](self::shift) for each route)
+//!
 //! - `GET /api/whoami`  who the caller's token is and what its role may do
 //!   (see [`access`] for the roles and the token table)
 //!
@@ -36,6 +39,7 @@ mod floor_ws;
 mod incidents;
 mod ingest;
 mod read_access;
+mod shift;
 mod vendor;
 
 use std::sync::Arc;
@@ -91,6 +95,8 @@ pub struct AppState {
     pub access: crate::access::AccessHandle,
     /// Peers whose forwarding headers are believed (`server.trusted_proxies`).
     pub trusted_proxies: Arc<[crate::access::Cidr]>,
+    /// The duty team's shift: its settings, the patrol watch, the traffic profiles.
+    pub shift: crate::shift::ShiftHandle,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.
@@ -147,6 +153,7 @@ pub fn router(state: AppState) -> Router {
     let reads = Router::new()
         .route("/", get(crate::wallboard::wall))
         .route("/lead", get(crate::wallboard::lead))
+        .route("/duty", get(crate::wallboard::duty))
         .route("/assets/{file}", get(crate::wallboard::asset))
         .route("/ws/floor", get(floor_ws::upgrade))
         .route("/api/floor", get(api::floor))
@@ -183,6 +190,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/audit", get(incidents::audit))
         .route("/ws/agents", get(incidents::agents_ws))
+        .route("/api/roster", get(shift::get_roster).route_layer(people.clone()).put(shift::put_roster))
+        .route("/api/seatmap", get(shift::seatmap).route_layer(people.clone()))
+        .route("/api/handover", get(shift::get_handover).route_layer(people.clone()))
+        .route("/api/handover/absences", post(shift::set_absence))
+        .route("/api/handover/confirm", post(shift::confirm))
+        .route("/api/handover/countersign", post(shift::countersign))
+        .route("/api/patrols", get(shift::list_patrols).route_layer(people.clone()).post(shift::add_patrol))
+        .route("/api/patrols/teams", get(shift::patrol_teams).route_layer(people.clone()))
+        .route("/api/overruns", get(shift::list_overruns).route_layer(people.clone()))
+        .route("/api/overruns/totals", get(shift::overrun_totals).route_layer(people.clone()))
+        .route("/api/overruns/{id}", axum::routing::patch(shift::review_overrun))
+        .route("/api/advice", get(shift::advice).route_layer(people.clone()))
         .layer(compression())
         .with_state(state)
 }

@@ -27,7 +27,7 @@ use surge::{SurgeConfig, SurgeDetector};
 // `rules::Kind` keeps working for callers that think of kinds as rules.
 pub use crate::vocab::{AlertKey, Kind, Severity, Subject};
 pub use config::AlertsConfig;
-pub use text::{kind_name, kind_title};
+pub use text::{kind_name, kind_title, patrol_overdue};
 
 /// An alert's message in both languages: the record keeps the configured one,
 /// and each notification receiver picks its own.

@@ -509,6 +509,25 @@ impl SurgeDetector {
         }
     }
 
+    /// Calls the learned profile expects over `[from, to)` (ms), interval by
+    /// interval, part intervals pro rata, without the recent trend: what staffing
+    /// ahead plans for. `None` while any interval of the span has no baseline.
+    pub fn expected_between(&self, from: i64, to: i64) -> Option<f64> {
+        let len = self.interval_ms();
+        if to <= from || len <= 0 {
+            return Some(0.0);
+        }
+        let mut total = 0.0;
+        let mut idx = from.div_euclid(len);
+        while idx * len < to {
+            let (a, b) = ((idx * len).max(from), ((idx + 1) * len).min(to));
+            let base = self.baseline(idx)?;
+            total += base.shape / base.rate.max(f64::MIN_POSITIVE) * (b - a) as f64 / len as f64;
+            idx += 1;
+        }
+        Some(total)
+    }
+
     /// The profile as JSON, to persist across restarts, and back.
     pub fn to_json(&self) -> String {
         // Serializing plain numbers and maps with integer keys cannot fail; an empty object

@@ -45,6 +45,7 @@ pub fn kind_name(kind: Kind, lang: Language) -> &'static str {
         (Language::ZhCn, Kind::LongestWaitHigh) => "排队过长",
         (Language::ZhCn, Kind::SourceDown) => "数据源中断",
         (Language::ZhCn, Kind::SystemFault) => "系统故障",
+        (Language::ZhCn, Kind::PatrolOverdue) => "巡视超时",
         (Language::En, Kind::AcwOverrun) => "ACW overrun",
         (Language::En, Kind::BusyOverrun) => "Not-ready overrun",
         (Language::En, Kind::TrafficSurge) => "Traffic surge",
@@ -53,6 +54,18 @@ pub fn kind_name(kind: Kind, lang: Language) -> &'static str {
         (Language::En, Kind::LongestWaitHigh) => "Long waits",
         (Language::En, Kind::SourceDown) => "Source down",
         (Language::En, Kind::SystemFault) => "System fault",
+        (Language::En, Kind::PatrolOverdue) => "Patrol overdue",
+    }
+}
+
+/// `patrol_overdue`: the team and how long since its last patrol (or since it
+/// came on the floor, when it has none).
+pub fn patrol_overdue(lang: Language, team: &str, since_ms: i64, patrolled: bool) -> String {
+    match (lang, patrolled) {
+        (Language::ZhCn, true) => format!("班组 {team} 已 {} 未巡视", dur(since_ms)),
+        (Language::ZhCn, false) => format!("班组 {team} 上岗 {} 仍未巡视", dur(since_ms)),
+        (Language::En, true) => format!("team {team} not patrolled for {}", dur(since_ms)),
+        (Language::En, false) => format!("team {team} on the floor {} without a patrol", dur(since_ms)),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod incidents;
 mod queries;
 mod retention;
 mod schema;
+pub mod shift;
 mod writer;
 
 use std::path::Path;

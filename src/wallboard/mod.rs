@@ -27,6 +27,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("wall.js", "text/javascript; charset=utf-8", include_str!("wall.js")),
     ("lead.js", "text/javascript; charset=utf-8", include_str!("lead.js")),
     ("incidents.js", "text/javascript; charset=utf-8", include_str!("incidents.js")),
+    ("shift.js", "text/javascript; charset=utf-8", include_str!("shift.js")),
+    ("patrol.js", "text/javascript; charset=utf-8", include_str!("patrol.js")),
+    ("shift.css", "text/css; charset=utf-8", include_str!("shift.css")),
     ("style.css", "text/css; charset=utf-8", include_str!("style.css")),
     ("icon.svg", "image/svg+xml", include_str!("icon.svg")),
 ];
@@ -54,6 +57,12 @@ pub async fn wall() -> Response {
 /// `GET /lead`: the team-lead console, for a tablet on the floor.
 pub async fn lead() -> Response {
     page(include_str!("lead.html"))
+}
+
+/// `GET /duty`: the duty supervisor's shift — handover, patrols, overrun review,
+/// idle-time advice and the seat map.
+pub async fn duty() -> Response {
+    page(include_str!("duty.html"))
 }
 
 /// `GET /assets/{file}`.

@@ -22,6 +22,7 @@ mod prometheus;
 mod replay;
 mod restart;
 mod roles;
+mod shift;
 mod shutdown;
 mod tidy;
 mod vendors;
