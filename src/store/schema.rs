@@ -23,7 +23,7 @@ pub(super) const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("migrations/0004_incidents.sql")),
     (5, include_str!("migrations/0005_alert_languages.sql")),
     (6, include_str!("migrations/0006_floor_checkpoint.sql")),
-    (8, include_str!("migrations/0008_shift.sql")),
+    (7, include_str!("migrations/0007_shift.sql")),
 ];
 
 /// How long a statement waits for a lock held by another connection (a backup
