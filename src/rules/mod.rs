@@ -215,8 +215,9 @@ pub struct Rules {
     gaps: FastMap<Id, VecDeque<(Ts, u64)>>,
     /// Sources with an event-loss fault raised, since when.
     losing: FastMap<Id, Ts>,
-    /// Per queue: the traffic-surge detector and whether it is firing.
-    surges: FastMap<Id, (SurgeDetector, bool)>,
+    /// Per queue: the traffic-surge detector, whether it is firing, and until
+    /// when evaluating it would change nothing ([`SurgeDetector::quiet_until`]).
+    surges: FastMap<Id, (SurgeDetector, bool, Ts)>,
     surge_cfg: SurgeConfig,
     tz: chrono_tz::Tz,
     /// Keys restored as open from the store at start, not yet confirmed or cleared.
@@ -263,7 +264,7 @@ impl Rules {
         let surges = baselines
             .into_iter()
             .filter_map(|(q, json)| match SurgeDetector::from_json(surge_cfg, tz, &json) {
-                Some(d) => Some((q, (d, false))),
+                Some(d) => Some((q, (d, false, Ts::MIN))),
                 None => {
                     // Another interval length or a damaged entry: learn afresh.
                     tracing::warn!(queue = %q, "stored traffic baseline not usable; learning it again");
@@ -367,13 +368,13 @@ impl Rules {
                     let tz = self.tz;
                     let cfg = self.surge_cfg;
                     // One hash per offer; the key is cloned only for a new queue.
-                    let (d, _) = self
+                    let (d, _, quiet) = self
                         .surges
                         .entry_ref(floor.queue_id(*queue))
-                        .or_insert_with(|| (SurgeDetector::new(cfg, tz), false));
+                        .or_insert_with(|| (SurgeDetector::new(cfg, tz), false, Ts::MIN));
                     d.offered(*ts);
-                    let until = d.quiet_until(now);
-                    self.quiet_until = self.quiet_until.min(until);
+                    *quiet = d.quiet_until(now);
+                    self.quiet_until = self.quiet_until.min(*quiet);
                     if !touched.contains(queue) {
                         touched.push(*queue);
                     }
@@ -494,7 +495,9 @@ impl Rules {
             (Kind::LongestWaitHigh, Subject::Queue(q)) => {
                 self.queues.get(q).is_some_and(|w| w.longest_wait.is_on())
             }
-            (Kind::TrafficSurge, Subject::Queue(q)) => self.surges.get(q).is_some_and(|(_, firing)| *firing),
+            (Kind::TrafficSurge, Subject::Queue(q)) => {
+                self.surges.get(q).is_some_and(|(_, firing, _)| *firing)
+            }
             (Kind::SourceDown, Subject::Source(s)) => self.sources_down.contains_key(s),
             (Kind::SystemFault, Subject::Dispatcher(q)) => {
                 self.queues.get(q).is_some_and(|w| w.stuck.is_on())
@@ -943,7 +946,7 @@ impl Rules {
 
     /// Learned traffic profiles to keep across restarts: (queue, JSON).
     pub fn baselines(&self) -> Vec<(Id, String)> {
-        self.surges.iter().map(|(q, (d, _))| (q.clone(), d.to_json())).collect()
+        self.surges.iter().map(|(q, (d, _, _))| (q.clone(), d.to_json())).collect()
     }
 
     /// 话务异动: offered volume significantly above the queue's learned level. The
@@ -953,9 +956,17 @@ impl Rules {
         let mut aht = None;
         let mut ready = None;
         let mut quiet = Ts::MAX;
-        for (queue, (detector, firing)) in &mut self.surges {
+        let always = self.sweep_always;
+        for (queue, (detector, firing, until)) in &mut self.surges {
+            // Another queue's rule woke the sweep: this detector, still quiet,
+            // would say what it said.
+            if now < *until && !always {
+                quiet = quiet.min(*until);
+                continue;
+            }
             let verdict = detector.evaluate(now);
-            quiet = quiet.min(detector.quiet_until(now));
+            *until = detector.quiet_until(now);
+            quiet = quiet.min(*until);
             let Some(v) = verdict else { continue };
             let key = AlertKey { kind: Kind::TrafficSurge, subject: Subject::Queue(queue.clone()) };
             if v.surging && !*firing {

@@ -239,7 +239,16 @@ impl SurgeDetector {
             return close;
         }
         let count = self.state.pending.get(&cursor).copied().unwrap_or(0);
-        if count >= self.cfg.min_calls { now } else { close }
+        if count < self.cfg.min_calls {
+            return close;
+        }
+        let Some(base) = self.baseline(cursor) else { return close };
+        // A surge needs at least `ratio` × the expected count for the elapsed
+        // part, which only grows: once below it, only a new call (or the close)
+        // can make this interval a surge.
+        let (mean, _) = self.judged_mean(base);
+        let frac = ((now - cursor.saturating_mul(ims)) as f64 / ims as f64).clamp(0.0, 1.0);
+        if f64::from(count) < self.cfg.ratio * mean * frac { close } else { now }
     }
 
     /// Evaluate at `now`: closes finished intervals into the profile (learning), and judges the
