@@ -359,6 +359,48 @@ mod tests {
         assert_eq!(fired(&s.take_signals()), [(Kind::AcwOverrun, "A1".to_string())]);
     }
 
+    /// A live floor where nothing can change sleeps past the quiet sweeps, yet
+    /// wakes for what may fire: the connected source's silence timeout (on the
+    /// first sweep after it) and the agent's overrun at its threshold exactly.
+    /// Driven as the live engine drives the step — a tick a second and a wake-up
+    /// at every deadline — the overrun fires at its threshold, not a sweep later.
+    #[test]
+    fn a_quiet_floor_sleeps_past_idle_sweeps_but_not_past_a_threshold() {
+        let c = AlertsConfig::default();
+        let mut s = step();
+        s.source_connection(&"acd".into(), 1, true, T0);
+        s.batch(
+            vec![ev("acd", T0, login("A1")), ev("acd", T0 + 1_000, state("A1", AgentState::Acw, None))],
+            T0 + 1_000,
+        );
+        s.tick(T0 + 1_000);
+        s.take_signals();
+        let silent = T0 + 1_000 + i64::from(c.source_timeout_secs) * 1000;
+        let next = s.next_deadline();
+        assert!(next > T0 + 6_000, "the sweeps in between are skipped: {}", next - T0);
+        assert!(next <= silent + 5_000, "the silence is looked at on the first sweep after it");
+        let due = T0 + 1_000 + i64::from(c.acw_overrun_secs) * 1000;
+        // A heartbeat every 5 s keeps the source up, as a bridge does.
+        let (mut t, mut fired_at) = (T0 + 1_000, None);
+        while t < due + 10_000 && fired_at.is_none() {
+            let second = t - t.rem_euclid(1000) + 1000;
+            let deadline = s.next_deadline();
+            t = deadline.min(second);
+            if t.rem_euclid(5_000) == 0 {
+                s.batch(vec![ev("acd", t, EventKind::Heartbeat)], t);
+            }
+            if t == second {
+                s.tick(t)
+            } else {
+                s.on_deadline(t)
+            }
+            if timer_kinds(&s.take_signals()).contains(&(Kind::AcwOverrun, "A1".to_string())) {
+                fired_at = Some(t);
+            }
+        }
+        assert_eq!(fired_at, Some(due));
+    }
+
     /// Between ticks the deadline wake-up fires the same timers.
     #[test]
     fn a_deadline_fires_the_rules_timers_between_ticks() {

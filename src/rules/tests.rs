@@ -349,6 +349,26 @@ fn stuck_dispatcher_fires_when_calls_come_and_nobody_answers() {
     );
 }
 
+/// Where agent presence is inferred (a call log replayed), "ready" is only
+/// "between two inferred calls": the same floor raises no stuck dispatcher.
+#[test]
+fn no_stuck_dispatcher_where_presence_is_inferred() {
+    let mut b = Bench::new();
+    b.rules.presence_inferred();
+    b.login(0.0, "A1", "t");
+    for i in 0..6 {
+        b.ev(
+            10.0 * f64::from(i),
+            EventKind::CallOffered { call: format!("c{i}").into(), queue: "billing".into(), caller: None },
+        );
+    }
+    let mut out = Vec::new();
+    for t in [61.0, 66.0, 120.0, 175.0] {
+        out.extend(b.tick(t));
+    }
+    assert!(fires(&out).iter().all(|f| f.0 != Kind::SystemFault), "{out:?}");
+}
+
 #[test]
 fn restored_agent_alert_is_cleared_when_the_agent_moves_on() {
     let key = AlertKey { kind: Kind::AcwOverrun, subject: Subject::Agent("A9".into()) };
