@@ -4,8 +4,8 @@
 //! (`../shared/data`, or `/work/shared/data`) as `replay --speed max` does and
 //! prints the wall time (goal < 1 s in release), events per second and where
 //! the time goes: reading (parse, inference of presence, sort), the engine step
-//! on the events, letting stream time pass (deadlines and the rules' 5 s
-//! sweeps), and the report (collecting, JSON, HTML). Best of three runs.
+//! on the events, letting stream time pass (the step's deadlines: overruns,
+//! the rules' sweeps when they may change something, the floor's purge), and the report (collecting, JSON, HTML). Best of three runs.
 
 use std::path::{Path, PathBuf};
 
@@ -58,7 +58,10 @@ fn main() -> anyhow::Result<()> {
     println!("  total (read + run + report)  {:7.3} s   {:.0} events/s", total, events as f64 / total);
     println!("  read: parse, infer, sort     {read:7.3} s");
     println!("  engine step on the events    {step:7.3} s   {:.0} events/s", events as f64 / step);
-    println!("  stream time passing          {ticks:7.3} s   {wakeups} wake-ups (deadlines, 5 s sweeps)");
+    println!(
+        "  stream time passing          {ticks:7.3} s   {wakeups} wake-ups (overruns, sweeps that may change \
+         something, 60 s purges)"
+    );
     println!("  collecting the report        {collect:7.3} s");
     println!("  JSON {json:.3} s · HTML {html:.3} s (one of the two per run)");
     Ok(())

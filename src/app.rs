@@ -167,8 +167,12 @@ impl Daemon {
             crate::http::FloorFeed::spawn(engine.snapshot.clone(), &cfg, clock, cancel.clone());
         // `--record`: opened before serving, so a path that cannot be written
         // fails the start rather than the first event.
+        let record_metrics = crate::ingest::RecordMetrics::new();
+        record_metrics.register(&metrics.registry).context("registering recorder metrics")?;
         let recording = match cfg.record.clone() {
-            Some(rc) => Some(crate::ingest::record::spawn(rc).context("starting the recorder")?),
+            Some(rc) => {
+                Some(crate::ingest::record::spawn(rc, record_metrics).context("starting the recorder")?)
+            }
             None => None,
         };
         let (recorder, recorder_task) = recording.unzip();

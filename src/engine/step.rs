@@ -88,6 +88,17 @@ impl Step {
         self.floor.set_event_time(silence_ms, true);
     }
 
+    /// The rules sweep on every point of their grid, quiet or not: the
+    /// reference replay's tests hold the skipping to (see [`Rules::sweep_always`]).
+    pub fn sweep_always(&mut self) {
+        self.rules.sweep_always();
+    }
+
+    /// Agent presence is inferred, not reported (see [`Rules::presence_inferred`]).
+    pub fn presence_inferred(&mut self) {
+        self.rules.presence_inferred();
+    }
+
     /// A copy of the state to keep across a restart, taken at `now`: plain
     /// clones, no encoding (see [`super::checkpoint`]).
     pub fn checkpoint(&self, now: Ts) -> Checkpoint {
@@ -150,25 +161,30 @@ impl Step {
     }
 
     /// Lets time pass (the engine's one-second tick): the floor forgets calls past
-    /// their retention, and the rules fire what is due by `now`.
+    /// their retention when its purge is due, and the rules fire what is due by `now`.
     pub fn tick(&mut self, now: Ts) {
         let mut fx = std::mem::take(&mut self.fx);
         self.floor.tick(now, &mut fx);
+        if !fx.is_empty() {
+            // A call that expired while waiting shortens a queue's longest wait.
+            self.rules.wake(now);
+        }
         self.counts.take(&mut fx);
         self.fx = fx;
         self.rules.on_tick(&self.floor, now, &mut self.signals);
     }
 
-    /// Fires the rules' timers due by `now` (an overrun threshold, the periodic
-    /// sweep) between ticks, leaving the floor as it is; the engine wakes for this
-    /// at [`Step::next_deadline`].
+    /// The engine's wake-up at [`Step::next_deadline`] (an overrun threshold, a
+    /// sweep that may change something, the floor's purge): the same as a tick,
+    /// which does only what is due.
     pub fn on_deadline(&mut self, now: Ts) {
-        self.rules.on_tick(&self.floor, now, &mut self.signals);
+        self.tick(now);
     }
 
     /// An ingest connection for `source` opened (`delta` +1) or closed (-1).
     pub fn source_connection(&mut self, source: &Id, delta: i32, named: bool, now: Ts) {
         self.floor.source_connection(source, delta, named, now);
+        self.rules.wake(now);
     }
 
     /// Ingest saw `source`'s `seq` jump `gaps` times, `missing` numbers in all.
@@ -176,9 +192,10 @@ impl Step {
         self.rules.on_seq_gaps(source, gaps, missing, now, &mut self.signals);
     }
 
-    /// The earliest time something may fire without any input.
+    /// The earliest time something may happen without any input: the rules'
+    /// next deadline (see [`Rules::next_deadline`]) or the floor's purge.
     pub fn next_deadline(&self) -> Ts {
-        self.rules.next_deadline()
+        self.rules.next_deadline().min(self.floor.next_tick_due())
     }
 
     /// The read model of the floor at `now`.
@@ -340,6 +357,48 @@ mod tests {
         assert_eq!(fired(&s.take_signals()), [(Kind::SourceDown, "acd".to_string())]);
         s.tick(due);
         assert_eq!(fired(&s.take_signals()), [(Kind::AcwOverrun, "A1".to_string())]);
+    }
+
+    /// A live floor where nothing can change sleeps past the quiet sweeps, yet
+    /// wakes for what may fire: the connected source's silence timeout (on the
+    /// first sweep after it) and the agent's overrun at its threshold exactly.
+    /// Driven as the live engine drives the step — a tick a second and a wake-up
+    /// at every deadline — the overrun fires at its threshold, not a sweep later.
+    #[test]
+    fn a_quiet_floor_sleeps_past_idle_sweeps_but_not_past_a_threshold() {
+        let c = AlertsConfig::default();
+        let mut s = step();
+        s.source_connection(&"acd".into(), 1, true, T0);
+        s.batch(
+            vec![ev("acd", T0, login("A1")), ev("acd", T0 + 1_000, state("A1", AgentState::Acw, None))],
+            T0 + 1_000,
+        );
+        s.tick(T0 + 1_000);
+        s.take_signals();
+        let silent = T0 + 1_000 + i64::from(c.source_timeout_secs) * 1000;
+        let next = s.next_deadline();
+        assert!(next > T0 + 6_000, "the sweeps in between are skipped: {}", next - T0);
+        assert!(next <= silent + 5_000, "the silence is looked at on the first sweep after it");
+        let due = T0 + 1_000 + i64::from(c.acw_overrun_secs) * 1000;
+        // A heartbeat every 5 s keeps the source up, as a bridge does.
+        let (mut t, mut fired_at) = (T0 + 1_000, None);
+        while t < due + 10_000 && fired_at.is_none() {
+            let second = t - t.rem_euclid(1000) + 1000;
+            let deadline = s.next_deadline();
+            t = deadline.min(second);
+            if t.rem_euclid(5_000) == 0 {
+                s.batch(vec![ev("acd", t, EventKind::Heartbeat)], t);
+            }
+            if t == second {
+                s.tick(t)
+            } else {
+                s.on_deadline(t)
+            }
+            if timer_kinds(&s.take_signals()).contains(&(Kind::AcwOverrun, "A1".to_string())) {
+                fired_at = Some(t);
+            }
+        }
+        assert_eq!(fired_at, Some(due));
     }
 
     /// Between ticks the deadline wake-up fires the same timers.

@@ -195,6 +195,11 @@ pub struct QueueStatus<'a> {
     /// The stuck-dispatcher window (e.g. 3 min).
     pub recent: window::Tally,
     pub longest_wait_ms: i64,
+    /// The offer time of the call waiting longest, if one waits.
+    pub oldest_waiting_since: Option<Ts>,
+    /// The slices both windows are summed from, to know when they change with
+    /// time alone (see [`window::Ring::leaving`]); `None` before the first count.
+    pub ring: Option<&'a window::Ring>,
 }
 
 /// Floor settings derived once from [`FloorConfig`].
@@ -556,6 +561,11 @@ impl Floor {
     }
 
     /// Lets time pass: forgets calls past their retention.
+    /// When [`Floor::tick`] next has work (the purge of old calls, every 60 s).
+    pub fn next_tick_due(&self) -> Ts {
+        self.next_purge
+    }
+
     pub fn tick(&mut self, now: Ts, fx: &mut Vec<Effect>) {
         if now < self.next_purge {
             return;
@@ -593,6 +603,8 @@ impl Floor {
                 .waiting
                 .first()
                 .map_or(0, |(since, _)| (now.min(self.watermark(&q.source, now)) - since).max(0)),
+            oldest_waiting_since: q.waiting.first().map(|(since, _)| *since),
+            ring: q.ring.as_deref(),
         }
     }
 

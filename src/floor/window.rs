@@ -44,6 +44,18 @@ impl Tally {
         self.answered_wait_ms += o.answered_wait_ms;
     }
 
+    /// Takes `o` away again (saturating): a window that loses a slice.
+    pub fn sub(&mut self, o: &Tally) {
+        self.offered = self.offered.saturating_sub(o.offered);
+        self.answered = self.answered.saturating_sub(o.answered);
+        self.abandoned = self.abandoned.saturating_sub(o.abandoned);
+        self.abandoned_short = self.abandoned_short.saturating_sub(o.abandoned_short);
+        self.abandoned_within_sl = self.abandoned_within_sl.saturating_sub(o.abandoned_within_sl);
+        self.answered_with_wait = self.answered_with_wait.saturating_sub(o.answered_with_wait);
+        self.answered_within_sl = self.answered_within_sl.saturating_sub(o.answered_within_sl);
+        self.answered_wait_ms = self.answered_wait_ms.saturating_sub(o.answered_wait_ms);
+    }
+
     /// Abandons that count (short ones are left out everywhere).
     fn abandoned_counted(&self) -> u32 {
         self.abandoned.saturating_sub(self.abandoned_short)
@@ -152,6 +164,41 @@ impl Ring {
 }
 
 impl Ring {
+    /// How the window of `window_ms` summed at `now` ([`Ring::sum`]) changes
+    /// with time alone: `f` is given its non-empty slices oldest first, each
+    /// with the time it leaves the window, until it says stop; the time of that
+    /// slice is returned. With [`Ring::entering`], the rules know when they must
+    /// look at a window again (their "quiet until").
+    pub fn leaving(&self, now: Ts, window_ms: i64, mut f: impl FnMut(&Tally) -> bool) -> Option<Ts> {
+        let end = now.div_euclid(self.bucket_ms);
+        let count = (window_ms / self.bucket_ms).min(self.slots.len() as i64);
+        if count <= 0 {
+            return None;
+        }
+        let len = self.slots.len() as i64;
+        let first = end - count + 1;
+        for n in first..=end.min(self.newest) {
+            let s = &self.slots[usize::try_from(n.rem_euclid(len)).unwrap_or(0)];
+            if s.0 == n && s.1 != Tally::default() && f(&s.1) {
+                return Some((n + count) * self.bucket_ms);
+            }
+        }
+        None
+    }
+
+    /// The start of the first slice written beyond `now` (a future-stamped
+    /// event), which enters every window then.
+    pub fn entering(&self, now: Ts) -> Option<Ts> {
+        let end = now.div_euclid(self.bucket_ms);
+        let len = self.slots.len() as i64;
+        (end + 1..=self.newest.min(end + len))
+            .find(|&n| {
+                let s = &self.slots[usize::try_from(n.rem_euclid(len)).unwrap_or(0)];
+                s.0 == n && s.1 != Tally::default()
+            })
+            .map(|n| n * self.bucket_ms)
+    }
+
     /// Calls offered per `step_ms` over the `n` steps ending at `now`, oldest
     /// first: the wall's trend line. A step shorter than a slice counts whole slices.
     pub fn offered_series(&self, now: Ts, step_ms: i64, n: usize) -> Vec<u32> {

@@ -166,3 +166,53 @@ impl Default for IngestMetrics {
         IngestMetrics::new()
     }
 }
+
+/// `serve --record`'s counters, bumped by the recorder's writer thread.
+/// Registered whether or not the daemon records, so a dashboard can tell "not
+/// recording" (all 0) from "no such daemon".
+#[derive(Clone)]
+pub struct RecordMetrics {
+    /// Event lines written (one per accepted event).
+    pub lines: IntCounter,
+    /// Bytes of those lines.
+    pub bytes: IntCounter,
+    /// Parts closed for the next one (a new day, or `max_bytes` reached).
+    pub rotations: IntCounter,
+    /// Failures to open or write a part. The first one stops the recorder, which
+    /// shuts the daemon down: the counter says why before it goes.
+    pub write_errors: IntCounter,
+}
+
+impl RecordMetrics {
+    pub fn new() -> RecordMetrics {
+        let counter = |name: &str, help: &str| IntCounter::new(name, help).expect("static metric definition");
+        RecordMetrics {
+            lines: counter("floorwatch_record_lines_total", "Event lines `serve --record` has written."),
+            bytes: counter(
+                "floorwatch_record_bytes_total",
+                "Bytes of event lines `serve --record` has written.",
+            ),
+            rotations: counter(
+                "floorwatch_record_rotations_total",
+                "Recording parts closed for the next one (a new day, or the part's size reached).",
+            ),
+            write_errors: counter(
+                "floorwatch_record_write_errors_total",
+                "Failures to open or write a recording part (the first stops the recorder and the daemon).",
+            ),
+        }
+    }
+
+    pub fn register(&self, r: &Registry) -> prometheus::Result<()> {
+        r.register(Box::new(self.lines.clone()))?;
+        r.register(Box::new(self.bytes.clone()))?;
+        r.register(Box::new(self.rotations.clone()))?;
+        r.register(Box::new(self.write_errors.clone()))
+    }
+}
+
+impl Default for RecordMetrics {
+    fn default() -> Self {
+        RecordMetrics::new()
+    }
+}

@@ -42,7 +42,7 @@ pub mod vendor_config;
 pub use config::IngestConfig;
 pub use intake::{Connection, EngineStopped, Intake};
 pub use limits::LimitsConfig;
-pub use metrics::{IngestMetrics, RefuseReason};
+pub use metrics::{IngestMetrics, RecordMetrics, RefuseReason};
 
 use crate::event::{Event, Id};
 use std::fmt;

@@ -34,6 +34,7 @@ use chrono_tz::Tz;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::metrics::RecordMetrics;
 use crate::event::{Event, Ts};
 
 /// Recording, as `serve --record` asks for it.
@@ -82,12 +83,13 @@ impl Recorder {
 
 /// Opens the first part (so a bad path fails the start, not the first event) and
 /// starts the writer; it ends when every [`Recorder`] is dropped, or on a write
-/// error.
-pub fn spawn(cfg: RecordConfig) -> Result<(Recorder, JoinHandle<()>), RecordError> {
+/// error. What it writes is counted in `metrics`.
+pub fn spawn(cfg: RecordConfig, metrics: RecordMetrics) -> Result<(Recorder, JoinHandle<()>), RecordError> {
     let (tx, rx) = mpsc::channel(CAPACITY);
-    let writer = Writer::new(cfg)?;
+    let writer = Writer::new(cfg, metrics.clone())?;
     let task = tokio::task::spawn_blocking(move || {
         if let Err(e) = writer.run(rx) {
+            metrics.write_errors.inc();
             tracing::error!(error = %e, "recorder stopped");
         }
     });
@@ -97,6 +99,7 @@ pub fn spawn(cfg: RecordConfig) -> Result<(Recorder, JoinHandle<()>), RecordErro
 /// The file of the current part.
 struct Writer {
     cfg: RecordConfig,
+    metrics: RecordMetrics,
     /// None until the first event tells the day.
     out: Option<Part>,
     line: String,
@@ -111,7 +114,7 @@ struct Part {
 }
 
 impl Writer {
-    fn new(cfg: RecordConfig) -> Result<Writer, RecordError> {
+    fn new(cfg: RecordConfig, metrics: RecordMetrics) -> Result<Writer, RecordError> {
         // Fail early on a directory that cannot be written.
         let dir = cfg.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)
@@ -119,7 +122,7 @@ impl Writer {
         let probe = dir.join(".floorwatch-record-probe");
         File::create(&probe).map_err(|source| RecordError::Open { path: dir.to_path_buf(), source })?;
         let _ = std::fs::remove_file(&probe);
-        Ok(Writer { cfg, out: None, line: String::with_capacity(256) })
+        Ok(Writer { cfg, metrics, out: None, line: String::with_capacity(256) })
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Vec<Event>>) -> Result<(), RecordError> {
@@ -153,6 +156,9 @@ impl Writer {
             Some(p) => day.is_some_and(|d| d > p.day) || (p.bytes > 0 && p.bytes + len > self.cfg.max_bytes),
         };
         if rotate {
+            if self.out.is_some() {
+                self.metrics.rotations.inc();
+            }
             self.rotate(day)?;
         }
         let Some(p) = self.out.as_mut() else { return Ok(()) };
@@ -160,6 +166,8 @@ impl Writer {
             .write_all(self.line.as_bytes())
             .map_err(|source| RecordError::Write { path: p.path.clone(), source })?;
         p.bytes += len;
+        self.metrics.lines.inc_by(batch.len() as u64);
+        self.metrics.bytes.inc_by(len);
         Ok(())
     }
 
@@ -234,13 +242,15 @@ mod tests {
         RecordConfig { path: dir.join("floor.jsonl"), max_bytes, timezone: chrono_tz::Asia::Shanghai }
     }
 
-    async fn record(cfg: RecordConfig, frames: Vec<Vec<Event>>) {
-        let (rec, task) = spawn(cfg).expect("spawn");
+    async fn record(cfg: RecordConfig, frames: Vec<Vec<Event>>) -> RecordMetrics {
+        let metrics = RecordMetrics::new();
+        let (rec, task) = spawn(cfg, metrics.clone()).expect("spawn");
         for f in frames {
             rec.record(f).await.expect("recorder running");
         }
         drop(rec);
         task.await.expect("recorder ends");
+        metrics
     }
 
     fn read(p: &Path) -> Vec<String> {
@@ -273,7 +283,10 @@ mod tests {
         super::super::canonical::encode(&hb(T0, 1), &mut one);
         let line = one.len() as u64 + 1;
         let c = cfg(dir.path(), 2 * line);
-        record(c.clone(), (1..=5).map(|s| vec![hb(T0, s)]).collect()).await;
+        let m = record(c.clone(), (1..=5).map(|s| vec![hb(T0, s)]).collect()).await;
+        // Five lines in three parts: two rotations, every byte on disk counted.
+        assert_eq!((m.lines.get(), m.bytes.get(), m.rotations.get()), (5, 5 * line, 2));
+        assert_eq!(m.write_errors.get(), 0);
         let sizes: Vec<usize> = (0..3)
             .map(|i| read(&part_path(&c.path, NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"), i)).len())
             .collect();
@@ -290,6 +303,27 @@ mod tests {
             max_bytes: 1,
             timezone: chrono_tz::UTC,
         };
-        assert!(matches!(Writer::new(c), Err(RecordError::Open { .. })));
+        assert!(matches!(Writer::new(c, RecordMetrics::new()), Err(RecordError::Open { .. })));
+    }
+
+    /// A part that cannot be opened (its directory gone since the start) stops
+    /// the recorder, counted as a write error; nothing is counted as written.
+    #[tokio::test]
+    async fn a_part_that_cannot_be_opened_is_a_counted_write_error() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let sub = dir.path().join("gone");
+        let c = RecordConfig {
+            path: sub.join("floor.jsonl"),
+            max_bytes: DEFAULT_MAX_BYTES,
+            timezone: chrono_tz::UTC,
+        };
+        let metrics = RecordMetrics::new();
+        let (rec, task) = spawn(c, metrics.clone()).expect("spawn");
+        std::fs::remove_dir(&sub).expect("rmdir");
+        // The writer may stop before this frame is taken: either way it is not written.
+        let _ = rec.record(vec![hb(T0, 1)]).await;
+        drop(rec);
+        task.await.expect("recorder ends");
+        assert_eq!((metrics.write_errors.get(), metrics.lines.get(), metrics.rotations.get()), (1, 0, 0));
     }
 }

@@ -10,27 +10,27 @@
 //! # How time passes, and what is skipped
 //! The live engine calls [`Step::tick`] once a second and [`Step::on_deadline`]
 //! whenever [`Step::next_deadline`] comes. A month is 2.6 million seconds; the
-//! February file has ~250,000 events. [`Ticking::EverySecond`] does exactly what
-//! the live engine does (the reference, used by the equivalence test);
-//! [`Ticking::Deadlines`] — what `replay` runs — visits only the deadlines and
-//! calls `tick` (not `on_deadline`) at those that fall on a whole second. That is
-//! the same run, because a one-second tick that is not also a deadline does
-//! nothing:
-//! - the rules' part of a tick (`on_tick`) fires overruns due by then and sweeps
-//!   when the sweep is due; both are deadlines, already visited;
-//! - the floor's part (`Floor::tick`) forgets old calls when its purge is due, a
-//!   minute after the previous purge. The first tick (at the first event's whole
-//!   second) starts both the sweep grid (every 5 s from there, always hit exactly
-//!   because the sweep is a deadline) and the purge grid (every 60 s, a multiple of
-//!   5 s): every purge falls on a sweep, which is a whole-second deadline and so a
-//!   `tick`.
+//! February file has ~146,000 events. [`Ticking::EverySecond`] does what the
+//! live engine did before the rules learnt to be quiet: a tick every second and
+//! a full sweep on every point of the rules' 5 s grid (the reference, used by the
+//! equivalence tests). [`Ticking::Deadlines`] — what `replay` runs — visits only
+//! [`Step::next_deadline`], calling `tick` at those that fall on a whole second.
+//! That is the same run, because nothing between two deadlines does anything:
+//! - the rules' overruns are a deadline heap;
+//! - their sweep (queues, sources, surge detectors, fault signatures) runs only
+//!   on its 5 s grid, and the rules know when a sweep may next change its mind
+//!   ("quiet until": a window's slice leaving that flips a latch, a wait reaching
+//!   its threshold, a hold-down ending, a surge interval closing, a source's
+//!   timeout…; every input lowers it to what it may have changed). The next
+//!   deadline is the first grid point at or after it; sweeps before it would
+//!   find what the last one found, so they are skipped and the grid is kept;
+//! - the floor's purge of old calls runs every 60 s from the first tick (a
+//!   deadline of its own, on a whole second).
 //!
-//! What is left is the rules' own cadence — a sweep of queues, sources and surge
-//! detectors every 5 s of stream time (contract §5) — which is work the rules
-//! need (sliding windows, longest waits and the surge detector's intervals change
-//! without events) and which no skipping could leave out without changing the
-//! alerts. `tests::deadlines_raise_what_every_second_ticking_raises` holds the two
-//! modes to the same alerts.
+//! A month of 5 s sweeps was 489,000 wake-ups, 80% of a replay's time; with the
+//! quiet bounds February wakes ~68,000 times (most of them the floor's purge).
+//! `tests::deadlines_raise_what_every_second_ticking_raises` (and its twin on
+//! real rows) hold the two modes to the same report.
 //!
 //! # What a replay cannot know
 //! - Connections: a file has none, so only silence makes a source "down". A data
@@ -195,6 +195,9 @@ pub struct Options {
     pub tail_ms: Ts,
     /// Whether silence makes a source `source_down` (off for data without heartbeats).
     pub judge_sources: bool,
+    /// Agent presence is inferred from the calls, not in the data (anonymous-bank):
+    /// the stuck-dispatcher signature, whose evidence is ready agents, is off.
+    pub presence_inferred: bool,
     /// The floor's time zone, when the data fixes it (the Anonymous Bank is in
     /// Israel): the surge profiles' weekdays and the report's days are local to it.
     pub timezone: Option<chrono_tz::Tz>,
@@ -218,6 +221,7 @@ impl Options {
             ticking: Ticking::Deadlines,
             tail_ms,
             judge_sources: !bank,
+            presence_inferred: bank,
             timezone: bank.then_some(chrono_tz::Asia::Jerusalem),
         }
     }
@@ -268,6 +272,12 @@ pub fn run(
         tail: false,
     };
     d.step.on_stream_clock();
+    if opts.ticking == Ticking::EverySecond {
+        d.step.sweep_always();
+    }
+    if opts.presence_inferred {
+        d.step.presence_inferred();
+    }
     // The live engine ticks at once when it starts: that tick starts the sweep
     // and purge grids, on a whole second.
     let start = d.now;

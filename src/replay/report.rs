@@ -483,6 +483,23 @@ impl Collector {
                 zh: "数据中没有心跳，不判断数据源静默：不产生 source_down。".into(),
             });
         }
+        if e.opts.presence_inferred {
+            notes.push(Note {
+                key: "stuck_dispatcher",
+                en: "Agent presence (login, ready, after-call work, logout) is inferred from the calls, not \
+                     in the data: an agent between two calls of a session counts as ready, for every queue \
+                     (the floor knows no skills). The stuck-dispatcher signature (calls offered, none \
+                     answered, agents ready) takes those ready agents as its evidence, so it is off: on \
+                     this data it would report a fault whenever a small queue's callers waited while \
+                     agents of another queue were between calls."
+                    .into(),
+                zh: "坐席在线状态（签入、空闲、话后处理、签出）由通话推断，数据中没有：同一班段两通电话之间的坐席\
+                     按空闲计，且对所有队列都算（系统不知道技能组）。调度卡死特征（有来电、无人接听、有空闲坐席）\
+                     以这些空闲坐席为依据，因此关闭：在此数据上，只要小队列的来电在等待、而别的队列的坐席恰在两通电话之间，\
+                     它就会报故障。"
+                    .into(),
+            });
+        }
         let (data_set, canonical, inferences) = match e.origin {
             Origin::AnonymousBank(r) => {
                 let inferences = r

@@ -59,6 +59,8 @@ impl Rules {
                 service_level: Latch { on: s },
                 longest_wait: Latch { on: l },
                 stuck: Latch { on: st },
+                // A hold-down in progress starts again from the restore.
+                wait_calm_since: None,
             };
             self.queues.insert(q, w);
         }

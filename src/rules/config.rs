@@ -49,6 +49,10 @@ pub struct AlertsConfig {
     pub hysteresis: f64,
     /// `longest_wait_high` at this wait, seconds; clears below 80% of it.
     pub longest_wait_max_secs: u32,
+    /// A firing `longest_wait_high` resolves only once the wait has stayed below
+    /// its clear level this long, seconds (a hold-down: a queue that is bad again
+    /// within it is the same episode, the same alert). 0 resolves at once.
+    pub longest_wait_clear_after_secs: u32,
     /// Mass logout: this share of logged-in agents (and at least `mass_logout_min_agents`)
     /// logging out within 60 s.
     pub mass_logout_share: f64,
@@ -97,6 +101,7 @@ pub struct RawAlerts {
     answer_rate_min: Option<f64>,
     hysteresis: Option<f64>,
     longest_wait_max_secs: Option<u32>,
+    longest_wait_clear_after_secs: Option<u32>,
     mass_logout_share: Option<f64>,
     mass_logout_min_agents: Option<u32>,
     stuck_secs: Option<u32>,
@@ -173,6 +178,7 @@ impl RawAlerts {
             answer_rate_min: ratio(errs, "answer_rate_min", self.answer_rate_min, 0.8),
             hysteresis: ratio(errs, "hysteresis", self.hysteresis, 0.03),
             longest_wait_max_secs: nonzero(errs, "longest_wait_max_secs", self.longest_wait_max_secs, 120),
+            longest_wait_clear_after_secs: self.longest_wait_clear_after_secs.unwrap_or(900),
             mass_logout_share: ratio(errs, "mass_logout_share", self.mass_logout_share, 0.2),
             mass_logout_min_agents: nonzero(errs, "mass_logout_min_agents", self.mass_logout_min_agents, 5),
             stuck_secs: nonzero(errs, "stuck_secs", self.stuck_secs, 180),

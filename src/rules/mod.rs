@@ -19,7 +19,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use crate::event::{AgentState, FastMap, Id, Ts};
-use crate::floor::{AgentChange, Effect, Floor, QueueIdx, slot_entry};
+use crate::floor::window::Tally;
+use crate::floor::{AgentChange, Effect, Floor, QueueIdx, QueueParams, QueueStatus, slot_entry};
 use crate::vocab::{self, Language};
 use surge::{SurgeConfig, SurgeDetector};
 
@@ -126,6 +127,10 @@ struct QueueWatch {
     service_level: Latch,
     longest_wait: Latch,
     stuck: Latch,
+    /// Since when the longest wait of a firing `longest_wait_high` has been
+    /// back under its clear level (the hold-down: it resolves only once that
+    /// has lasted `longest_wait_clear_after_secs`).
+    wait_calm_since: Option<Ts>,
 }
 
 /// A queue rule's memory of whether it is firing. It fires when its condition
@@ -161,6 +166,11 @@ impl Latch {
 
     fn is_on(self) -> bool {
         self.on
+    }
+
+    /// Whether [`Latch::step`] with these conditions would change it.
+    fn would_change(self, fire: bool, clear: bool) -> bool {
+        if self.on { clear } else { fire }
     }
 }
 
@@ -205,13 +215,28 @@ pub struct Rules {
     gaps: FastMap<Id, VecDeque<(Ts, u64)>>,
     /// Sources with an event-loss fault raised, since when.
     losing: FastMap<Id, Ts>,
-    /// Per queue: the traffic-surge detector and whether it is firing.
-    surges: FastMap<Id, (SurgeDetector, bool)>,
+    /// Per queue: the traffic-surge detector, whether it is firing, and until
+    /// when evaluating it would change nothing ([`SurgeDetector::quiet_until`]).
+    surges: FastMap<Id, (SurgeDetector, bool, Ts)>,
     surge_cfg: SurgeConfig,
     tz: chrono_tz::Tz,
     /// Keys restored as open from the store at start, not yet confirmed or cleared.
     restored: Vec<AlertKey>,
     next_sweep: Ts,
+    /// No sweep before this time can change anything unless an input comes
+    /// first (each input lowers it to what it may have changed): the earliest
+    /// moment a window loses a slice that flips a latch, a wait reaches its
+    /// threshold, a source's silence its timeout, a surge interval closes…
+    /// Sweeps before it are skipped, and [`Rules::next_deadline`] names the
+    /// first sweep at or after it, so a replay (and an idle floor) wakes only
+    /// when something may happen. See [`Rules::on_tick`].
+    quiet_until: Ts,
+    /// Sweep every time regardless of `quiet_until`: the reference that
+    /// replay's tests hold the skipping to.
+    sweep_always: bool,
+    /// Agent presence is inferred, not reported (a call log replayed): the
+    /// stuck-dispatcher signature, whose evidence is ready agents, is off.
+    presence_inferred: bool,
 }
 
 const SWEEP_MS: i64 = 5_000;
@@ -239,7 +264,7 @@ impl Rules {
         let surges = baselines
             .into_iter()
             .filter_map(|(q, json)| match SurgeDetector::from_json(surge_cfg, tz, &json) {
-                Some(d) => Some((q, (d, false))),
+                Some(d) => Some((q, (d, false, Ts::MIN))),
                 None => {
                     // Another interval length or a damaged entry: learn afresh.
                     tracing::warn!(queue = %q, "stored traffic baseline not usable; learning it again");
@@ -265,13 +290,53 @@ impl Rules {
             losing: FastMap::default(),
             restored,
             next_sweep: Ts::MIN,
+            quiet_until: Ts::MIN,
+            sweep_always: false,
+            presence_inferred: false,
         }
     }
 
+    /// Sweep on every point of the sweep grid, as if nothing were ever quiet
+    /// (the reference a test compares the skipping with).
+    pub fn sweep_always(&mut self) {
+        self.sweep_always = true;
+    }
+
+    /// Agent presence is inferred from the calls (a historical call log): the
+    /// stuck-dispatcher signature ("calls come, none is answered, agents are
+    /// ready") is off, since "ready" there is only "between two inferred calls".
+    pub fn presence_inferred(&mut self) {
+        self.presence_inferred = true;
+    }
+
+    /// Something outside the effects changed at `now` (a connection, the
+    /// floor's purge): the next sweep looks at everything.
+    pub fn wake(&mut self, now: Ts) {
+        self.quiet_until = self.quiet_until.min(now);
+    }
+
     /// The earliest time something may fire without any event: an overrun
-    /// threshold or the next periodic sweep of queues and sources.
+    /// threshold or the next sweep of queues and sources that may change
+    /// anything (the first point of the 5 s sweep grid at or after `quiet_until`).
     pub fn next_deadline(&self) -> Ts {
-        self.heap.peek().map_or(self.next_sweep, |Reverse((t, _, _))| (*t).min(self.next_sweep))
+        let sweep = self.next_sweep_due();
+        self.heap.peek().map_or(sweep, |Reverse((t, _, _))| (*t).min(sweep))
+    }
+
+    fn next_sweep_due(&self) -> Ts {
+        if self.sweep_always || self.quiet_until <= self.next_sweep || self.next_sweep == Ts::MIN {
+            return self.next_sweep;
+        }
+        if self.quiet_until == Ts::MAX {
+            return Ts::MAX;
+        }
+        let behind = self.quiet_until.saturating_sub(self.next_sweep);
+        let steps = behind / SWEEP_MS + i64::from(behind % SWEEP_MS != 0);
+        self.next_sweep.saturating_add(steps.saturating_mul(SWEEP_MS))
+    }
+
+    fn quiet(&mut self, until: Ts) {
+        self.quiet_until = self.quiet_until.min(until);
     }
 
     /// Reacts to what one batch of events changed.
@@ -303,11 +368,13 @@ impl Rules {
                     let tz = self.tz;
                     let cfg = self.surge_cfg;
                     // One hash per offer; the key is cloned only for a new queue.
-                    let (d, _) = self
+                    let (d, _, quiet) = self
                         .surges
                         .entry_ref(floor.queue_id(*queue))
-                        .or_insert_with(|| (SurgeDetector::new(cfg, tz), false));
+                        .or_insert_with(|| (SurgeDetector::new(cfg, tz), false, Ts::MIN));
                     d.offered(*ts);
+                    *quiet = d.quiet_until(now);
+                    self.quiet_until = self.quiet_until.min(*quiet);
                     if !touched.contains(queue) {
                         touched.push(*queue);
                     }
@@ -329,6 +396,15 @@ impl Rules {
         for q in touched {
             self.check_queue(floor, q, now, false, out);
         }
+        // What the batch may have changed for the sweep. A source it was heard
+        // from goes down at the earliest a timeout from now; one reported down
+        // may be back.
+        let timeout = i64::from(self.cfg.source_timeout_secs) * 1000;
+        self.quiet(now.saturating_add(timeout).saturating_add(1));
+        if !self.sources_down.is_empty() {
+            self.quiet(now);
+        }
+        self.quiet(self.mass_logout_end());
     }
 
     /// Lets time pass: fires due overruns; every few seconds sweeps queues and sources.
@@ -343,11 +419,30 @@ impl Rules {
         if now < self.next_sweep {
             return;
         }
+        // The grid point this call stands for (`now` itself when every point is
+        // visited). A sweep there, before `quiet_until`, would find what the last
+        // one found: skipped, and the grid kept, so the sweeps that do happen
+        // fall where an every-second run would have made them.
+        let point = if self.next_sweep == Ts::MIN {
+            now
+        } else {
+            self.next_sweep + (now - self.next_sweep) / SWEEP_MS * SWEEP_MS
+        };
+        if point < self.quiet_until && !self.sweep_always {
+            self.next_sweep = point.saturating_add(SWEEP_MS);
+            return;
+        }
         self.next_sweep = now + SWEEP_MS;
+        // Each check below lowers it again to when its own rule may next change.
+        self.quiet_until = Ts::MAX;
         for q in 0..floor.queue_count() {
             self.check_queue(floor, q, now, true, out);
         }
         self.check_sources(floor, now, out);
+        if !self.sources_down.is_empty() {
+            // Back when heard from again, which only the floor knows of.
+            self.quiet(now);
+        }
         self.check_surges(floor, now, out);
         self.check_mass_logout_end(now, out);
         self.check_event_loss_end(now, out);
@@ -362,6 +457,22 @@ impl Rules {
                 out.push(Signal::Clear { key, at: now });
             }
         }
+        if !self.restored.is_empty() {
+            self.quiet(now);
+        }
+        self.quiet(self.mass_logout_end());
+        for (s, _) in &self.losing {
+            let last = self.gaps.get(s).and_then(|g| g.back()).map_or(now, |(t, _)| *t);
+            self.quiet_until = self.quiet_until.min(last.saturating_add(5 * GAP_WINDOW_MS + 1));
+        }
+    }
+
+    /// When a raised mass logout may end (`Ts::MAX` if none is raised).
+    fn mass_logout_end(&self) -> Ts {
+        self.mass_logout_since.map_or(Ts::MAX, |since| {
+            let last = self.logouts.back().copied().unwrap_or(since);
+            last.max(since) + MASS_LOGOUT_WINDOW_MS * 5 + 1
+        })
     }
 
     /// Whether an alert restored from the store may still be true. Agent alerts wait
@@ -384,7 +495,9 @@ impl Rules {
             (Kind::LongestWaitHigh, Subject::Queue(q)) => {
                 self.queues.get(q).is_some_and(|w| w.longest_wait.is_on())
             }
-            (Kind::TrafficSurge, Subject::Queue(q)) => self.surges.get(q).is_some_and(|(_, firing)| *firing),
+            (Kind::TrafficSurge, Subject::Queue(q)) => {
+                self.surges.get(q).is_some_and(|(_, firing, _)| *firing)
+            }
             (Kind::SourceDown, Subject::Source(s)) => self.sources_down.contains_key(s),
             (Kind::SystemFault, Subject::Dispatcher(q)) => {
                 self.queues.get(q).is_some_and(|w| w.stuck.is_on())
@@ -414,6 +527,8 @@ impl Rules {
         }
         let n = recent.len();
         let lost: u64 = recent.iter().map(|(_, m)| m).sum();
+        // An event-loss fault raised now ends five minutes after its last gap.
+        self.quiet_until = self.quiet_until.min(now + 5 * GAP_WINDOW_MS + 1);
         if (n >= 3 || lost >= 50) && !self.losing.contains_key(source) {
             self.losing.insert(source.clone(), now);
             let subject = Subject::CtiLink(source.clone());
@@ -655,20 +770,20 @@ impl Rules {
     }
 
     fn check_queue(&mut self, floor: &Floor, idx: QueueIdx, now: Ts, sweep: bool, out: &mut Vec<Signal>) {
-        // The stuck-dispatcher window is only looked at on the sweep.
-        let stuck_ms = if sweep { i64::from(self.cfg.stuck_secs) * 1000 } else { 0 };
+        let stuck_ms = i64::from(self.cfg.stuck_secs) * 1000;
         let st = floor.queue_status(idx, now, self.window_ms, stuck_ms);
         let id = st.id.clone();
         let mut w = self.queues.get(&id).copied().unwrap_or_default();
         let t = &st.window;
         let volume = t.answered + t.abandoned.saturating_sub(t.abandoned_short);
-        let enough = volume >= self.cfg.min_calls;
         let hyst = self.cfg.hysteresis;
+        let (fire_rate, clear_rate) = self.rate_limits(t);
+        let (fire_sl, clear_sl) = sl_limits(t, &st.params, hyst, self.cfg.min_calls);
 
         // Answer rate (接通率).
         if let Some(rate) = t.answer_rate() {
             let min = self.cfg.answer_rate_min;
-            let edge = w.answer_rate.step(enough && rate < min, rate >= min + hyst);
+            let edge = w.answer_rate.step(fire_rate, clear_rate);
             out.extend(latched(
                 edge,
                 || queue_key(Kind::AnswerRateLow, &id),
@@ -683,7 +798,7 @@ impl Rules {
         // Service level against the queue's own target.
         if let Some(sl) = t.service_level(&st.params) {
             let target = st.params.sl_target;
-            let edge = w.service_level.step(enough && sl < target, sl >= target + hyst);
+            let edge = w.service_level.step(fire_sl, clear_sl);
             out.extend(latched(
                 edge,
                 || queue_key(Kind::ServiceLevelLow, &id),
@@ -696,14 +811,30 @@ impl Rules {
                 },
             ));
         }
-        // Longest wait: grows with time alone, so also checked on the sweep.
+        // Longest wait: grows with time alone, so also checked on the sweep. It
+        // clears only once the wait has stayed under its clear level for the
+        // hold-down, so one bad hour is one alert, not one per caller over 2 min.
         let max_ms = i64::from(self.cfg.longest_wait_max_secs) * 1000;
+        let hold_ms = i64::from(self.cfg.longest_wait_clear_after_secs) * 1000;
         let wait_ms = st.longest_wait_ms;
-        let edge = w.longest_wait.step(wait_ms >= max_ms, wait_ms < max_ms * 4 / 5);
+        let mut calm_since = None;
+        if w.longest_wait.is_on() {
+            if wait_ms < max_ms * 4 / 5 {
+                calm_since = Some(*w.wait_calm_since.get_or_insert(now));
+            } else {
+                w.wait_calm_since = None;
+            }
+        }
+        let held_down = calm_since.is_some_and(|c| now - c >= hold_ms);
+        let edge = w.longest_wait.step(wait_ms >= max_ms, held_down);
+        if edge.is_some() {
+            w.wait_calm_since = None;
+        }
         out.extend(latched(
             edge,
             || queue_key(Kind::LongestWaitHigh, &id),
-            now,
+            // Resolved when the wait came back down: the hold-down only confirms it.
+            calm_since.unwrap_or(now),
             |key| {
                 let secs = wait_ms as f64 / 1000.0;
                 let mut f = self.queue_fire(key, &id, now, secs, max_ms as f64 / 1000.0);
@@ -713,7 +844,7 @@ impl Rules {
             },
         ));
         // Stuck dispatcher: calls keep coming, none is answered, agents are ready.
-        if sweep {
+        if sweep && !self.presence_inferred {
             let r = &st.recent;
             let ready = floor.agents_in(AgentState::Ready);
             let stuck = r.offered >= self.cfg.stuck_min_offered && r.answered == 0 && ready > 0;
@@ -729,7 +860,80 @@ impl Rules {
                 f
             }));
         }
+        let until = self.queue_quiet(&st, &w, now, stuck_ms);
+        self.quiet(until);
         self.queues.insert(id, w);
+    }
+
+    /// The answer-rate latch's (fire, clear) conditions over the tally `t`.
+    fn rate_limits(&self, t: &Tally) -> (bool, bool) {
+        let volume = t.answered + t.abandoned.saturating_sub(t.abandoned_short);
+        let min = self.cfg.answer_rate_min;
+        t.answer_rate().map_or((false, false), |r| {
+            (volume >= self.cfg.min_calls && r < min, r >= min + self.cfg.hysteresis)
+        })
+    }
+
+    /// When the queue rules may next change their mind with time alone, given
+    /// the status `st` just judged and the latches `w` as they now stand: the
+    /// windows' slices leaving one by one (the first that would flip a latch),
+    /// a slice stamped ahead of `now` entering, the longest wait reaching its
+    /// threshold or its clear level, the hold-down ending. Each bound is at or
+    /// before the real moment, never after it (a sweep too early finds nothing;
+    /// one skipped would miss an alert).
+    fn queue_quiet(&self, st: &QueueStatus<'_>, w: &QueueWatch, now: Ts, stuck_ms: i64) -> Ts {
+        let mut until = Ts::MAX;
+        let max_ms = i64::from(self.cfg.longest_wait_max_secs) * 1000;
+        if let Some(since) = st.oldest_waiting_since {
+            if !w.longest_wait.is_on() {
+                until = until.min(since + max_ms);
+            } else if w.wait_calm_since.is_some() {
+                // Calm is broken by the wait growing back to the clear level.
+                until = until.min(since + max_ms * 4 / 5);
+            }
+        }
+        if w.longest_wait.is_on()
+            && let Some(calm) = w.wait_calm_since
+        {
+            until = until.min(calm + i64::from(self.cfg.longest_wait_clear_after_secs) * 1000);
+        }
+        let Some(ring) = st.ring else { return until };
+        if let Some(at) = ring.entering(now) {
+            until = until.min(at);
+        }
+        let (hyst, min_calls) = (self.cfg.hysteresis, self.cfg.min_calls);
+        let mut t = st.window;
+        let flips = |t: &Tally| {
+            let (fire, clear) = self.rate_limits(t);
+            let (fire_sl, clear_sl) = sl_limits(t, &st.params, hyst, min_calls);
+            (t.answer_rate().is_some() && w.answer_rate.would_change(fire, clear))
+                || (t.service_level(&st.params).is_some() && w.service_level.would_change(fire_sl, clear_sl))
+        };
+        if let Some(at) = ring.leaving(now, self.window_ms, |slice| {
+            t.sub(slice);
+            flips(&t)
+        }) {
+            until = until.min(at);
+        }
+        if !self.presence_inferred {
+            // Ready agents are not known here (they change without touching a
+            // queue), so a queue that would be stuck if any agent were ready is
+            // looked at on every sweep.
+            let min_offered = self.cfg.stuck_min_offered;
+            let changes =
+                |r: &Tally| w.stuck.would_change(r.offered >= min_offered && r.answered == 0, r.answered > 0);
+            let mut r = st.recent;
+            if changes(&r) {
+                return now;
+            }
+            if let Some(at) = ring.leaving(now, stuck_ms, |slice| {
+                r.sub(slice);
+                changes(&r)
+            }) {
+                until = until.min(at);
+            }
+        }
+        until
     }
 
     fn queue_fire(&self, key: AlertKey, queue: &Id, now: Ts, value: f64, threshold: f64) -> Fire {
@@ -742,7 +946,7 @@ impl Rules {
 
     /// Learned traffic profiles to keep across restarts: (queue, JSON).
     pub fn baselines(&self) -> Vec<(Id, String)> {
-        self.surges.iter().map(|(q, (d, _))| (q.clone(), d.to_json())).collect()
+        self.surges.iter().map(|(q, (d, _, _))| (q.clone(), d.to_json())).collect()
     }
 
     /// 话务异动: offered volume significantly above the queue's learned level. The
@@ -751,8 +955,19 @@ impl Rules {
     fn check_surges(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
         let mut aht = None;
         let mut ready = None;
-        for (queue, (detector, firing)) in &mut self.surges {
-            let Some(v) = detector.evaluate(now) else { continue };
+        let mut quiet = Ts::MAX;
+        let always = self.sweep_always;
+        for (queue, (detector, firing, until)) in &mut self.surges {
+            // Another queue's rule woke the sweep: this detector, still quiet,
+            // would say what it said.
+            if now < *until && !always {
+                quiet = quiet.min(*until);
+                continue;
+            }
+            let verdict = detector.evaluate(now);
+            *until = detector.quiet_until(now);
+            quiet = quiet.min(*until);
+            let Some(v) = verdict else { continue };
             let key = AlertKey { kind: Kind::TrafficSurge, subject: Subject::Queue(queue.clone()) };
             if v.surging && !*firing {
                 *firing = true;
@@ -795,6 +1010,7 @@ impl Rules {
                 out.push(Signal::Clear { key, at: now });
             }
         }
+        self.quiet(quiet);
     }
 
     fn check_sources(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
@@ -813,6 +1029,10 @@ impl Rules {
                     f.threshold = Some(timeout as f64 / 1000.0);
                     out.push(Signal::Fire(Box::new(f)));
                 }
+                (false, false) => {
+                    let at = last_heard.saturating_add(timeout).saturating_add(1);
+                    self.quiet_until = self.quiet_until.min(at);
+                }
                 (false, true) => {
                     self.sources_down.remove(id);
                     out.push(Signal::Clear {
@@ -820,10 +1040,17 @@ impl Rules {
                         at: now,
                     });
                 }
-                _ => {}
+                (true, true) => {}
             }
         }
     }
+}
+
+/// The service-level latch's (fire, clear) conditions over the tally `t`.
+fn sl_limits(t: &Tally, p: &QueueParams, hyst: f64, min_calls: u32) -> (bool, bool) {
+    let volume = t.answered + t.abandoned.saturating_sub(t.abandoned_short);
+    t.service_level(p)
+        .map_or((false, false), |sl| (volume >= min_calls && sl < p.sl_target, sl >= p.sl_target + hyst))
 }
 
 /// The overrun kind of an agent state, if it has one.

@@ -223,6 +223,34 @@ impl SurgeDetector {
         *n = n.saturating_add(1);
     }
 
+    /// The earliest time [`SurgeDetector::evaluate`] may say something it would
+    /// not say at `now`, if no call is offered before: the open interval closes
+    /// (a grace after its end), or, while the interval holds enough calls to
+    /// be judged a surge, any moment (the partial interval's test moves with
+    /// the elapsed part). Between the two its verdict and its learning stand
+    /// still, so the rules need not evaluate it; they evaluate it at least once
+    /// an interval, well within the gap (`MAX_GAP_INTERVALS`) that resets it.
+    pub fn quiet_until(&self, now: i64) -> i64 {
+        let ims = self.interval_ms();
+        let grace = (ims / 10).min(10_000);
+        let Some(cursor) = self.state.cursor else { return now };
+        let close = cursor.saturating_add(1).saturating_mul(ims).saturating_add(grace);
+        if self.state.surging || self.state.learned < u64::from(self.cfg.warmup_intervals) {
+            return close;
+        }
+        let count = self.state.pending.get(&cursor).copied().unwrap_or(0);
+        if count < self.cfg.min_calls {
+            return close;
+        }
+        let Some(base) = self.baseline(cursor) else { return close };
+        // A surge needs at least `ratio` × the expected count for the elapsed
+        // part, which only grows: once below it, only a new call (or the close)
+        // can make this interval a surge.
+        let (mean, _) = self.judged_mean(base);
+        let frac = ((now - cursor.saturating_mul(ims)) as f64 / ims as f64).clamp(0.0, 1.0);
+        if f64::from(count) < self.cfg.ratio * mean * frac { close } else { now }
+    }
+
     /// Evaluate at `now`: closes finished intervals into the profile (learning), and judges the
     /// current interval so far (a partial interval is compared with the expected count for the
     /// elapsed part, so a surge is seen before the interval ends). Returns None while warming up

@@ -268,13 +268,54 @@ fn answer_rate_low_needs_volume_and_has_hysteresis() {
 
 #[test]
 fn longest_wait_is_caught_by_the_sweep_without_events() {
-    let mut b = Bench::new();
+    let mut c = cfg();
+    c.alerts.longest_wait_clear_after_secs = 0;
+    let mut b = Bench::with(c, Vec::new());
     b.ev(0.0, EventKind::CallOffered { call: "c1".into(), queue: "billing".into(), caller: None });
     assert!(fires(&b.tick(60.0)).iter().all(|f| f.0 != Kind::LongestWaitHigh));
     let out = b.tick(125.0);
     assert!(fires(&out).contains(&(Kind::LongestWaitHigh, "billing".into(), Severity::Warning)), "{out:?}");
     let out = b.ev(130.0, EventKind::CallAnswered { call: "c1".into(), agent: "A1".into(), queue: None });
     assert!(clears(&out).contains(&(Kind::LongestWaitHigh, "billing".into())));
+}
+
+/// One bad stretch is one alert: a wait back under its clear level and over
+/// the threshold again within the hold-down is the same episode (no clear, no
+/// second raise); the alert resolves once calm has lasted the hold-down — found
+/// by the sweep with no event — at the moment the calm began.
+#[test]
+fn longest_wait_high_resolves_only_after_its_hold_down() {
+    let mut b = Bench::new();
+    let hold = f64::from(cfg().alerts.longest_wait_clear_after_secs);
+    assert!(hold > 0.0, "the default has a hold-down");
+    let offer = |n: u32| EventKind::CallOffered {
+        call: format!("c{n}").into(),
+        queue: "billing".into(),
+        caller: None,
+    };
+    let answer =
+        |n: u32| EventKind::CallAnswered { call: format!("c{n}").into(), agent: "A1".into(), queue: None };
+    b.ev(0.0, offer(1));
+    assert_eq!(fires(&b.tick(125.0)), [(Kind::LongestWaitHigh, "billing".into(), Severity::Warning)]);
+    assert!(clears(&b.ev(130.0, answer(1))).is_empty(), "calm, but not for long yet");
+    b.ev(200.0, offer(2));
+    let again = b.tick(325.0);
+    assert!(fires(&again).is_empty() && clears(&again).is_empty(), "the same episode: {again:?}");
+    let mut out = b.ev(330.0, answer(2));
+    for s in [600.0, 1000.0, 330.0 + hold - 1.0] {
+        out.extend(b.tick(s));
+    }
+    assert!(clears(&out).is_empty(), "{out:?}");
+    // The first sweep once the hold-down is over (they come every 5 s).
+    let out = b.tick(330.0 + hold + 5.0);
+    let at: Vec<Ts> = out
+        .iter()
+        .filter_map(|s| match s {
+            Signal::Clear { key, at } if key.kind == Kind::LongestWaitHigh => Some(*at),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(at, [T0 + 330_000], "resolved where the calm began: {out:?}");
 }
 
 #[test]
@@ -306,6 +347,26 @@ fn stuck_dispatcher_fires_when_calls_come_and_nobody_answers() {
         fires(&out).contains(&(Kind::SystemFault, "dispatcher:billing".into(), Severity::Critical)),
         "{out:?}"
     );
+}
+
+/// Where agent presence is inferred (a call log replayed), "ready" is only
+/// "between two inferred calls": the same floor raises no stuck dispatcher.
+#[test]
+fn no_stuck_dispatcher_where_presence_is_inferred() {
+    let mut b = Bench::new();
+    b.rules.presence_inferred();
+    b.login(0.0, "A1", "t");
+    for i in 0..6 {
+        b.ev(
+            10.0 * f64::from(i),
+            EventKind::CallOffered { call: format!("c{i}").into(), queue: "billing".into(), caller: None },
+        );
+    }
+    let mut out = Vec::new();
+    for t in [61.0, 66.0, 120.0, 175.0] {
+        out.extend(b.tick(t));
+    }
+    assert!(fires(&out).iter().all(|f| f.0 != Kind::SystemFault), "{out:?}");
 }
 
 #[test]
