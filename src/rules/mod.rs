@@ -508,6 +508,9 @@ impl Rules {
             }
             // A component fault ends with the component's own "up" event.
             (Kind::SystemFault, Subject::Component(_)) => true,
+            // Raised and cleared by the shift task (its own rule on the patrol
+            // log), which restores its open ones at start: not the rules' to judge.
+            (Kind::PatrolOverdue, _) => true,
             // `Subject::of` never pairs a kind with another kind's subject.
             _ => false,
         }

@@ -206,6 +206,15 @@ pub struct ShiftInputs {
 /// Loads the last patrols and starts the task; it ends at `cancel`.
 pub async fn spawn(i: ShiftInputs) -> Result<Shift, ShiftError> {
     let last = i.store.last_patrols().await?;
+    // Open `patrol_overdue` alerts of an earlier run: still ours to clear.
+    let overdue: Vec<String> = i
+        .store
+        .open_alerts()
+        .await?
+        .into_iter()
+        .filter(|a| a.kind == Kind::PatrolOverdue)
+        .filter_map(|a| a.component)
+        .collect();
     let (cmd, cmd_rx) = mpsc::channel(256);
     let cfg = Arc::new(i.cfg);
     let shifts = Arc::new(i.shifts);
@@ -216,7 +225,7 @@ pub async fn spawn(i: ShiftInputs) -> Result<Shift, ShiftError> {
         snapshot: i.snapshot,
         signals: i.signals,
         clock: i.clock,
-        watch: patrol::PatrolWatch::new(last),
+        watch: patrol::PatrolWatch::new(last, overdue),
         recorded: HashMap::new(),
         active: BTreeSet::new(),
     };

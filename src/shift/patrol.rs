@@ -33,8 +33,18 @@ pub enum Verdict {
 }
 
 impl PatrolWatch {
-    pub fn new(last: impl IntoIterator<Item = (String, Ts)>) -> PatrolWatch {
-        PatrolWatch { last: last.into_iter().collect(), ..PatrolWatch::default() }
+    /// `last`: each team's newest patrol; `overdue`: teams whose alert an
+    /// earlier run left open (restored by the alert task), so a patrol or the
+    /// team leaving the floor clears it rather than leaving it firing forever.
+    pub fn new(
+        last: impl IntoIterator<Item = (String, Ts)>,
+        overdue: impl IntoIterator<Item = String>,
+    ) -> PatrolWatch {
+        PatrolWatch {
+            last: last.into_iter().collect(),
+            overdue: overdue.into_iter().collect(),
+            ..PatrolWatch::default()
+        }
     }
 
     /// A patrol was logged (and committed) at `at`.

@@ -163,7 +163,7 @@ fn the_sheet_splits_expected_into_present_absent_and_late() {
 
 #[test]
 fn a_patrol_gap_flags_that_team_only_and_a_patrol_clears_it() {
-    let mut w = PatrolWatch::new([("t2".to_owned(), 0)]);
+    let mut w = PatrolWatch::new([("t2".to_owned(), 0)], []);
     let active: BTreeSet<String> = ["t1".to_owned(), "t2".to_owned()].into();
     let min = 60_000;
     assert!(w.check(&active, 0, 15 * min).is_empty(), "a team just on is not overdue");
@@ -250,4 +250,14 @@ fn shifts_are_found_by_date_and_name_in_local_time() {
     let night = s.at(day.start - 1000);
     assert_eq!((night.name.as_str(), night.date_str().as_str()), ("night", "2026-12-02"));
     assert!(s.occurrence(date, "dawn").is_none());
+}
+
+#[test]
+fn an_overdue_alert_restored_from_an_earlier_run_is_cleared_by_the_next_patrol() {
+    let mut w = PatrolWatch::new([("t1".to_owned(), 0)], ["t1".to_owned(), "t9".to_owned()]);
+    assert!(w.is_overdue("t1"));
+    let active: BTreeSet<String> = ["t1".to_owned()].into();
+    // t9 is no longer on the floor: its restored alert clears at the first look.
+    assert_eq!(w.check(&active, 60_000, 15 * 60_000), vec![Verdict::Patrolled { team: "t9".into() }]);
+    assert_eq!(w.patrolled("t1", 61_000), Some(Verdict::Patrolled { team: "t1".into() }));
 }
