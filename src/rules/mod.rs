@@ -12,6 +12,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod erlang;
 pub mod surge;
 mod text;
 

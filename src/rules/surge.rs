@@ -705,47 +705,7 @@ fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + s.ln()
 }
 
-/// Erlang C: the fewest agents so that the share of calls answered within `threshold_secs`
-/// reaches `target`, for `calls_per_hour` arrivals and `aht_secs` average handle time.
-/// Returns None for nonsensical inputs (zero handle time, a target outside (0, 1), …).
-/// Numerically stable for large loads: the Erlang B recursion, not factorials.
-pub fn agents_needed(calls_per_hour: f64, aht_secs: f64, threshold_secs: f64, target: f64) -> Option<u32> {
-    let finite = calls_per_hour.is_finite() && aht_secs.is_finite() && threshold_secs.is_finite();
-    if !finite || calls_per_hour < 0.0 || aht_secs <= 0.0 || threshold_secs < 0.0 {
-        return None;
-    }
-    // A share of exactly 1 is never reached by a queue with random arrivals.
-    if !(target > 0.0 && target < 1.0) {
-        return None;
-    }
-    let traffic = calls_per_hour * aht_secs / 3600.0; // offered load in Erlangs
-    if traffic == 0.0 {
-        return Some(0);
-    }
-    // Far beyond any answer: traffic + 50·√traffic + 100 agents meet any sane target.
-    let limit = traffic + 50.0 * traffic.sqrt() + 100.0;
-    if limit > f64::from(u32::MAX) {
-        return None;
-    }
-    let mut blocking = 1.0; // Erlang B with 0 agents
-    let mut n: u32 = 0;
-    loop {
-        n += 1;
-        let nf = f64::from(n);
-        blocking = traffic * blocking / (nf + traffic * blocking);
-        if nf <= traffic {
-            continue; // unstable queue: it grows without bound
-        }
-        let wait_prob = nf * blocking / (nf - traffic * (1.0 - blocking));
-        let sl = 1.0 - wait_prob * (-(nf - traffic) * threshold_secs / aht_secs).exp();
-        if sl >= target {
-            return Some(n);
-        }
-        if nf > limit {
-            return None;
-        }
-    }
-}
+pub use super::erlang::agents_needed;
 
 #[cfg(test)]
 #[path = "surge_tests.rs"]

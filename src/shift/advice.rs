@@ -3,7 +3,7 @@
 //! learned profile expects, and how many of those on the floor could go to
 //! training. Pure: the expected calls and the staffing come in.
 
-use super::erlang;
+use crate::rules::erlang;
 
 /// One queue's (or the floor's) advice.
 #[derive(Debug, Clone, PartialEq)]

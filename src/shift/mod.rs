@@ -17,7 +17,6 @@
 
 pub mod advice;
 pub mod config;
-pub mod erlang;
 pub mod handover;
 pub mod patrol;
 pub mod roster;
