@@ -208,7 +208,25 @@ async fn eventually_drained(js: &jetstream::Context, consumer: &str) -> (u64, us
     }
 }
 
-fn serve(dir: &std::path::Path, port: u16, nats_url: &str) -> Child {
+/// A `floorwatch serve` child, killed (SIGKILL) when dropped: a failed
+/// assertion leaves no daemon behind.
+struct Serve(Child);
+
+impl Serve {
+    fn kill_9(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &std::path::Path, port: u16, nats_url: &str) -> Serve {
     let config = dir.join("floorwatch.toml");
     let toml = format!(
         "[floor]\ncheckpoint_secs = 1\n\n[[sources]]\nid = \"site-a\"\nkind = \"nats\"\nurl = \"{nats_url}\"\n\
@@ -223,6 +241,7 @@ fn serve(dir: &std::path::Path, port: u16, nats_url: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(Serve)
         .expect("spawn floorwatch serve")
 }
 
@@ -244,7 +263,7 @@ async fn kill_9_mid_stream_then_restart_counts_every_message_exactly_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let port = free_port();
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut child = serve(dir.path(), port, &nats.url());
+    let child = serve(dir.path(), port, &nats.url());
     wait_port(port).await;
     eventually_floor(addr, "the first part applied", |f| source_events(f, "acd-a") == first_events).await;
     // A checkpoint committed after that holds a stream position: the restart
@@ -275,15 +294,14 @@ async fn kill_9_mid_stream_then_restart_counts_every_message_exactly_once() {
     let f =
         eventually_floor(addr, "the middle part begun", |f| source_events(f, "acd-a") > first_events + 30)
             .await;
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    child.kill_9();
     publisher.await.expect("publisher");
     let at_kill = source_events(&f, "acd-a");
     assert!(at_kill < first_events + middle_events, "killed mid-stream: {at_kill} events applied");
     // What arrives while the daemon is down is kept by JetStream.
     publish(&js, "floor.a.acd", last).await;
 
-    let mut child = serve(dir.path(), port, &nats.url());
+    let child = serve(dir.path(), port, &nats.url());
     wait_port(port).await;
     let f = eventually_floor(addr, "the whole stream applied", |f| source_events(f, "acd-a") >= events).await;
     let (pending, unacked) = eventually_drained(&js, "fw-a").await;
@@ -295,8 +313,7 @@ async fn kill_9_mid_stream_then_restart_counts_every_message_exactly_once() {
         assert_eq!(queue_totals(&f2, queue), *want, "{queue}");
     }
     assert_eq!(f2["logged_in"], 10);
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    child.kill_9();
 }
 
 fn fast_timing() -> DialTiming {
