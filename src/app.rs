@@ -11,7 +11,7 @@
 //! Supervision ([`Supervisor`]): every long-lived task is watched. If any of them
 //! (the engine, the alert or incidents task, the wall feed, a notification
 //! receiver, the baseline saver, the store's writer, the HTTP server, a dial-out
-//! source) ends while
+//! or NATS source) ends while
 //! serving, that is fatal: the daemon shuts down with an error naming it (exit
 //! code 1, so systemd restarts it) rather than serve a floor that nobody updates
 //! or that never raises an alert.
@@ -103,6 +103,9 @@ impl Daemon {
         let checkpoint = restore_checkpoint(&cfg, &store, clock).await?;
         let seqs: Vec<(crate::event::Id, u64)> =
             checkpoint.as_ref().map(|c| c.seqs.clone()).unwrap_or_default();
+        // Where each NATS consumer resumes: right after what the restored floor holds.
+        let positions: Vec<(crate::event::Id, u64)> =
+            checkpoint.as_ref().map(|c| c.streams.clone()).unwrap_or_default();
         let engine =
             engine::spawn(&cfg.floor, cfg.ingest.channel_capacity, metrics.clone(), clock, link, checkpoint);
         let shift_baselines = engine.baselines.clone();
@@ -187,7 +190,16 @@ impl Daemon {
         }
         // Dial-out sources (Asterisk AMI, FreeSWITCH ESL) reconnect on their own;
         // a task that ends while serving is a fault like any other.
-        let sources = crate::ingest::dial::spawn(&cfg.sources, &intake, clock, &cancel);
+        let mut sources = crate::ingest::dial::spawn(&cfg.sources, &intake, clock, &cancel);
+        // NATS JetStream sources, repositioned from the checkpoint on each link.
+        sources.extend(crate::ingest::nats::spawn(
+            &cfg.sources,
+            &intake,
+            clock,
+            &positions,
+            cfg.limits.max_field_bytes,
+            &cancel,
+        ));
         // The token table's one owner; SIGHUP swaps it (see `keep_tokens`).
         let access = crate::access::AccessHandle::new(cfg.tokens.clone());
         let state = AppState {

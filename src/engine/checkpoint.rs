@@ -13,7 +13,9 @@
 //! The `seq` marks come from the events the step applied, not from ingest's
 //! live marks: ingest's run ahead of the floor by whatever is queued, and a mark
 //! restored ahead of the floor would drop, as duplicates, events a bridge
-//! replays that the checkpoint never saw.
+//! replays that the checkpoint never saw. The JetStream positions (`streams`)
+//! are the same idea for a durable log: marks the engine received in order
+//! behind the batches they belong to, so they never run ahead of the floor.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,12 @@ pub struct Checkpoint {
     pub rules: RulesCheckpoint,
     /// The highest `seq` applied per source.
     pub seqs: Vec<(Id, u64)>,
+    /// The JetStream stream sequence of the last message applied, per consumer
+    /// (`ingest::nats`): a restart resumes right after it, so the messages this
+    /// floor holds are never applied twice and none after it is skipped.
+    /// Absent in checkpoints written before NATS sources existed.
+    #[serde(default)]
+    pub streams: Vec<(Id, u64)>,
 }
 
 #[derive(Debug, thiserror::Error)]

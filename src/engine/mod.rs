@@ -63,6 +63,10 @@ pub enum EngineInput {
     Connection { source: Id, delta: i32, named: bool },
     /// Ingest saw `seq` jump `gaps` times (`missing` numbers in all) in one frame.
     SeqGaps { source: Id, gaps: u64, missing: u64 },
+    /// A NATS consumer's message up to stream sequence `seq` has been handed
+    /// over (its events are the inputs before this one): the position the
+    /// checkpoint keeps for `consumer`.
+    StreamMark { consumer: Id, seq: u64 },
 }
 
 pub struct EngineHandle {
@@ -314,6 +318,7 @@ impl Engine {
                 self.step.source_connection(&source, delta, named, now)
             }
             EngineInput::SeqGaps { source, gaps, missing } => self.step.seq_gaps(&source, gaps, missing, now),
+            EngineInput::StreamMark { consumer, seq } => self.step.stream_mark(consumer, seq),
         }
     }
 

@@ -29,6 +29,9 @@ pub struct Step {
     /// The highest `seq` applied per source, for the checkpoint: the marks a
     /// restarted ingest starts from agree with the floor it restores.
     seqs: FastMap<Id, u64>,
+    /// The stream sequence of the last applied message per NATS consumer, for
+    /// the checkpoint (see [`super::checkpoint::Checkpoint::streams`]).
+    streams: FastMap<Id, u64>,
 }
 
 impl Step {
@@ -59,6 +62,7 @@ impl Step {
         let mut fx = Vec::new();
         let mut rules = Rules::new(alerts_cfg, floor_cfg.timezone, restored, baselines);
         let mut seqs = FastMap::default();
+        let mut streams = FastMap::default();
         let mut floor = match checkpoint {
             None => Floor::new(floor_cfg, &mut fx),
             Some(cp) => {
@@ -69,6 +73,7 @@ impl Step {
                 rules.restore(&floor, cp.rules);
                 floor.hear_all_since(now, |s| rules.source_is_down(s));
                 seqs.extend(cp.seqs);
+                streams.extend(cp.streams);
                 floor
             }
         };
@@ -78,7 +83,7 @@ impl Step {
         // The queues' `QueueAdded`s are the counting task's first input.
         let mut counts = Counts::default();
         counts.take(&mut fx);
-        Step { floor, rules, fx, signals: Vec::new(), counts, seqs }
+        Step { floor, rules, fx, signals: Vec::new(), counts, seqs, streams }
     }
 
     /// Runs on the stream's own clock (replay): `now` is the events' time, so
@@ -107,7 +112,15 @@ impl Step {
             floor: self.floor.checkpoint(),
             rules: self.rules.checkpoint(),
             seqs: self.seqs.iter().map(|(s, n)| (s.clone(), *n)).collect(),
+            streams: self.streams.iter().map(|(s, n)| (s.clone(), *n)).collect(),
         }
+    }
+
+    /// Records that `consumer`'s messages up to stream sequence `seq` are
+    /// applied (never moves back: a redelivered message is below it).
+    pub fn stream_mark(&mut self, consumer: Id, seq: u64) {
+        let mark = self.streams.entry(consumer).or_insert(seq);
+        *mark = (*mark).max(seq);
     }
 
     /// The highest `seq` applied per source (what ingest's marks restart from).
@@ -497,7 +510,30 @@ mod tests {
         cp.floor.sources.sort_by(|a, b| a.id.cmp(&b.id));
         cp.floor.faults.sort_by(|a, b| a.component.cmp(&b.component));
         cp.seqs.sort();
+        cp.streams.sort();
         cp
+    }
+
+    /// A NATS consumer's position goes into the checkpoint, never moves back
+    /// (a redelivery is below it), survives a restore, and a checkpoint written
+    /// before positions existed still decodes (with none).
+    #[test]
+    fn stream_positions_ride_in_the_checkpoint() {
+        let mut s = busy_step();
+        s.stream_mark(Id::from("FLOOR/fw-a"), 41);
+        s.stream_mark(Id::from("FLOOR/fw-a"), 7);
+        s.stream_mark(Id::from("FLOOR/fw-b"), 3);
+        let cp = sorted(s.checkpoint(T0 + 7_000));
+        assert_eq!(cp.streams, [(Id::from("FLOOR/fw-a"), 41), (Id::from("FLOOR/fw-b"), 3)]);
+        let r = restored(through_json(&cp), T0 + 7_000);
+        assert_eq!(sorted(r.checkpoint(T0 + 7_000)).streams, cp.streams);
+
+        let mut old: serde_json::Value = serde_json::from_slice(&cp.encode()).expect("json");
+        old.as_object_mut().expect("object").remove("streams");
+        let body = serde_json::to_vec(&old).expect("encodes");
+        let decoded = Checkpoint::decode(super::super::checkpoint::VERSION, &body).expect("decodes");
+        assert!(decoded.streams.is_empty());
+        assert_eq!(decoded.seqs, cp.seqs);
     }
 
     fn through_json(cp: &Checkpoint) -> Checkpoint {

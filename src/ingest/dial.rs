@@ -114,24 +114,24 @@ impl LinkFaults {
 /// Exponential backoff with jitter: each wait is drawn from the upper half of
 /// the current step, so sources that lost the same ACD do not redial in step.
 #[derive(Debug)]
-struct Backoff {
+pub(crate) struct Backoff {
     timing: DialTiming,
     step: Duration,
 }
 
 impl Backoff {
-    fn new(timing: DialTiming) -> Backoff {
+    pub(crate) fn new(timing: DialTiming) -> Backoff {
         Backoff { timing, step: timing.backoff_initial }
     }
 
-    fn next(&mut self) -> Duration {
+    pub(crate) fn next(&mut self) -> Duration {
         let step = self.step;
         self.step = (step * 2).min(self.timing.backoff_max);
         let half = step / 2;
         half + half.mul_f64(rand::random::<f64>())
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.step = self.timing.backoff_initial;
     }
 }
@@ -332,7 +332,7 @@ impl Link<'_> {
     }
 }
 
-/// Starts a client task per configured source; each ends on `cancel`.
+/// Starts a client task per configured ACD source; each ends on `cancel`.
 pub fn spawn(
     sources: &[SourceConfig],
     intake: &Intake,
@@ -342,18 +342,20 @@ pub fn spawn(
     let faults = LinkFaults::default();
     sources
         .iter()
-        .map(|cfg| {
+        .filter_map(|cfg| {
             let (cfg, intake, faults, cancel) = (cfg.clone(), intake.clone(), faults.clone(), cancel.clone());
             match &cfg.kind {
                 SourceKind::AsteriskAmi { username, secret } => {
                     let s =
                         AmiSession::new(cfg.id.clone(), username.clone(), secret.clone(), cfg.wrapup_secs);
-                    tokio::spawn(run(cfg, s, intake, clock, faults, cancel))
+                    Some(tokio::spawn(run(cfg, s, intake, clock, faults, cancel)))
                 }
                 SourceKind::FreeswitchEsl { secret } => {
                     let s = EslSession::new(cfg.id.clone(), secret.clone(), cfg.wrapup_secs);
-                    tokio::spawn(run(cfg, s, intake, clock, faults, cancel))
+                    Some(tokio::spawn(run(cfg, s, intake, clock, faults, cancel)))
                 }
+                // Not dialled: a JetStream consumer (`ingest::nats::spawn`).
+                SourceKind::Nats(_) => None,
             }
         })
         .collect()

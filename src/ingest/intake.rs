@@ -172,6 +172,14 @@ impl Connection {
         Ok(())
     }
 
+    /// Tells the engine that a durable log's messages up to `seq` are handed
+    /// over (`ingest::nats`): sent behind their batches on the same ordered
+    /// channel, so the checkpoint that holds the mark holds their effects.
+    pub async fn mark_stream(&self, consumer: Id, seq: u64) -> Result<(), EngineStopped> {
+        let input = EngineInput::StreamMark { consumer, seq };
+        self.intake.inner.engine.send(input).await.map_err(|_| EngineStopped)
+    }
+
     /// Counts a pause of this connection's reads by its rate limit.
     pub fn throttled(&self, paused: std::time::Duration) {
         self.intake.inner.metrics.throttled(paused);

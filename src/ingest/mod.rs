@@ -16,7 +16,8 @@
 //! and its WebSocket session); a vendor's format or a dial-out client is a sibling
 //! that decodes into `Event`s and hands them to its [`Connection`]. The dial-out
 //! clients ([`asterisk_ami`], [`freeswitch_esl`]) are sans-IO sessions driven by
-//! [`dial`], configured by [`sources`] (`[[sources]]`).
+//! [`dial`], configured by [`sources`] (`[[sources]]`); so is [`nats`], a
+//! JetStream consumer whose stream position rides in the floor checkpoint.
 //!
 //! Nothing downstream knows that WebSockets or wire formats exist.
 
@@ -33,6 +34,7 @@ pub mod genesys_cloud;
 mod intake;
 pub mod limits;
 mod metrics;
+pub mod nats;
 pub mod record;
 pub mod sources;
 pub mod twilio;

@@ -2,9 +2,10 @@
 //! written (`RawSource`, serde, unknown keys rejected) and validated
 //! ([`SourceConfig`]), with a key path on every problem (`sources[1].address`).
 //!
-//! Only the dial-out kinds this build runs are accepted: `asterisk-ami` and
-//! `freeswitch-esl`. Any other kind (a typo, or `nats` before it exists) is an
-//! error rather than a source silently never read.
+//! Only the kinds this build runs are accepted: `asterisk-ami`,
+//! `freeswitch-esl` (dialled by [`super::dial`]) and `nats` (a JetStream
+//! consumer, [`super::nats`]). Any other kind (a typo) is an error rather than
+//! a source silently never read.
 
 use std::time::Duration;
 
@@ -26,6 +27,14 @@ pub struct RawSource {
     pub secret: Option<String>,
     /// Seconds of after-call work synthesised after each call (the ACD reports none).
     pub wrapup_secs: Option<u32>,
+    /// `nats`: the server, `nats://host:4222` (or `host:port`).
+    pub url: Option<String>,
+    /// `nats`: the JetStream stream the subjects are stored in.
+    pub stream: Option<String>,
+    /// `nats`: the subjects consumed, one durable consumer each.
+    pub subjects: Option<Vec<String>>,
+    /// `nats`: the durable consumer's name (a suffix per subject when several).
+    pub durable: Option<String>,
 }
 
 /// A validated dial-out source.
@@ -33,7 +42,8 @@ pub struct RawSource {
 pub struct SourceConfig {
     /// The `source` id its events carry.
     pub id: Id,
-    /// `host:port`, resolved at each connect (a DNS change is followed).
+    /// `host:port`, resolved at each connect (a DNS change is followed); for
+    /// `nats`, the server's URL.
     pub address: String,
     pub kind: SourceKind,
     /// After-call work after each call, seconds, when the ACD does not say
@@ -48,6 +58,37 @@ pub struct SourceConfig {
 pub enum SourceKind {
     AsteriskAmi { username: String, secret: String },
     FreeswitchEsl { secret: String },
+    Nats(NatsSource),
+}
+
+/// A `nats` source: a JetStream stream read through durable pull consumers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsSource {
+    pub stream: String,
+    /// One consumer per subject (nats-server 2.9 filters a consumer on one subject).
+    pub subjects: Vec<String>,
+    pub durable: String,
+}
+
+impl NatsSource {
+    /// The durable consumer of the `i`th subject: `durable` alone for a single
+    /// subject, `durable-<subject>` otherwise (a consumer name has no `.`, `*`
+    /// or `>`), so reordering the list keeps every subject's position.
+    pub fn consumer_name(&self, i: usize) -> String {
+        if self.subjects.len() == 1 {
+            return self.durable.clone();
+        }
+        let subject: String = self.subjects[i]
+            .chars()
+            .map(|c| match c {
+                '.' => '_',
+                '*' => 'S',
+                '>' => 'R',
+                c => c,
+            })
+            .collect();
+        format!("{}-{subject}", self.durable)
+    }
 }
 
 impl SourceKind {
@@ -55,6 +96,7 @@ impl SourceKind {
         match self {
             SourceKind::AsteriskAmi { .. } => ASTERISK_AMI,
             SourceKind::FreeswitchEsl { .. } => FREESWITCH_ESL,
+            SourceKind::Nats(_) => NATS,
         }
     }
 }
@@ -67,6 +109,7 @@ impl std::fmt::Debug for SourceKind {
                 write!(f, "asterisk-ami {{ username: {username:?}, secret: <redacted> }}")
             }
             SourceKind::FreeswitchEsl { .. } => f.write_str("freeswitch-esl { secret: <redacted> }"),
+            SourceKind::Nats(n) => write!(f, "nats {n:?}"),
         }
     }
 }
@@ -114,6 +157,7 @@ impl Default for DialTiming {
 
 pub const ASTERISK_AMI: &str = "asterisk-ami";
 pub const FREESWITCH_ESL: &str = "freeswitch-esl";
+pub const NATS: &str = "nats";
 
 /// Checks every source and reports every problem with its key path.
 pub fn validate(raw: Vec<RawSource>) -> Result<Vec<SourceConfig>, Vec<(String, String)>> {
@@ -143,13 +187,48 @@ pub fn validate(raw: Vec<RawSource>) -> Result<Vec<SourceConfig>, Vec<(String, S
                 ids.push(id.clone());
             }
         }
-        let address = need("address", s.address, &mut errs);
-        if let Some(a) = &address
-            && !is_host_port(a)
-        {
-            errs.push((key("address"), format!("`{a}` is not an address like pbx.example:5038")));
-        }
-        let kind = match need("kind", s.kind, &mut errs).as_deref() {
+        let kind_name = need("kind", s.kind, &mut errs);
+        let is_nats = kind_name.as_deref() == Some(NATS);
+        let nats_keys = [
+            ("url", s.url.is_some()),
+            ("stream", s.stream.is_some()),
+            ("subjects", s.subjects.is_some()),
+            ("durable", s.durable.is_some()),
+        ];
+        let address = if is_nats {
+            for (k, given) in [("address", s.address.is_some()), ("username", s.username.is_some())] {
+                if given {
+                    errs.push((key(k), format!("nats takes no `{k}` (use `url`)")));
+                }
+            }
+            let url = need("url", s.url.clone(), &mut errs);
+            if let Some(u) = &url
+                && !is_nats_url(u)
+            {
+                errs.push((key("url"), format!("`{u}` is not a URL like nats://127.0.0.1:4222")));
+            }
+            url
+        } else {
+            for (k, given) in nats_keys {
+                if given {
+                    errs.push((key(k), format!("`{k}` is a key of nats sources only")));
+                }
+            }
+            let address = need("address", s.address, &mut errs);
+            if let Some(a) = &address
+                && !is_host_port(a)
+            {
+                errs.push((key("address"), format!("`{a}` is not an address like pbx.example:5038")));
+            }
+            address
+        };
+        let kind = match kind_name.as_deref() {
+            Some(NATS) => {
+                if s.secret.is_some() {
+                    errs.push((key("secret"), "nats takes no `secret` (put credentials in `url`)".into()));
+                }
+                nats_source(s.stream, s.subjects, s.durable, &key, &mut errs).map(SourceKind::Nats)
+            }
             Some(ASTERISK_AMI) => {
                 let username = need("username", s.username, &mut errs);
                 let secret = need("secret", s.secret, &mut errs);
@@ -164,7 +243,7 @@ pub fn validate(raw: Vec<RawSource>) -> Result<Vec<SourceConfig>, Vec<(String, S
             Some(other) => {
                 errs.push((
                     key("kind"),
-                    format!("unknown source kind `{other}` (use {ASTERISK_AMI} or {FREESWITCH_ESL})"),
+                    format!("unknown source kind `{other}` (use {ASTERISK_AMI}, {FREESWITCH_ESL} or {NATS})"),
                 ));
                 None
             }
@@ -187,6 +266,84 @@ pub fn validate(raw: Vec<RawSource>) -> Result<Vec<SourceConfig>, Vec<(String, S
     if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
+/// The `nats` keys: a stream name, at least one subject, a durable name, each
+/// as JetStream allows it.
+fn nats_source(
+    stream: Option<String>,
+    subjects: Option<Vec<String>>,
+    durable: Option<String>,
+    key: &dyn Fn(&str) -> String,
+    errs: &mut Vec<(String, String)>,
+) -> Option<NatsSource> {
+    let name = |k: &str, v: Option<String>, errs: &mut Vec<(String, String)>| match v {
+        Some(v) if is_nats_name(&v) => Some(v),
+        Some(v) => {
+            errs.push((
+                key(k),
+                format!("`{v}` is not a JetStream name (1–32 characters, no spaces, `.`, `*`, `>`, `/`)"),
+            ));
+            None
+        }
+        None => {
+            errs.push((key(k), format!("missing key `{k}`")));
+            None
+        }
+    };
+    let stream = name("stream", stream, errs);
+    let durable = name("durable", durable, errs);
+    let subjects = match subjects {
+        None => {
+            errs.push((key("subjects"), "missing key `subjects`".into()));
+            None
+        }
+        Some(list) if list.is_empty() => {
+            errs.push((key("subjects"), "must name at least one subject".into()));
+            None
+        }
+        Some(list) => {
+            let mut good = true;
+            for (j, subject) in list.iter().enumerate() {
+                if !is_subject(subject) {
+                    errs.push((key(&format!("subjects[{j}]")), format!("`{subject}` is not a NATS subject")));
+                    good = false;
+                } else if list[..j].contains(subject) {
+                    errs.push((key(&format!("subjects[{j}]")), format!("`{subject}` is listed twice")));
+                    good = false;
+                }
+            }
+            good.then_some(list)
+        }
+    };
+    Some(NatsSource { stream: stream?, subjects: subjects?, durable: durable? })
+}
+
+/// `nats://`, `tls://` or a bare `host:port`.
+fn is_nats_url(u: &str) -> bool {
+    let rest = u.strip_prefix("nats://").or_else(|| u.strip_prefix("tls://")).unwrap_or(u);
+    // Credentials may precede the host: `nats://user:pass@host:4222`.
+    let host_port = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    is_host_port(host_port.trim_end_matches('/'))
+}
+
+/// A stream or consumer name: what JetStream accepts in a subject token.
+fn is_nats_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, '.' | '*' | '>' | '/' | '\\'))
+}
+
+/// Dot-separated tokens, none empty; `*` a whole token, `>` only the last.
+fn is_subject(s: &str) -> bool {
+    let tokens: Vec<&str> = s.split('.').collect();
+    s.len() <= 256
+        && tokens.iter().enumerate().all(|(i, t)| {
+            !t.is_empty()
+                && !t.chars().any(|c| c.is_whitespace() || c.is_control())
+                && (!t.contains('*') || *t == "*")
+                && (!t.contains('>') || (*t == ">" && i == tokens.len() - 1))
+        })
+}
+
 /// `host:port` with a non-empty host and a port 1–65535 (`[::1]:5038` too).
 fn is_host_port(a: &str) -> bool {
     let Some((host, port)) = a.rsplit_once(':') else { return false };
@@ -206,7 +363,62 @@ mod tests {
             username: Some("floorwatch".into()),
             secret: Some("s3cret".into()),
             wrapup_secs: Some(15),
+            ..RawSource::default()
         }
+    }
+
+    fn raw_nats() -> RawSource {
+        RawSource {
+            id: Some("site-a".into()),
+            kind: Some(NATS.into()),
+            url: Some("nats://127.0.0.1:4222".into()),
+            stream: Some("FLOOR".into()),
+            subjects: Some(vec!["floor.site-a.*".into(), "floor.site-a.cti".into()]),
+            durable: Some("fw-a".into()),
+            ..RawSource::default()
+        }
+    }
+
+    #[test]
+    fn a_nats_source_validates_with_a_consumer_per_subject() {
+        let s = validate(vec![raw_nats()]).expect("valid");
+        let SourceKind::Nats(n) = &s[0].kind else { panic!("{:?}", s[0].kind) };
+        assert_eq!(s[0].address, "nats://127.0.0.1:4222");
+        assert_eq!(n.stream, "FLOOR");
+        assert_eq!(n.consumer_name(0), "fw-a-floor_site-a_S");
+        assert_eq!(n.consumer_name(1), "fw-a-floor_site-a_cti");
+        let one = NatsSource { subjects: vec!["floor.>".into()], ..n.clone() };
+        assert_eq!(one.consumer_name(0), "fw-a");
+    }
+
+    #[test]
+    fn nats_keys_are_checked_and_kept_to_nats() {
+        let mut bad = raw_nats();
+        bad.url = Some("http://x".into());
+        bad.stream = Some("FLO OR".into());
+        bad.subjects = Some(vec!["a..b".into(), "a.>.b".into(), "ok.*".into(), "ok.*".into()]);
+        bad.durable = None;
+        bad.address = Some("127.0.0.1:4222".into());
+        let mut ami = raw(ASTERISK_AMI);
+        ami.stream = Some("FLOOR".into());
+        let errs = validate(vec![bad, ami]).expect_err("invalid");
+        let keys: Vec<&str> = errs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "sources[0].address",
+                "sources[0].url",
+                "sources[0].stream",
+                "sources[0].durable",
+                "sources[0].subjects[0]",
+                "sources[0].subjects[1]",
+                "sources[0].subjects[3]",
+                "sources[1].stream",
+            ]
+        );
+        let mut empty = raw_nats();
+        empty.subjects = Some(vec![]);
+        assert!(validate(vec![empty]).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod harness;
 mod incidents;
 mod ingest;
 mod metrics;
+mod nats;
 mod notify;
 mod ops;
 mod prometheus;

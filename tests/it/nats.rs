@@ -1,0 +1,433 @@
+//! The `nats` source against a real nats-server (JetStream in a temp dir, on a
+//! free loopback port): a kill -9 in the middle of a stream loses nothing and
+//! counts nothing twice, a NATS server restart is a `source_down` that resolves,
+//! and daemons on disjoint subjects each see only theirs.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use floorwatch::config::Config;
+use floorwatch::ingest::sources::{DialTiming, NatsSource, SourceConfig, SourceKind};
+use serde_json::{Value, json};
+
+use crate::harness::{PATIENCE, TestDaemon, http_get, metric_sum, ts_now};
+
+/// A nats-server with JetStream, stopped when dropped.
+pub struct NatsServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    pub async fn start() -> NatsServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut s = NatsServer { port: free_port(), dir, child: None };
+        s.spawn().await;
+        s
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new("nats-server")
+            .args(["-js", "-sd"])
+            .arg(self.dir.path())
+            .args(["-p", &self.port.to_string(), "-a", "127.0.0.1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server runs (scripts/test installs it)");
+        self.child = Some(child);
+        wait_port(self.port).await;
+    }
+
+    /// Kills the server (its JetStream store stays) and waits until it is gone.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and store.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.spawn().await;
+    }
+
+    pub async fn jetstream(&self) -> jetstream::Context {
+        let client = async_nats::connect(self.url()).await.expect("connect to nats");
+        jetstream::new(client)
+    }
+
+    /// The stream every test uses: `FLOOR` on `floor.>`, on disk.
+    pub async fn floor_stream(&self) -> jetstream::Context {
+        let js = self.jetstream().await;
+        js.get_or_create_stream(jetstream::stream::Config {
+            name: "FLOOR".into(),
+            subjects: vec!["floor.>".into()],
+            storage: jetstream::stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .expect("stream created");
+        js
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn chrono_now_secs() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+}
+
+async fn wait_port(port: u16) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "nothing listens on {port}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Publishes each message and waits for JetStream's ack (stored).
+pub async fn publish(js: &jetstream::Context, subject: &str, messages: &[Value]) {
+    for m in messages {
+        js.publish(subject.to_string(), m.to_string().into()).await.expect("publish").await.expect("stored");
+    }
+}
+
+/// Published totals of one queue: offered, answered, abandoned.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+}
+
+/// A floor's stream for `source`: one message logs ten agents in, then one
+/// message per call (a batch: offer, then answer and end, or abandon) over
+/// three queues. Returns the messages, the events they hold and the totals per
+/// queue. Times lie in the last minute, so all fall in the current shift.
+pub fn floor_stream(source: &str, calls: usize) -> (Vec<Value>, u64, Vec<(String, Totals)>) {
+    let queues = ["billing", "sales", "support"];
+    let mut totals: Vec<(String, Totals)> =
+        queues.iter().map(|q| (q.to_string(), Totals::default())).collect();
+    let logins: Vec<Value> = (0..10)
+        .map(|a| json!({"type":"agent_login","ts":ts_now(-60.0),"source":source,"agent":format!("{source}-A{a}")}))
+        .collect();
+    let mut events = logins.len() as u64;
+    let mut messages = vec![Value::Array(logins)];
+    for i in 0..calls {
+        let t = -50.0 + 40.0 * i as f64 / calls as f64;
+        let (call, q) = (format!("{source}-C{i}"), i % queues.len());
+        let agent = format!("{source}-A{}", i % 10);
+        let mut batch =
+            vec![json!({"type":"call_offered","ts":ts_now(t),"source":source,"call":call,"queue":queues[q]})];
+        totals[q].1.offered += 1;
+        if i % 4 == 3 {
+            batch.push(json!({"type":"call_abandoned","ts":ts_now(t + 1.0),"source":source,"call":call}));
+            totals[q].1.abandoned += 1;
+        } else {
+            batch.push(json!({"type":"call_answered","ts":ts_now(t + 0.5),"source":source,"call":call,"agent":agent}));
+            batch.push(
+                json!({"type":"call_ended","ts":ts_now(t + 2.0),"source":source,"call":call,"agent":agent}),
+            );
+            totals[q].1.answered += 1;
+        }
+        events += batch.len() as u64;
+        messages.push(Value::Array(batch));
+    }
+    (messages, events, totals)
+}
+
+/// Events the floor holds from `source` (the floor counts every applied event:
+/// one applied twice shows here even where the floor's state would not).
+pub fn source_events(floor: &Value, source: &str) -> u64 {
+    floor["sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["id"] == source)
+        .map_or(0, |s| s["events"].as_u64().unwrap_or(0))
+}
+
+pub fn queue_totals(floor: &Value, queue: &str) -> Totals {
+    let q = floor["queues"].as_array().into_iter().flatten().find(|q| q["id"] == queue);
+    let n = |k: &str| q.and_then(|q| q[k].as_u64()).unwrap_or(0);
+    Totals { offered: n("offered"), answered: n("answered"), abandoned: n("abandoned") }
+}
+
+async fn floor_at(addr: std::net::SocketAddr) -> Option<Value> {
+    let (status, body) = http_get(addr, "/api/floor").await;
+    (status == 200).then(|| serde_json::from_str(&body).expect("floor JSON"))
+}
+
+async fn eventually_floor(addr: std::net::SocketAddr, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut last = Value::Null;
+    loop {
+        if let Some(f) = floor_at(addr).await {
+            if pred(&f) {
+                return f;
+            }
+            last = f;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what} never happened: {last}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `consumer` has nothing pending and nothing unacked.
+async fn eventually_drained(js: &jetstream::Context, consumer: &str) -> (u64, usize) {
+    let stream = js.get_stream("FLOOR").await.expect("stream");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let info = stream.consumer_info(consumer).await.expect("consumer exists");
+        if info.num_pending == 0 && info.num_ack_pending == 0 {
+            return (info.num_pending, info.num_ack_pending);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "consumer {consumer} never drained: {} pending, {} unacked",
+            info.num_pending,
+            info.num_ack_pending
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A `floorwatch serve` child, killed (SIGKILL) when dropped: a failed
+/// assertion leaves no daemon behind.
+struct Serve(Child);
+
+impl Serve {
+    fn kill_9(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &std::path::Path, port: u16, nats_url: &str) -> Serve {
+    let config = dir.join("floorwatch.toml");
+    let toml = format!(
+        "[floor]\ncheckpoint_secs = 1\n\n[[sources]]\nid = \"site-a\"\nkind = \"nats\"\nurl = \"{nats_url}\"\n\
+         stream = \"FLOOR\"\nsubjects = [\"floor.a.>\"]\ndurable = \"fw-a\"\n"
+    );
+    std::fs::write(&config, toml).expect("config");
+    Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(Serve)
+        .expect("spawn floorwatch serve")
+}
+
+/// Publish a floor's stream, kill -9 floorwatch while it is applying the middle
+/// of it, publish the rest while it is down, restart: every queue's shift totals
+/// and the source's event count equal what was published, exactly (a message
+/// lost or applied twice shows), and the consumer has nothing pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_stream_then_restart_counts_every_message_exactly_once() {
+    let nats = NatsServer::start().await;
+    let js = nats.floor_stream().await;
+    let (messages, events, totals) = floor_stream("acd-a", 900);
+    let (first, rest) = messages.split_at(301);
+    let (middle, last) = rest.split_at(300);
+    let events_in = |m: &[Value]| m.iter().map(|b| b.as_array().map_or(0, |a| a.len() as u64)).sum::<u64>();
+    let (first_events, middle_events) = (events_in(first), events_in(middle));
+    publish(&js, "floor.a.acd", first).await;
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let child = serve(dir.path(), port, &nats.url());
+    wait_port(port).await;
+    eventually_floor(addr, "the first part applied", |f| source_events(f, "acd-a") == first_events).await;
+    // A checkpoint committed after that holds a stream position: the restart
+    // resumes from it, not from the stream's start.
+    let applied_at = chrono_now_secs();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (_, text) = http_get(addr, "/metrics").await;
+        if metric_sum(&text, "floorwatch_checkpoint_last_success_timestamp_seconds", &[]) > applied_at {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no checkpoint after the first part");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The middle part goes in while floorwatch applies it; it is killed as soon
+    // as part of it is on the floor.
+    let publisher = {
+        let (js, middle) = (js.clone(), middle.to_vec());
+        // Paced, so the kill lands while it is still coming in.
+        tokio::spawn(async move {
+            for m in middle.chunks(5) {
+                publish(&js, "floor.a.acd", m).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let f =
+        eventually_floor(addr, "the middle part begun", |f| source_events(f, "acd-a") > first_events + 30)
+            .await;
+    child.kill_9();
+    publisher.await.expect("publisher");
+    let at_kill = source_events(&f, "acd-a");
+    assert!(at_kill < first_events + middle_events, "killed mid-stream: {at_kill} events applied");
+    // What arrives while the daemon is down is kept by JetStream.
+    publish(&js, "floor.a.acd", last).await;
+
+    let child = serve(dir.path(), port, &nats.url());
+    wait_port(port).await;
+    let f = eventually_floor(addr, "the whole stream applied", |f| source_events(f, "acd-a") >= events).await;
+    let (pending, unacked) = eventually_drained(&js, "fw-a").await;
+    assert_eq!((pending, unacked), (0, 0));
+    // Drained: nothing more can come. Counted once, each.
+    let f2 = floor_at(addr).await.expect("floor");
+    assert_eq!(source_events(&f2, "acd-a"), events, "every event applied exactly once: {f}");
+    for (queue, want) in &totals {
+        assert_eq!(queue_totals(&f2, queue), *want, "{queue}");
+    }
+    assert_eq!(f2["logged_in"], 10);
+    child.kill_9();
+}
+
+fn fast_timing() -> DialTiming {
+    DialTiming {
+        connect_timeout: Duration::from_secs(2),
+        backoff_initial: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(300),
+        ping_every: Duration::from_millis(200),
+        silence_timeout: Duration::from_secs(1),
+    }
+}
+
+fn nats_config(nats: &NatsServer, id: &str, subject: &str, durable: &str) -> Config {
+    let source = SourceConfig {
+        id: id.into(),
+        address: nats.url(),
+        kind: SourceKind::Nats(NatsSource {
+            stream: "FLOOR".into(),
+            subjects: vec![subject.into()],
+            durable: durable.into(),
+        }),
+        wrapup_secs: 0,
+        timing: fast_timing(),
+    };
+    let mut cfg = Config { sources: vec![source], ..Config::default() };
+    cfg.alerts.source_timeout_secs = 1;
+    cfg
+}
+
+async fn source_down_alerts(d: &TestDaemon, source: &str) -> Vec<Value> {
+    let (status, body) = d.get("/api/alerts?kind=source_down").await;
+    assert_eq!(status, 200, "{body}");
+    let all: Vec<Value> = serde_json::from_str(&body).expect("alerts JSON");
+    all.into_iter().filter(|a| a["subject"]["source"] == source).collect()
+}
+
+async fn eventually_alert(d: &TestDaemon, source: &str, what: &str, pred: impl Fn(&[Value]) -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let alerts = source_down_alerts(d, source).await;
+        if pred(&alerts) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: {alerts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A NATS server restart: the source goes down (`source_down` fires for it),
+/// comes back by itself, the alert resolves, and what was published after the
+/// restart is applied, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_server_restart_is_a_source_down_that_resolves() {
+    let mut nats = NatsServer::start().await;
+    let js = nats.floor_stream().await;
+    let (messages, events, totals) = floor_stream("acd-a", 60);
+    let (before, after) = messages.split_at(31);
+    publish(&js, "floor.a.acd", before).await;
+    let d = TestDaemon::with_config(nats_config(&nats, "site-a", "floor.a.>", "fw-a")).await;
+    d.wait_floor(|f| {
+        f["sources"].as_array().into_iter().flatten().any(|s| s["id"] == "site-a" && s["connected"] == true)
+    })
+    .await;
+    assert!(source_down_alerts(&d, "site-a").await.is_empty(), "up at first");
+
+    nats.stop();
+    eventually_alert(&d, "site-a", "source_down fires", |a| a.iter().any(|a| a["state"] == "firing")).await;
+    nats.restart().await;
+    let js = nats.jetstream().await;
+    publish(&js, "floor.a.acd", after).await;
+    eventually_alert(&d, "site-a", "source_down resolves", |a| {
+        !a.is_empty() && a.iter().all(|a| a["state"] == "resolved")
+    })
+    .await;
+    let f = d.wait_floor(|f| source_events(f, "acd-a") >= events).await;
+    eventually_drained(&js, "fw-a").await;
+    let f2 = d.floor().await;
+    assert_eq!(source_events(&f2, "acd-a"), events, "{f}");
+    for (queue, want) in &totals {
+        assert_eq!(queue_totals(&f2, queue), *want, "{queue}");
+    }
+    d.shutdown().await.expect("clean shutdown");
+}
+
+/// Two daemons on one stream, each on its own site's subjects with its own
+/// durable: each floor holds its site's events and totals, and none of the
+/// other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_on_disjoint_subjects_each_see_only_theirs() {
+    let nats = NatsServer::start().await;
+    let js = nats.floor_stream().await;
+    let (a_msgs, a_events, a_totals) = floor_stream("acd-a", 40);
+    let (b_msgs, b_events, b_totals) = floor_stream("acd-b", 70);
+    let a = TestDaemon::with_config(nats_config(&nats, "site-a", "floor.a.>", "fw-a")).await;
+    let b = TestDaemon::with_config(nats_config(&nats, "site-b", "floor.b.>", "fw-b")).await;
+    publish(&js, "floor.a.acd", &a_msgs).await;
+    publish(&js, "floor.b.acd", &b_msgs).await;
+    a.wait_floor(|f| source_events(f, "acd-a") >= a_events).await;
+    b.wait_floor(|f| source_events(f, "acd-b") >= b_events).await;
+    eventually_drained(&js, "fw-a").await;
+    eventually_drained(&js, "fw-b").await;
+    let (fa, fb) = (a.floor().await, b.floor().await);
+    assert_eq!(source_events(&fa, "acd-a"), a_events);
+    assert_eq!(source_events(&fb, "acd-b"), b_events);
+    assert_eq!(source_events(&fa, "acd-b"), 0, "site b's events stay off a's floor");
+    assert_eq!(source_events(&fb, "acd-a"), 0, "site a's events stay off b's floor");
+    for (queue, want) in &a_totals {
+        assert_eq!(queue_totals(&fa, queue), *want, "a: {queue}");
+    }
+    for (queue, want) in &b_totals {
+        assert_eq!(queue_totals(&fb, queue), *want, "b: {queue}");
+    }
+    assert_eq!(fa["logged_in"], 10);
+    assert_eq!(fb["logged_in"], 10);
+    a.shutdown().await.expect("clean shutdown");
+    b.shutdown().await.expect("clean shutdown");
+}
