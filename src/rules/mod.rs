@@ -289,7 +289,9 @@ impl Rules {
                         AlertKey { kind: Kind::SystemFault, subject: Subject::Component(component.clone()) };
                     if *down {
                         out.push(Signal::Fire(Box::new(Fire {
-                            text: Text::of(|l| text::fault(l, component, detail.as_deref())),
+                            text: Text::of(|l| {
+                                text::fault(l, self.cfg.names.component(component, l), detail.as_deref())
+                            }),
                             component: Some(component.clone()),
                             ..self.fire(key, Severity::Critical, *since)
                         })));
@@ -675,7 +677,8 @@ impl Rules {
                 now,
                 |key| {
                     let mut f = self.queue_fire(key, &id, now, rate, min);
-                    f.text = Text::of(|l| text::answer_rate(l, &id, rate, min, volume));
+                    f.text =
+                        Text::of(|l| text::answer_rate(l, self.cfg.names.queue(&id, l), rate, min, volume));
                     f
                 },
             ));
@@ -690,8 +693,15 @@ impl Rules {
                 now,
                 |key| {
                     let mut f = self.queue_fire(key, &id, now, sl, target);
-                    f.text =
-                        Text::of(|l| text::service_level(l, &id, sl, target, st.params.sl_threshold_secs));
+                    f.text = Text::of(|l| {
+                        text::service_level(
+                            l,
+                            self.cfg.names.queue(&id, l),
+                            sl,
+                            target,
+                            st.params.sl_threshold_secs,
+                        )
+                    });
                     f
                 },
             ));
@@ -708,7 +718,7 @@ impl Rules {
                 let secs = wait_ms as f64 / 1000.0;
                 let mut f = self.queue_fire(key, &id, now, secs, max_ms as f64 / 1000.0);
                 f.severity = if wait_ms >= 2 * max_ms { Severity::Critical } else { Severity::Warning };
-                f.text = Text::of(|l| text::longest_wait(l, &id, wait_ms, max_ms));
+                f.text = Text::of(|l| text::longest_wait(l, self.cfg.names.queue(&id, l), wait_ms, max_ms));
                 f
             },
         ));
@@ -724,7 +734,9 @@ impl Rules {
                 let mut f = self.fire(key, Severity::Critical, now);
                 f.queue = Some(id.clone());
                 f.component = Some(Id::from(vocab::DISPATCHER));
-                f.text = Text::of(|l| text::stuck(l, &id, r.offered, ready, self.cfg.stuck_secs));
+                f.text = Text::of(|l| {
+                    text::stuck(l, self.cfg.names.queue(&id, l), r.offered, ready, self.cfg.stuck_secs)
+                });
                 f.value = Some(f64::from(r.offered));
                 f
             }));
@@ -751,6 +763,7 @@ impl Rules {
     fn check_surges(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
         let mut aht = None;
         let mut ready = None;
+        let names = &self.cfg.names;
         for (queue, (detector, firing)) in &mut self.surges {
             let Some(v) = detector.evaluate(now) else { continue };
             let key = AlertKey { kind: Kind::TrafficSurge, subject: Subject::Queue(queue.clone()) };
@@ -781,7 +794,16 @@ impl Rules {
                     source: None,
                     component: None,
                     text: Text::of(|l| {
-                        text::surge(l, queue, v.observed, v.expected, v.span_secs, needed, serving, ready_now)
+                        text::surge(
+                            l,
+                            names.queue(queue, l),
+                            v.observed,
+                            v.expected,
+                            v.span_secs,
+                            needed,
+                            serving,
+                            ready_now,
+                        )
                     }),
                     value: Some(f64::from(v.observed)),
                     threshold: Some(v.expected),
