@@ -13,7 +13,14 @@
 //! Knobs: FW_WALL_PROBES (default 150), FW_WALL_AGENTS (2000),
 //! FW_WALL_EVENTS (throughput run, default 4000000), FW_WALL_ROUNDS (3),
 //! FW_WALL_SNAPSHOT_MS (the latency run's floor.snapshot_interval_ms; default as
-//! configured), FW_WALL_ONLY=latency|throughput.
+//! configured), FW_WALL_PUSH_MS (its wallboard.push_interval_ms, 100..; default as
+//! configured), FW_WALL_ONLY=latency|throughput, FW_WALL_TRACE=file (records a
+//! Chrome trace of the probes — devtools.timeline — into `file` as the trace
+//! events' JSON array, for chrome://tracing or a script; it slows the page, so
+//! the figures of a traced run are not the page's).
+//!
+//! The latency run also prints where the page's main thread spent the probes
+//! (CDP `Performance.getMetrics`: script, style, layout), which needs no trace.
 
 mod support;
 
@@ -112,19 +119,61 @@ fn chromedriver() -> anyhow::Result<(u16, Child)> {
     Ok((port, child))
 }
 
-async fn browser(port: u16) -> anyhow::Result<Client> {
+async fn browser(port: u16, trace: bool) -> anyhow::Result<Client> {
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--window-size=1920,1080", "--lang=zh-CN"]}),
-    );
+    let mut opts = json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--window-size=1920,1080", "--lang=zh-CN"]});
+    if trace {
+        // chromedriver records the trace from the start and hands it over with
+        // the "performance" log.
+        opts["perfLoggingPrefs"] = json!({"enableNetwork": false, "enablePage": false,
+            "traceCategories": "devtools.timeline,disabled-by-default-devtools.timeline"});
+        caps.insert("goog:loggingPrefs".into(), json!({"performance": "ALL"}));
+    }
+    caps.insert("goog:chromeOptions".into(), opts);
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     Ok(ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{port}")).await?)
 }
 
 async fn js(c: &Client, script: &str) -> anyhow::Result<Value> {
     Ok(c.execute(script, vec![]).await?)
+}
+
+/// A chromedriver extension command (`POST /session/{id}/{path}`) over plain
+/// HTTP/1.1 with `Connection: close` (chromedriver answers with a length, not
+/// chunks, and does not speak HTTP/1.0), returning its `value`.
+async fn driver_post(port: u16, c: &Client, path: &str, body: &Value) -> anyhow::Result<Value> {
+    let sid = c.session_id().await?.ok_or_else(|| anyhow::anyhow!("no WebDriver session"))?;
+    let body = body.to_string();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let raw = format!(
+        "POST /session/{sid}/{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // Bounded: a figure the driver does not give must not stall the bench.
+    let text = tokio::time::timeout(Duration::from_secs(10), support::request(addr, &raw))
+        .await
+        .map_err(|_| anyhow::anyhow!("chromedriver did not answer {path}"))??;
+    let (_, answer) = text.split_once("\r\n\r\n").ok_or_else(|| anyhow::anyhow!("no HTTP answer"))?;
+    let mut v: Value = serde_json::from_str(answer)?;
+    Ok(v["value"].take())
+}
+
+/// A Chrome DevTools Protocol command through chromedriver.
+async fn cdp(port: u16, c: &Client, cmd: &str, params: Value) -> anyhow::Result<Value> {
+    driver_post(port, c, "goog/cdp/execute", &json!({"cmd": cmd, "params": params})).await
+}
+
+/// The page's cumulative main-thread figures (CDP `Performance.getMetrics`).
+async fn page_metrics(port: u16, c: &Client) -> anyhow::Result<std::collections::HashMap<String, f64>> {
+    let v = cdp(port, c, "Performance.getMetrics", json!({})).await?;
+    Ok(v["metrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some((m["name"].as_str()?.to_string(), m["value"].as_f64()?)))
+        .collect())
 }
 
 /// Records, per probe number, when the probe's cell took the awaited state (DOM)
@@ -165,7 +214,13 @@ async fn latency() -> anyhow::Result<()> {
     if let Ok(ms) = std::env::var("FW_WALL_SNAPSHOT_MS").map(|v| v.parse()) {
         cfg.floor.snapshot_interval_ms = ms?;
     }
-    println!("  floor.snapshot_interval_ms = {}", cfg.floor.snapshot_interval_ms);
+    if let Ok(ms) = std::env::var("FW_WALL_PUSH_MS").map(|v| v.parse()) {
+        cfg.wallboard.push_interval_ms = ms?;
+    }
+    println!(
+        "  floor.snapshot_interval_ms = {}, wallboard.push_interval_ms = {}",
+        cfg.floor.snapshot_interval_ms, cfg.wallboard.push_interval_ms
+    );
     let (d, _dir) = start(cfg).await?;
     let addr = d.addr;
     // The floor signs in first (the simulator's first frames are its logins),
@@ -185,9 +240,10 @@ async fn latency() -> anyhow::Result<()> {
         ))
         .await?;
     let (port, _driver) = chromedriver()?;
-    let c = browser(port).await?;
+    let trace = std::env::var("FW_WALL_TRACE").ok().filter(|t| !t.is_empty());
+    let c = browser(port, trace.is_some()).await?;
     let stop = Arc::new(AtomicBool::new(false));
-    let outcome = measure(&c, addr, agents, probes, &mut probe, ts, || {
+    let outcome = measure(&c, port, trace.as_deref(), addr, agents, probes, &mut probe, ts, || {
         let (load, stop) = (load.clone(), stop.clone());
         tokio::spawn(async move {
             // 100 frames of 100 events a second.
@@ -256,8 +312,11 @@ type Probe = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStrea
 type Sender = tokio::task::JoinHandle<anyhow::Result<usize>>;
 type Measured = (Vec<f64>, Vec<f64>, Vec<f64>, u64, f64, (f64, f64), Sender);
 
+#[allow(clippy::too_many_arguments)]
 async fn measure(
     c: &Client,
+    driver: u16,
+    trace: Option<&str>,
     addr: SocketAddr,
     agents: usize,
     probes: usize,
@@ -289,6 +348,17 @@ async fn measure(
     let pushed = watch_probe(addr).await?;
     let sender = start_load();
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // The page's own figures are best effort: the latency does not depend on them.
+    let metered = cdp(driver, c, "Performance.enable", json!({})).await;
+    if let Err(e) = &metered {
+        println!("  (no CDP performance figures: {e})");
+    }
+    if trace.is_some() {
+        // What the log holds so far (the page's start) is dropped: the trace
+        // covers the probes.
+        driver_post(driver, c, "se/log", &json!({"type": "performance"})).await?;
+    }
+    let metrics_before = if metered.is_ok() { page_metrics(driver, c).await.ok() } else { None };
     let events_before = metric(addr, "floorwatch_events_total").await?;
     let started = Instant::now();
     let (mut dom, mut paint, mut server) = (Vec::new(), Vec::new(), Vec::new());
@@ -325,6 +395,38 @@ async fn measure(
     }
     let rate =
         (metric(addr, "floorwatch_events_total").await? - events_before) / started.elapsed().as_secs_f64();
+    let secs = started.elapsed().as_secs_f64();
+    let metrics = match metrics_before {
+        Some(before) => page_metrics(driver, c).await.ok().map(|after| (before, after)),
+        None => None,
+    };
+    if let Some((metrics_before, metrics_after)) = metrics {
+        let spent = |k: &str| metrics_after.get(k).unwrap_or(&0.0) - metrics_before.get(k).unwrap_or(&0.0);
+        println!(
+            "  the page's main thread per second of probes (CDP Performance.getMetrics): busy {:.0} ms — script {:.0} ms, \
+         style {:.0} ms ({:.1} recalcs), layout {:.0} ms ({:.1} layouts); JS heap {:.0} MB",
+            spent("TaskDuration") * 1000.0 / secs,
+            spent("ScriptDuration") * 1000.0 / secs,
+            spent("RecalcStyleDuration") * 1000.0 / secs,
+            spent("RecalcStyleCount") / secs,
+            spent("LayoutDuration") * 1000.0 / secs,
+            spent("LayoutCount") / secs,
+            metrics_after.get("JSHeapUsedSize").unwrap_or(&0.0) / 1e6,
+        );
+    }
+    if let Some(path) = trace {
+        let log = driver_post(driver, c, "se/log", &json!({"type": "performance"})).await?;
+        let events: Vec<Value> = log
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| serde_json::from_str::<Value>(e["message"].as_str()?).ok())
+            .filter(|m| m["message"]["method"] == "Tracing.dataCollected")
+            .map(|mut m| m["message"]["params"].take())
+            .collect();
+        std::fs::write(path, serde_json::to_vec(&events)?)?;
+        println!("  trace of the probes: {} events in {path}", events.len());
+    }
     let long = js(c, "return window.__long").await?;
     let mut long: Vec<f64> = long.as_array().into_iter().flatten().filter_map(Value::as_f64).collect();
     println!(

@@ -452,7 +452,9 @@ impl RawConfig {
             max_components: limits.max_components,
         };
 
-        let alerts = self.alerts.validate(&floor.windows.rolling_secs, &mut errs);
+        let mut alerts = self.alerts.validate(&floor.windows.rolling_secs, &mut errs);
+        // Messages say queues by their display names, which the floor owns.
+        alerts.names.queues = floor.queues.iter().map(|q| (q.id.clone(), q.names.clone())).collect();
         let shift = self.shift.validate(self.floor_plan, &mut errs);
         // The wallboard's window must be one of the floor's, and its tiles follow
         // the alert rules' thresholds where the section does not set its own.
@@ -477,6 +479,9 @@ impl RawConfig {
             Ok(mut i) => {
                 // Scripts say queues by their display names, which the floor owns.
                 i.queue_names = floor.queues.iter().map(|q| (q.id.clone(), q.names.clone())).collect();
+                // And components by theirs, which `[incidents.components]` gives.
+                alerts.names.components =
+                    i.components.iter().map(|(id, n)| (id.clone(), n.clone())).collect();
                 Some(i)
             }
             Err(problems) => {

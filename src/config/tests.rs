@@ -1,5 +1,6 @@
 use super::*;
 use crate::floor::ShiftConfig;
+use crate::vocab::Language;
 use crate::wallboard::ReadAccess;
 
 fn parse_ok(text: &str) -> Config {
@@ -388,4 +389,15 @@ mod prop {
             fuzz_parse(&data);
         }
     }
+}
+
+#[test]
+fn alert_messages_get_the_display_names_of_queues_and_components() {
+    let c = parse_ok(include_str!("../../config/demo.toml"));
+    let names = &c.alerts.names;
+    assert_eq!(names.queue("billing", Language::En), "Billing");
+    assert_eq!(names.queue("billing", Language::ZhCn), "账单查询");
+    assert_eq!(names.component("trunk-2", Language::En), "trunk line 2");
+    assert_eq!(names.component("ivr", Language::ZhCn), "自助语音");
+    assert_eq!(names.queue("nowhere", Language::En), "nowhere", "an unknown id is said as it is");
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::floor::FloorConfig;
-use crate::vocab::Language;
+use crate::vocab::{Language, Names};
 
 /// `(key, message)` problems, mapped onto file:line:key by `config`.
 pub type Problems = Vec<(String, String)>;
@@ -71,6 +71,29 @@ pub struct AlertsConfig {
     pub surge_warmup_intervals: u32,
     /// No surge alert below this many calls in the interval.
     pub surge_min_calls: u32,
+    /// Display names the messages say queues and components by. Not part of
+    /// `[alerts]`: `config` copies them in from the sections that own them
+    /// (the floor's queues, `[incidents.components]`) as plain values.
+    pub names: SubjectNames,
+}
+
+/// Display names per language of the subjects alerts talk about, by id.
+#[derive(Debug, Clone, Default)]
+pub struct SubjectNames {
+    pub queues: HashMap<String, Names>,
+    pub components: HashMap<String, Names>,
+}
+
+impl SubjectNames {
+    /// The queue's display name in `lang` (else the other language's), else its id.
+    pub fn queue<'a>(&'a self, id: &'a str, lang: Language) -> &'a str {
+        self.queues.get(id).and_then(|n| n.get(lang)).unwrap_or(id)
+    }
+
+    /// The component's display name in `lang` (else the other language's), else its id.
+    pub fn component<'a>(&'a self, id: &'a str, lang: Language) -> &'a str {
+        self.components.get(id).and_then(|n| n.get(lang)).unwrap_or(id)
+    }
 }
 
 impl Default for AlertsConfig {
@@ -187,6 +210,7 @@ impl RawAlerts {
             surge_interval_secs: nonzero(errs, "surge_interval_secs", self.surge_interval_secs, 300),
             surge_warmup_intervals: nonzero(errs, "surge_warmup_intervals", self.surge_warmup_intervals, 12),
             surge_min_calls: nonzero(errs, "surge_min_calls", self.surge_min_calls, 10),
+            names: SubjectNames::default(),
         }
     }
 }

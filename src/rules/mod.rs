@@ -355,7 +355,9 @@ impl Rules {
                         AlertKey { kind: Kind::SystemFault, subject: Subject::Component(component.clone()) };
                     if *down {
                         out.push(Signal::Fire(Box::new(Fire {
-                            text: Text::of(|l| text::fault(l, component, detail.as_deref())),
+                            text: Text::of(|l| {
+                                text::fault(l, self.cfg.names.component(component, l), detail.as_deref())
+                            }),
                             component: Some(component.clone()),
                             ..self.fire(key, Severity::Critical, *since)
                         })));
@@ -794,7 +796,8 @@ impl Rules {
                 now,
                 |key| {
                     let mut f = self.queue_fire(key, &id, now, rate, min);
-                    f.text = Text::of(|l| text::answer_rate(l, &id, rate, min, volume));
+                    f.text =
+                        Text::of(|l| text::answer_rate(l, self.cfg.names.queue(&id, l), rate, min, volume));
                     f
                 },
             ));
@@ -809,8 +812,15 @@ impl Rules {
                 now,
                 |key| {
                     let mut f = self.queue_fire(key, &id, now, sl, target);
-                    f.text =
-                        Text::of(|l| text::service_level(l, &id, sl, target, st.params.sl_threshold_secs));
+                    f.text = Text::of(|l| {
+                        text::service_level(
+                            l,
+                            self.cfg.names.queue(&id, l),
+                            sl,
+                            target,
+                            st.params.sl_threshold_secs,
+                        )
+                    });
                     f
                 },
             ));
@@ -843,7 +853,7 @@ impl Rules {
                 let secs = wait_ms as f64 / 1000.0;
                 let mut f = self.queue_fire(key, &id, now, secs, max_ms as f64 / 1000.0);
                 f.severity = if wait_ms >= 2 * max_ms { Severity::Critical } else { Severity::Warning };
-                f.text = Text::of(|l| text::longest_wait(l, &id, wait_ms, max_ms));
+                f.text = Text::of(|l| text::longest_wait(l, self.cfg.names.queue(&id, l), wait_ms, max_ms));
                 f
             },
         ));
@@ -859,7 +869,9 @@ impl Rules {
                 let mut f = self.fire(key, Severity::Critical, now);
                 f.queue = Some(id.clone());
                 f.component = Some(Id::from(vocab::DISPATCHER));
-                f.text = Text::of(|l| text::stuck(l, &id, r.offered, ready, self.cfg.stuck_secs));
+                f.text = Text::of(|l| {
+                    text::stuck(l, self.cfg.names.queue(&id, l), r.offered, ready, self.cfg.stuck_secs)
+                });
                 f.value = Some(f64::from(r.offered));
                 f
             }));
@@ -959,6 +971,7 @@ impl Rules {
     fn check_surges(&mut self, floor: &Floor, now: Ts, out: &mut Vec<Signal>) {
         let mut aht = None;
         let mut ready = None;
+        let names = &self.cfg.names;
         let mut quiet = Ts::MAX;
         let always = self.sweep_always;
         for (queue, (detector, firing, until)) in &mut self.surges {
@@ -1000,7 +1013,16 @@ impl Rules {
                     source: None,
                     component: None,
                     text: Text::of(|l| {
-                        text::surge(l, queue, v.observed, v.expected, v.span_secs, needed, serving, ready_now)
+                        text::surge(
+                            l,
+                            names.queue(queue, l),
+                            v.observed,
+                            v.expected,
+                            v.span_secs,
+                            needed,
+                            serving,
+                            ready_now,
+                        )
                     }),
                     value: Some(f64::from(v.observed)),
                     threshold: Some(v.expected),

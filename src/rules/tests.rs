@@ -180,6 +180,53 @@ fn fault_events_fire_and_resolve_system_fault() {
     assert_eq!(clears(&out), vec![(Kind::SystemFault, "trunk-2".into())]);
 }
 
+/// The fired alerts' texts, in order.
+fn texts(out: &[Signal]) -> Vec<&Text> {
+    out.iter()
+        .filter_map(|s| match s {
+            Signal::Fire(f) => Some(&f.text),
+            Signal::Clear { .. } | Signal::CallerLost(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn messages_say_queues_and_components_by_their_display_names_in_each_language() {
+    let mut c = cfg();
+    c.alerts.names.queues.insert(
+        "billing".into(),
+        crate::vocab::Names { zh: Some("账单查询".into()), en: Some("Billing desk".into()) },
+    );
+    // A name given in one language only is said in both (the site's choice).
+    c.alerts
+        .names
+        .components
+        .insert("trunk-2".into(), crate::vocab::Names { zh: Some("中继二".into()), en: None });
+    let mut b = Bench::with(c, Vec::new());
+    let out =
+        b.ev(0.0, EventKind::Fault { component: "trunk-2".into(), status: FaultStatus::Down, detail: None });
+    let t = texts(&out);
+    assert_eq!(t.len(), 1, "{out:?}");
+    assert!(t[0].zh.contains("中继二") && !t[0].zh.contains("trunk-2"), "{}", t[0].zh);
+    assert!(t[0].en.contains("中继二") && !t[0].en.contains("trunk-2"), "{}", t[0].en);
+    // An unnamed component keeps its id.
+    let out =
+        b.ev(1.0, EventKind::Fault { component: "pbx".into(), status: FaultStatus::Down, detail: None });
+    assert!(texts(&out)[0].en.contains("pbx"), "{out:?}");
+    b.ev(0.0, EventKind::CallOffered { call: "c1".into(), queue: "billing".into(), caller: None });
+    let out = b.tick(125.0);
+    let t: Vec<_> = out
+        .iter()
+        .filter_map(|s| match s {
+            Signal::Fire(f) if f.key.kind == Kind::LongestWaitHigh => Some(&f.text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(t.len(), 1, "{out:?}");
+    assert!(t[0].zh.contains("队列 账单查询 ") && !t[0].zh.contains("billing"), "{}", t[0].zh);
+    assert!(t[0].en.contains("Queue Billing desk ") && !t[0].en.contains("billing"), "{}", t[0].en);
+}
+
 #[test]
 fn mass_logout_is_a_fault_signature() {
     let mut b = Bench::new();

@@ -1,5 +1,7 @@
 //! Alert messages, in the configured language. Numbers are formatted the way the
-//! floor says them: durations as m:ss, ratios as percentages.
+//! floor says them: durations as m:ss, ratios as percentages. Queues and
+//! components are said by their display names in the message's language (the
+//! callers pass them from `AlertsConfig::names`; an unnamed one by its id).
 
 use crate::event::Id;
 use crate::floor::AgentChange;
@@ -96,7 +98,7 @@ pub(super) fn overrun(lang: Language, kind: Kind, c: &AgentChange, elapsed_ms: i
     }
 }
 
-pub(super) fn fault(lang: Language, component: &Id, detail: Option<&str>) -> String {
+pub(super) fn fault(lang: Language, component: &str, detail: Option<&str>) -> String {
     let detail = detail.map(|d| format!(": {d}")).unwrap_or_default();
     match lang {
         Language::ZhCn => format!("系统故障：{component} 中断{detail}"),
@@ -111,14 +113,14 @@ pub(super) fn mass_logout(lang: Language, n: u32, before: u32) -> String {
     }
 }
 
-pub(super) fn answer_rate(lang: Language, queue: &Id, rate: f64, min: f64, calls: u32) -> String {
+pub(super) fn answer_rate(lang: Language, queue: &str, rate: f64, min: f64, calls: u32) -> String {
     match lang {
         Language::ZhCn => format!("队列 {queue} 接通率 {}，低于 {}（{calls} 通）", pct(rate), pct(min)),
         Language::En => format!("Queue {queue} answer rate {} below {} ({calls} calls)", pct(rate), pct(min)),
     }
 }
 
-pub(super) fn service_level(lang: Language, queue: &Id, sl: f64, target: f64, t_secs: u32) -> String {
+pub(super) fn service_level(lang: Language, queue: &str, sl: f64, target: f64, t_secs: u32) -> String {
     match lang {
         Language::ZhCn => {
             format!("队列 {queue} 服务水平 {}（{t_secs} 秒），低于目标 {}", pct(sl), pct(target))
@@ -129,14 +131,14 @@ pub(super) fn service_level(lang: Language, queue: &Id, sl: f64, target: f64, t_
     }
 }
 
-pub(super) fn longest_wait(lang: Language, queue: &Id, wait_ms: i64, max_ms: i64) -> String {
+pub(super) fn longest_wait(lang: Language, queue: &str, wait_ms: i64, max_ms: i64) -> String {
     match lang {
         Language::ZhCn => format!("队列 {queue} 最长排队 {}，超过 {}", dur(wait_ms), dur(max_ms)),
         Language::En => format!("Queue {queue} longest wait {} over {}", dur(wait_ms), dur(max_ms)),
     }
 }
 
-pub(super) fn stuck(lang: Language, queue: &Id, offered: u32, ready: u32, secs: u32) -> String {
+pub(super) fn stuck(lang: Language, queue: &str, offered: u32, ready: u32, secs: u32) -> String {
     match lang {
         Language::ZhCn => format!(
             "疑似派线故障：队列 {queue} 近 {} 分钟进线 {offered} 通无一接起，{ready} 名坐席空闲",
@@ -163,7 +165,7 @@ pub(super) fn event_loss(lang: Language, source: &Id, gaps: usize, missing: u64)
 #[allow(clippy::too_many_arguments)]
 pub(super) fn surge(
     lang: Language,
-    queue: &Id,
+    queue: &str,
     observed: u32,
     expected: f64,
     span_secs: f64,
@@ -209,10 +211,10 @@ mod tests {
 
     #[test]
     fn surge_advice_counts_agents_on_the_queue_and_ready() {
-        let q = Id::from("billing");
-        let m = surge(Language::ZhCn, &q, 35, 14.0, 120.0, Some(20), 9, 6);
+        let q = "billing";
+        let m = surge(Language::ZhCn, q, 35, 14.0, 120.0, Some(20), 9, 6);
         assert!(m.contains("需要增派 5 名坐席"), "{m}");
-        let m = surge(Language::En, &q, 35, 14.0, 120.0, Some(12), 9, 6);
+        let m = surge(Language::En, q, 35, 14.0, 120.0, Some(12), 9, 6);
         assert!(m.contains("can take it") && !m.contains("add"), "{m}");
     }
 

@@ -143,12 +143,15 @@ function onFrame(m, f) {
 
 function frame() {
   framePending = false;
+  // Reads first, while the layout is still the one last drawn (free to read);
+  // every write below comes after, so a frame lays the page out once.
+  const tilesOverflow = tiles.size > 0 && !queuesFit();
   const now = stream.now();
   if (tickDue) {
     tickDue = false;
     for (const c of cells.values()) paintCell(c, now, false);
     queuesDirty = true;
-    tickAlerts(now);
+    tickAlerts();
     renderHeader(now);
     renderStates(now);
     if (mode === "d-sum") for (const p of panels.values()) paintSummary(p);
@@ -165,7 +168,8 @@ function frame() {
   if (headsDirty) { headsDirty = false; if (renderPanelHeads()) layoutDirty = true; }
   if (scriptsDirty) { scriptsDirty = false; renderScripts(); layoutDirty = true; }
   if (alertsDirty) { alertsDirty = false; renderAlerts(now); }
-  if (layoutDirty) { layoutDirty = false; layout(); }
+  if (layoutDirty) { layoutDirty = false; layout(); if (tilesOverflow) schedule(); }
+  else if (tilesOverflow) shrinkQueues();
 }
 
 function onStatus(s) {
@@ -198,7 +202,8 @@ function renderHeader(now) {
   const shift = m.shift && m.shift.name ? " · " + m.shift.name : "";
   setText($("subtitle"), T.wall_title + shift);
   const tz = m.config ? m.config.timezone : undefined;
-  document.title = (m.config ? m.config.title : "floorwatch") + " · " + T.wall_title;
+  const title = (m.config ? m.config.title : "floorwatch") + " · " + T.wall_title;
+  if (document.title !== title) document.title = title;
   setText($("clock"), fmtClock(now, tz));
   setText($("date"), fmtDate(now, tz));
 }
@@ -628,14 +633,26 @@ function subjectName(a) {
 }
 
 let alertRows = -1;
+// The rows on screen, reused from one second to the next: a redraw writes only
+// the words that changed (most seconds, an age and a live figure), so the alert
+// region costs no new nodes and no layout beyond those words.
+const alertEls = [];
+let alertFoot = null;
+
+function alertRow() {
+  const r = { root: el("div", "alert"), sev: el("b", "sev"), head: el("span", "head"), age: el("span", "age"), live: el("span", "live"), msg: el("span", "msg"), cls: "", id: "" };
+  r.root.append(icon("alert"), r.sev, r.head, r.age, r.live, r.msg);
+  return r;
+}
+
+function setHidden(node, hidden) { if (node.hidden !== hidden) node.hidden = hidden; }
 
 function renderAlerts(now) {
   const box = $("alerts");
   const open = [...alerts.open.values()];
   const firing = open.filter((a) => a.state === "firing");
   const acked = open.length - firing.length;
-  box.replaceChildren();
-  box.hidden = open.length === 0;
+  setHidden(box, open.length === 0);
   const lines = alertLines(firing);
   // The budget: two lines on a small screen, three from 1000 px high.
   const max = window.innerHeight >= 1000 ? 3 : 2;
@@ -650,38 +667,41 @@ function renderAlerts(now) {
     shown = [lines[0], ...rest.slice(page * per, page * per + per)];
     foot = W().page(lines.length - shown.length, page + 1, pages);
   }
-  for (const line of shown) {
+  if (!alertFoot) { alertFoot = el("div", "alert-foot"); box.append(alertFoot); }
+  shown.forEach((line, i) => {
     const a = line.alerts[0];
-    const row = el("div", "alert sev-" + (line.critical ? "critical" : "warning"));
-    row.dataset.alert = a.id;
-    if (line.incident) row.classList.add("incident-alert");
-    const heads = line.key.startsWith("k:")
-      ? [`${kindName(a.kind)} · ${W().agents(line.alerts.length)}`]
-      : [[subjectName(a), ...new Set(line.alerts.map((x) => kindName(x.kind)))].filter(Boolean).join(" · ")];
-    row.append(icon("alert"), el("b", "sev", T.severity[a.severity] || a.severity), el("span", "head", heads[0]));
-    row.append(el("span", "age", fmtDur((now - Date.parse(a.started_at)) / 1000)));
-    const live = line.key.startsWith("k:")
-      ? line.alerts.slice(0, 4).map((x) => liveFigure(x, now)).filter(Boolean).join(" · ")
-      : line.alerts.map((x) => liveFigure(x, now)).filter(Boolean).join(" · ");
-    if (live) row.append(el("span", "live", live));
-    row.append(el("span", "msg", messageOf(a)));
-    box.append(row);
-  }
+    let r = alertEls[i];
+    if (!r) { r = alertRow(); alertEls.push(r); }
+    if (r.root.parentNode !== box) box.insertBefore(r.root, alertFoot);
+    const cls = `alert sev-${line.critical ? "critical" : "warning"}${line.incident ? " incident-alert" : ""}`;
+    if (r.cls !== cls) { r.root.className = cls; r.cls = cls; }
+    if (r.id !== a.id) { r.root.dataset.alert = a.id; r.id = a.id; }
+    const head = line.key.startsWith("k:")
+      ? `${kindName(a.kind)} · ${W().agents(line.alerts.length)}`
+      : [subjectName(a), ...new Set(line.alerts.map((x) => kindName(x.kind)))].filter(Boolean).join(" · ");
+    setText(r.sev, T.severity[a.severity] || a.severity);
+    setText(r.head, head);
+    setText(r.age, fmtDur((now - Date.parse(a.started_at)) / 1000));
+    const live = (line.key.startsWith("k:") ? line.alerts.slice(0, 4) : line.alerts)
+      .map((x) => liveFigure(x, now)).filter(Boolean).join(" · ");
+    setText(r.live, live);
+    setHidden(r.live, !live);
+    setText(r.msg, messageOf(a));
+  });
+  // Rows no longer needed leave the page (a hidden row would still count).
+  while (alertEls.length > shown.length) alertEls.pop().root.remove();
   const extra = [];
   if (foot) extra.push(foot);
   if (acked > 0) extra.push(T.acknowledged_n(acked));
-  if (extra.length) box.append(el("div", "alert-foot", extra.join(" · ")));
+  setText(alertFoot, extra.join(" · "));
+  setHidden(alertFoot, extra.length === 0);
   const rows = shown.length + (extra.length ? 1 : 0);
   if (rows !== alertRows) { alertRows = rows; layoutDirty = true; }
 }
 
-function tickAlerts(now) {
-  for (const row of $("alerts").querySelectorAll(".alert")) {
-    const a = alerts.open.get(row.dataset.alert);
-    const age = row.querySelector(".age");
-    if (a && age) setText(age, fmtDur((now - Date.parse(a.started_at)) / 1000));
-  }
-  // Live figures move with the floor: redraw the lines once a second.
+function tickAlerts() {
+  // Ages and live figures move with the floor: the lines are patched once a
+  // second (only the words that changed are written).
   if (alerts.open.size) alertsDirty = true;
 }
 
@@ -725,37 +745,84 @@ function largest(lo, hi, ok) {
   return lo;
 }
 
+let queuesShape = "";
+let queuesSize = 0;
+
 function fitQueues(vw, vh) {
   const q = $("queues");
   const n = Math.max(1, tiles.size);
   const cols = Math.min(n, vw / vh > 1.5 ? 4 : 3);
   const rows = Math.ceil(n / cols);
+  // The same tiles on the same screen keep the size they settled on.
+  const shape = `${n} ${cols} ${vw} ${vh} ${lang}`;
+  if (shape === queuesShape) return;
+  queuesShape = shape;
   q.style.setProperty("--cols", String(cols));
   // A tile is about 26 em wide and 17 em tall at its own font size; its region
   // has at most 40% of the screen.
-  const size = Math.max(7, Math.min((vh * 0.4) / rows / 19, (vw - 20) / cols / 27, vh / 55));
-  q.style.setProperty("--qsize", size.toFixed(2) + "px");
-  // A safety net for text longer than the estimate: a step or two smaller.
-  let s = size;
-  const allFit = () => fits(q) && [...tiles.values()].every((t) => fits(t.root));
-  for (let i = 0; i < 8 && !allFit() && s > 6; i++) { s *= 0.92; q.style.setProperty("--qsize", s.toFixed(2) + "px"); }
+  queuesSize = Math.max(7, Math.min((vh * 0.4) / rows / 19, (vw - 20) / cols / 27, vh / 55));
+  q.style.setProperty("--qsize", queuesSize.toFixed(2) + "px");
+  // The next frame reads whether the estimate fits.
+  schedule();
+}
+
+/// A safety net for text longer than the estimate: a step smaller, and the next
+/// frame looks again. Measured at the start of a frame (the layout last drawn),
+/// never between writes, so it forces no layout.
+function shrinkQueues() {
+  if (queuesSize <= 6) return;
+  queuesSize *= 0.92;
+  $("queues").style.setProperty("--qsize", queuesSize.toFixed(2) + "px");
+  schedule();
 }
 
 const fits = (b) => b.scrollHeight <= b.clientHeight + 1 && b.scrollWidth <= b.clientWidth + 1;
+function queuesFit() {
+  if (!fits($("queues"))) return false;
+  for (const t of tiles.values()) if (!fits(t.root)) return false;
+  return true;
+}
+
+// The agents' room (#teams' content box), as a ResizeObserver last reported it:
+// the other regions change its size, and the observer hears of it after the
+// browser's own layout, so the grid is never computed from a forced one. A new
+// size lays the agents out again before that frame is drawn.
+let room = null;
+new ResizeObserver((entries) => {
+  const r = entries[entries.length - 1].contentRect;
+  const next = { w: r.width - 2, h: r.height - 2 };
+  if (room && room.w === next.w && room.h === next.h) return;
+  room = next;
+  fitAgents(panelList);
+}).observe($("teams"));
+
+let panelList = [];
 
 function layout() {
-  const vw = window.innerWidth, vh = window.innerHeight;
-  const list = arrangePanels();
+  panelList = arrangePanels();
   renderPanelHeads();
-  fitQueues(vw, vh);
-  const teams = $("teams");
+  fitQueues(window.innerWidth, window.innerHeight);
+  fitAgents(panelList);
+}
+
+/// Writes a style property only when it changes (an unchanged write would still
+/// have the browser look at the styles again).
+const written = new WeakMap();
+function setVar(node, key, value) {
+  let m = written.get(node);
+  if (!m) { m = new Map(); written.set(node, m); }
+  if (m.get(key) === value) return;
+  m.set(key, value);
+  node.style.setProperty(key, value);
+}
+
+function fitAgents(list) {
+  const vh = window.innerHeight;
   const flow = $("flow");
-  // One read of the room (the other regions are laid out by now).
-  const cs = getComputedStyle(teams);
-  const rw = teams.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 2;
-  const rh = teams.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom) - 2;
   const n = cells.size;
-  if (n === 0 || rw <= 0 || rh <= 0) return;
+  if (n === 0 || !room) return;
+  const rw = room.w, rh = room.h;
+  if (rw <= 0 || rh <= 0) return;
   let longest = 3;
   for (const c of cells.values()) longest = Math.max(longest, emWidth(c.a.name || c.a.id, true));
   const heads = list.map((p) => emWidth(p.name.textContent + "  " + p.lead.textContent, true) + 1.2);
@@ -787,13 +854,13 @@ function layout() {
     const cw = cwEm * f, gap = gapEm * f;
     const cols = Math.floor((rw + gap) / (cw + gap));
     setMode(cls, limit);
-    flow.style.setProperty("--f", f.toFixed(2) + "px");
-    flow.style.setProperty("--cols", String(cols));
-    flow.style.setProperty("--cw", cw.toFixed(2) + "px");
-    flow.style.setProperty("--ch", (chEm * f).toFixed(2) + "px");
-    flow.style.setProperty("--gap", gap.toFixed(2) + "px");
+    setVar(flow, "--f", f.toFixed(2) + "px");
+    setVar(flow, "--cols", String(cols));
+    setVar(flow, "--cw", cw.toFixed(2) + "px");
+    setVar(flow, "--ch", (chEm * f).toFixed(2) + "px");
+    setVar(flow, "--gap", gap.toFixed(2) + "px");
     // A dot's team name is set a little smaller than its run of dots is wide.
-    flow.style.setProperty("--hf", (cls === "d-dot" ? Math.min(f * 0.85, fMin) : f).toFixed(2) + "px");
+    setVar(flow, "--hf", (cls === "d-dot" ? Math.min(f * 0.85, fMin) : f).toFixed(2) + "px");
     list.forEach((p, i) => {
       const span = Math.min(cols, Math.max(1, Math.ceil((heads[i] * f * headScale + 0.3 * f) / (cw + gap))));
       if (p.span !== span) { p.span = span; p.head.style.gridColumn = `span ${span}`; }
@@ -806,9 +873,9 @@ function layout() {
   const cols = Math.max(1, Math.min(t, Math.floor(rw / Math.max(160, vh / 4))));
   const rows = Math.ceil(t / cols);
   const f = Math.max(8, Math.min(fMax, (rh / rows - 8) / 3.4, (rw / cols) / 16));
-  flow.style.setProperty("--f", f.toFixed(2) + "px");
-  flow.style.setProperty("--cols", String(cols));
-  flow.style.setProperty("--ch", ((rh - 8 * (rows - 1)) / rows).toFixed(2) + "px");
+  setVar(flow, "--f", f.toFixed(2) + "px");
+  setVar(flow, "--cols", String(cols));
+  setVar(flow, "--ch", ((rh - 8 * (rows - 1)) / rows).toFixed(2) + "px");
   for (const p of list) paintSummary(p);
 }
 
@@ -817,7 +884,7 @@ function setMode(cls, limit) {
   const changed = cls !== mode || limit !== nameLimitEm;
   mode = cls;
   nameLimitEm = limit;
-  teams.className = "teams " + cls;
+  if (teams.className !== "teams " + cls) teams.className = "teams " + cls;
   if (changed) for (const c of cells.values()) { c.text = null; dirtyCells.add(c); }
   if (dirtyCells.size) schedule();
 }
