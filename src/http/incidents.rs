@@ -65,7 +65,7 @@ fn incidents_error(e: IncidentsError) -> ApiError {
     }
 }
 
-fn store_error(e: crate::store::StoreError) -> ApiError {
+pub(super) fn store_error(e: crate::store::StoreError) -> ApiError {
     tracing::error!(error = %e, "store request failed");
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the database is not available; try again")
 }
@@ -731,14 +731,14 @@ pub(super) async fn audit(
 }
 
 /// `2026-11-23 14:03:05` in the floor's time zone: what a spreadsheet user reads.
-fn local(ts: i64, tz: chrono_tz::Tz) -> String {
+pub(super) fn local(ts: i64, tz: chrono_tz::Tz) -> String {
     chrono::DateTime::from_timestamp_millis(ts)
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
 }
 
 /// RFC 4180 CSV, UTF-8 with a byte-order mark so Excel opens Chinese text right.
-fn csv_response(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response {
+pub(super) fn csv_response(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response {
     let mut out = String::from("\u{feff}");
     let line = |out: &mut String, fields: &mut dyn Iterator<Item = &str>| {
         let mut first = true;

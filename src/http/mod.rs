@@ -35,6 +35,7 @@ pub mod dto;
 mod floor_ws;
 mod incidents;
 mod ingest;
+mod qa;
 mod read_access;
 mod vendor;
 
@@ -91,6 +92,8 @@ pub struct AppState {
     pub access: crate::access::AccessHandle,
     /// Peers whose forwarding headers are believed (`server.trusted_proxies`).
     pub trusted_proxies: Arc<[crate::access::Cidr]>,
+    /// `[qa]`: the score sheet reviews are scored on.
+    pub qa: Arc<crate::qa::QaConfig>,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.
@@ -183,6 +186,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/audit", get(incidents::audit))
         .route("/ws/agents", get(incidents::agents_ws))
+        .route("/api/calls", get(qa::calls).route_layer(people.clone()))
+        .route("/api/qa/rules", get(qa::list_rules).route_layer(people.clone()).post(qa::register))
+        .route("/api/qa/rules/{id}", get(qa::get_rule).route_layer(people.clone()))
+        .route("/api/qa/rules/{id}/sample", get(qa::rule_sample).route_layer(people.clone()))
+        .route("/api/qa/rules/{id}/quotas", get(qa::quotas).route_layer(people.clone()))
+        .route("/api/qa/reviews", get(qa::list_reviews).route_layer(people.clone()).post(qa::review))
+        .route("/api/qa/reviews/{id}/appeal", post(qa::appeal))
+        .route("/api/qa/appeals", get(qa::list_appeals).route_layer(people.clone()))
+        .route("/api/qa/appeals/{id}/accept", post(qa::accept))
+        .route("/api/qa/appeals/{id}/reject", post(qa::reject))
+        .route("/api/qa/appeals/{id}/decide", post(qa::decide))
         .layer(compression())
         .with_state(state)
 }

@@ -586,7 +586,7 @@ fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn insert_audit(tx: &Transaction<'_>, a: &Audit) -> rusqlite::Result<()> {
+pub(super) fn insert_audit(tx: &Transaction<'_>, a: &Audit) -> rusqlite::Result<()> {
     tx.prepare_cached("INSERT INTO audit (ts, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![a.at, a.actor, a.action, a.target, a.detail])?;
     Ok(())
