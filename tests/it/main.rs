@@ -19,6 +19,7 @@ mod metrics;
 mod notify;
 mod ops;
 mod prometheus;
+mod qa;
 mod replay;
 mod restart;
 mod roles;
