@@ -197,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/qa/appeals/{id}/accept", post(qa::accept))
         .route("/api/qa/appeals/{id}/reject", post(qa::reject))
         .route("/api/qa/appeals/{id}/decide", post(qa::decide))
+        .route("/api/reports", get(qa::reports).route_layer(people.clone()))
         .layer(compression())
         .with_state(state)
 }

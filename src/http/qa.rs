@@ -37,6 +37,7 @@ use super::{ApiError, AppState};
 use crate::access::{Actor, Can, Role};
 use crate::event::{format_ts, parse_ts};
 use crate::incidents::config::mask;
+use crate::qa::report;
 use crate::qa::sample::{self, Sample};
 use crate::qa::score::{self, Grade};
 use crate::qa::{Rule, Strata};
@@ -861,4 +862,183 @@ pub(super) async fn list_appeals(
     let agent = scope(&read_actor(&st, &headers, peer), q.agent)?;
     let list = st.incidents.store.list_appeals(agent).await.map_err(store_error)?;
     Ok(Json(list.iter().map(appeal_json).collect::<Vec<_>>()).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Reports
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ReportQuery {
+    period: Option<String>,
+    date: Option<String>,
+    format: Option<String>,
+    /// `zh` (default) or `en`, for `format=html`.
+    lang: Option<String>,
+}
+
+const REPORT_HEADER: [&str; 11] = [
+    "by",
+    "id",
+    "offered",
+    "handled",
+    "abandoned",
+    "answer_rate",
+    "aht_secs",
+    "asa_secs",
+    "service_level",
+    "qa_score",
+    "qa_grade",
+];
+
+fn report_cells(r: &report::Row) -> Vec<String> {
+    let f = |v: Option<f64>, d: usize| v.map(|x| format!("{x:.d$}")).unwrap_or_default();
+    vec![
+        r.by.as_str().to_owned(),
+        r.id.clone(),
+        r.offered.to_string(),
+        r.handled.to_string(),
+        r.abandoned.to_string(),
+        f(r.answer_rate, 3),
+        f(r.aht_secs, 1),
+        f(r.asa_secs, 1),
+        f(r.service_level, 3),
+        f(r.qa_score, 1),
+        r.qa_score.map(|s| Grade::of(s).as_str().to_owned()).unwrap_or_default(),
+    ]
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A printable page: a table per group kind, headings in the page's language.
+fn report_html(rows: &[report::Row], period: &str, date: &str, zh: bool) -> String {
+    let heads: [&str; 10] = if zh {
+        [
+            "对象",
+            "来话",
+            "接听",
+            "放弃",
+            "接通率",
+            "平均处理时长(秒)",
+            "平均应答(秒)",
+            "服务水平",
+            "质检得分",
+            "等级",
+        ]
+    } else {
+        [
+            "Who",
+            "Offered",
+            "Handled",
+            "Abandoned",
+            "Answer rate",
+            "AHT (s)",
+            "ASA (s)",
+            "Service level",
+            "QA score",
+            "Grade",
+        ]
+    };
+    let title = if zh {
+        format!("话务与质检报表 · {period} · {date}")
+    } else {
+        format!("KPI and QA report · {period} · {date}")
+    };
+    let mut out = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>body{{font:12pt sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:2em}}\
+         td,th{{border:1px solid #999;padding:.2em .6em;text-align:right}}td:first-child{{text-align:left}}\
+         @media print{{body{{margin:0}}}}</style></head><body><h1>{}</h1>",
+        if zh { "zh-CN" } else { "en" },
+        escape(&title),
+        escape(&title)
+    );
+    for by in [report::By::Agent, report::By::Team, report::By::Queue] {
+        let name = match (by, zh) {
+            (report::By::Agent, true) => "坐席",
+            (report::By::Team, true) => "班组",
+            (report::By::Queue, true) => "队列",
+            (b, false) => b.as_str(),
+        };
+        out.push_str(&format!("<h2>{name}</h2><table><tr>"));
+        for h in heads {
+            out.push_str(&format!("<th>{h}</th>"));
+        }
+        out.push_str("</tr>");
+        for r in rows.iter().filter(|r| r.by == by) {
+            let mut cells = report_cells(r);
+            if let Some(g) = r.qa_score.map(Grade::of) {
+                cells[10] = g.name(zh).to_owned();
+            }
+            out.push_str("<tr>");
+            for c in cells.iter().skip(1) {
+                out.push_str(&format!("<td>{}</td>", escape(c)));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("</body></html>");
+    out
+}
+
+/// `GET /api/reports?period=day|week|month&date=YYYY-MM-DD[&format=csv|html&lang=zh|en]`.
+pub(super) async fn reports(
+    State(st): State<AppState>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let period_s = q.period.as_deref().unwrap_or("day");
+    let period = report::Period::parse(period_s)
+        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "period", "must be day, week or month"))?;
+    let date = q
+        .date
+        .as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "date", "must be YYYY-MM-DD"))?;
+    let range = period
+        .range(date, st.timezone)
+        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "date", "no such day in the floor's zone"))?;
+    let filter = CallFilter { from_ms: Some(range.0), to_ms: Some(range.1), ..CallFilter::default() };
+    let calls = st.incidents.store.list_calls(filter).await.map_err(store_error)?;
+    let reviews =
+        st.incidents.store.list_reviews(None, Some(range.0), Some(range.1)).await.map_err(store_error)?;
+    let snap = st.snapshot.borrow().clone();
+    let team_of = |a: &str| {
+        snap.agents.iter().find(|x| x.id.as_str() == a).and_then(|x| x.team.as_ref()).map(|t| t.to_string())
+    };
+    let sl = |queue: &str| {
+        snap.queues.iter().find(|x| x.id.as_str() == queue).map_or(20, |x| x.params.sl_threshold_secs)
+    };
+    let rows = report::report(&calls, &reviews, range, &team_of, &sl);
+    let date_s = date.format("%Y-%m-%d").to_string();
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(json!({
+            "period": period_s, "date": date_s, "from": format_ts(range.0), "to": format_ts(range.1),
+            "rows": rows.iter().map(|r| {
+                let c = report_cells(r);
+                json!({"by": c[0], "id": r.id, "offered": r.offered, "handled": r.handled, "abandoned": r.abandoned,
+                       "answer_rate": r.answer_rate, "aht_secs": r.aht_secs, "asa_secs": r.asa_secs,
+                       "service_level": r.service_level, "qa_score": r.qa_score,
+                       "qa_grade": r.qa_score.map(|s| Grade::of(s).as_str())})
+            }).collect::<Vec<_>>(),
+        }))
+        .into_response()),
+        Some("csv") => Ok(csv_response(
+            &format!("report-{period_s}-{date_s}.csv"),
+            &REPORT_HEADER,
+            rows.iter().map(report_cells),
+        )),
+        Some("html") => {
+            let zh = q.lang.as_deref() != Some("en");
+            let page = report_html(&rows, period_s, &date_s, zh);
+            Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+        }
+        Some(_) => Err(ApiError::field(StatusCode::BAD_REQUEST, "format", "must be json, csv or html")),
+    }
 }

@@ -12,6 +12,7 @@
 //! - `config`: `[qa]` (`keep_days` of the call log, the score sheet).
 
 pub mod config;
+pub mod report;
 pub mod sample;
 pub mod score;
 

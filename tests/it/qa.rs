@@ -231,3 +231,113 @@ async fn calls_rules_reviews_and_an_appeal() {
     assert_eq!(steps, want);
     d.shutdown().await.expect("clean shutdown");
 }
+
+/// One simulated call: (offer ms, queue, agent or abandoned, wait s, talk s).
+type Simulated = (i64, &'static str, Option<&'static str>, i64, i64);
+/// Whether a simulated call belongs to a report's group.
+type Member = dyn Fn(&Simulated) -> bool;
+
+/// The report's figures equal those computed here from the same stream: calls
+/// over the last 30 hours, some abandoned, waits around the 20 s threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_figures_match_the_stream() {
+    use chrono::TimeZone;
+    let cfg = parse(&people_toml(), "qa.toml", &Env::new()).expect("valid config");
+    let tz = cfg.floor.timezone;
+    let d = TestDaemon::with_config(cfg).await;
+    let mut b = d.bridge(Some("acd")).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut ev = vec![
+        json!({"type":"agent_login","ts":ts_now(-40.0 * 3600.0),"agent":"A1","team":"team-1"}),
+        json!({"type":"agent_login","ts":ts_now(-40.0 * 3600.0),"agent":"A2","team":"team-2"}),
+    ];
+    let mut stream: Vec<Simulated> = Vec::new();
+    for i in 0..60i64 {
+        let at = now - 30 * 3_600_000 + i * 1_700_000;
+        let queue = if i % 3 == 0 { "sales" } else { "billing" };
+        let agent = match i % 5 {
+            4 => None,
+            k if k % 2 == 0 => Some("A1"),
+            _ => Some("A2"),
+        };
+        stream.push((at, queue, agent, 5 + (i * 7) % 30, 40 + (i * 13) % 300));
+    }
+    for (i, (at, queue, agent, wait, talk)) in stream.iter().enumerate() {
+        let t = |ms: i64| floorwatch::event::format_ts(ms);
+        let call = format!("R{i}");
+        ev.push(json!({"type":"call_offered","ts":t(*at),"call":call,"queue":queue}));
+        match agent {
+            Some(a) => {
+                ev.push(json!({"type":"call_answered","ts":t(at + wait * 1000),"call":call,"agent":a}));
+                ev.push(json!({"type":"call_ended","ts":t(at + (wait + talk) * 1000),"call":call,"agent":a}));
+            }
+            None => ev.push(json!({"type":"call_abandoned","ts":t(at + wait * 1000),"call":call})),
+        }
+    }
+    b.send(Value::Array(ev).to_string()).await;
+    eventually(&d, "/api/calls", "s-tok", |v| v.as_array().is_some_and(|l| l.len() == 60)).await;
+
+    // Yesterday in the floor's zone: a day the stream covers in part.
+    let day = tz.timestamp_millis_opt(now - 24 * 3_600_000).single().expect("time").date_naive();
+    let in_day = |ms: i64| tz.timestamp_millis_opt(ms).single().is_some_and(|t| t.date_naive() == day);
+    // Teams are the floor's (its snapshot publishes a moment after the events).
+    let path = format!("/api/reports?period=day&date={day}");
+    let rep = eventually(&d, &path, "a1-tok", |v| {
+        v["rows"].as_array().is_some_and(|l| l.iter().any(|r| r["by"] == "team"))
+    })
+    .await;
+    let rows = rep["rows"].as_array().cloned().unwrap_or_default();
+    let row = |by: &str, id: &str| rows.iter().find(|r| r["by"] == by && r["id"] == id).cloned();
+    let groups: [(&str, &str, &Member); 5] = [
+        ("agent", "A1", &|c| c.2 == Some("A1")),
+        ("agent", "A2", &|c| c.2 == Some("A2")),
+        ("team", "team-2", &|c| c.2 == Some("A2")),
+        ("queue", "billing", &|c| c.1 == "billing"),
+        ("queue", "sales", &|c| c.1 == "sales"),
+    ];
+    for (by, id, member) in groups {
+        let cs: Vec<_> = stream.iter().filter(|c| in_day(c.0) && member(c)).collect();
+        let Some(r) = row(by, id) else {
+            assert!(cs.is_empty(), "no row for {by} {id}: {rep}");
+            continue;
+        };
+        let handled: Vec<_> = cs.iter().filter(|c| c.2.is_some()).collect();
+        let n = handled.len() as f64;
+        assert_eq!(r["offered"].as_u64(), Some(cs.len() as u64), "{by} {id}");
+        assert_eq!(r["handled"].as_u64(), Some(handled.len() as u64), "{by} {id}");
+        let close = |v: &Value, want: f64| v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9);
+        assert!(close(&r["answer_rate"], n / cs.len() as f64), "{by} {id}: {r}");
+        let aht = handled.iter().map(|c| c.4 as f64).sum::<f64>() / n;
+        assert!(close(&r["aht_secs"], aht), "{by} {id}: aht {aht} vs {r}");
+        let asa = handled.iter().map(|c| c.3 as f64).sum::<f64>() / n;
+        assert!(close(&r["asa_secs"], asa), "{by} {id}: asa {asa} vs {r}");
+        let sl = handled.iter().filter(|c| c.3 <= 20).count() as f64 / cs.len() as f64;
+        assert!(close(&r["service_level"], sl), "{by} {id}: sl {sl} vs {r}");
+    }
+    let (s, csv) = http_send(
+        d.addr,
+        "GET",
+        &format!("/api/reports?period=week&date={day}&format=csv"),
+        "",
+        Some("s-tok"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(csv.contains("by,id,offered,handled"), "{csv}");
+    for (lang, word) in [("zh", "坐席"), ("en", "agent")] {
+        let (s, html) = http_send(
+            d.addr,
+            "GET",
+            &format!("/api/reports?period=month&date={day}&format=html&lang={lang}"),
+            "",
+            Some("s-tok"),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(html.contains(word) && html.contains("<table>"), "{lang}: {html}");
+    }
+    let (s, _) =
+        http_send(d.addr, "GET", "/api/reports?period=year&date=2026-01-01", "", Some("s-tok")).await;
+    assert_eq!(s, 400);
+    d.shutdown().await.expect("clean shutdown");
+}
