@@ -182,6 +182,11 @@ async fn calls_rules_reviews_and_an_appeal() {
         json!({"decision":"amended","score":95,"qa":"qa-zhang","note":"script in force"}).to_string();
     let (s, _) = http_send(d.addr, "POST", &decide, &verdict, Some("s-tok")).await;
     assert_eq!(s, 409, "not accepted yet");
+    // A lead's reach is judged by the agent's team on the floor now.
+    d.wait_floor(|f| {
+        f["agents"].as_array().is_some_and(|a| a.iter().any(|x| x["id"] == "A1" && x["team"] == "team-1"))
+    })
+    .await;
     let (s, _) = http_send(d.addr, "POST", &accept, "", Some("l2-tok")).await;
     assert_eq!(s, 403, "a lead of another team");
     let (s, acc) = http_send(d.addr, "POST", &accept, "", Some("l-tok")).await;
