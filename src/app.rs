@@ -112,6 +112,9 @@ impl Daemon {
         // The engine publishes its baselines and never waits for their COMMIT;
         // this task does, and ends after saving the last value the engine left.
         let baseline_saver = store.keep_baselines(engine.baselines);
+        // The call log's writer: the engine hands it each round's finished
+        // calls (bounded, lossless) and never waits for the COMMIT.
+        let call_log = store.keep_calls(engine.calls, cfg.qa.keep_days, move || clock.now_ms());
         // Likewise the checkpoints: copied on the engine, encoded and committed here.
         let saved_metrics = metrics.clone();
         let checkpoint_saver = store.keep_checkpoint(
@@ -222,6 +225,7 @@ impl Daemon {
             access: access.clone(),
             trusted_proxies: cfg.trusted_proxies.clone().into(),
             shift: shift.handle,
+            qa: Arc::new(cfg.qa.clone()),
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -237,6 +241,7 @@ impl Daemon {
         let server = sup.watch("http server", server);
         let engine_task = sup.watch("floor engine", engine.task);
         let baseline_saver = sup.watch("baseline saver", baseline_saver);
+        let call_log = sup.watch("call log", call_log);
         let checkpoint_saver = sup.watch("checkpoint saver", checkpoint_saver);
         let alerts_task = sup.watch("alerts", alerts.task);
         let incidents_task = sup.watch("incidents", incidents.task);
@@ -281,6 +286,8 @@ impl Daemon {
             // The engine has handed over its last baselines (or is gone): saved
             // before the store closes, so a restart does not learn them afresh.
             baseline_saver.finish(grace).await;
+            // Likewise the finished calls it handed over last.
+            call_log.finish(grace).await;
             // The sessions have let go of the recorder's senders too: it writes
             // what is queued, flushes, syncs and ends.
             if let Some(r) = recorder_task {

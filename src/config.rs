@@ -105,6 +105,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How long the store keeps history (`[retention]`).
     pub retention: crate::store::RetentionConfig,
+    /// `[qa]`: the call log's retention and the score sheet.
+    pub qa: crate::qa::QaConfig,
     /// Bearer token for writes under `/api/` (acknowledgements, …); `None` means
     /// loopback clients only.
     pub admin_token: Option<String>,
@@ -367,6 +369,7 @@ struct RawConfig {
     alerts: RawAlerts,
     notify: RawNotifyConfig,
     retention: crate::store::RawRetentionConfig,
+    qa: crate::qa::RawQaConfig,
     wallboard: RawWallboard,
     incidents: RawIncidentsConfig,
     vendor_sources: Vec<crate::ingest::vendor_config::RawVendorSource>,
@@ -429,6 +432,13 @@ impl RawConfig {
             Err(problems) => {
                 errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
                 crate::store::RetentionConfig::default()
+            }
+        };
+        let qa = match self.qa.validate() {
+            Ok(q) => q,
+            Err(problems) => {
+                errs.extend(problems.into_iter().map(|(key, message)| problem(key, message)));
+                crate::qa::QaConfig::default()
             }
         };
         let admin_token =
@@ -537,6 +547,7 @@ impl RawConfig {
             shutdown_grace,
             log_format,
             retention,
+            qa,
             ingest,
             limits,
             floor,

@@ -39,6 +39,7 @@ pub mod incidents;
 pub mod ingest;
 pub mod metrics;
 pub mod notify;
+pub mod qa;
 pub mod replay;
 pub mod rules;
 pub mod shift;

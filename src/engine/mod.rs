@@ -46,7 +46,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::clock::Clock;
 use crate::event::{Event, Id, Ts};
-use crate::floor::{FloorConfig, Snapshot};
+use crate::floor::{FinishedCall, FloorConfig, Snapshot};
 use crate::metrics::Metrics;
 use crate::metrics::counting::{self, Counts};
 use crate::rules::{AlertKey, AlertsConfig, Signal};
@@ -80,8 +80,15 @@ pub struct EngineHandle {
     /// value every `floor.checkpoint_secs` and a last one as the engine ends;
     /// never a value when checkpoints are off.
     pub checkpoint: watch::Receiver<Option<Arc<Checkpoint>>>,
+    /// Finished calls for the call log ([`crate::store::StoreHandle::keep_calls`]),
+    /// a batch per engine round: bounded and lossless (a slow store slows the
+    /// engine rather than lose a call); dropping the receiver turns it off.
+    pub calls: mpsc::Receiver<Vec<FinishedCall>>,
     pub task: tokio::task::JoinHandle<()>,
 }
+
+/// Rounds of finished calls that can wait for the call log's writer.
+const CALL_LOG_CAPACITY: usize = 256;
 
 /// Where the engine sends alert signals, and what the rules start from.
 pub struct AlertsLink {
@@ -125,7 +132,9 @@ pub fn spawn(
     // five minutes have passed.
     let (baselines_tx, baselines) = watch::channel(Vec::new());
     let (counts, counting) = counting::spawn(metrics.clone());
+    let (calls_tx, calls) = mpsc::channel(CALL_LOG_CAPACITY);
     let engine = Engine {
+        calls: Some(calls_tx),
         step,
         metrics,
         counts,
@@ -141,7 +150,7 @@ pub fn spawn(
         next_checkpoint: Instant::now() + checkpoint_every.unwrap_or_default(),
     };
     let task = tokio::spawn(engine.run(rx));
-    EngineHandle { tx, snapshot, baselines, checkpoint, task }
+    EngineHandle { tx, snapshot, baselines, checkpoint, calls, task }
 }
 
 struct Engine {
@@ -151,6 +160,8 @@ struct Engine {
     /// tallies of their effects, which it turns into counters off this task's core.
     counts: mpsc::Sender<Counts>,
     counting: tokio::task::JoinHandle<()>,
+    /// To the call log (bounded, lossless); `None` once its receiver is gone.
+    calls: Option<mpsc::Sender<Vec<FinishedCall>>>,
     clock: Clock,
     snap_tx: watch::Sender<Arc<Snapshot>>,
     interval: Duration,
@@ -231,6 +242,7 @@ impl Engine {
             if !signals.is_empty() && self.signals.send(signals).await.is_err() {
                 tracing::warn!("alert pipeline is gone; alert signals dropped");
             }
+            self.send_calls().await;
             if !self.send_counts().await {
                 // Counters that stop counting would lie on every dashboard: end,
                 // and the daemon's supervisor shuts down with an error.
@@ -243,6 +255,7 @@ impl Engine {
         }
         self.publish(self.clock.now_ms());
         let _ = self.send_counts().await;
+        self.send_calls().await;
         self.hand_over_baselines();
         if self.checkpoint_every.is_some() {
             // What was applied up to the end: a graceful restart loses nothing.
@@ -268,6 +281,21 @@ impl Engine {
             return false;
         }
         true
+    }
+
+    /// Hands this round's finished calls to the call log (waiting for room).
+    async fn send_calls(&mut self) {
+        let calls = self.step.take_finished();
+        if calls.is_empty() {
+            return;
+        }
+        if let Some(tx) = &self.calls
+            && tx.send(calls).await.is_err()
+        {
+            // No call log (a test, a daemon without a store): not an error.
+            tracing::debug!("call log is gone; finished calls no longer kept");
+            self.calls = None;
+        }
     }
 
     /// Publishes the learned traffic baselines for the store's saver; never waits

@@ -11,7 +11,7 @@
 
 use super::checkpoint::Checkpoint;
 use crate::event::{Event, FastMap, Id, Ts};
-use crate::floor::{Applied, Effect, Floor, FloorConfig, Snapshot};
+use crate::floor::{Applied, Effect, FinishedCall, Floor, FloorConfig, Snapshot};
 use crate::metrics::counting::Counts;
 use crate::rules::{AlertKey, AlertsConfig, Rules, Signal};
 
@@ -26,6 +26,8 @@ pub struct Step {
     signals: Vec<Signal>,
     /// Counts of what was applied since the caller last took them.
     counts: Counts,
+    /// Calls counted in full since the caller last took them, for the call log.
+    finished: Vec<FinishedCall>,
     /// The highest `seq` applied per source, for the checkpoint: the marks a
     /// restarted ingest starts from agree with the floor it restores.
     seqs: FastMap<Id, u64>,
@@ -83,7 +85,7 @@ impl Step {
         // The queues' `QueueAdded`s are the counting task's first input.
         let mut counts = Counts::default();
         counts.take(&mut fx);
-        Step { floor, rules, fx, signals: Vec::new(), counts, seqs, streams }
+        Step { floor, rules, fx, signals: Vec::new(), counts, finished: Vec::new(), seqs, streams }
     }
 
     /// Runs on the stream's own clock (replay): `now` is the events' time, so
@@ -166,6 +168,7 @@ impl Step {
             start += usize::try_from(n).unwrap_or(events.len());
         }
         self.rules.on_effects(&self.floor, &fx, now, &mut self.signals);
+        take_finished(&mut fx, &mut self.finished);
         // Counting gets what it needs of them; the effects themselves are dropped
         // here, and their `Vec` keeps its room for the next batch.
         self.counts.take(&mut fx);
@@ -236,11 +239,32 @@ impl Step {
         std::mem::take(&mut self.signals)
     }
 
+    /// The calls counted in full since the last call, in order (for the call log).
+    pub fn take_finished(&mut self) -> Vec<FinishedCall> {
+        std::mem::take(&mut self.finished)
+    }
+
     /// What counting needs of the inputs since the last call (empty if nothing
     /// was applied: see [`Counts::is_empty`]).
     pub fn take_counts(&mut self) -> Counts {
         std::mem::take(&mut self.counts)
     }
+}
+
+/// Moves the call log's records out of a batch's effects (the rest stay, in
+/// order). Most batches finish no call: one pass that finds none does nothing.
+fn take_finished(fx: &mut Vec<Effect>, out: &mut Vec<FinishedCall>) {
+    if !fx.iter().any(|e| matches!(e, Effect::CallDone(_))) {
+        return;
+    }
+    let mut keep = Vec::with_capacity(fx.capacity());
+    for e in fx.drain(..) {
+        match e {
+            Effect::CallDone(c) => out.push(*c),
+            e => keep.push(e),
+        }
+    }
+    *fx = keep;
 }
 
 #[cfg(test)]

@@ -79,12 +79,15 @@ impl Active<'_> {
         &mut self.entry.get_mut().1
     }
 
-    /// Moves the call to the finished table if [`Call::is_done`].
-    fn finish_if_done(self) {
+    /// Moves the call to the finished table if [`Call::is_done`], handing back
+    /// its last full record (for the call log, [`FinishedCall`]).
+    fn finish_if_done(self) -> Option<(Id, Call)> {
         if self.get().is_done() {
             let ((id, c), _) = self.entry.remove();
-            self.finished.insert(self.hash, id, c.touched, self.hasher);
+            self.finished.insert(self.hash, id.clone(), c.touched, self.hasher);
+            return Some((id, c));
         }
+        None
     }
 }
 
@@ -148,6 +151,8 @@ impl Calls {
                 caller: c.caller.clone(),
                 queue: c.queue().and_then(|q| queues.get(q)).map(|q| q.id.clone()),
                 ended: c.ended,
+                agent: c.agent.clone(),
+                ended_at: (c.ended_at != NOT_SEEN).then_some(c.ended_at),
             })
             .collect()
     }
@@ -194,6 +199,8 @@ impl Calls {
                 outcome,
                 outcome_counted,
                 ended: c.ended,
+                agent: c.agent,
+                ended_at: c.ended_at.unwrap_or(NOT_SEEN),
             };
             let hash = hasher.hash_one(&c.id);
             match self.active.entry(hash, |(k, _)| *k == c.id, |(k, _)| hasher.hash_one(k)) {
@@ -216,7 +223,24 @@ impl Calls {
     }
 }
 
-/// One active call, 80 bytes with its id. Sentinels stand for "not seen", behind
+/// A call counted in full, as the call log keeps it ([`Effect::CallDone`]):
+/// times are event times, UTC milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedCall {
+    pub call: Id,
+    pub queue: Option<Id>,
+    /// Who answered it; `None` for an abandoned call.
+    pub agent: Option<Id>,
+    pub caller: Option<Id>,
+    pub offered_at: Ts,
+    pub answered_at: Option<Ts>,
+    pub abandoned_at: Option<Ts>,
+    /// `None` for an abandoned call.
+    pub ended_at: Option<Ts>,
+}
+
+/// One active call, about 110 bytes with its id (the call log's agent and end
+/// time were added to it). Sentinels stand for "not seen", behind
 /// accessors, to keep it small: the active table should stay in cache.
 #[derive(Debug, Clone)]
 pub(super) struct Call {
@@ -233,6 +257,10 @@ pub(super) struct Call {
     outcome_counted: bool,
     /// Whether an end has been seen (its time changes nothing that is counted).
     ended: bool,
+    /// Who answered it (from the answer, else the end): for the call log.
+    agent: Option<Id>,
+    /// When its end was seen (`NOT_SEEN` before): for the call log's talk time.
+    ended_at: Ts,
 }
 
 impl Call {
@@ -246,6 +274,8 @@ impl Call {
             outcome: None,
             outcome_counted: false,
             ended: false,
+            agent: None,
+            ended_at: NOT_SEEN,
         }
     }
 
@@ -337,7 +367,9 @@ impl Floor {
         let count = !c.outcome_counted;
         c.outcome_counted = true;
         count_outcome(q, c, qi, count, &mut self.calendar, &self.settings, fx);
-        found.finish_if_done();
+        if let Some(done) = found.finish_if_done() {
+            self.call_done(done, fx);
+        }
     }
 
     pub(super) fn on_answered(
@@ -348,7 +380,7 @@ impl Floor {
         ts: Ts,
         fx: &mut Vec<Effect>,
     ) {
-        let Ok(qi) = self.on_outcome(call, queue, ts, Outcome::Answered, fx) else { return };
+        let Ok(qi) = self.on_outcome(call, queue, Some(agent), ts, Outcome::Answered, fx) else { return };
         let queue_id = qi.map(|i| self.queues[i].id.clone());
 
         let a = self.agent_entry(agent, ts);
@@ -372,7 +404,7 @@ impl Floor {
     }
 
     pub(super) fn on_abandoned(&mut self, call: &Id, queue: Option<&Id>, ts: Ts, fx: &mut Vec<Effect>) {
-        let _ = self.on_outcome(call, queue, ts, Outcome::Abandoned, fx);
+        let _ = self.on_outcome(call, queue, None, ts, Outcome::Abandoned, fx);
     }
 
     /// Records a call's answer or abandon and counts it once its queue is known.
@@ -381,6 +413,7 @@ impl Floor {
         &mut self,
         call: &Id,
         queue: Option<&Id>,
+        agent: Option<&Id>,
         ts: Ts,
         outcome: Outcome,
         fx: &mut Vec<Effect>,
@@ -396,6 +429,9 @@ impl Floor {
         let c = found.get_mut();
         c.outcome = Some(outcome);
         c.outcome_at = ts;
+        if let Some(a) = agent {
+            c.agent = Some(a.clone());
+        }
         let qi = c.queue().or(named);
         if let (Outcome::Abandoned, Some(caller)) = (outcome, &c.caller) {
             fx.push(Effect::CallerLost { queue: qi, call: call.clone(), caller: caller.clone(), ts });
@@ -409,7 +445,9 @@ impl Floor {
             }
             count_outcome(q, c, qi, true, &mut self.calendar, &self.settings, fx);
         }
-        found.finish_if_done();
+        if let Some(done) = found.finish_if_done() {
+            self.call_done(done, fx);
+        }
         Ok(qi)
     }
 
@@ -417,8 +455,17 @@ impl Floor {
         // A finished call's end (an abandoned call's, or a second one) changes nothing.
         let unknown = || fx.push(Effect::Anomaly(Anomaly::EndOfUnknownCall));
         if let Found::Active(mut a) = self.calls.find(call, ts, unknown) {
-            a.get_mut().ended = true;
-            a.finish_if_done();
+            let c = a.get_mut();
+            if !c.ended {
+                c.ended = true;
+                c.ended_at = ts;
+            }
+            if c.agent.is_none() {
+                c.agent = agent.cloned();
+            }
+            if let Some(done) = a.finish_if_done() {
+                self.call_done(done, fx);
+            }
         }
         if let Some(agent) = agent
             && let Some(a) = self.agents.get_mut(agent)
@@ -427,6 +474,23 @@ impl Floor {
         {
             a.call = None;
         }
+    }
+
+    /// Announces a call counted in full, once (it left the active table for
+    /// good): the call log's record of it.
+    fn call_done(&self, (id, c): (Id, Call), fx: &mut Vec<Effect>) {
+        let Some(offered_at) = c.offered_at() else { return };
+        let answered = c.outcome == Some(Outcome::Answered);
+        fx.push(Effect::CallDone(Box::new(FinishedCall {
+            call: id,
+            queue: c.queue().and_then(|q| self.queues.get(q)).map(|q| q.id.clone()),
+            agent: c.agent,
+            caller: c.caller,
+            offered_at,
+            answered_at: answered.then_some(c.outcome_at),
+            abandoned_at: (!answered).then_some(c.outcome_at),
+            ended_at: (c.ended_at != NOT_SEEN).then_some(c.ended_at),
+        })));
     }
 
     /// Forgets calls nobody has mentioned for `call_retention_ms`: after that, an

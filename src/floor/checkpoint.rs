@@ -114,6 +114,11 @@ pub struct CallCp {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<Id>,
     pub ended: bool,
+    /// Who answered it, for the call log (absent in checkpoints before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Ts>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

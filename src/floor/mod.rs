@@ -33,6 +33,7 @@ pub use snapshot::Snapshot;
 
 use crate::event::{AgentState, Event, EventKind, FastMap, FaultStatus, Id, Ts};
 use calls::Calls;
+pub use calls::FinishedCall;
 use snapshot::{FaultView, QueueView, ShiftView, SourceView, TeamView, WaitingCall, WindowSpec};
 
 /// Id of the queue that absorbs traffic for queues beyond `max_queues`.
@@ -75,6 +76,10 @@ pub enum Effect {
         caller: Id,
         ts: Ts,
     },
+    /// A call was counted in full (offered, and abandoned, or answered and
+    /// ended): its record for the call log, once per call. Boxed: the effect
+    /// list stays small for the common effects.
+    CallDone(Box<FinishedCall>),
     /// A component's reported status changed.
     Fault {
         component: Id,

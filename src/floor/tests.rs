@@ -692,3 +692,66 @@ fn queues_count_their_staff_and_keep_a_trend() {
     assert_eq!(q.trend.iter().sum::<u32>(), 2, "{:?}", q.trend);
     assert_eq!(q.trend[59], 1, "the newest minute holds C2: {:?}", q.trend);
 }
+
+fn done(fx: &[Effect]) -> Vec<FinishedCall> {
+    fx.iter().filter_map(|e| if let Effect::CallDone(c) = e { Some((**c).clone()) } else { None }).collect()
+}
+
+/// The call log's record: once per call, when it is counted in full, in any
+/// order of its events, with its agent, caller and times.
+#[test]
+fn a_finished_call_is_announced_once_with_its_record() {
+    let t = |s: f64| T0 + (s * 1000.0) as Ts;
+    let expect = |call: &str,
+                  agent: Option<&str>,
+                  caller: Option<&str>,
+                  ans: Option<f64>,
+                  ab: Option<f64>,
+                  end: Option<f64>| FinishedCall {
+        call: id(call),
+        queue: Some(id("billing")),
+        agent: agent.map(id),
+        caller: caller.map(id),
+        offered_at: t(0.0),
+        answered_at: ans.map(t),
+        abandoned_at: ab.map(t),
+        ended_at: end.map(t),
+    };
+    // In order; then an end before its answer; then an answer before its offer.
+    for events in [
+        vec![
+            offered_from(0.0, "c1", "billing", "13800138000"),
+            answered(5.0, "c1", "A1"),
+            ended(65.0, "c1", "A1"),
+        ],
+        vec![
+            offered_from(0.0, "c1", "billing", "13800138000"),
+            ended(65.0, "c1", "A1"),
+            answered(5.0, "c1", "A1"),
+        ],
+        vec![
+            answered_in(5.0, "c1", "A1", "billing"),
+            ended(65.0, "c1", "A1"),
+            offered_from(0.0, "c1", "billing", "13800138000"),
+        ],
+    ] {
+        let (mut f, fx, _) = run(&events, 70.0);
+        assert_eq!(
+            done(&fx),
+            [expect("c1", Some("A1"), Some("13800138000"), Some(5.0), None, Some(65.0))],
+            "{events:?}"
+        );
+        // A duplicate end changes nothing and announces nothing.
+        let mut fx = Vec::new();
+        more(&mut f, &mut fx, &[ended(66.0, "c1", "A1")]);
+        assert!(done(&fx).is_empty());
+    }
+    let (_, fx, _) = run(&[offered(0.0, "c2", "billing"), abandoned(30.0, "c2")], 40.0);
+    assert_eq!(
+        done(&fx),
+        [FinishedCall { call: id("c2"), ..expect("c2", None, None, None, Some(30.0), None) }]
+    );
+    // Answered and not yet ended: not finished.
+    let (_, fx, _) = run(&[offered(0.0, "c3", "billing"), answered(5.0, "c3", "A1")], 40.0);
+    assert!(done(&fx).is_empty());
+}

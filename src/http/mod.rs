@@ -38,6 +38,7 @@ pub mod dto;
 mod floor_ws;
 mod incidents;
 mod ingest;
+mod qa;
 mod read_access;
 mod shift;
 mod vendor;
@@ -97,6 +98,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[crate::access::Cidr]>,
     /// The duty team's shift: its settings, the patrol watch, the traffic profiles.
     pub shift: crate::shift::ShiftHandle,
+    /// `[qa]`: the score sheet reviews are scored on.
+    pub qa: Arc<crate::qa::QaConfig>,
 }
 
 /// `{"error": msg}` with `status`: every API error has this shape.
@@ -202,6 +205,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/overruns/totals", get(shift::overrun_totals).route_layer(people.clone()))
         .route("/api/overruns/{id}", axum::routing::patch(shift::review_overrun))
         .route("/api/advice", get(shift::advice).route_layer(people.clone()))
+        .route("/api/calls", get(qa::calls).route_layer(people.clone()))
+        .route("/api/qa/rules", get(qa::list_rules).route_layer(people.clone()).post(qa::register))
+        .route("/api/qa/rules/{id}", get(qa::get_rule).route_layer(people.clone()))
+        .route("/api/qa/rules/{id}/sample", get(qa::rule_sample).route_layer(people.clone()))
+        .route("/api/qa/rules/{id}/quotas", get(qa::quotas).route_layer(people.clone()))
+        .route("/api/qa/reviews", get(qa::list_reviews).route_layer(people.clone()).post(qa::review))
+        .route("/api/qa/reviews/{id}/appeal", post(qa::appeal))
+        .route("/api/qa/appeals", get(qa::list_appeals).route_layer(people.clone()))
+        .route("/api/qa/appeals/{id}/accept", post(qa::accept))
+        .route("/api/qa/appeals/{id}/reject", post(qa::reject))
+        .route("/api/qa/appeals/{id}/decide", post(qa::decide))
+        .route("/api/reports", get(qa::reports).route_layer(people.clone()))
         .layer(compression())
         .with_state(state)
 }

@@ -82,7 +82,7 @@ impl EffectTally {
             Effect::Wait { queue, answered, ms } => EffectTally::Wait { queue, answered, ms },
             Effect::Anomaly(a) => EffectTally::Anomaly(a),
             Effect::Agent(c) => EffectTally::Work(WorkChange::from(c)),
-            Effect::Fault { .. } | Effect::CallerLost { .. } => return None,
+            Effect::Fault { .. } | Effect::CallerLost { .. } | Effect::CallDone(_) => return None,
         })
     }
 }

@@ -19,6 +19,7 @@ mod baselines;
 mod checkpoint;
 mod error;
 pub mod incidents;
+pub mod qa;
 mod queries;
 mod retention;
 mod schema;

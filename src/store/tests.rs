@@ -485,3 +485,77 @@ async fn retention_deletes_only_what_is_old_and_finished() {
     assert_eq!((p.of(Table::Audit), p.of(Table::Alerts)), (1, 2));
     s.close().await;
 }
+
+mod qa_tables {
+    use super::*;
+    use crate::store::incidents::Audit;
+    use crate::store::qa::{CallFilter, CallRow, Registered, RuleRow};
+
+    fn call(id: &str, agent: &str, at: i64) -> CallRow {
+        CallRow {
+            call: id.into(),
+            offered_at: at,
+            queue: Some("billing".into()),
+            agent: Some(agent.into()),
+            caller: Some("13800138000".into()),
+            answered_at: Some(at + 5000),
+            abandoned_at: None,
+            ended_at: Some(at + 65_000),
+        }
+    }
+
+    fn audit() -> Audit {
+        Audit { at: 1, actor: "qa-1".into(), action: "qa.rule.register".into(), target: None, detail: None }
+    }
+
+    #[tokio::test]
+    async fn calls_are_kept_once_filtered_and_purged() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let s = StoreHandle::open(t.path()).expect("open");
+        s.save_calls(vec![call("c1", "A1", 1000), call("c2", "A2", 2000), call("c3", "A1", 3000)])
+            .await
+            .expect("save");
+        // The same call again (a resent end) is kept once.
+        s.save_calls(vec![call("c1", "A1", 1000)]).await.expect("save again");
+        let all = s.list_calls(CallFilter::default()).await.expect("list");
+        assert_eq!(all.iter().map(|c| c.call.as_str()).collect::<Vec<_>>(), ["c1", "c2", "c3"]);
+        assert_eq!(all[0], call("c1", "A1", 1000));
+        let f = CallFilter { agent: Some("A1".into()), from_ms: Some(1500), ..CallFilter::default() };
+        let got = s.list_calls(f).await.expect("list");
+        assert_eq!(got.iter().map(|c| c.call.as_str()).collect::<Vec<_>>(), ["c3"]);
+        let f = CallFilter { to_ms: Some(2000), ..CallFilter::default() };
+        assert_eq!(s.list_calls(f).await.expect("list").len(), 1);
+        assert_eq!(s.purge_calls(2500).await.expect("purge"), 2);
+        assert_eq!(s.list_calls(CallFilter::default()).await.expect("list").len(), 1);
+        s.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_registered_rule_cannot_change() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let s = StoreHandle::open(t.path()).expect("open");
+        let r = RuleRow {
+            id: "r1".into(),
+            name: "November".into(),
+            from_ms: 10,
+            to_ms: 20,
+            body: "{}".into(),
+            digest: "d1".into(),
+            registered_at: 1,
+            registered_by: "qa-1".into(),
+        };
+        assert_eq!(s.register_rule(r.clone(), audit()).await.expect("register"), Registered::Created);
+        let other = RuleRow { digest: "d2".into(), ..r.clone() };
+        assert_eq!(s.register_rule(other, audit()).await.expect("again"), Registered::Exists(r.clone()));
+        // Not even by hand at the SQL level.
+        let changed = s
+            .inspect(|c| c.execute("UPDATE qa_rules SET body = '{\"rate\":1}' WHERE id = 'r1'", []))
+            .await
+            .expect("inspect");
+        assert!(changed.is_err(), "an UPDATE of a rule must be refused");
+        let deleted = s.inspect(|c| c.execute("DELETE FROM qa_rules", [])).await.expect("inspect");
+        assert!(deleted.is_err(), "a DELETE of a rule must be refused");
+        assert_eq!(s.get_rule("r1".into()).await.expect("get"), Some(r));
+        s.close().await;
+    }
+}

@@ -20,6 +20,7 @@ mod nats;
 mod notify;
 mod ops;
 mod prometheus;
+mod qa;
 mod replay;
 mod restart;
 mod roles;

@@ -1,0 +1,153 @@
+//! Quality assurance (质检): pre-registered call sampling, scoring and appeals.
+//!
+//! Pure: no IO, no clock, no tasks. The call log it samples is the store's
+//! (`store::qa`, fed by the engine's finished calls); `http::qa` registers
+//! rules, runs them and carries reviews and appeals through the store.
+//!
+//! - [`Rule`]: a sampling rule, fixed before its period starts; [`sample::sample`]
+//!   is the deterministic function of (rule, calls) anyone can re-run (its
+//!   algorithm is written at the top of `sample.rs`); [`quotas`] says who is
+//!   under their weekly minimum.
+//! - `score`: the configured score sheet, grade bands, the monthly score.
+//! - `config`: `[qa]` (`keep_days` of the call log, the score sheet).
+
+pub mod config;
+pub mod report;
+pub mod sample;
+pub mod score;
+
+use std::collections::BTreeMap;
+
+use chrono::TimeZone;
+
+use crate::store::qa::{CallRow, ReviewRow};
+pub use config::{QaConfig, RawQaConfig};
+
+/// Which strata the rate is spread over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strata {
+    pub queue: bool,
+    pub weekday: bool,
+    pub hour: bool,
+}
+
+impl Default for Strata {
+    fn default() -> Self {
+        Strata { queue: true, weekday: true, hour: true }
+    }
+}
+
+/// A sampling rule (see `sample.rs` for what each field does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    /// The period, `[from_ms, to_ms)` UTC.
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// The share of calls picked, 0 < rate ≤ 1 (0.03 is 3 %).
+    pub rate: f64,
+    /// Calls per agent per ISO week, at least.
+    pub per_agent_min: u32,
+    /// The published seed.
+    pub seed: String,
+    /// Weekdays, hours, weeks and half-months are this zone's.
+    pub timezone: chrono_tz::Tz,
+    pub strata: Strata,
+    /// Rate picks prefer talk times within this fraction of the day's mean.
+    pub band: Option<f64>,
+    pub new_agents: Vec<String>,
+    pub new_agent_factor: f64,
+    pub watch_list: Vec<String>,
+    pub watch_factor: f64,
+}
+
+impl Rule {
+    /// The first problem with the rule: (field, message).
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.id.is_empty()
+            || self.id.len() > 64
+            || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(("id", "must be 1-64 letters, digits, '-', '_' or '.'".into()));
+        }
+        if self.name.trim().is_empty() {
+            return Err(("name", "must not be empty".into()));
+        }
+        if self.to_ms <= self.from_ms {
+            return Err(("to", "must be after from".into()));
+        }
+        if !(self.rate > 0.0 && self.rate <= 1.0) {
+            return Err(("rate", "must be a fraction above 0, at most 1 (0.03 is 3 %)".into()));
+        }
+        if self.seed.is_empty() {
+            return Err(("seed", "must not be empty: it is what makes the sample re-runnable".into()));
+        }
+        if let Some(b) = self.band
+            && !(b > 0.0 && b.is_finite())
+        {
+            return Err(("band", "must be a positive fraction of the day's mean".into()));
+        }
+        for (f, v) in [("new_agent_factor", self.new_agent_factor), ("watch_factor", self.watch_factor)] {
+            if !(1.0..=100.0).contains(&v) {
+                return Err((f, format!("must be between 1 and 100, not {v}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One agent's standing against the weekly minimum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub agent: String,
+    pub minimum: u32,
+    /// Calls the rule picked for the agent this week.
+    pub picked: u32,
+    /// Of those, reviewed.
+    pub reviewed: u32,
+}
+
+impl Quota {
+    pub fn under(&self) -> bool {
+        self.reviewed < self.minimum
+    }
+}
+
+/// For the ISO week holding `now` (in the rule's zone): each agent with calls
+/// this week, their minimum, what the rule picked and what has been reviewed.
+pub fn quotas(rule: &Rule, calls: &[CallRow], reviews: &[ReviewRow], now: i64) -> Vec<Quota> {
+    let Some(now_local) = rule.timezone.timestamp_millis_opt(now).single() else { return Vec::new() };
+    let week = sample::iso_week(&now_local);
+    let this_week = |ts: i64| {
+        rule.timezone.timestamp_millis_opt(ts).single().is_some_and(|t| sample::iso_week(&t) == week)
+    };
+    let s = sample::sample(rule, calls);
+    let reviewed: std::collections::HashSet<&str> = reviews.iter().map(|r| r.call.as_str()).collect();
+    let mut by: BTreeMap<String, Quota> = BTreeMap::new();
+    for c in calls.iter().filter(|c| c.answered_at.is_some_and(this_week)) {
+        if let Some(a) = &c.agent {
+            by.entry(a.clone()).or_insert_with(|| Quota {
+                agent: a.clone(),
+                minimum: sample::minimum_for(rule, a),
+                picked: 0,
+                reviewed: 0,
+            });
+        }
+    }
+    for p in &s.picks {
+        if !p.call.answered_at.is_some_and(this_week) {
+            continue;
+        }
+        if let Some(q) = p.call.agent.as_ref().and_then(|a| by.get_mut(a)) {
+            q.picked += 1;
+            if reviewed.contains(p.call.call.as_str()) {
+                q.reviewed += 1;
+            }
+        }
+    }
+    by.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests;
