@@ -325,3 +325,37 @@ pub async fn recording_receiver() -> (SocketAddr, Arc<std::sync::Mutex<Vec<serde
     tokio::spawn(async move { axum::serve(listener, app).await });
     (addr, got)
 }
+
+/// `floorwatch serve` as a child process on `port` (the real binary, for tests
+/// that kill -9 it or send it signals), data in `dir`, with `config` when given.
+pub fn serve_child(
+    config: Option<&std::path::Path>,
+    dir: &std::path::Path,
+    port: u16,
+) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_floorwatch"));
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn floorwatch serve")
+}
+
+/// Waits until something listens on `addr` (a child daemon has bound its port).
+pub async fn wait_listening(addr: SocketAddr) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while TcpStream::connect(addr).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "daemon never listened on {addr}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A loopback port nothing listens on now (for a child process to bind).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+}

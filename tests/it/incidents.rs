@@ -5,7 +5,6 @@
 //! CSV exports parse back; the admin rule and the audit trail hold; bad input is
 //! refused whole.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use floorwatch::config::Config;
@@ -13,7 +12,9 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{Bridge, PATIENCE, TestDaemon, http_get, http_send, http_send_full, ts_now};
+use crate::harness::{
+    Bridge, PATIENCE, TestDaemon, http_get, http_send, http_send_full, serve_child, ts_now, wait_listening,
+};
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -338,33 +339,14 @@ async fn the_admin_token_guards_writes_and_whole_numbers() {
     assert_eq!(json_of(&audit).as_array().map(Vec::len), Some(2));
 }
 
-/// `floorwatch serve` as a child process on `port`, data in `dir`.
-fn serve(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_floorwatch"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn floorwatch serve")
-}
-
-async fn wait_up(addr: std::net::SocketAddr) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "daemon never listened on {addr}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_entries_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tmp");
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut child = serve(dir.path(), port);
-    wait_up(addr).await;
+    let mut child = serve_child(None, dir.path(), port);
+    wait_listening(addr).await;
 
     // The daemon's own entries: a fault opens an incident and a register entry.
     let mut b = Bridge::connect(&format!("ws://{addr}/ingest?source=acd"), None).await.expect("ingest");
@@ -419,8 +401,8 @@ async fn acknowledged_entries_survive_kill_9() {
     // kill -9: no shutdown, no flush.
     child.kill().expect("SIGKILL");
     let _ = child.wait();
-    let mut child = serve(dir.path(), port);
-    wait_up(addr).await;
+    let mut child = serve_child(None, dir.path(), port);
+    wait_listening(addr).await;
 
     let open =
         eventually(addr, "/api/incidents?state=open", |v| v.as_array().is_some_and(|l| l.len() == 2)).await;

@@ -11,7 +11,7 @@ use floorwatch::config::Config;
 use floorwatch::ingest::sources::{DialTiming, NatsSource, SourceConfig, SourceKind};
 use serde_json::{Value, json};
 
-use crate::harness::{PATIENCE, TestDaemon, http_get, metric_sum, ts_now};
+use crate::harness::{PATIENCE, TestDaemon, free_port, http_get, metric_sum, serve_child, ts_now};
 
 /// A nats-server with JetStream, stopped when dropped.
 pub struct NatsServer {
@@ -87,10 +87,6 @@ impl Drop for NatsServer {
 
 fn chrono_now_secs() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 async fn wait_port(port: u16) {
@@ -233,16 +229,7 @@ fn serve(dir: &std::path::Path, port: u16, nats_url: &str) -> Serve {
          stream = \"FLOOR\"\nsubjects = [\"floor.a.>\"]\ndurable = \"fw-a\"\n"
     );
     std::fs::write(&config, toml).expect("config");
-    Command::new(env!("CARGO_BIN_EXE_floorwatch"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(Serve)
-        .expect("spawn floorwatch serve")
+    Serve(serve_child(Some(&config), dir, port))
 }
 
 /// Publish a floor's stream, kill -9 floorwatch while it is applying the middle

@@ -3,7 +3,7 @@
 //! lies — the same agents and waits, overruns on their original deadlines,
 //! faults that recover, and nothing a person entered lost.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use floorwatch::app::Daemon;
@@ -11,7 +11,9 @@ use floorwatch::clock::Clock;
 use floorwatch::config::Config;
 use serde_json::{Value, json};
 
-use crate::harness::{Bridge, PATIENCE, TestDaemon, http_get, http_send, ts_now};
+use crate::harness::{
+    Bridge, PATIENCE, TestDaemon, free_port, http_get, http_send, serve_child, ts_now, wait_listening,
+};
 
 fn json_of(s: &str) -> Value {
     serde_json::from_str(s).expect("JSON")
@@ -138,27 +140,7 @@ async fn a_damaged_checkpoint_is_ignored_and_the_daemon_starts_empty() {
 fn serve(dir: &std::path::Path, port: u16, secs: u64) -> Child {
     let config = dir.join("floorwatch.toml");
     std::fs::write(&config, format!("[floor]\ncheckpoint_secs = {secs}\n")).expect("config");
-    Command::new(env!("CARGO_BIN_EXE_floorwatch"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn floorwatch serve")
-}
-
-async fn wait_up(addr: std::net::SocketAddr) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "daemon never listened on {addr}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+    serve_child(Some(&config), dir, port)
 }
 
 fn offered_in(floor: &Value, queue: &str) -> u64 {
@@ -178,7 +160,7 @@ async fn kill_9_then_restart_restores_the_floor_up_to_the_last_checkpoint() {
     let port = free_port();
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let mut child = serve(dir.path(), port, 1);
-    wait_up(addr).await;
+    wait_listening(addr).await;
     let mut b = Bridge::connect(&format!("ws://{addr}/ingest?source=acd"), None).await.expect("ingest");
     let logins: Vec<Value> = (0..20).map(|i| login(&format!("A{i}"), -60.0)).collect();
     b.send(Value::Array(logins).to_string()).await;
@@ -190,7 +172,7 @@ async fn kill_9_then_restart_restores_the_floor_up_to_the_last_checkpoint() {
     let _ = child.wait();
 
     let mut child = serve(dir.path(), port, 1);
-    wait_up(addr).await;
+    wait_listening(addr).await;
     let (_, body) = http_get(addr, "/api/floor").await;
     let f = json_of(&body);
     assert_eq!(f["logged_in"], 20, "{f}");
@@ -233,7 +215,7 @@ async fn twenty_kills_under_load_lose_no_entry_and_restore_the_floor_to_a_checkp
     let mut base = 0u64;
     let mut callbacks: Vec<String> = Vec::new();
     let mut child = serve(dir.path(), port, 1);
-    wait_up(addr).await;
+    wait_listening(addr).await;
     for round in 0..20 {
         let mut b = Bridge::connect(&format!("ws://{addr}/ingest?source=acd"), None).await.expect("ingest");
         let logins: Vec<Value> = (0..10).map(|i| login(&format!("A{i}"), -600.0)).collect();
@@ -274,7 +256,7 @@ async fn twenty_kills_under_load_lose_no_entry_and_restore_the_floor_to_a_checkp
         drop(b);
 
         child = serve(dir.path(), port, 1);
-        wait_up(addr).await;
+        wait_listening(addr).await;
         let (_, body) = http_get(addr, "/api/floor").await;
         let f = json_of(&body);
         let offered = offered_in(&f, "billing");

@@ -4,7 +4,7 @@
 //! by SIGHUP without dropping a connection, and forwarding headers refused the
 //! loopback trust.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use floorwatch::access::Digest;
@@ -13,7 +13,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{Bridge, PATIENCE, TestDaemon, http_get, http_request, http_send, metric_sum, ts_now};
+use crate::harness::{
+    Bridge, PATIENCE, TestDaemon, http_get, http_request, http_send, metric_sum, serve_child, ts_now,
+};
 
 fn people_toml() -> String {
     let t = |name: &str, role: &str, teams: &str, token: &str| {
@@ -257,18 +259,6 @@ async fn forwarding_headers_void_the_loopback_trust() {
     assert_eq!(http_request(p.addr, &raw("X-Forwarded-For: 127.0.0.1, 203.0.113.7\r\n")).await.0, 403);
 }
 
-fn serve(config: &std::path::Path, dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_floorwatch"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config"])
-        .arg(config)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn floorwatch serve")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_adds_a_token_and_keeps_connections() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -282,7 +272,7 @@ async fn sighup_adds_a_token_and_keeps_connections() {
     std::fs::write(&file, token("first", "t1")).expect("config");
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut child = serve(&file, dir.path(), port);
+    let mut child = serve_child(Some(&file), dir.path(), port);
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         assert!(tokio::time::Instant::now() < deadline, "daemon never listened on {addr}");
