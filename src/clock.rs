@@ -39,7 +39,10 @@ impl Clock {
     pub fn instant_at(&self, ts: Ts) -> Instant {
         let ahead = u64::try_from(ts.saturating_sub(self.start_wall)).unwrap_or(0);
         let real = if self.speed == 1.0 { ahead } else { (ahead as f64 / self.speed).ceil() as u64 };
-        self.start + std::time::Duration::from_millis(real)
+        // "Never" (`Ts::MAX`: nothing due) must not overflow the instant: a year
+        // out is as good as never, and the engine wakes on input anyway.
+        let far = std::time::Duration::from_secs(365 * 86_400);
+        self.start + std::time::Duration::from_millis(real).min(far)
     }
 
     /// The first point at or after `t` of a grid of `period` counted from this

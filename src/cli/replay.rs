@@ -142,6 +142,7 @@ fn offline(stream: Stream, cfg: &Config, kind: ReportKind, name: &str) -> anyhow
         alerts = report.alerts.len(),
         step_secs = timings.step_secs,
         ticks_secs = timings.ticks_secs,
+        report_secs = timings.report_secs,
         wakeups = timings.wakeups,
         "replay done"
     );

@@ -42,7 +42,7 @@ const ACTIVE_ROOM: usize = 4096;
 /// Every call mentioned within `call_retention_secs`, each in exactly one of the
 /// tables. Tables rather than maps so that both share one hasher: an event's call
 /// id is hashed once, whichever table holds it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Calls {
     hasher: FastHash,
     /// Calls still being counted: waiting, outcome before offer, answered and not
@@ -52,6 +52,21 @@ pub(super) struct Calls {
     /// runs from it): 32 bytes an entry. A later offer or outcome of one is a
     /// duplicate and a later end nothing, so that is all a record has left to say.
     pub(super) finished: Finished,
+    /// At or before the earliest `touched` of the active calls (`Ts::MAX`: none):
+    /// when the purge can next have an active call to forget. Exact after a
+    /// purge, lowered by each new call; touches only raise a call's time.
+    pub(super) oldest_active: Ts,
+}
+
+impl Default for Calls {
+    fn default() -> Calls {
+        Calls {
+            hasher: FastHash::default(),
+            active: HashTable::new(),
+            finished: Finished::default(),
+            oldest_active: Ts::MAX,
+        }
+    }
 }
 
 /// Where an event's call was found.
@@ -107,6 +122,7 @@ impl Calls {
                     return Found::Finished;
                 }
                 on_new();
+                self.oldest_active = self.oldest_active.min(ts);
                 v.insert((id.clone(), Call::new(ts)))
             }
         };
@@ -205,6 +221,7 @@ impl Calls {
             let hash = hasher.hash_one(&c.id);
             match self.active.entry(hash, |(k, _)| *k == c.id, |(k, _)| hasher.hash_one(k)) {
                 Entry::Vacant(v) => {
+                    self.oldest_active = self.oldest_active.min(call.touched);
                     v.insert((c.id, call));
                 }
                 Entry::Occupied(_) => dropped += 1,
@@ -500,8 +517,10 @@ impl Floor {
         // Finished calls were counted in full: they go without an anomaly.
         self.calls.finished.retain_since(horizon, &self.calls.hasher);
         let queues = &mut self.queues;
+        let mut oldest = Ts::MAX;
         self.calls.active.retain(|(id, c)| {
             if c.touched >= horizon {
+                oldest = oldest.min(c.touched);
                 return true;
             }
             let waiting = c.offered_at().is_some() && !c.has_outcome();
@@ -517,10 +536,15 @@ impl Floor {
             }
             false
         });
-        // A burst of calls in progress (a backlog resent out of order) grows the
-        // active table, and a hash table keeps its room; once they are done, give it
-        // back so the calls in progress lie dense in cache again. Only at four
-        // times the room needed, so a floor's ups and downs do not rehash.
+        self.calls.oldest_active = oldest;
+    }
+
+    /// A burst of calls in progress (a backlog resent out of order) grows the
+    /// active table, and a hash table keeps its room; once they are done, give it
+    /// back so the calls in progress lie dense in cache again. Only at four times
+    /// the room needed, so a floor's ups and downs do not rehash. A check of two
+    /// numbers: every tick, not only when a purge is due.
+    pub(super) fn give_back_room(&mut self) {
         let (active, hasher) = (&mut self.calls.active, &self.calls.hasher);
         if active.capacity() > 4 * active.len().max(ACTIVE_ROOM) {
             active.shrink_to((2 * active.len()).max(ACTIVE_ROOM), |(k, _)| hasher.hash_one(k));

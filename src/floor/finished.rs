@@ -35,6 +35,11 @@ pub(super) struct Finished {
     recent_room: usize,
     old: HashTable<(Id, Ts)>,
     filter: Filter,
+    /// At or before the earliest latest-time held (`Ts::MAX`: none held): when
+    /// the next purge can have anything to forget. Exact after a purge, lowered
+    /// by each insert; a call moved on only raises its own time, so it stays a
+    /// lower bound.
+    oldest: Ts,
 }
 
 impl Default for Finished {
@@ -51,6 +56,7 @@ impl Finished {
             recent_room: room.max(1),
             old: HashTable::new(),
             filter: Filter::with_room(0),
+            oldest: Ts::MAX,
         }
     }
 
@@ -71,6 +77,12 @@ impl Finished {
         self.old.find_mut(hash, |(k, _)| k == id).map(|(_, t)| t)
     }
 
+    /// At or before the earliest latest-time of the calls held; `Ts::MAX` when
+    /// none are.
+    pub(super) fn oldest(&self) -> Ts {
+        self.oldest
+    }
+
     /// Whether finished call `id` is held.
     pub(super) fn holds(&self, hash: u64, id: &Id) -> bool {
         self.recent.find(hash, |(k, _)| k == id).is_some()
@@ -82,6 +94,7 @@ impl Finished {
     pub(super) fn insert(&mut self, hash: u64, id: Id, touched: Ts, hasher: &FastHash) {
         debug_assert!(self.find_mut(hash, &id).is_none(), "{id} is finished already");
         self.recent.insert_unique(hash, (id, touched), |(k, _)| hasher.hash_one(k));
+        self.oldest = self.oldest.min(touched);
         if self.recent.len() >= self.recent_room {
             self.move_recent_to_old(hasher);
         }
@@ -89,9 +102,18 @@ impl Finished {
 
     /// Forgets the calls last touched before `horizon`.
     pub(super) fn retain_since(&mut self, horizon: Ts, hasher: &FastHash) {
-        self.recent.retain(|(_, touched)| *touched >= horizon);
+        let mut oldest = Ts::MAX;
+        let mut keep = |touched: Ts| {
+            let kept = touched >= horizon;
+            if kept {
+                oldest = oldest.min(touched);
+            }
+            kept
+        };
+        self.recent.retain(|(_, touched)| keep(*touched));
         let before = self.old.len();
-        self.old.retain(|(_, touched)| *touched >= horizon);
+        self.old.retain(|(_, touched)| keep(*touched));
+        self.oldest = oldest;
         if self.old.len() < before {
             // Cleared bits could belong to calls still held: start again from
             // what is left (a pass over `old`, once a minute at most).

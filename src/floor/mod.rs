@@ -292,7 +292,8 @@ pub struct Floor {
     sources: FastMap<Id, SourceInfo>,
     faults: FastMap<Id, FaultInfo>,
     events_applied: u64,
-    next_purge: Ts,
+    /// When the calls were last purged: a purge runs a minute apart at most.
+    last_purge: Ts,
     /// How long a named source with no connection stays live after it was last
     /// heard from (the rules' source timeout: it is down after that).
     live_silence_ms: i64,
@@ -338,7 +339,7 @@ impl Floor {
             sources: FastMap::default(),
             faults: FastMap::default(),
             events_applied: 0,
-            next_purge: Ts::MIN,
+            last_purge: Ts::MIN,
             live_silence_ms: 15_000,
             stream_clock: false,
         };
@@ -565,17 +566,31 @@ impl Floor {
         }
     }
 
-    /// Lets time pass: forgets calls past their retention.
-    /// When [`Floor::tick`] next has work (the purge of old calls, every 60 s).
+    /// When [`Floor::tick`] next has work: when the oldest call held may pass its
+    /// retention, a minute after the last purge at the soonest. Finished calls
+    /// are let go in rounds, once the oldest is an eighth of the retention past
+    /// it (a minute at least): forgetting them is memory upkeep, and a floor
+    /// finishes calls all the time, so purging on each one's expiry would wake
+    /// the engine every minute of a month's replay for nothing a supervisor
+    /// sees. A late event of such a call is a duplicate a little longer, never a
+    /// new call sooner. Calls still active (a waiting call, an answer never
+    /// ended) go at their retention: their expiry is an anomaly and a queue's
+    /// longest wait.
     pub fn next_tick_due(&self) -> Ts {
-        self.next_purge
+        let ret = self.settings.call_retention_ms;
+        let rounds = (ret / 8).max(60_000);
+        let active = self.calls.oldest_active.saturating_add(ret);
+        let finished = self.calls.finished.oldest().saturating_add(ret).saturating_add(rounds);
+        active.min(finished).max(self.last_purge.saturating_add(60_000))
     }
 
+    /// Lets time pass: forgets calls past their retention when that is due.
     pub fn tick(&mut self, now: Ts, fx: &mut Vec<Effect>) {
-        if now < self.next_purge {
+        self.give_back_room();
+        if now < self.next_tick_due() {
             return;
         }
-        self.next_purge = now + 60_000;
+        self.last_purge = now;
         self.purge_calls(now, fx);
     }
 

@@ -326,6 +326,9 @@ fn outcome_before_offer_finishes_on_the_offer() {
 #[test]
 fn finished_calls_are_forgotten_after_retention() {
     let ret = cfg().call_retention_ms;
+    // Finished calls go in rounds: once the oldest is this far past its retention.
+    let rounds = (ret / 8).max(60_000);
+    let late = 60.0 + rounds as f64 / 1000.0 + 600.0;
     let (mut f, mut fx, _) = run(
         &[
             offered(0.0, "c1", "billing"),
@@ -334,23 +337,63 @@ fn finished_calls_are_forgotten_after_retention() {
             offered(1.0, "c2", "billing"),
             abandoned(20.0, "c2"),
             // A late end moves the finished call's retention on, as any event does.
-            ended(600.0, "c2", "a1"),
+            ended(late, "c2", "a1"),
         ],
-        600.0,
+        late,
     );
     fx.clear();
-    // Retention runs from each call's latest event: c1's end, c2's late end.
-    f.tick(T0 + 60_000 + ret, &mut fx);
+    // Just before c1's retention nothing goes (a purge may run: c1 was active once).
+    f.tick(T0 + 60_000 + ret - 1, &mut fx);
     assert_eq!((held(&f, "c1"), held(&f, "c2")), ("finished", "finished"));
+    // Nothing is active, so the next purge is the round that forgets c1.
+    assert_eq!(f.next_tick_due(), T0 + 60_000 + ret + rounds);
+    f.tick(T0 + 60_000 + ret + rounds - 1, &mut fx);
+    // Past its retention but before the round, c1 is still a duplicate.
     more(&mut f, &mut fx, &[offered(2.0, "c1", "billing")]);
-    f.tick(T0 + 120_000 + ret, &mut fx);
+    assert_eq!(anomalies(&fx), [Anomaly::DuplicateOffer]);
+    fx.clear();
+    f.tick(T0 + 60_000 + ret + rounds, &mut fx);
+    // Retention runs from each call's latest event: c1's end, c2's late end.
     assert_eq!((held(&f, "c1"), held(&f, "c2")), ("forgotten", "finished"));
+    // The next round is c2's.
+    assert_eq!(f.next_tick_due(), T0 + (late * 1000.0) as Ts + ret + rounds);
     // Forgotten, c1's id counts as a new call; c2 is still known.
     more(&mut f, &mut fx, &[offered(3.0, "c1", "billing"), abandoned(4.0, "c2")]);
-    assert_eq!(anomalies(&fx), [Anomaly::DuplicateOffer, Anomaly::DuplicateOutcome]);
-    let s = f.snapshot(T0 + 120_000 + ret);
+    assert_eq!(anomalies(&fx), [Anomaly::DuplicateOutcome]);
+    let s = f.snapshot(T0 + 60_000 + ret + rounds);
     assert_eq!(counts(&s, "billing"), (3, 1, 1, 1));
     assert_eq!(&*queue(&s, "billing").waiting[0].call, "c1");
+}
+
+/// The purge wakes only when a call may expire: a waiting call at its exact
+/// retention (its expiry is an anomaly and moves the longest wait), and not
+/// every minute of a floor where nothing is old enough.
+#[test]
+fn the_purge_is_due_when_the_oldest_call_can_expire() {
+    let ret = cfg().call_retention_ms;
+    let mut fx = Vec::new();
+    let mut f = Floor::new(&cfg(), &mut fx);
+    assert_eq!(f.next_tick_due(), Ts::MAX, "an empty floor has nothing to purge");
+    more(&mut f, &mut fx, &[offered(100.0, "c1", "billing")]);
+    assert_eq!(f.next_tick_due(), T0 + 100_000 + ret);
+    // An older call arriving late lowers it; a newer one does not.
+    more(&mut f, &mut fx, &[offered(50.0, "c0", "billing"), offered(900.0, "c2", "billing")]);
+    assert_eq!(f.next_tick_due(), T0 + 50_000 + ret);
+    // Touching c0 again does not make the bound wrong, only early: the purge at
+    // it finds nothing to forget and sets it exactly.
+    more(&mut f, &mut fx, &[answered(200.0, "c0", "a1")]);
+    fx.clear();
+    f.tick(T0 + 50_000 + ret, &mut fx);
+    assert!(fx.is_empty(), "nothing expired: {fx:?}");
+    // c1 is the oldest now, but purges are a minute apart at the soonest.
+    assert_eq!(f.next_tick_due(), T0 + 110_000 + ret);
+    f.tick(T0 + 110_000 + ret - 1, &mut fx);
+    assert!(fx.is_empty());
+    f.tick(T0 + 110_000 + ret, &mut fx);
+    assert_eq!(anomalies(&fx), [Anomaly::CallExpired]);
+    assert_eq!((held(&f, "c1"), held(&f, "c2")), ("forgotten", "active"));
+    // c0 (answered at 200 s, never ended) is next.
+    assert_eq!(f.next_tick_due(), T0 + 200_000 + ret);
 }
 
 #[test]
