@@ -60,7 +60,7 @@ fn main() -> anyhow::Result<()> {
     println!("  engine step on the events    {step:7.3} s   {:.0} events/s", events as f64 / step);
     println!(
         "  stream time passing          {ticks:7.3} s   {wakeups} wake-ups (overruns, sweeps that may change \
-         something, 60 s purges)"
+         something, purges when a call may expire)"
     );
     println!("  collecting the report        {collect:7.3} s");
     println!("  JSON {json:.3} s · HTML {html:.3} s (one of the two per run)");

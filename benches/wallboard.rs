@@ -184,6 +184,24 @@ window.__probe = { want: -1, state: '', dom: {}, paint: {} };
 window.__long = [];
 new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
   .observe({ type: 'longtask' });
+// Where a long frame's time went (Long Animation Frames): scripts by what ran
+// them, then style and layout; raster happens off the main thread.
+window.__loaf = { n: 0, total: 0, script: 0, layout: 0, by: {} };
+try {
+  new PerformanceObserver((l) => {
+    const L = window.__loaf;
+    for (const e of l.getEntries()) {
+      L.n++;
+      L.total += e.duration;
+      if (e.styleAndLayoutStart) L.layout += e.startTime + e.duration - e.styleAndLayoutStart;
+      for (const s of e.scripts) {
+        L.script += s.duration;
+        const k = s.invokerType + ' ' + s.invoker;
+        L.by[k] = (L.by[k] || 0) + s.duration;
+      }
+    }
+  }).observe({ type: 'long-animation-frame' });
+} catch (_) { /* an older browser: no breakdown */ }
 new MutationObserver(() => {
   const p = window.__probe;
   if (p.want >= 0 && p.dom[p.want] === undefined && cell.className.includes('st-' + p.state)) {
@@ -435,6 +453,27 @@ async fn measure(
         percentile(&mut long.clone(), 1.0),
         percentile(&mut long, 0.99)
     );
+    let loaf = js(c, "return window.__loaf").await?;
+    if loaf["n"].as_u64().unwrap_or(0) > 0 {
+        let f = |k: &str| loaf[k].as_f64().unwrap_or(0.0);
+        let mut by: Vec<(String, f64)> = loaf["by"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+            .collect();
+        by.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top: Vec<String> = by.iter().take(4).map(|(k, v)| format!("{k} {:.0} ms/s", v / secs)).collect();
+        println!(
+            "  long animation frames: {} ({:.0} ms/s of the probes), of which scripts {:.0} ms/s, style and layout {:.0} ms/s; \
+             scripts by caller: {}",
+            loaf["n"],
+            f("total") / secs,
+            f("script") / secs,
+            f("layout") / secs,
+            top.join(", ")
+        );
+    }
     let after = clock_offset(c).await?;
     Ok((dom, paint, server, on_screen, rate, (offset, after), sender))
 }
