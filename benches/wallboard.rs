@@ -14,7 +14,11 @@
 //! FW_WALL_EVENTS (throughput run, default 4000000), FW_WALL_ROUNDS (3),
 //! FW_WALL_SNAPSHOT_MS (the latency run's floor.snapshot_interval_ms; default as
 //! configured), FW_WALL_PUSH_MS (its wallboard.push_interval_ms, 100..; default as
-//! configured), FW_WALL_ONLY=latency|throughput, FW_WALL_TRACE=file (records a
+//! configured), FW_WALL_ONLY=latency|throughput, FW_WALL_CHROME_ARGS (extra browser switches),
+//! FW_WALL_CSS (a style sheet added to the wall before the probes: try a change
+//! without a rebuild), FW_WALL_SPLIT (times 500 forced class changes: script,
+//! style and layout apart),
+//! FW_WALL_TRACE=file (records a
 //! Chrome trace of the probes — devtools.timeline — into `file` as the trace
 //! events' JSON array, for chrome://tracing or a script; it slows the page, so
 //! the figures of a traced run are not the page's).
@@ -123,6 +127,15 @@ async fn browser(port: u16, trace: bool) -> anyhow::Result<Client> {
     let mut caps = serde_json::Map::new();
     let mut opts = json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                         "--window-size=1920,1080", "--lang=zh-CN"]});
+    // Extra switches, e.g. Chrome's own trace of the whole run without the
+    // driver: `--trace-startup=devtools.timeline --trace-startup-duration=90
+    // --trace-startup-file=/tmp/wall.json` (chromedriver's log can stall on a
+    // busy page).
+    if let Ok(extra) = std::env::var("FW_WALL_CHROME_ARGS")
+        && let Some(args) = opts["args"].as_array_mut()
+    {
+        args.extend(extra.split_whitespace().map(|a| json!(a)));
+    }
     if trace {
         // chromedriver records the trace from the start and hands it over with
         // the "performance" log.
@@ -211,6 +224,27 @@ new MutationObserver(() => {
   }
 }).observe(cell, { attributes: true, attributeFilter: ['class'] });
 return true;
+"#;
+
+const SPLIT: &str = r#"
+const cells = [...document.querySelectorAll('#teams .agent')];
+const states = ['st-ready', 'st-talking', 'st-acw', 'st-not_ready'];
+const out = [];
+for (let round = 0; round < 5; round++) {
+  document.body.offsetHeight;
+  const t0 = performance.now();
+  for (let i = round; i < cells.length; i += 4) {
+    const c = cells[i];
+    c.className = c.className.replace(/st-[a-z_]+/, states[(i + round) % 4]);
+  }
+  const t1 = performance.now();
+  getComputedStyle(cells[cells.length - 1]).color;
+  const t2 = performance.now();
+  document.body.offsetHeight;
+  const t3 = performance.now();
+  out.push([t1 - t0, t2 - t1, t3 - t2].map((x) => x.toFixed(1)).join('/'));
+}
+return 'js/style/layout ms for 500 class changes: ' + out.join(' ') + ' mode ' + document.getElementById('teams').className;
 "#;
 
 async fn latency() -> anyhow::Result<()> {
@@ -356,6 +390,13 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     js(c, OBSERVER).await?;
+    if let Ok(css) = std::env::var("FW_WALL_CSS") {
+        js(c, &format!("const s = document.createElement('style'); s.textContent = {}; document.head.append(s); return true", json!(css))).await?;
+    }
+    if std::env::var("FW_WALL_SPLIT").is_ok() {
+        let v = js(c, SPLIT).await?;
+        println!("  split: {v}");
+    }
     // What the wall looks like at this size, for the curious.
     let shot = std::env::temp_dir().join("floorwatch-wall-2000.png");
     if let Ok(png) = c.screenshot().await {
