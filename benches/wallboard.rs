@@ -247,6 +247,24 @@ for (let round = 0; round < 5; round++) {
 return 'js/style/layout ms for 500 class changes: ' + out.join(' ') + ' mode ' + document.getElementById('teams').className;
 "#;
 
+/// Every animation frame callback followed by a forced style and layout, timed:
+/// what the browser would do after the callback anyway, so what is left of a
+/// long frame beyond both is paint and compositing.
+const FORCED: &str = r#"
+const raf = window.requestAnimationFrame.bind(window);
+window.__split = { n: 0, js: 0, forced: 0, worst: 0 };
+window.requestAnimationFrame = (cb) => raf((ts) => {
+  const t0 = performance.now();
+  cb(ts);
+  const t1 = performance.now();
+  document.body.offsetHeight;
+  const t2 = performance.now();
+  const S = window.__split;
+  S.n++; S.js += t1 - t0; S.forced += t2 - t1; S.worst = Math.max(S.worst, t2 - t1);
+});
+return true;
+"#;
+
 async fn latency() -> anyhow::Result<()> {
     let agents = env_or("FW_WALL_AGENTS", 2000);
     let probes = env_or("FW_WALL_PROBES", 150);
@@ -396,6 +414,7 @@ async fn measure(
     if std::env::var("FW_WALL_SPLIT").is_ok() {
         let v = js(c, SPLIT).await?;
         println!("  split: {v}");
+        js(c, FORCED).await?;
     }
     // What the wall looks like at this size, for the curious.
     let shot = std::env::temp_dir().join("floorwatch-wall-2000.png");
@@ -494,6 +513,16 @@ async fn measure(
         percentile(&mut long.clone(), 1.0),
         percentile(&mut long, 0.99)
     );
+    let split = js(c, "return window.__split || null").await?;
+    if split["n"].as_f64().unwrap_or(0.0) > 0.0 {
+        println!(
+            "  forced after each frame callback: {} callbacks, script {:.1} ms/s, style+layout {:.1} ms/s (worst {:.0} ms)",
+            split["n"],
+            split["js"].as_f64().unwrap_or(0.0) / secs,
+            split["forced"].as_f64().unwrap_or(0.0) / secs,
+            split["worst"].as_f64().unwrap_or(0.0)
+        );
+    }
     let loaf = js(c, "return window.__loaf").await?;
     if loaf["n"].as_u64().unwrap_or(0) > 0 {
         let f = |k: &str| loaf[k].as_f64().unwrap_or(0.0);
