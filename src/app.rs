@@ -149,6 +149,26 @@ impl Daemon {
         .await
         .context("restoring open incidents")?;
 
+        // `[notify.nats]`: alert and incident changes to NATS, read beside the
+        // path (the alert broadcast, the scripts in force); its metrics are
+        // registered either way, so dashboards see a sink that is off as 0.
+        let sink_metrics = notify::nats::NatsSinkMetrics::new();
+        sink_metrics.register(&metrics.registry).context("registering NATS sink metrics")?;
+        let nats_sink = cfg.notify.nats.clone().map(|sink_cfg| {
+            let handle = alerts.handle.clone();
+            let open_alerts: notify::nats::OpenAlerts = Arc::new(move || {
+                let handle = handle.clone();
+                Box::pin(async move { handle.open().await.ok() })
+            });
+            let feeds = notify::nats::Feeds {
+                alerts: alerts.handle.subscribe(),
+                open_alerts,
+                incidents: incidents.handle.scripts(),
+                view: incident_view,
+            };
+            notify::nats::spawn(sink_cfg, feeds, sink_metrics, clock, cancel.child_token())
+        });
+
         let shift = crate::shift::spawn(crate::shift::ShiftInputs {
             cfg: cfg.shift.clone(),
             shifts: crate::shift::Shifts::new(cfg.floor.timezone, cfg.floor.shifts.clone()),
@@ -260,6 +280,7 @@ impl Daemon {
             let _ = sup.watch("notification receiver", worker);
         }
         let sources: Vec<_> = sources.into_iter().map(|s| sup.watch("dial-out source", s)).collect();
+        let nats_sink = nats_sink.map(|t| sup.watch("nats sink", t));
         if let Some(reload) = cfg.reload.clone() {
             let task = keep_tokens(reload, access, metrics.clone(), cancel.clone())
                 .context("listening for SIGHUP")?;
@@ -302,6 +323,10 @@ impl Daemon {
             alerts_task.finish(grace).await;
             // Then incidents, which the alert task feeds: its last changes are saved.
             incidents_task.finish(grace).await;
+            // The sink ended at the cancel, after flushing what it had queued.
+            if let Some(t) = nats_sink {
+                t.finish(grace).await;
+            }
             if let Some(n) = notifier {
                 n.drain(grace).await;
             }
@@ -426,5 +451,20 @@ async fn restore_checkpoint(
             tracing::warn!(error = %e, bytes, "floor checkpoint not usable; starting with an empty floor");
             Ok(None)
         }
+    }
+}
+
+/// An incident in force as the NATS sink publishes it.
+fn incident_view(s: &incidents::LiveScript) -> notify::nats::IncidentView {
+    notify::nats::IncidentView {
+        id: s.incident.clone(),
+        kind: s.kind.clone(),
+        title: s.title.clone(),
+        queue: s.queue.clone(),
+        component: s.component.clone(),
+        script_version: s.version,
+        script_zh: s.text_zh.clone(),
+        script_en: s.text_en.clone(),
+        published_at: s.published_at,
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod collector;
 pub mod counting;
+pub mod nats_sink;
 pub mod work;
 
 use prometheus::{

@@ -44,6 +44,8 @@ pub struct NotifyConfig {
     pub timezone: chrono_tz::Tz,
     /// The outbound proxy, from the environment (`HTTPS_PROXY`, `NO_PROXY`).
     pub proxy: ProxyConfig,
+    /// `[notify.nats]`: alert and incident changes to NATS subjects; `None`: off.
+    pub nats: Option<super::nats::NatsSinkConfig>,
 }
 
 impl Default for NotifyConfig {
@@ -56,6 +58,7 @@ impl Default for NotifyConfig {
             external_url: None,
             timezone: chrono_tz::Tz::UTC,
             proxy: ProxyConfig::default(),
+            nats: None,
         }
     }
 }
@@ -171,6 +174,7 @@ pub struct RawNotifyConfig {
     pub max_retries: Option<u32>,
     pub timeout_secs: Option<u64>,
     pub external_url: Option<String>,
+    pub nats: Option<super::nats::RawNatsSink>,
 }
 
 /// One `[[notify.receivers]]` entry as written.
@@ -360,6 +364,14 @@ impl RawNotifyConfig {
         {
             err("notify.external_url".into(), m);
         }
+        let nats = match self.nats.map(super::nats::RawNatsSink::validate) {
+            None => None,
+            Some(Ok(n)) => Some(n),
+            Some(Err(problems)) => {
+                errs.extend(problems);
+                None
+            }
+        };
         if errs.is_empty() {
             Ok(NotifyConfig {
                 receivers,
@@ -367,6 +379,7 @@ impl RawNotifyConfig {
                 max_retries,
                 timeout_secs,
                 external_url,
+                nats,
                 ..NotifyConfig::default()
             })
         } else {

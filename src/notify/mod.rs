@@ -13,6 +13,7 @@ mod config;
 mod connect;
 mod http;
 mod limit;
+pub mod nats;
 mod render;
 mod worker;
 

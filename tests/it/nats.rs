@@ -418,3 +418,169 @@ async fn two_daemons_on_disjoint_subjects_each_see_only_theirs() {
     a.shutdown().await.expect("clean shutdown");
     b.shutdown().await.expect("clean shutdown");
 }
+
+/// Messages on `subject` as JSON, in order, from a core NATS subscription.
+struct Follower(async_nats::Subscriber);
+
+impl Follower {
+    async fn start(nats: &NatsServer, subject: &str) -> Follower {
+        let client = async_nats::connect(nats.url()).await.expect("connect to nats");
+        let sub = client.subscribe(subject.to_string()).await.expect("subscribe");
+        client.flush().await.expect("subscription registered");
+        Follower(sub)
+    }
+
+    /// The next message for which `pred` holds (earlier ones are returned too).
+    async fn until(&mut self, what: &str, pred: impl Fn(&str, &Value) -> bool) -> Vec<(String, Value)> {
+        use futures_util::StreamExt as _;
+        let mut seen = Vec::new();
+        loop {
+            let m = tokio::time::timeout(PATIENCE, self.0.next())
+                .await
+                .unwrap_or_else(|_| panic!("{what} never published; saw {seen:?}"))
+                .expect("subscription open");
+            let v: Value = serde_json::from_slice(&m.payload).expect("sink JSON");
+            let subject = m.subject.to_string();
+            let done = pred(&subject, &v);
+            seen.push((subject, v));
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+/// The NATS sink: a fault published on the source's subject fires a
+/// `system_fault` alert and opens its incident; its recovery resolves the alert
+/// and closes the incident. A follower of `floorwatch.a.>` receives each change
+/// with its fields; the sink's counters say what it published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nats_sink_publishes_alert_and_incident_changes() {
+    let nats = NatsServer::start().await;
+    let js = nats.floor_stream().await;
+    let mut follower = Follower::start(&nats, "floorwatch.a.>").await;
+    let mut cfg = nats_config(&nats, "site-a", "floor.a.>", "fw-a");
+    cfg.notify.nats = Some(floorwatch::notify::nats::NatsSinkConfig {
+        url: nats.url(),
+        site: "a".into(),
+        subject_prefix: "floorwatch".into(),
+        timeout_secs: 2,
+    });
+    let d = TestDaemon::with_config(cfg).await;
+    let fault = |status: &str| json!({"type":"fault","ts":ts_now(0.0),"source":"acd-a","component":"ivr","status":status});
+    publish(&js, "floor.a.acd", &[fault("down")]).await;
+    let is = |v: &Value, change: &str, key: &str| v["change"] == change && v[key]["kind"] == "system_fault";
+    let seen =
+        follower.until("the fired alert", |s, v| s == "floorwatch.a.alerts" && is(v, "fired", "alert")).await;
+    let (_, fired) = seen.last().expect("fired").clone();
+    assert_eq!(fired["site"], "a");
+    assert_eq!(fired["alert"]["state"], "firing");
+    assert_eq!(fired["alert"]["subject"]["component"], "ivr");
+    assert!(fired["alert"]["id"].as_str().is_some_and(|id| !id.is_empty()), "{fired}");
+    assert!(fired["alert"]["messages"]["zh-CN"].as_str().is_some_and(|m| !m.is_empty()), "{fired}");
+    let id = fired["alert"]["id"].clone();
+    let seen = follower
+        .until("the incident opened", |s, v| s == "floorwatch.a.incidents" && is(v, "opened", "incident"))
+        .await;
+    let (_, opened) = seen.last().expect("opened").clone();
+    assert_eq!(opened["incident"]["component"], "ivr");
+    assert_eq!(opened["incident"]["script"]["version"], 1);
+    assert!(opened["incident"]["script"]["en"].as_str().is_some_and(|t| t.contains("ivr")), "{opened}");
+    let incident = opened["incident"]["id"].clone();
+
+    publish(&js, "floor.a.acd", &[fault("up")]).await;
+    let seen = follower
+        .until("the resolved alert", |s, v| s == "floorwatch.a.alerts" && is(v, "resolved", "alert"))
+        .await;
+    let (_, resolved) = seen.last().expect("resolved").clone();
+    assert_eq!(resolved["alert"]["id"], id, "the same alert resolves");
+    assert_eq!(resolved["alert"]["state"], "resolved");
+    assert!(resolved["alert"]["resolved_at"].is_string(), "{resolved}");
+    let seen = follower
+        .until("the incident closed", |s, v| s == "floorwatch.a.incidents" && v["change"] == "closed")
+        .await;
+    assert_eq!(seen.last().expect("closed").1["incident"]["id"], incident);
+
+    let (_, text) = d.get("/metrics").await;
+    assert!(metric_sum(&text, "floorwatch_nats_sink_published_total", &[("topic", "alerts")]) >= 2.0);
+    assert!(metric_sum(&text, "floorwatch_nats_sink_published_total", &[("topic", "incidents")]) >= 2.0);
+    assert_eq!(metric_sum(&text, "floorwatch_nats_sink_up", &[]), 1.0);
+    d.shutdown().await.expect("clean shutdown");
+}
+
+/// NATS down does not hold up the alerts: with the sink's server gone, a fault
+/// still fires its alert on the API; once the server is back, the sink
+/// reconnects and the follower gets the alert (from the client's buffer, or
+/// as a snapshot after a longer outage).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nats_sink_never_holds_up_alerts_while_its_server_is_down() {
+    let source_nats = NatsServer::start().await;
+    let js = source_nats.floor_stream().await;
+    let mut sink_nats = NatsServer::start().await;
+    let mut cfg = nats_config(&source_nats, "site-a", "floor.a.>", "fw-a");
+    cfg.notify.nats = Some(floorwatch::notify::nats::NatsSinkConfig {
+        url: sink_nats.url(),
+        site: "a".into(),
+        subject_prefix: "fw".into(),
+        timeout_secs: 1,
+    });
+    // A stream on the sink's subjects keeps what it publishes, so the snapshot
+    // sent the moment it reconnects is there whenever the test looks.
+    let sink_js = sink_nats.jetstream().await;
+    sink_js
+        .get_or_create_stream(jetstream::stream::Config {
+            name: "SINK".into(),
+            subjects: vec!["fw.>".into()],
+            storage: jetstream::stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .expect("sink stream");
+    let d = TestDaemon::with_config(cfg).await;
+    sink_nats.stop();
+    let fault = json!({"type":"fault","ts":ts_now(0.0),"source":"acd-a","component":"trunk","status":"down"});
+    publish(&js, "floor.a.acd", &[fault]).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (_, body) = d.get("/api/alerts?kind=system_fault").await;
+        let all: Vec<Value> = serde_json::from_str(&body).expect("alerts JSON");
+        if all.iter().any(|a| a["state"] == "firing") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the alert never fired with NATS down: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sink_nats.restart().await;
+    let mut stream = sink_nats.jetstream().await.get_stream("SINK").await.expect("sink stream kept");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut last = Value::Null;
+    loop {
+        // Every message the sink sent since, in order (a publish buffered while
+        // the link was down may land after the snapshot).
+        let stored = stream.cached_info().state.last_sequence;
+        for seq in 1..=stored {
+            let Ok(m) = stream.get_raw_message(seq).await else { continue };
+            let v: Value = serde_json::from_slice(&m.payload).expect("sink JSON");
+            // The client's own buffer may carry `fired` over a short outage; a
+            // longer one ends in a resync (`snapshot`). Either way it arrives.
+            let told = v["change"] == "snapshot" || v["change"] == "fired";
+            if told && v["alert"]["subject"]["component"] == "trunk" {
+                last = v;
+            }
+        }
+        if !last.is_null() {
+            break;
+        }
+        stream.info().await.expect("sink stream info");
+        if tokio::time::Instant::now() >= deadline {
+            let (_, text) = d.get("/metrics").await;
+            let sink: Vec<&str> = text.lines().filter(|l| l.starts_with("floorwatch_nats_sink")).collect();
+            panic!("the open alert was never resent: {:?} {sink:?}", stream.cached_info().state);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(last["alert"]["state"], "firing");
+    let (_, text) = d.get("/metrics").await;
+    assert_eq!(metric_sum(&text, "floorwatch_nats_sink_up", &[]), 1.0, "{text}");
+    d.shutdown().await.expect("clean shutdown");
+}
