@@ -53,6 +53,11 @@ impl Role {
             Can::Ack | Can::Callbacks => self >= Role::Lead,
             Can::Incidents | Can::Faults => self >= Role::Supervisor,
             Can::Audit => self == Role::Admin,
+            // Issue 20: §9 does not name the shift's writes; a lead confirms their
+            // teams' handover sheets and reviews their overruns, the duty supervisor
+            // imports the roster (and its seat plan), countersigns and signs off.
+            Can::Handover | Can::OverrunReview => self >= Role::Lead,
+            Can::Roster | Can::Countersign | Can::OverrunSignOff => self >= Role::Supervisor,
         }
     }
 
@@ -71,10 +76,31 @@ pub enum Can {
     Faults,
     Callbacks,
     Audit,
+    /// Import the roster with its seat plan (`PUT /api/roster`).
+    Roster,
+    /// A lead's absence reasons and confirmation of a team's handover sheet.
+    Handover,
+    /// The duty supervisor's countersignature that archives a sheet.
+    Countersign,
+    /// Confirming or dismissing an overrun record (a lead: their teams').
+    OverrunReview,
+    /// The sign-off that closes an overrun record.
+    OverrunSignOff,
 }
 
 impl Can {
-    pub const ALL: [Can; 5] = [Can::Ack, Can::Incidents, Can::Faults, Can::Callbacks, Can::Audit];
+    pub const ALL: [Can; 10] = [
+        Can::Ack,
+        Can::Incidents,
+        Can::Faults,
+        Can::Callbacks,
+        Can::Audit,
+        Can::Roster,
+        Can::Handover,
+        Can::Countersign,
+        Can::OverrunReview,
+        Can::OverrunSignOff,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -83,6 +109,11 @@ impl Can {
             Can::Faults => "faults",
             Can::Callbacks => "callbacks",
             Can::Audit => "audit",
+            Can::Roster => "roster",
+            Can::Handover => "handover",
+            Can::Countersign => "countersign",
+            Can::OverrunReview => "overrun_review",
+            Can::OverrunSignOff => "overrun_sign_off",
         }
     }
 }
@@ -535,14 +566,27 @@ mod tests {
     fn each_role_may_what_contract_9_says() {
         use Can::*;
         let table = [
-            // role, ack, incidents, faults, callbacks, audit
-            (Role::Viewer, [false, false, false, false, false]),
-            (Role::Lead, [true, false, false, true, false]),
-            (Role::Supervisor, [true, true, true, true, false]),
-            (Role::Admin, [true, true, true, true, true]),
+            // role, ack, incidents, faults, callbacks, audit,
+            //       roster, handover, countersign, overrun review, overrun sign-off
+            (Role::Viewer, [false, false, false, false, false, false, false, false, false, false]),
+            (Role::Lead, [true, false, false, true, false, false, true, false, true, false]),
+            (Role::Supervisor, [true, true, true, true, false, true, true, true, true, true]),
+            (Role::Admin, [true, true, true, true, true, true, true, true, true, true]),
         ];
         for (role, expect) in table {
-            let got = [Ack, Incidents, Faults, Callbacks, Audit].map(|c| role.may(c));
+            let got = [
+                Ack,
+                Incidents,
+                Faults,
+                Callbacks,
+                Audit,
+                Roster,
+                Handover,
+                Countersign,
+                OverrunReview,
+                OverrunSignOff,
+            ]
+            .map(|c| role.may(c));
             assert_eq!(got, expect, "{}", role.as_str());
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }

@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"name": "lead-1", "role": "lead", "teams": ["t1"],
-                "can": {"ack": true, "incidents": false, "faults": false, "callbacks": true, "audit": false}})
+                "can": {"ack": true, "incidents": false, "faults": false, "callbacks": true, "audit": false, "roster": false, "handover": true, "countersign": false, "overrun_review": true, "overrun_sign_off": false}})
         );
     }
 

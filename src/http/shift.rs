@@ -91,7 +91,7 @@ pub(super) struct RosterBody(Vec<RosterLine>);
 
 impl WriteBody for RosterBody {
     type Valid = Vec<RawRow>;
-    const NEEDS: Can = Can::Incidents;
+    const NEEDS: Can = Can::Roster;
 
     fn take_by(&mut self) -> Option<String> {
         None
@@ -642,8 +642,8 @@ pub(super) struct SupervisorSheetBody(SheetBody);
 
 impl WriteBody for LeadSheetBody {
     type Valid = LeadSheet;
-    // A lead's right (acknowledging their teams' alerts), kept to their teams below.
-    const NEEDS: Can = Can::Ack;
+    // Kept to the lead's own teams below (`sheet_target`).
+    const NEEDS: Can = Can::Handover;
 
     fn take_by(&mut self) -> Option<String> {
         self.0.by.take()
@@ -656,7 +656,7 @@ impl WriteBody for LeadSheetBody {
 
 impl WriteBody for SupervisorSheetBody {
     type Valid = SupervisorSheet;
-    const NEEDS: Can = Can::Incidents;
+    const NEEDS: Can = Can::Countersign;
 
     fn take_by(&mut self) -> Option<String> {
         self.0.by.take()
@@ -979,7 +979,7 @@ pub(super) struct OverrunStep {
 
 impl WriteBody for OverrunPatchBody {
     type Valid = OverrunStep;
-    const NEEDS: Can = Can::Ack;
+    const NEEDS: Can = Can::OverrunReview;
 
     fn take_by(&mut self) -> Option<String> {
         self.by.take()
@@ -997,7 +997,7 @@ impl WriteBody for OverrunPatchBody {
             return Err(bad("note", "a note goes with a status (confirmed or dismissed)"));
         }
         let sign_off = self.sign_off.unwrap_or(false);
-        if sign_off && !author.who.may(Can::Incidents) {
+        if sign_off && !author.who.may(Can::OverrunSignOff) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 format!(
@@ -1138,7 +1138,8 @@ pub(super) async fn advice(
     let aht_secs = aht.unwrap_or(DEFAULT_AHT_SECS);
     let cfg = &st.shift.cfg;
     let to = now + i64::from(horizon) * 60_000;
-    let mut queues = Vec::new();
+    let mut demands = Vec::new();
+    let mut bases = Vec::new();
     let mut floor_expected = 0.0;
     for qv in &snap.queues {
         // The learned profile for the horizon; without one yet, the last hour's pace.
@@ -1150,37 +1151,40 @@ pub(super) async fn advice(
             }
         };
         floor_expected += expected;
-        let staffed = qv.staffed + qv.available;
-        let a = advice::advise(
-            expected,
-            horizon,
-            aht_secs,
-            staffed,
-            f64::from(qv.params.sl_threshold_secs),
-            qv.params.sl_target,
-        );
-        queues.push(json!({
-            "queue": qv.id.as_str(), "basis": basis, "expected_calls": expected,
-            "expected_per_hour": a.expected_per_hour, "needed": a.needed,
-            "sl_target": qv.params.sl_target, "sl_secs": qv.params.sl_threshold_secs,
-        }));
+        bases.push(basis);
+        demands.push(advice::QueueDemand {
+            expected_calls: expected,
+            // The floor keeps handle time per agent, not per queue, yet: every
+            // queue takes the floor's until the snapshot carries its own.
+            aht_secs: None,
+            sl_secs: f64::from(qv.params.sl_threshold_secs),
+            sl_target: qv.params.sl_target,
+        });
     }
     // Agents who take calls now: logged in and not on a not-ready break.
     let logged_in: u32 = snap.agents_by_state.iter().sum();
-    let on_calls = logged_in - snap.agents_in(crate::event::AgentState::NotReady);
-    let floor = advice::advise(
-        floor_expected,
-        horizon,
-        aht_secs,
-        on_calls,
-        f64::from(cfg.advice_sl_secs),
-        cfg.advice_sl_target,
-    );
+    let on_calls = logged_in.saturating_sub(snap.agents_in(crate::event::AgentState::NotReady));
+    let floor = advice::advise_queues(&demands, horizon, aht_secs, on_calls);
+    let queues: Vec<Value> = snap
+        .queues
+        .iter()
+        .zip(&floor.queues)
+        .zip(demands.iter().zip(&bases))
+        .map(|((qv, a), (d, basis))| {
+            json!({
+                "queue": qv.id.as_str(), "basis": basis, "expected_calls": d.expected_calls,
+                "expected_per_hour": a.expected_per_hour, "aht_secs": a.aht_secs, "needed": a.needed,
+                "sl_target": qv.params.sl_target, "sl_secs": qv.params.sl_threshold_secs,
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "at": format_ts(now), "horizon_mins": horizon, "aht_secs": aht_secs, "aht_known": aht.is_some(),
         "sl_target": cfg.advice_sl_target, "sl_secs": cfg.advice_sl_secs,
-        "expected_calls": floor_expected, "expected_per_hour": floor.expected_per_hour,
-        "needed": floor.needed, "staffed": floor.staffed, "releasable": floor.releasable,
+        "expected_calls": floor_expected,
+        "expected_per_hour": if horizon == 0 { 0.0 } else { floor_expected * 60.0 / f64::from(horizon) },
+        // The sum of the queues' needs, each sized with its own target.
+        "needed": floor.needed, "needed_by": "sum_of_queues", "staffed": floor.staffed, "releasable": floor.releasable,
         "queues": queues,
     }))
     .into_response())

@@ -35,3 +35,52 @@ pub fn advise(
     let releasable = needed.map_or(0, |n| staffed.saturating_sub(n));
     Advice { expected_per_hour, aht_secs, needed, staffed, releasable }
 }
+
+/// One queue's demand over the horizon, for [`advise_queues`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueDemand {
+    /// Calls the queue's learned profile (or its recent pace) expects.
+    pub expected_calls: f64,
+    /// The queue's own handle time today; `None` before it answered a call.
+    pub aht_secs: Option<f64>,
+    /// The queue's service-level threshold T and target share.
+    pub sl_secs: f64,
+    pub sl_target: f64,
+}
+
+/// The floor's advice built from its queues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloorAdvice {
+    /// One per queue, in the order given; each sized with its own handle time.
+    pub queues: Vec<Advice>,
+    /// The sum of the queues' needs; `None` when any queue has no answer (a
+    /// partial sum would understate the need and release too many).
+    pub needed: Option<u32>,
+    pub staffed: u32,
+    pub releasable: u32,
+}
+
+/// Sizes every queue by Erlang C with its own handle time (the floor's,
+/// `fallback_aht_secs`, while the queue has none) and its own target, and sums
+/// the needs. A multi-skilled agent counts once in `staffed` (the floor's head
+/// count) but the sum sizes each queue as if served alone: that is the
+/// conservative side — pooling skills needs fewer — so the advice never sends
+/// to training an agent a queue needs.
+pub fn advise_queues(
+    demands: &[QueueDemand],
+    horizon_mins: u32,
+    fallback_aht_secs: f64,
+    staffed: u32,
+) -> FloorAdvice {
+    let queues: Vec<Advice> = demands
+        .iter()
+        .map(|d| {
+            let aht = d.aht_secs.filter(|a| a.is_finite() && *a > 0.0).unwrap_or(fallback_aht_secs);
+            // A queue's own staffing is not known apart from the shared floor: 0 here.
+            advise(d.expected_calls, horizon_mins, aht, 0, d.sl_secs, d.sl_target)
+        })
+        .collect();
+    let needed = queues.iter().try_fold(0u32, |sum, a| a.needed.map(|n| sum.saturating_add(n)));
+    let releasable = needed.map_or(0, |n| staffed.saturating_sub(n));
+    FloorAdvice { queues, needed, staffed, releasable }
+}

@@ -260,3 +260,68 @@ fn an_overdue_alert_restored_from_an_earlier_run_is_cleared_by_the_next_patrol()
     assert_eq!(w.check(&active, 60_000, 15 * 60_000), vec![Verdict::Patrolled { team: "t9".into() }]);
     assert_eq!(w.patrolled("t1", 61_000), Some(Verdict::Patrolled { team: "t1".into() }));
 }
+
+/// Erlang C by its textbook sum of A^k/k! terms — a different method from the
+/// Erlang B recursion in rules::erlang, so the two can disagree if one is wrong.
+fn erlang_c_needed(per_hour: f64, aht: f64, t: f64, target: f64) -> u32 {
+    let a = per_hour * aht / 3600.0;
+    (1u32..400)
+        .find(|&n| {
+            let nf = f64::from(n);
+            if nf <= a {
+                return false;
+            }
+            let mut term = 1.0; // A^k / k!
+            let mut below = 0.0;
+            for k in 0..n {
+                below += term;
+                term *= a / f64::from(k + 1);
+            }
+            let top = term * nf / (nf - a);
+            let pw = top / (below + top);
+            1.0 - pw * (-(nf - a) * t / aht).exp() >= target
+        })
+        .expect("a staffing")
+}
+
+#[test]
+fn queue_advice_uses_each_queues_own_handle_time_and_sums_the_needs() {
+    let demands = [
+        // 120 calls in 30 min on a slow queue (6 min calls), 80 % in 20 s.
+        advice::QueueDemand { expected_calls: 120.0, aht_secs: Some(360.0), sl_secs: 20.0, sl_target: 0.8 },
+        // 60 quick calls (2 min), 90 % in 10 s.
+        advice::QueueDemand { expected_calls: 60.0, aht_secs: Some(120.0), sl_secs: 10.0, sl_target: 0.9 },
+        // A queue that answered nothing yet takes the floor's 200 s.
+        advice::QueueDemand { expected_calls: 30.0, aht_secs: None, sl_secs: 30.0, sl_target: 0.8 },
+    ];
+    let f = advice::advise_queues(&demands, 30, 200.0, 60);
+    let want = [
+        erlang_c_needed(240.0, 360.0, 20.0, 0.8),
+        erlang_c_needed(120.0, 120.0, 10.0, 0.9),
+        erlang_c_needed(60.0, 200.0, 30.0, 0.8),
+    ];
+    let got: Vec<Option<u32>> = f.queues.iter().map(|a| a.needed).collect();
+    assert_eq!(got, want.iter().map(|n| Some(*n)).collect::<Vec<_>>());
+    assert_eq!(f.queues[0].aht_secs, 360.0);
+    assert_eq!(f.queues[2].aht_secs, 200.0, "no handle time yet: the floor's");
+    let sum: u32 = want.iter().sum();
+    assert_eq!(f.needed, Some(sum));
+    assert_eq!(f.releasable, 60 - sum);
+    // The floor's single AHT would size the slow queue differently.
+    assert_ne!(want[0], erlang_c_needed(240.0, 200.0, 20.0, 0.8));
+    // Fewer on the floor than needed: nobody is released.
+    assert_eq!(advice::advise_queues(&demands, 30, 200.0, 3).releasable, 0);
+}
+
+#[test]
+fn queue_advice_without_an_answer_for_one_queue_has_no_floor_need() {
+    let demands = [
+        advice::QueueDemand { expected_calls: 50.0, aht_secs: Some(180.0), sl_secs: 20.0, sl_target: 0.8 },
+        // A target of 100 % has no Erlang C answer.
+        advice::QueueDemand { expected_calls: 50.0, aht_secs: Some(180.0), sl_secs: 20.0, sl_target: 1.0 },
+    ];
+    let f = advice::advise_queues(&demands, 30, 180.0, 40);
+    assert_eq!(f.queues[0].needed, Some(erlang_c_needed(100.0, 180.0, 20.0, 0.8)));
+    assert_eq!(f.needed, None);
+    assert_eq!(f.releasable, 0, "an unknown need releases nobody");
+}

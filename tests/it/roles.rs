@@ -114,7 +114,7 @@ async fn every_write_endpoint_for_every_role() {
     assert_eq!(
         json_of(&me),
         json!({"name":"lead-team-1","role":"lead","teams":["team-1"],
-               "can":{"ack":true,"incidents":false,"faults":false,"callbacks":true,"audit":false}})
+               "can":{"ack":true,"incidents":false,"faults":false,"callbacks":true,"audit":false,"roster":false,"handover":true,"countersign":false,"overrun_review":true,"overrun_sign_off":false}})
     );
     assert_eq!(d.get("/api/whoami").await.0, 401, "tokens are configured: no token is no one");
     // The floor itself stays readable as before (the wall has no token).

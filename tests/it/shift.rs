@@ -499,14 +499,28 @@ async fn idle_advice_agrees_with_an_erlang_c_computed_here() {
         q["sl_target"].as_f64().expect("target"),
     );
     assert_eq!(q["needed"].as_u64(), Some(u64::from(want)), "{q}");
-    // The floor: 11 agents take calls (A0 is at lunch) against the floor-wide target.
-    let floor_needed = needed_here(
-        v["expected_per_hour"].as_f64().expect("rate"),
-        aht,
-        v["sl_secs"].as_f64().expect("T"),
-        v["sl_target"].as_f64().expect("target"),
-    );
-    assert_eq!(v["needed"].as_u64(), Some(u64::from(floor_needed)));
+    // The floor needs the sum of its queues' needs, each sized with its own
+    // handle time and target, computed here again from what each queue reports.
+    let floor_needed: u32 = v["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .map(|x| {
+            let per_hour = x["expected_per_hour"].as_f64().expect("rate");
+            if per_hour == 0.0 {
+                return 0;
+            }
+            needed_here(
+                per_hour,
+                x["aht_secs"].as_f64().expect("queue aht"),
+                x["sl_secs"].as_f64().expect("T"),
+                x["sl_target"].as_f64().expect("target"),
+            )
+        })
+        .sum();
+    assert_eq!(q["aht_secs"].as_f64(), Some(aht), "billing answered nothing: the floor's handle time");
+    assert_eq!(v["needed"].as_u64(), Some(u64::from(floor_needed)), "{v}");
+    assert_eq!(v["needed_by"], "sum_of_queues");
     assert_eq!(v["staffed"], 11);
     assert_eq!(v["releasable"].as_u64(), Some(u64::from(11u32.saturating_sub(floor_needed))));
     assert!(floor_needed < 11, "quiet enough to release someone: {v}");
