@@ -5,7 +5,8 @@
 //!    2,000 agents while ~10,000 events/s of a simulated floor flow through the
 //!    daemon (goal p99 < 250 ms): a probe agent's state is flipped over its own
 //!    ingest connection, and the page records (MutationObserver) when the probe's
-//!    cell changes, and when the next frame after that is drawn;
+//!    cell changes (or, as team summaries, its team tile's count: the probe is a
+//!    team of its own), and when the next frame after that is drawn;
 //! 2. ingest throughput with 100 `/ws/floor` clients connected — 80 reading, 20
 //!    that never read a byte — against the same run with none (goal ≥ 0.9).
 //!
@@ -18,6 +19,9 @@
 //! FW_WALL_CSS (a style sheet added to the wall before the probes: try a change
 //! without a rebuild), FW_WALL_SPLIT (times 500 forced class changes: script,
 //! style and layout apart),
+//! FW_WALL_INCIDENT (a fault opens an incident before the probes: its alert and
+//! reply script on the wall), FW_WALL_MODE=cells|summary (the wall's `?agents=`: every agent as a cell, or
+//! teams as summaries; default as `wallboard.agent_cells_max` decides),
 //! FW_WALL_TRACE=file (records a
 //! Chrome trace of the probes — devtools.timeline — into `file` as the trace
 //! events' JSON array, for chrome://tracing or a script; it slows the page, so
@@ -192,7 +196,13 @@ async fn page_metrics(port: u16, c: &Client) -> anyhow::Result<std::collections:
 /// Records, per probe number, when the probe's cell took the awaited state (DOM)
 /// and when the frame after that was drawn.
 const OBSERVER: &str = r#"
-const cell = document.querySelector("[data-agent='P0001']");
+// Cells: the probe's own cell takes the state's class. Team summaries: the
+// probe is its team's only agent, so the team tile's count of that state is 1.
+const summary = document.getElementById('teams').className.includes('d-sum');
+const cell = summary ? document.querySelector("[data-team='probe'] .tsum") : document.querySelector("[data-agent='P0001']");
+const shows = (state) => summary
+  ? (cell.querySelector('.chip.st-' + state + ' .n') || {}).textContent === '1'
+  : cell.className.includes('st-' + state);
 window.__probe = { want: -1, state: '', dom: {}, paint: {} };
 window.__long = [];
 new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
@@ -217,12 +227,12 @@ try {
 } catch (_) { /* an older browser: no breakdown */ }
 new MutationObserver(() => {
   const p = window.__probe;
-  if (p.want >= 0 && p.dom[p.want] === undefined && cell.className.includes('st-' + p.state)) {
+  if (p.want >= 0 && p.dom[p.want] === undefined && shows(p.state)) {
     const k = p.want;
     p.dom[k] = performance.timeOrigin + performance.now();
     requestAnimationFrame(() => { p.paint[k] = performance.timeOrigin + performance.now(); });
   }
-}).observe(cell, { attributes: true, attributeFilter: ['class'] });
+}).observe(cell, summary ? { subtree: true, childList: true, characterData: true } : { attributes: true, attributeFilter: ['class'] });
 return true;
 "#;
 
@@ -304,11 +314,21 @@ async fn latency() -> anyhow::Result<()> {
     let ts = || floorwatch::event::format_ts(chrono::Utc::now().timestamp_millis());
     probe
         .send(Message::Text(
-            json!({"type":"agent_login","ts":ts(),"agent":"P0001","name":"probe","team":"team-1"})
+            json!({"type":"agent_login","ts":ts(),"agent":"P0001","name":"probe","team":"probe"})
                 .to_string()
                 .into(),
         ))
         .await?;
+    if std::env::var("FW_WALL_INCIDENT").is_ok() {
+        // A trunk down: a critical fault alert, and the incident it opens puts
+        // its reply script on the wall, as during the demo's outage.
+        probe
+            .send(Message::Text(
+                json!({"type":"fault","ts":ts(),"component":"trunk-2","status":"down"}).to_string().into(),
+            ))
+            .await?;
+        println!("  during an incident: trunk-2 down, its script on the wall");
+    }
     let (port, _driver) = chromedriver()?;
     let trace = std::env::var("FW_WALL_TRACE").ok().filter(|t| !t.is_empty());
     let c = browser(port, trace.is_some()).await?;
@@ -394,13 +414,23 @@ async fn measure(
     ts: impl Fn() -> String,
     start_load: impl FnOnce() -> Sender,
 ) -> anyhow::Result<Measured> {
-    c.goto(&format!("http://{addr}/")).await?;
-    // The whole floor on the wall first.
+    // FW_WALL_MODE=cells|summary: the wall's `?agents=` (default: as
+    // `wallboard.agent_cells_max` says, summaries past 1,000 agents).
+    let how = std::env::var("FW_WALL_MODE").map(|m| format!("?agents={m}")).unwrap_or_default();
+    c.goto(&format!("http://{addr}/{how}")).await?;
+    // The whole floor on the wall first: as cells, or counted by the team tiles.
     let deadline = Instant::now() + Duration::from_secs(60);
     let on_screen = loop {
-        let n =
-            js(c, "return document.querySelectorAll('#teams .agent').length").await?.as_u64().unwrap_or(0);
-        let has_probe = js(c, "return !!document.querySelector(\"[data-agent='P0001']\")").await? == true;
+        let n = js(
+            c,
+            "return document.getElementById('teams').className.includes('d-sum') \
+             ? [...document.querySelectorAll('#flow .team .ttotal')].reduce((n, e) => n + Number(e.textContent.replace(/[^0-9]/g, '')), 0) \
+             : document.querySelectorAll('#teams .agent').length",
+        )
+        .await?
+        .as_u64()
+        .unwrap_or(0);
+        let has_probe = js(c, "return !!document.querySelector(\"[data-team='probe']\")").await? == true;
         if n >= agents as u64 && has_probe {
             break n;
         }

@@ -197,10 +197,13 @@ fn wallboard_section_is_validated_and_follows_the_alert_rules() {
     );
     assert_eq!(c.wallboard.window, "3m");
     assert_eq!(c.wallboard.read_access, ReadAccess::Loopback);
+    assert_eq!(c.wallboard.agent_cells_max, 1000, "the default");
+    assert_eq!(parse_ok("[wallboard]\nagent_cells_max = 0\n").wallboard.agent_cells_max, 0);
 
     let errs = parse_err(
         "[wallboard]\npush_interval_ms = 99\nwindow = \"5m\"\nwaiting_warn = 9\nwaiting_crit = 3\n\
-         answer_rate_warn = 0.7\nanswer_rate_crit = 0.8\nservice_level_warn_margin = 2.0\n",
+         answer_rate_warn = 0.7\nanswer_rate_crit = 0.8\nservice_level_warn_margin = 2.0\n\
+         agent_cells_max = 100001\n",
     );
     let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
     for key in [
@@ -209,6 +212,7 @@ fn wallboard_section_is_validated_and_follows_the_alert_rules() {
         "wallboard.waiting_warn",
         "wallboard.answer_rate_warn",
         "wallboard.service_level_warn_margin",
+        "wallboard.agent_cells_max",
     ] {
         assert!(keys.contains(&key), "{key} not reported: {keys:?}");
     }

@@ -494,6 +494,8 @@ pub struct WallConfigDto<'a> {
     pub timezone: &'a str,
     pub window: &'a str,
     pub push_interval_ms: u64,
+    /// `wallboard.agent_cells_max`: past this many agents the wall shows teams as summaries.
+    pub agent_cells_max: u32,
     pub alerts_language: &'static str,
     pub thresholds: WallThresholdsDto,
     pub limits: WallLimitsDto<'a>,
@@ -578,6 +580,7 @@ impl<'a> WallConfigDto<'a> {
             timezone,
             window: &w.window,
             push_interval_ms: w.push_interval_ms,
+            agent_cells_max: w.agent_cells_max,
             alerts_language: match a.language {
                 crate::vocab::Language::ZhCn => "zh-CN",
                 crate::vocab::Language::En => "en",

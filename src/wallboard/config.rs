@@ -15,6 +15,8 @@ use serde::Deserialize;
 pub const PUSH_INTERVAL_MS_MIN: u64 = 100;
 /// The default cadence: event → next frame well under 250 ms at p99.
 pub const PUSH_INTERVAL_MS_DEFAULT: u64 = 200;
+/// The default `agent_cells_max`.
+pub const AGENT_CELLS_MAX_DEFAULT: u32 = 1000;
 
 /// `(key, message)` problems, mapped onto file:line:key by `config`.
 pub type Problems = Vec<(String, String)>;
@@ -50,6 +52,13 @@ pub struct WallboardConfig {
     /// Service level: amber below the queue's target, red once it is this far
     /// (a ratio) below it.
     pub service_level_warn_margin: f64,
+    /// Most agents the wall draws one by one; past this it shows each team as a
+    /// summary tile (counts by state and the agents who need a lead now). Each
+    /// cell is painted by the browser on every change, and past about a thousand
+    /// of them a 10k events/s floor costs the page more than a frame (issue 18's
+    /// figures in README); a floor that wants every agent on a TV splits the
+    /// wall by `?teams=`. 0: always summaries.
+    pub agent_cells_max: u32,
 }
 
 /// Who may read the floor over HTTP and WebSocket.
@@ -90,6 +99,7 @@ pub struct RawWallboard {
     answer_rate_warn: Option<f64>,
     answer_rate_crit: Option<f64>,
     service_level_warn_margin: Option<f64>,
+    agent_cells_max: Option<u32>,
 }
 
 impl RawWallboard {
@@ -142,7 +152,15 @@ impl RawWallboard {
         if answer_rate_warn < answer_rate_crit {
             errs.push(problem("wallboard.answer_rate_warn", "must not be below answer_rate_crit"));
         }
+        let agent_cells_max = self.agent_cells_max.unwrap_or(AGENT_CELLS_MAX_DEFAULT);
+        if agent_cells_max > 100_000 {
+            errs.push(problem(
+                "wallboard.agent_cells_max",
+                "must be between 0 (always summaries) and 100000",
+            ));
+        }
         WallboardConfig {
+            agent_cells_max,
             title: self.title.unwrap_or_else(|| "floorwatch".into()),
             read_access: self.read_access.unwrap_or(ReadAccess::Lan),
             push_interval_ms,

@@ -4,7 +4,8 @@
 // their number — never measured by trial, so a layout is one read of the room.
 //
 // URL parameters: ?lang=zh-CN|en, ?queues=id,id (which tiles, in that order),
-// ?teams=id,id (which teams), for a floor with one TV per area.
+// ?teams=id,id (which teams), for a floor with one TV per area; ?agents=cells or
+// ?agents=summary overrides `wallboard.agent_cells_max` for this screen.
 
 import {
   T, lang, STATES, FloorStream, AlertStream, alertOrder, collator, el, setText, icon,
@@ -19,6 +20,7 @@ const params = new URLSearchParams(location.search);
 const listParam = (k) => (params.get(k) || "").split(",").map((s) => s.trim()).filter(Boolean);
 const onlyQueues = listParam("queues");
 const onlyTeams = listParam("teams");
+const agentsParam = params.get("agents");
 
 // The wall's own words (the shared ones are in common.js's T).
 const WALL = {
@@ -36,6 +38,8 @@ const WALL = {
     now: "现",
     page: (n, p, total) => `另有 ${n} 条 · ${p}/${total}`,
     agents: (n) => `${n} 名坐席`,
+    attention_none: "无超时",
+    attention_more: (n) => `另有 ${n} 人超时`,
     limit: "上限",
     more_scripts: (n) => `另有 ${n} 条口径（见班组长控制台）`,
   },
@@ -53,6 +57,8 @@ const WALL = {
     now: "now",
     page: (n, p, total) => `${n} more · ${p}/${total}`,
     agents: (n) => `${n} agents`,
+    attention_none: "no overruns",
+    attention_more: (n) => `${n} more over their limit`,
     limit: "limit",
     more_scripts: (n) => `${n} more scripts (on the team-lead console)`,
   },
@@ -154,7 +160,7 @@ function frame() {
     tickAlerts();
     renderHeader(now);
     renderStates(now);
-    if (mode === "d-sum") for (const p of panels.values()) paintSummary(p);
+    if (mode === "d-sum") for (const p of panels.values()) p.sumDirty = true;
   }
   if (dirtyCells.size) {
     for (const c of dirtyCells) paintCell(c, now, true);
@@ -162,6 +168,7 @@ function frame() {
     renderStates(now);
     renderHeader(now);
   }
+  if (mode === "d-sum") for (const p of panels.values()) if (p.sumDirty) paintSummary(p, now);
   if (queuesDirty) { queuesDirty = false; renderQueues(now); }
   // Team deltas come with every update (their counts move); only a changed
   // name asks for a new layout, which is the one costly step.
@@ -379,10 +386,13 @@ function panelFor(key) {
     const name = el("span", "tname");
     const lead = el("span", "tlead");
     head.append(name, lead);
+    root.dataset.team = key === NO_TEAM ? "" : key;
     const sum = el("div", "tsum");
+    const att = el("ol", "tatt");
     const box = el("div", "cells");
-    root.append(head, sum, box);
-    p = { key, root, head, name, lead, sum, box, dirty: true, span: 1, sumChips: null };
+    root.append(head, sum, att);
+    if (mode !== "d-sum") root.append(box);
+    p = { key, root, head, name, lead, sum, att, box, dirty: true, span: 1, sumChips: null, sumDirty: true, attRows: 0, lineEm: 10 };
     panels.set(key, p);
     layoutDirty = true;
   }
@@ -415,6 +425,8 @@ function upsertCell(a) {
     layoutDirty = true;
   }
   dirtyCells.add(c);
+  const p = panels.get(key);
+  if (p) p.sumDirty = true;
 }
 
 function removeCell(id) {
@@ -424,7 +436,7 @@ function removeCell(id) {
   cells.delete(id);
   dirtyCells.delete(c);
   const p = panels.get(c.team);
-  if (p) p.dirty = true;
+  if (p) { p.dirty = true; p.sumDirty = true; }
   layoutDirty = true;
 }
 
@@ -435,10 +447,12 @@ function paintCell(c, now, full) {
   const a = c.a, cfg = model().config;
   const lvl = overrunLevel(a, cfg, now);
   c.lvl = lvl;
+  // A summary shows no cells (they are out of the document): nothing to paint.
+  if (mode === "d-sum") { if (full) c.text = null; return; }
   const cls = `agent st-${STATES.includes(a.state) ? a.state : "unknown"}${lvl ? " ov ov" + lvl : ""}`;
   if (cls !== c.cls) { c.root.className = cls; c.cls = cls; }
   // Dots show no text: nothing to write 2,000 times a second.
-  if (mode === "d-dot" || mode === "d-sum") { if (full) c.text = null; return; }
+  if (mode === "d-dot") { if (full) c.text = null; return; }
   setText(c.time, fmtDur((now - a.since) / 1000));
   if (full || c.text === null) {
     const name = a.name || a.id;
@@ -497,31 +511,65 @@ function renderPanelHeads() {
   return changed;
 }
 
-/// A team as one summary tile (the densest floors): its counts by state.
-function paintSummary(p) {
+/// A team as one summary tile (the biggest floors): its counts by state, then
+/// the agents a lead should go to now — over their not-ready or ACW limit,
+/// critical first, longest first — as many as the tile has rows for, and how
+/// many more.
+function paintSummary(p, now) {
+  p.sumDirty = false;
   const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
-  let n = 0, over = 0;
+  let n = 0;
+  const over = [];
   for (const node of p.box.children) {
     const c = cells.get(node.dataset.agent);
     if (!c) continue;
     counts[c.a.state] = (counts[c.a.state] || 0) + 1;
     n++;
-    if (c.lvl > 0) over++;
+    if (c.lvl > 0) over.push(c);
   }
   if (!p.sumChips) {
     p.sumChips = new Map();
+    p.total = el("span", "ttotal");
+    p.head.append(p.total);
     for (const s of [...STATES, "overrun"]) {
       const chip = el("span", "chip st-" + s);
       chip.append(icon(s), el("b", "n"));
       p.sum.append(chip);
       p.sumChips.set(s, chip);
     }
-    p.total = el("span", "ttotal");
-    p.sum.prepend(p.total);
   }
   setText(p.total, W().agents(fmtInt(n)));
   for (const s of STATES) setText(p.sumChips.get(s).lastChild, fmtInt(counts[s]));
-  setText(p.sumChips.get("overrun").lastChild, fmtInt(over));
+  setText(p.sumChips.get("overrun").lastChild, fmtInt(over.length));
+  over.sort((x, y) => y.lvl - x.lvl || x.a.since - y.a.since || collator.compare(x.id, y.id));
+  const rows = Math.max(1, p.attRows);
+  const shown = over.length > rows ? over.slice(0, rows - 1) : over;
+  const lines = [];
+  for (const c of shown) {
+    const a = c.a;
+    const why = a.state === "not_ready" ? reasonLabel(a.reason) || stateLabel(a.state) : stateLabel(a.state);
+    const time = fmtDur((now - a.since) / 1000);
+    // The name takes what the reason and the time leave of the row (in em of the
+    // row's type), cut with an ellipsis past that.
+    const room = p.lineEm - emWidth(why, false) - emWidth(time, false) - 1.2;
+    lines.push([`st-${a.state} ov${c.lvl}`, fitText(a.name || a.id, Math.max(2, room)), why, time]);
+  }
+  if (over.length > shown.length) lines.push(["more", W().attention_more(fmtInt(over.length - shown.length)), "", ""]);
+  if (lines.length === 0) lines.push(["none", W().attention_none, "", ""]);
+  const items = p.att.children;
+  while (items.length > lines.length) p.att.lastChild.remove();
+  lines.forEach(([cls, name, why, time], i) => {
+    let li = items[i];
+    if (!li) {
+      li = el("li");
+      li.append(el("span", "aname"), el("span", "awhy"), el("span", "atime"));
+      p.att.append(li);
+    }
+    if (li.className !== cls) li.className = cls;
+    setText(li.children[0], name);
+    setText(li.children[1], why);
+    setText(li.children[2], time);
+  });
 }
 
 /// Orders panels (configured teams first, no team last) and the cells in each.
@@ -823,6 +871,8 @@ function fitAgents(list) {
   if (n === 0 || !room) return;
   const rw = room.w, rh = room.h;
   if (rw <= 0 || rh <= 0) return;
+  const cfgMax = model().config?.agent_cells_max;
+  const cellsMax = agentsParam === "cells" ? Infinity : agentsParam === "summary" ? 0 : cfgMax ?? 1000;
   let longest = 3;
   for (const c of cells.values()) longest = Math.max(longest, emWidth(c.a.name || c.a.id, true));
   const heads = list.map((p) => emWidth(p.name.textContent + "  " + p.lead.textContent, true) + 1.2);
@@ -848,7 +898,7 @@ function fitAgents(list) {
     ["d-compact", compactEm, 1.6, 0.2, 1, fMin, fMax, Math.min(13, longest + 0.2)],
     ["d-dot", 1, 1, 0.18, 1.4, Math.max(9, vh / 90), Math.max(12, vh / 22), 0],
   ];
-  for (const [cls, cwEm, chEm, gapEm, headScale, lo, hi, limit] of candidates) {
+  for (const [cls, cwEm, chEm, gapEm, headScale, lo, hi, limit] of n <= cellsMax ? candidates : []) {
     const f = largest(lo, hi, try_(cwEm, chEm, gapEm, headScale));
     if (f == null) continue;
     const cw = cwEm * f, gap = gapEm * f;
@@ -867,16 +917,31 @@ function fitAgents(list) {
     });
     return;
   }
-  // Too many to show one by one: each team as a summary tile.
+  // Too many to show one by one (or more than `agent_cells_max`): each team as
+  // a summary tile. The columns are those that give the largest type, a tile
+  // being about 14 em wide and at least 7.5 em tall (head, two rows of counts
+  // and two agents who need a lead); what is left below the counts lists agents.
   setMode("d-sum", 0);
-  const t = Math.max(1, list.length);
-  const cols = Math.max(1, Math.min(t, Math.floor(rw / Math.max(160, vh / 4))));
-  const rows = Math.ceil(t / cols);
-  const f = Math.max(8, Math.min(fMax, (rh / rows - 8) / 3.4, (rw / cols) / 16));
+  const t = Math.max(1, list.length), GAP = 8;
+  let best = null;
+  for (let cols = 1; cols <= t; cols++) {
+    const rows = Math.ceil(t / cols);
+    const tw = (rw - GAP * (cols - 1)) / cols, th = (rh - GAP * (rows - 1)) / rows;
+    const f = Math.min(fMax, th / 7.5, tw / 14);
+    if (!best || f > best.f + 0.01) best = { cols, f, th, tw };
+  }
+  const f = Math.max(8, best.f);
   setVar(flow, "--f", f.toFixed(2) + "px");
-  setVar(flow, "--cols", String(cols));
-  setVar(flow, "--ch", ((rh - 8 * (rows - 1)) / rows).toFixed(2) + "px");
-  for (const p of list) paintSummary(p);
+  setVar(flow, "--cols", String(best.cols));
+  setVar(flow, "--ch", best.th.toFixed(2) + "px");
+  setVar(flow, "--gap", GAP + "px");
+  // Rows for agents: the tile less its padding (.6 em), head (1.3 em) and two
+  // rows of counts (2 × 1.35 em at .9), each agent's row 1.3 em at .9.
+  const rows = Math.max(1, Math.floor((best.th / f - 0.6 - 1.3 - 2.6 - 0.3) / (1.3 * 0.9)));
+  const now = stream.now();
+  // A row's width in em of its type (.9 of the tile's), less the tile's padding.
+  const lineEm = (best.tw / f - 1) / 0.9;
+  for (const p of list) { p.attRows = rows; p.lineEm = lineEm; paintSummary(p, now); }
 }
 
 function setMode(cls, limit) {
@@ -885,6 +950,13 @@ function setMode(cls, limit) {
   mode = cls;
   nameLimitEm = limit;
   if (teams.className !== "teams " + cls) teams.className = "teams " + cls;
+  // A summary keeps its cells out of the document, so the browser has nothing
+  // to restyle or paint when 2,000 agents change state; they come back with
+  // their state when the wall has room for them again.
+  for (const p of panels.values()) {
+    if (cls === "d-sum" && p.box.parentNode) p.box.remove();
+    else if (cls !== "d-sum" && !p.box.parentNode) p.root.append(p.box);
+  }
   if (changed) for (const c of cells.values()) { c.text = null; dirtyCells.add(c); }
   if (dirtyCells.size) schedule();
 }

@@ -6,6 +6,8 @@
 //! agent cell lies inside the viewport, no text overflows its box, the
 //! incident's alert is on screen, the alerts that do not fit are counted, and the
 //! English page shows no Chinese (the config gives every name in English here).
+//! Past `wallboard.agent_cells_max` (1,000) agents the teams are summary tiles,
+//! which must list the agents over their limits.
 
 use std::time::Duration;
 
@@ -127,13 +129,13 @@ for (const sel of [".agent", ".team-head", ".tile", ".alert", ".script"]) {
     if ((sel === ".agent" || sel === ".team-head") && r.bottom > teams.bottom + 1 && n++ < 3) bad.push(`${sel} ${e.dataset.agent || ""} below the agents' region`);
   }
 }
-for (const sel of ["#queues", "#alerts", "#states", ".tile", ".agent", "#incident"]) {
+for (const sel of ["#queues", "#alerts", "#states", ".tile", ".agent", "#incident", "#flow .team"]) {
   for (const e of document.querySelectorAll(sel)) {
     if (e.hidden || !e.offsetParent) continue;
     if (e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1) bad.push(`${sel} ${e.dataset.queue || e.dataset.agent || ""} clips: ${e.scrollWidth}x${e.scrollHeight} in ${e.clientWidth}x${e.clientHeight}`);
   }
 }
-const texts = ".an, .at, .ar, .qname, .qwin, .m .v, .m .k, .figs, .counts, .shift, .trend, .fine, .chip, .chip .k, .alert .head, .alert .live, .alert .msg, .alert-foot, .script-title, .team-head, .tname, #clock, #conn, #lang-toggle";
+const texts = ".an, .at, .ar, .qname, .qwin, .m .v, .m .k, .figs, .counts, .shift, .trend, .fine, .chip, .chip .k, .alert .head, .alert .live, .alert .msg, .alert-foot, .script-title, .team-head, .tname, .tatt li > span, #clock, #conn, #lang-toggle";
 let over = 0;
 for (const e of document.querySelectorAll(texts)) {
   if (!e.offsetParent || e.clientWidth === 0) continue;
@@ -155,11 +157,22 @@ for (let n = walk.nextNode(); n; n = walk.nextNode()) {
 return out;
 "##;
 
-async fn case(w: u32, h: u32, lang: &str, alerts: usize, agents: usize) {
+/// How the wall draws the agents in a case: as the config decides (cells up to
+/// `wallboard.agent_cells_max`, 1,000 by default, team summaries past it), or
+/// cells whatever their number (`?agents=cells`, a TV that wants every agent).
+#[derive(Clone, Copy, PartialEq)]
+enum Agents {
+    AsConfigured,
+    Cells,
+}
+
+async fn case(w: u32, h: u32, lang: &str, alerts: usize, agents: usize, how: Agents) {
     let d = TestDaemon::with_config(config()).await;
     floor(&d, agents, alerts).await;
     let c = browser(lang, w, h).await;
-    let url = format!("http://{}/?lang={lang}", d.addr);
+    let summary = how == Agents::AsConfigured && agents > 1000;
+    let url =
+        format!("http://{}/?lang={lang}{}", d.addr, if how == Agents::Cells { "&agents=cells" } else { "" });
     let outcome = async {
         c.goto(&url).await.expect("open the wall");
         // The window includes the browser's own bars: size it so the page gets w×h.
@@ -169,12 +182,21 @@ async fn case(w: u32, h: u32, lang: &str, alerts: usize, agents: usize) {
             .expect("sizes");
         let extra = |i: usize| u32::try_from(chrome[i].as_u64().unwrap_or(0)).unwrap_or(0);
         c.set_window_size(w + extra(0), h + extra(1)).await.expect("window size");
-        let what = format!("{w}x{h} {lang} {alerts} alerts {agents} agents");
+        let what = format!(
+            "{w}x{h} {lang} {alerts} alerts {agents} agents{}",
+            if summary { " (team summaries)" } else { "" }
+        );
         let deadline = tokio::time::Instant::now() + PATIENCE * 2;
         // Everything on the page: the agents, the alerts (overruns fire on their
         // timers within a second), the script once there is an incident.
+        // A summary keeps no cells in the document: its tiles count the agents.
+        let shown = if summary {
+            "[...document.querySelectorAll('#flow .team .ttotal')].reduce((n, e) => n + Number(e.textContent.replace(/[^0-9]/g, '')), 0)"
+        } else {
+            "document.querySelectorAll('.agent').length"
+        };
         let ready = format!(
-            "return document.querySelectorAll('.agent').length === {agents} && \
+            "return {shown} === {agents} && \
              (document.querySelectorAll('.alert').length > 0) === {} && \
              !document.getElementById('incident').hidden === {} && document.querySelectorAll('.tile').length === 3",
             alerts > 0,
@@ -193,6 +215,35 @@ async fn case(w: u32, h: u32, lang: &str, alerts: usize, agents: usize) {
         assert_eq!(vp, json!([w, h]), "{what}: the browser's viewport");
         let bad = c.execute(CHECK, vec![]).await.expect("checks run");
         assert_eq!(bad, json!([]), "{what}: {bad}");
+        let mode =
+            c.execute("return document.getElementById('teams').className", vec![]).await.expect("script");
+        assert_eq!(
+            mode.as_str().is_some_and(|m| m.contains("d-sum")),
+            summary,
+            "{what}: the agents' mode {mode}"
+        );
+        if summary {
+            // Each team's tile lists the agents over their ACW limit: the
+            // floor's first `overruns` agents, one per team here.
+            let listed = c
+                .execute("return [...document.querySelectorAll('.tatt li:not(.none):not(.more) .aname')].map(e => e.textContent).sort()", vec![])
+                .await
+                .expect("script");
+            let overruns = alerts - if alerts == 0 { 0 } else { (alerts / 3).max(1) };
+            let names = [
+                "Emily Chen",
+                "Wang Fang",
+                "Li Na",
+                "Zhang Wei",
+                "Christopher Montgomery",
+                "Ana",
+                "Liu Yang",
+            ];
+            let mut want: Vec<String> =
+                (0..overruns).map(|i| format!("{} {i}", names[i % names.len()])).collect();
+            want.sort();
+            assert_eq!(listed, json!(want), "{what}: the agents over their limits in the team tiles");
+        }
         if alerts > 0 {
             let seen = c
                 .execute(
@@ -243,10 +294,66 @@ async fn case(w: u32, h: u32, lang: &str, alerts: usize, agents: usize) {
 async fn the_wall_fits_every_screen_at_every_floor_size_in_both_languages() {
     // Each size, language, alert count and floor size at least once, the worst
     // together (the small screen with the most alerts and agents).
-    case(1280, 720, "zh-CN", 12, 2000).await;
-    case(1920, 1080, "en", 3, 60).await;
-    case(3840, 2160, "en", 0, 500).await;
-    case(1920, 1080, "zh-CN", 12, 500).await;
-    case(3840, 2160, "zh-CN", 3, 2000).await;
-    case(1280, 720, "en", 12, 60).await;
+    case(1280, 720, "zh-CN", 12, 2000, Agents::AsConfigured).await;
+    case(1920, 1080, "en", 3, 60, Agents::AsConfigured).await;
+    case(3840, 2160, "en", 0, 500, Agents::AsConfigured).await;
+    case(1920, 1080, "zh-CN", 12, 500, Agents::AsConfigured).await;
+    case(3840, 2160, "zh-CN", 3, 2000, Agents::Cells).await;
+    case(1280, 720, "en", 12, 60, Agents::AsConfigured).await;
+    case(1920, 1080, "en", 12, 2000, Agents::AsConfigured).await;
+}
+
+/// A team as a summary tile (`?agents=summary`, as past `agent_cells_max`)
+/// still tells a lead whom to walk to: the agents over their ACW limit, the
+/// longest first, and it follows them — one who goes back to ready leaves the
+/// list and is counted as ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_summary_lists_the_agents_over_their_limits_and_follows_them() {
+    let d = TestDaemon::with_config(config()).await;
+    let mut b = d.bridge(Some("acd")).await;
+    let mut batch = Vec::new();
+    for i in 0..6 {
+        let id = format!("S{i}");
+        batch.push(json!({"type":"agent_login","ts":ts_now(-900.0),"agent":id,"name":format!("Agent {i}"),"team":"team-1"}));
+        // S0 in ACW for 10 minutes, S1 for 8: both past the 2-minute default.
+        let (state, since) = match i {
+            0 => ("acw", -600.0),
+            1 => ("acw", -480.0),
+            _ => ("ready", -300.0),
+        };
+        batch.push(json!({"type":"agent_state","ts":ts_now(since),"agent":id,"state":state}));
+    }
+    b.send(Value::Array(batch).to_string()).await;
+    d.wait_floor(|f| f["logged_in"].as_u64() == Some(6)).await;
+    let c = browser("en", 1280, 720).await;
+    let outcome = async {
+        c.goto(&format!("http://{}/?lang=en&agents=summary", d.addr)).await.expect("open the wall");
+        let read = "const t = document.querySelector(\"[data-team='team-1']\"); if (!t) return null; \
+                    return [[...t.querySelectorAll('.tatt li:not(.none):not(.more) .aname')].map(e => e.textContent), \
+                    t.querySelector('.chip.st-ready .n').textContent, t.querySelector('.chip.st-overrun .n').textContent, \
+                    document.querySelectorAll('.agent').length]";
+        let until = |want: Value| {
+            let c = &c;
+            async move {
+                let deadline = tokio::time::Instant::now() + PATIENCE;
+                loop {
+                    let v = c.execute(read, vec![]).await.expect("script");
+                    if v == want {
+                        return;
+                    }
+                    assert!(tokio::time::Instant::now() < deadline, "the team tile shows {v}, not {want}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        // The longest overrun first; no cells in the document.
+        until(json!([["Agent 0", "Agent 1"], "4", "2", 0])).await;
+        b.send(json!({"type":"agent_state","ts":ts_now(0.0),"agent":"S0","state":"ready"}).to_string()).await;
+        until(json!([["Agent 1"], "5", "1", 0])).await;
+    };
+    let r = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
+    let _ = c.close().await;
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
 }
