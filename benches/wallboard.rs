@@ -216,6 +216,12 @@ try {
     for (const e of l.getEntries()) {
       L.n++;
       L.total += e.duration;
+      if (!L.worst || e.duration > L.worst.duration) L.worst = {
+        duration: Math.round(e.duration),
+        render_at: Math.round(e.renderStart ? e.renderStart - e.startTime : -1),
+        style_layout_at: Math.round(e.styleAndLayoutStart ? e.styleAndLayoutStart - e.startTime : -1),
+        scripts: e.scripts.map((x) => `${x.invoker} ${x.sourceFunctionName || ''} ${Math.round(x.duration)} ms (forced layout ${Math.round(x.forcedStyleAndLayoutDuration)})`),
+      };
       if (e.styleAndLayoutStart) L.layout += e.startTime + e.duration - e.styleAndLayoutStart;
       for (const s of e.scripts) {
         L.script += s.duration;
@@ -573,6 +579,7 @@ async fn measure(
             f("layout") / secs,
             top.join(", ")
         );
+        println!("  the longest animation frame: {}", loaf["worst"]);
     }
     let after = clock_offset(c).await?;
     Ok((dom, paint, server, on_screen, rate, (offset, after), sender))
