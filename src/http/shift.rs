@@ -307,7 +307,8 @@ async fn live_sheets(st: &AppState, occ: &ShiftOccurrence) -> Result<BTreeMap<St
 }
 
 /// The whole sheet: every team (a confirmed one as it was confirmed), and what
-/// the outgoing shift hands over.
+/// the outgoing shift hands over — as the first countersignature froze it, once
+/// there is one (`outgoing.frozen_by`, `frozen_at`), live before that.
 async fn handover_json(st: &AppState, occ: &ShiftOccurrence) -> Result<Value, ApiError> {
     let store = &st.alerts.store;
     let mut teams = live_sheets(st, occ).await?;
@@ -320,6 +321,29 @@ async fn handover_json(st: &AppState, occ: &ShiftOccurrence) -> Result<Value, Ap
         .into_iter()
         .map(|(team, v)| with_signoff(v, signoffs.iter().find(|s| s.team == team)))
         .collect();
+    let frozen = store.handover_outgoing(occ.date_str(), occ.name.clone()).await.map_err(store_error)?;
+    let handed = match frozen.and_then(|(o, by, at)| Some((serde_json::from_str::<Value>(&o).ok()?, by, at)))
+    {
+        Some((mut v, by, at)) => {
+            v["outgoing"]["frozen_by"] = json!(by);
+            v["outgoing"]["frozen_at"] = json!(format_ts(at));
+            v
+        }
+        None => outgoing_json(st).await?,
+    };
+    Ok(json!({
+        "date": occ.date_str(), "shift": occ.name, "shifts": st.shift.shifts.names(),
+        "start": format_ts(occ.start), "end": format_ts(occ.end),
+        "teams": teams,
+        "outgoing": handed["outgoing"],
+        "figures": handed["figures"],
+    }))
+}
+
+/// What the outgoing shift hands over now: `{"outgoing": {incidents, callbacks,
+/// faults, alerts}, "figures": {…}}` (the shift's per-queue totals so far).
+async fn outgoing_json(st: &AppState) -> Result<Value, ApiError> {
+    let store = &st.alerts.store;
     let incidents = store.list_incidents(Some("open".into()), 0).await.map_err(store_error)?;
     let mut callbacks = Vec::new();
     for status in ["pending", "assigned"] {
@@ -343,9 +367,6 @@ async fn handover_json(st: &AppState, occ: &ShiftOccurrence) -> Result<Value, Ap
         })
         .collect();
     Ok(json!({
-        "date": occ.date_str(), "shift": occ.name, "shifts": st.shift.shifts.names(),
-        "start": format_ts(occ.start), "end": format_ts(occ.end),
-        "teams": teams,
         "outgoing": {
             "incidents": incidents.iter().map(|d| json!({"id": d.incident.id, "kind": d.incident.kind, "title": d.incident.title, "opened_at": format_ts(d.incident.opened_at)})).collect::<Vec<_>>(),
             "callbacks": callbacks.iter().map(|c| json!({"id": c.id, "status": c.status, "agent": c.agent, "queue": c.queue, "created_at": format_ts(c.created_at)})).collect::<Vec<_>>(),
@@ -524,6 +545,10 @@ fn handover_html(v: &Value, lang: Language) -> Response {
         "<table id=\"teams\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         w[1], w[2], w[3], w[4], w[5], w[7], w[8]
     ));
+    let sign = |by: &Value, at: &Value| match by.as_str() {
+        Some(b) => format!("{} {}", esc(b), esc(&s(at))),
+        None => w[9].to_owned(),
+    };
     for t in v["teams"].as_array().into_iter().flatten() {
         let absent: Vec<String> = t["absent"]
             .as_array()
@@ -540,10 +565,6 @@ fn handover_html(v: &Value, lang: Language) -> Response {
             .flatten()
             .map(|l| format!("{} {} {}", esc(&s(&l["agent"])), l["minutes"].as_i64().unwrap_or(0), w[6]))
             .collect();
-        let sign = |by: &Value, at: &Value| match by.as_str() {
-            Some(b) => format!("{} {}", esc(b), esc(&s(at))),
-            None => w[9].to_owned(),
-        };
         let archived =
             if t["archived"].as_bool() == Some(true) { format!(" ({})", w[10]) } else { String::new() };
         h.push_str(&format!(
@@ -562,6 +583,14 @@ fn handover_html(v: &Value, lang: Language) -> Response {
     }
     h.push_str("</tbody></table>");
     h.push_str(&format!("<h2>{}</h2>", w[11]));
+    // Once countersigned, what was handed over then (not what is open now).
+    if v["outgoing"]["frozen_by"].is_string() {
+        h.push_str(&format!(
+            "<p class=\"frozen\">{} {}</p>",
+            w[10],
+            sign(&v["outgoing"]["frozen_by"], &v["outgoing"]["frozen_at"])
+        ));
+    }
     let section = |h: &mut String, id: &str, title: &str, items: &Value, line: &dyn Fn(&Value) -> String| {
         let list: Vec<String> = items.as_array().into_iter().flatten().map(line).collect();
         h.push_str(&format!("<h3>{title} ({})</h3><ul id=\"{id}\">", list.len()));
@@ -744,7 +773,12 @@ pub(super) async fn countersign(
     let occ = occurrence(&st, &t.date, &t.shift)?;
     let audit = author
         .into_audit("handover.countersign", Some(format!("{} {} {}", occ.date_str(), occ.name, t.team)));
-    match st.alerts.store.countersign_handover(occ.date_str(), occ.name.clone(), t.team.clone(), audit).await
+    let outgoing = outgoing_json(&st).await?.to_string();
+    match st
+        .alerts
+        .store
+        .countersign_handover(occ.date_str(), occ.name.clone(), t.team.clone(), outgoing, audit)
+        .await
     {
         Ok(SignoffOutcome::Done) => {}
         Ok(SignoffOutcome::NotConfirmed) => {

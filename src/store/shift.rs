@@ -345,11 +345,15 @@ impl StoreHandle {
     }
 
     /// The duty supervisor's countersignature: the sheet is archived from then on.
+    /// `outgoing` is what the outgoing shift hands over as it stands now (JSON);
+    /// the first countersignature of the shift's sheet freezes it, in the same
+    /// transaction, and later ones leave the frozen one as it is.
     pub async fn countersign_handover(
         &self,
         date: String,
         shift: String,
         team: String,
+        outgoing: String,
         audit: Audit,
     ) -> Result<SignoffOutcome, StoreError> {
         self.job("countersign_handover", move |conn| {
@@ -364,9 +368,31 @@ impl StoreHandle {
                  WHERE date = ?1 AND shift = ?2 AND team = ?3",
             )?
             .execute(params![date, shift, team, audit.actor, audit.at])?;
+            tx.prepare_cached(
+                "INSERT INTO handover_outgoing (date, shift, outgoing, frozen_by, frozen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (date, shift) DO NOTHING",
+            )?
+            .execute(params![date, shift, outgoing, audit.actor, audit.at])?;
             insert_audit(&tx, &audit)?;
             tx.commit()?;
             Ok(SignoffOutcome::Done)
+        })
+        .await
+    }
+
+    /// What the outgoing shift handed over, as the first countersignature froze
+    /// it: `(outgoing JSON, frozen_by, frozen_at)`, or None before that.
+    pub async fn handover_outgoing(
+        &self,
+        date: String,
+        shift: String,
+    ) -> Result<Option<(String, String, i64)>, StoreError> {
+        self.job("handover_outgoing", move |conn| {
+            conn.prepare_cached(
+                "SELECT outgoing, frozen_by, frozen_at FROM handover_outgoing WHERE date = ?1 AND shift = ?2",
+            )?
+            .query_row(params![date, shift], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
         })
         .await
     }

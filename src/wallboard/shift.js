@@ -6,7 +6,7 @@
 //
 // URL parameters: ?date=YYYY-MM-DD&shift=NAME (default: the shift in progress), ?lang=zh-CN|en.
 
-import { lang, el, setText, fmtDur, stateLabel, wireLangToggle } from "./common.js";
+import { lang, el, setText, fmtDur, fmtTime, stateLabel, wireLangToggle } from "./common.js";
 import { send, askToken, localError, writeToken } from "./incidents.js";
 
 const TEXT = {
@@ -17,6 +17,7 @@ const TEXT = {
     countersign: "复核签字", archived: "已归档", not_yet: "未确认", reason: "原因", save: "保存",
     minutes: (n) => `${n} 分钟`, outgoing: "上一班未结事项",
     outgoing_line: (i, c, f, a) => `未关闭事件 ${i} · 待回拨 ${c} · 未恢复故障 ${f} · 未解除告警 ${a}`,
+    frozen: (by, at) => `${at} 由 ${by} 会签时存档`,
     patrols: "现场巡视", never: "本班未巡视", ago: (m) => `${m} 分钟前巡视`, overdue: "巡视超时",
     patrol_done: "已巡视", advice: "话务空闲安排培训",
     advice_floor: (need, have, free) => `未来 30 分钟需 ${need} 人，在岗 ${have} 人，可安排培训 ${free} 人`,
@@ -36,6 +37,7 @@ const TEXT = {
     countersign: "Countersign", archived: "archived", not_yet: "not yet", reason: "Reason", save: "Save",
     minutes: (n) => `${n} min`, outgoing: "Handed over by the outgoing shift",
     outgoing_line: (i, c, f, a) => `open incidents ${i} · open call-backs ${c} · open faults ${f} · alerts firing ${a}`,
+    frozen: (by, at) => `as archived by ${by}'s countersignature at ${at}`,
     patrols: "Patrols", never: "not patrolled this shift", ago: (m) => `patrolled ${m} min ago`, overdue: "Patrol overdue",
     patrol_done: "Patrol done", advice: "Idle time for training",
     advice_floor: (need, have, free) => `Next 30 min: ${need} needed, ${have} on the floor, ${free} could go to training`,
@@ -166,7 +168,9 @@ function renderHandover(v) {
   $("teams").replaceChildren(...rows);
   const o = v.outgoing || {};
   const n = (x) => (x || []).length;
-  $("outgoing").replaceChildren(el("li", null, T.outgoing_line(n(o.incidents), n(o.callbacks), n(o.faults), n(o.alerts))));
+  const line = T.outgoing_line(n(o.incidents), n(o.callbacks), n(o.faults), n(o.alerts));
+  const frozen = o.frozen_by ? " · " + T.frozen(o.frozen_by, fmtTime(Date.parse(o.frozen_at))) : "";
+  $("outgoing").replaceChildren(el("li", null, line + frozen));
 }
 
 function renderPatrols(v) {

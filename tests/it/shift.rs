@@ -191,6 +191,21 @@ async fn a_simulated_shift_gives_the_sheet_and_its_signatures() {
     let (s, _) = d.post("/api/handover/countersign", &sign("team-1"), Some("sup")).await;
     assert_eq!(s, 409, "archived once");
 
+    // What the outgoing shift handed over was frozen by that countersignature: a
+    // fault that opens afterwards is on the live floor, not on the archived sheet.
+    let sheet = get(&d, &format!("/api/handover?date={date}&shift=a"), "sup").await;
+    assert_eq!(sheet["outgoing"]["frozen_by"], "duty-sup", "{sheet}");
+    assert_eq!(sheet["outgoing"]["faults"], json!([]));
+    b.send(json!({"type": "fault", "ts": ts_now(0.0), "component": "trunk-9", "status": "down"}).to_string())
+        .await;
+    eventually(&d, "/api/faults", "sup", |v| {
+        v.as_array().is_some_and(|f| f.iter().any(|x| x["component"] == "trunk-9"))
+    })
+    .await;
+    let sheet = get(&d, &format!("/api/handover?date={date}&shift=a"), "sup").await;
+    assert_eq!(sheet["outgoing"]["faults"], json!([]), "the archived sheet keeps what was handed over");
+    assert_eq!(sheet["outgoing"]["frozen_by"], "duty-sup");
+
     // A late login after the confirmation does not touch the archived sheet.
     b.send(json!({"type": "agent_login", "ts": ts_now(0.0), "agent": "A3", "team": "team-1"}).to_string())
         .await;
@@ -224,6 +239,7 @@ async fn a_simulated_shift_gives_the_sheet_and_its_signatures() {
     )
     .await;
     assert!(en.contains("Handover sheet") && en.contains("A3 (病假 sick)"), "{en}");
+    assert!(en.contains("<p class=\"frozen\">archived duty-sup "), "the hand-over's archive is named: {en}");
 
     // The trail names each actor; the database itself refuses to alter the archive.
     let audit = get(&d, "/api/audit", "adm").await;
@@ -246,6 +262,10 @@ async fn a_simulated_shift_gives_the_sheet_and_its_signatures() {
         db.execute("UPDATE handover_signoffs SET confirmed_by = 'someone' WHERE team = 'team-1'", []);
     assert!(tampered.is_err(), "an archived sheet must not change: {tampered:?}");
     assert!(db.execute("DELETE FROM handover_signoffs WHERE team = 'team-1'", []).is_err());
+    assert!(
+        db.execute("UPDATE handover_outgoing SET outgoing = '{}'", []).is_err(),
+        "the frozen hand-over is archived"
+    );
 
     // A new roster for the shift replaces its rows, and only its rows.
     let again = format!("date,shift,team,agent\n{date},a,team-1,A1\n");
