@@ -16,7 +16,7 @@ import { askToken, writeToken } from "./incidents.js";
 
 const TEXT = {
   "zh-CN": {
-    title: "质检台", me: (n, r) => `当前身份：${n}（${ROLE_ZH[r] || r}）`, nobody: "未登录（需要令牌）",
+    title: "质检台", colon: "：", me: (n, r) => `当前身份：${n}（${ROLE_ZH[r] || r}）`, nobody: "未登录（需要令牌）",
     change_token: "更换令牌", token_why: "输入你的令牌（质检、班组长或坐席本人）。",
     report: "话务与质检报表", analysis: "月度监听分析表",
     rules: "抽检规则（事先登记，登记后不可更改）", id: "编号", name: "名称", period: "适用期间", rate: "抽检比例",
@@ -65,7 +65,7 @@ const TEXT = {
     },
   },
   en: {
-    title: "QA console", me: (n, r) => `Signed in as ${n} (${r})`, nobody: "Not signed in (a token is needed)",
+    title: "QA console", colon: ": ", me: (n, r) => `Signed in as ${n} (${r})`, nobody: "Not signed in (a token is needed)",
     change_token: "Change token", token_why: "Enter your token (QA, team lead, or the agent's own).",
     report: "KPI and QA report", analysis: "Monthly monitoring analysis",
     rules: "Sampling rules (registered in advance, fixed once registered)", id: "Id", name: "Name", period: "Period", rate: "Rate",
@@ -557,7 +557,7 @@ function renderVerified() {
   box.dataset.ruleOk = String(v.ruleOk);
   const line = (label, hex, ok, okText, badText) => {
     const p = el("p", ok ? "ok" : "bad");
-    p.append(el("span", null, `${label}: `), el("code", "sha", hex), el("span", null, ` — ${ok ? okText : badText}`));
+    p.append(el("span", null, label + t().colon), el("code", "sha", hex), el("span", null, ` — ${ok ? okText : badText}`));
     return p;
   };
   box.replaceChildren(
@@ -857,13 +857,14 @@ function renderAppeals() {
   box.replaceChildren(...state.appeals.map((a) => {
     const li = el("li", "appeal st-" + a.status);
     li.dataset.appeal = String(a.id);
+    li.dataset.review = String(a.review);
     const head = el("div", "head");
     head.append(el("b", null, T.appeal_n(a.id, a.review)), el("span", null, ` · ${a.agent} · `),
       el("span", "a-status", T.statuses[a.status] || a.status));
     li.append(head);
-    li.append(el("p", "a-items", `${T.appeal_items}: ${(a.items || []).map(itemName).join(", ")}`));
-    li.append(el("p", "a-reason", `${T.reason}: ${a.reason}`));
-    if (a.note) li.append(el("p", "muted", `${T.note}: ${a.note}`));
+    li.append(el("p", "a-items", `${T.appeal_items}${T.colon}${(a.items || []).map(itemName).join(lang === "zh-CN" ? "、" : ", ")}`));
+    li.append(el("p", "a-reason", `${T.reason}${T.colon}${a.reason}`));
+    if (a.note) li.append(el("p", "muted", `${T.note}${T.colon}${a.note}`));
     li.append(path(a));
     if (a.status === "filed" && may("ack")) {
       const row = el("div", "buttons-row lead-only");
@@ -936,6 +937,8 @@ async function loadAll() {
 }
 
 function rerender() {
+  // A message in the other language would stay behind: gone with the switch.
+  say("");
   labels();
   buildRuleForm();
   buildScoreForm();

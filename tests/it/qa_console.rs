@@ -195,6 +195,15 @@ async fn qa_registers_a_rule_verifies_its_sample_and_an_appeal_is_decided_in_chr
         until(&c, "scored", "return document.getElementById('score-msg').textContent === 'Saved: score 85 (good)';").await;
         until(&c, "the review listed", &format!("const r = document.querySelector(\"#review-list tr[data-call='{first_a1}'] td.grade\"); return r && r.textContent === 'good';")).await;
         assert_eq!(js(&c, &format!("return document.querySelector(\"#pick-list tr[data-call='{first_a1}'] button.score-call\") === null;")).await, true, "a reviewed call is not offered again");
+        // A second A1 call: closing −15, compliance −20 → 65, a fail.
+        let second_a1 = picked.as_array().and_then(|l| l.iter().filter_map(Value::as_str).filter(|s| s.starts_with("A1")).nth(1)).unwrap_or_default().to_owned();
+        click(&c, &format!("#pick-list tr[data-call='{second_a1}'] button.score-call")).await;
+        js(&c, "for (const [id, v] of [['s-item-closing', '15'], ['s-item-compliance', '20']]) { const i = document.getElementById(id); i.value = v; i.dispatchEvent(new Event('input')); } return true;").await;
+        click(&c, "#score-submit").await;
+        until(&c, "scored a fail", "return document.getElementById('score-msg').textContent === 'Saved: score 65 (fail)';").await;
+        let review_id = |call: &str| format!("document.querySelector(\"#review-list tr[data-call='{call}']\").dataset.review");
+        let (r1, r2) = (js(&c, &format!("return {};", review_id(&first_a1))).await, js(&c, &format!("return {};", review_id(&second_a1))).await);
+        let (r1, r2) = (r1.as_str().unwrap_or_default().to_owned(), r2.as_str().unwrap_or_default().to_owned());
 
         // The agent: their own reviews, no QA forms; appeal the accuracy deduction.
         switch_to(&c, "a1-tok", "A1").await;
@@ -206,15 +215,30 @@ async fn qa_registers_a_rule_verifies_its_sample_and_an_appeal_is_decided_in_chr
         click(&c, "#a-item-accuracy").await;
         c.find(Locator::Css("#a-reason")).await.expect("reason").send_keys("the answer followed the script in force").await.expect("type");
         click(&c, "#appeal-submit").await;
-        let appeal = "#appeal-list li[data-appeal]";
+        let appeal = format!("#appeal-list li[data-review='{r1}']");
+        let other = format!("#appeal-list li[data-review='{r2}']");
         until(&c, "the appeal filed", &format!("const a = document.querySelector(\"{appeal} .a-status\"); return a && a.textContent === 'with the lead';")).await;
         assert_eq!(js(&c, &format!("return document.querySelectorAll(\"{appeal} button.a-accept\").length;")).await, 0, "an agent does not accept");
+        // The second one too: the closing deduction.
+        let review_row = format!("#review-list tr[data-call='{second_a1}']");
+        until(&c, "the appeal button", &format!("return document.querySelector(\"{review_row} button.appeal\") !== null;")).await;
+        click(&c, &format!("{review_row} button.appeal")).await;
+        click(&c, "#a-item-closing").await;
+        c.find(Locator::Css("#a-reason")).await.expect("reason").send_keys("the caller hung up first").await.expect("type");
+        click(&c, "#appeal-submit").await;
+        until(&c, "the second appeal filed", &format!("const a = document.querySelector(\"{other} .a-status\"); return a && a.textContent === 'with the lead';")).await;
         english_fits(&c, "the agent's view").await;
 
         // The lead accepts it to the three-party review.
         switch_to(&c, "l-tok", "lead-team-1").await;
         click(&c, &format!("{appeal} button.a-accept")).await;
         until(&c, "accepted", &format!("const a = document.querySelector(\"{appeal} .a-status\"); return a && a.textContent === 'at the three-party review';")).await;
+        c.find(Locator::Css(&format!("{other} input.a-note"))).await.expect("note").send_keys("the recording is clear").await.expect("type");
+        click(&c, &format!("{other} button.a-reject")).await;
+        until(&c, "rejected", &format!("const a = document.querySelector(\"{other} .a-status\"); return a && a.textContent === 'rejected by the lead';")).await;
+        let steps = js(&c, &format!("return [...document.querySelectorAll(\"{other} ol.path li\")].map((l) => l.textContent);")).await;
+        assert!(steps[1].as_str().is_some_and(|s| s.ends_with("lead lead-team-1 rejected it")), "{steps}");
+        assert_eq!(js(&c, &format!("return document.querySelectorAll(\"{appeal} form.decide\").length;")).await, 0, "a lead does not decide");
 
         // QA enters the three-party decision: amended to 95.
         switch_to(&c, "s-tok", "qa-sup").await;
@@ -247,6 +271,8 @@ async fn qa_registers_a_rule_verifies_its_sample_and_an_appeal_is_decided_in_chr
         click(&c, "#rule-submit").await;
         let refused = until(&c, "the Chinese refusal", "const m = document.getElementById('rule-msg'); return m.classList.contains('err') && m.textContent;").await;
         assert_eq!(refused, "填写有误: 开始时间");
+        let fits = js(&c, FITS).await;
+        assert!(fits[0].as_i64() <= fits[1].as_i64(), "the Chinese page scrolls sideways at 1024×768: {fits}");
         *out.lock().expect("lock") = Some((rule_id, picked));
     })
     .await;
@@ -261,10 +287,21 @@ async fn qa_registers_a_rule_verifies_its_sample_and_an_appeal_is_decided_in_chr
     assert_eq!(Value::Array(calls), picked, "the page showed the rule's sample, in its order");
     let (_, body) = http_send(d.addr, "GET", "/api/qa/appeals", "", Some("s-tok")).await;
     let appeals: Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(appeals.as_array().map(Vec::len), Some(1), "{appeals}");
-    assert_eq!((appeals[0]["status"].as_str(), appeals[0]["score"].as_f64()), (Some("amended"), Some(95.0)));
-    assert_eq!(appeals[0]["items"], json!(["accuracy"]));
-    assert_eq!(appeals[0]["panel"], json!({"supervisor":"qa-sup","lead":"lead-team-1","qa":"qa-zhang"}));
+    assert_eq!(appeals.as_array().map(Vec::len), Some(2), "{appeals}");
+    let of = |item: &str| {
+        appeals
+            .as_array()
+            .and_then(|l| l.iter().find(|a| a["items"] == json!([item])))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (won, lost) = (of("accuracy"), of("closing"));
+    assert_eq!((won["status"].as_str(), won["score"].as_f64()), (Some("amended"), Some(95.0)), "{won}");
+    assert_eq!(won["panel"], json!({"supervisor":"qa-sup","lead":"lead-team-1","qa":"qa-zhang"}));
+    assert_eq!(
+        (lost["status"].as_str(), lost["note"].as_str()),
+        (Some("rejected"), Some("the recording is clear"))
+    );
     // The sheet the score form was built from: read with a token, as the server scores.
     let (s, _) = http_send(d.addr, "GET", "/api/qa/sheet", "", None).await;
     assert_eq!(s, 401, "the sheet is read with a token, like the reviews");
