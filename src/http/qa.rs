@@ -15,6 +15,8 @@
 //!   `{decision: upheld|amended, score?, qa, note?}` (a supervisor, naming the QA
 //!   member; the lead is the one who accepted): the three-party review.
 //!   `GET /api/qa/appeals[?agent=]`.
+//! - `GET /api/qa/sheet`: the `[qa]` score sheet (items, their points, both
+//!   languages) and the grade bands, for the page that scores a review.
 //!
 //! Who reads what: everyone with a token reads rules and samples (the point of
 //! a published rule); a viewer token reads only its own reviews and appeals.
@@ -524,6 +526,23 @@ pub(super) async fn review(
         Some(r) => Ok((StatusCode::CREATED, Json(review_json(&r))).into_response()),
         None => Err(ApiError::new(StatusCode::CONFLICT, format!("call {call_id} has a review already"))),
     }
+}
+
+/// `GET /api/qa/sheet`: what a reviewer may deduct, so the console's score form
+/// is built from the same sheet the server scores with.
+pub(super) async fn sheet(State(st): State<AppState>) -> Response {
+    let items: Vec<Value> =
+        st.qa.sheet.iter().map(|i| json!({"id": i.id, "zh": i.zh, "en": i.en, "points": i.points})).collect();
+    let bands: Vec<Value> = [
+        (90.0, Grade::Excellent),
+        (85.0, Grade::Good),
+        (75.0, Grade::NeedsImprovement),
+        (0.0, Grade::Fail),
+    ]
+    .iter()
+    .map(|(from, g)| json!({"grade": g.as_str(), "from": from, "zh": g.name(true), "en": g.name(false)}))
+    .collect();
+    Json(json!({"items": items, "bands": bands, "review_weight": score::REVIEW_WEIGHT})).into_response()
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
-//! The wallboard (`/`) and the team-lead console (`/lead`): plain HTML, CSS and
-//! JavaScript with no build step, compiled into the binary so the daemon is one
-//! file to deploy and needs nothing from the internet at run time.
+//! The wallboard (`/`), the team-lead console (`/lead`), the duty page (`/duty`)
+//! and the QA console (`/qa`): plain HTML, CSS and JavaScript with no build step,
+//! compiled into the binary so the daemon is one file to deploy and needs nothing
+//! from the internet at run time.
 //!
 //! Both pages read `WS /ws/floor` (the floor) and `WS /ws/alerts` (alerts); the
 //! console acknowledges through `POST /api/alerts/{id}/ack`. Everything that
@@ -30,6 +31,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("shift.js", "text/javascript; charset=utf-8", include_str!("shift.js")),
     ("patrol.js", "text/javascript; charset=utf-8", include_str!("patrol.js")),
     ("shift.css", "text/css; charset=utf-8", include_str!("shift.css")),
+    ("qa.js", "text/javascript; charset=utf-8", include_str!("qa.js")),
+    ("qa.css", "text/css; charset=utf-8", include_str!("qa.css")),
     ("style.css", "text/css; charset=utf-8", include_str!("style.css")),
     ("icon.svg", "image/svg+xml", include_str!("icon.svg")),
 ];
@@ -63,6 +66,12 @@ pub async fn lead() -> Response {
 /// idle-time advice and the seat map.
 pub async fn duty() -> Response {
     page(include_str!("duty.html"))
+}
+
+/// `GET /qa`: the quality-assurance console — sampling rules and their
+/// samples (re-run to verify), quotas, reviews and appeals.
+pub async fn qa() -> Response {
+    page(include_str!("qa.html"))
 }
 
 /// `GET /assets/{file}`.

@@ -21,6 +21,7 @@ mod notify;
 mod ops;
 mod prometheus;
 mod qa;
+mod qa_console;
 mod replay;
 mod restart;
 mod roles;
