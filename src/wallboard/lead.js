@@ -67,9 +67,6 @@ function teamLead() {
   return t ? t.lead : null;
 }
 
-function rerender() {
-  renderLabels();
-
 // What the caller may do (GET /api/whoami, where the server has roles): controls
 // for what is not theirs are hidden. Without it (404), every control shows and
 // the server's answer to a write decides.
@@ -90,6 +87,9 @@ function applyCan() {
   document.body.classList.toggle("no-faults", can.faults === false);
   document.body.classList.toggle("no-incidents", can.incidents === false);
 }
+
+function rerender() {
+  renderLabels();
   // Rebuilt in the new language.
   incidentForms.stop();
   incidentForms = mountIncidents();

@@ -357,3 +357,25 @@ fn hash_token_prints_the_line_to_paste() {
     assert_eq!(token.len(), 64);
     assert!(text.contains(&format!("sha256 = \"{}\"", Digest::of(token).to_hex())), "{text}");
 }
+
+/// The team-lead console asks `/api/whoami` when it opens and hides what the
+/// caller may not do: a viewer's token gets no acknowledge, call-back or fault
+/// controls from the first load, not only after a language switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_hides_what_the_token_may_not_do_from_its_first_load() {
+    let d = TestDaemon::with_config(config(&people_toml())).await;
+    let addr = d.addr;
+    crate::wallboard::with_browser("en-US", |c| async move {
+        c.goto(&format!("http://{addr}/lead?team=team-1&lang=en")).await.expect("open the console");
+        // The token as the console keeps it after the dialog, then a fresh load.
+        crate::wallboard::js(&c, "sessionStorage.setItem('floorwatch.session_token', 'v-tok'); return true").await;
+        c.refresh().await.expect("reload");
+        crate::wallboard::until(
+            &c,
+            "the viewer's controls hidden",
+            "const b = document.body.classList; return b.contains('no-ack') && b.contains('no-callbacks') && b.contains('no-faults');",
+        )
+        .await;
+    })
+    .await;
+}
