@@ -163,6 +163,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/floor", get(api::floor))
         .route("/api/alerts", get(alerts::list))
         .route("/api/alerts/{id}", get(alerts::get))
+        // The seat map shows what the wall does (names, states) by seat: the wall's
+        // seats view reads it, so it follows the floor's read rule.
+        .route("/api/seatmap", get(shift::seatmap))
         .route("/ws/alerts", get(alerts::push))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), read_access::guard));
     // The playbook's reads (incidents, call-backs, faults): the floor's read rule,
@@ -195,7 +198,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/audit", get(incidents::audit))
         .route("/ws/agents", get(incidents::agents_ws))
         .route("/api/roster", get(shift::get_roster).route_layer(people.clone()).put(shift::put_roster))
-        .route("/api/seatmap", get(shift::seatmap).route_layer(people.clone()))
         .route("/api/handover", get(shift::get_handover).route_layer(people.clone()))
         .route("/api/handover/absences", post(shift::set_absence))
         .route("/api/handover/confirm", post(shift::confirm))

@@ -4,6 +4,7 @@
 //!   of `{date, shift, team, agent, name?, seat?}`; replaces the rows of the dates
 //!   and shifts it names. `GET /api/roster?date=&shift=` reads them back.
 //! - `GET  /api/seatmap?date=&shift=`   the floor plan with each seat's agent and live state
+//!   (the floor's read rule, as `/api/floor`: it shows what the wall shows, by seat)
 //! - `GET  /api/handover?date=&shift=[&format=csv|html][&lang=zh-CN|en]`  the sheet
 //! - `POST /api/handover/absences`      a lead's reason for an absent agent `{date, shift, team, agent, reason}`
 //! - `POST /api/handover/confirm`       the lead signs the team's sheet `{date, shift, team}`

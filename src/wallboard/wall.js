@@ -5,7 +5,9 @@
 //
 // URL parameters: ?lang=zh-CN|en, ?queues=id,id (which tiles, in that order),
 // ?teams=id,id (which teams), for a floor with one TV per area; ?agents=cells or
-// ?agents=summary overrides `wallboard.agent_cells_max` for this screen.
+// ?agents=summary overrides `wallboard.agent_cells_max` for this screen;
+// ?view=seats lays the agents out as they sit (the seat plan of the shift on
+// `[floor_plan]`'s rows, empty seats shown), for a lead walking the floor.
 
 import {
   T, lang, STATES, FloorStream, AlertStream, alertOrder, collator, el, setText, icon,
@@ -21,6 +23,7 @@ const listParam = (k) => (params.get(k) || "").split(",").map((s) => s.trim()).f
 const onlyQueues = listParam("queues");
 const onlyTeams = listParam("teams");
 const agentsParam = params.get("agents");
+const seatsView = params.get("view") === "seats";
 
 // The wall's own words (the shared ones are in common.js's T).
 const WALL = {
@@ -42,6 +45,10 @@ const WALL = {
     attention_more: (n) => `另有 ${n} 人超时`,
     limit: "上限",
     more_scripts: (n) => `另有 ${n} 条口径（见班组长控制台）`,
+    row: (r) => `${r} 排`,
+    unseated: "未排座",
+    empty_seat: "空座",
+    not_signed_in: "未签入",
   },
   en: {
     script: "Unified reply",
@@ -61,6 +68,10 @@ const WALL = {
     attention_more: (n) => `${n} more over their limit`,
     limit: "limit",
     more_scripts: (n) => `${n} more scripts (on the team-lead console)`,
+    row: (r) => `Row ${r}`,
+    unseated: "No seat",
+    empty_seat: "empty",
+    not_signed_in: "not signed in",
   },
 };
 const W = () => WALL[lang] || WALL.en;
@@ -133,14 +144,16 @@ function schedule() {
 
 function onFrame(m, f) {
   if (f.type === "snapshot") {
-    for (const id of [...cells.keys()]) if (!m.agents.has(id)) removeCell(id);
+    for (const id of [...cells.keys()]) if (!m.agents.has(id) && !id.startsWith(SEAT)) removeCell(id);
     for (const a of m.agents.values()) upsertCell(a);
+    if (seatsView) syncSeats();
     layoutDirty = true;
     headsDirty = true;
     queuesDirty = true;
   } else {
     for (const a of f.agents) upsertCell(a);
     for (const id of f.gone.agents) removeCell(id);
+    if (seatsView && (f.agents.length || f.gone.agents.length)) syncSeats();
     if (f.teams.length || f.gone.teams.length) { layoutDirty = true; headsDirty = true; }
     if (f.queues.length || f.gone.queues.length) queuesDirty = true;
   }
@@ -376,7 +389,70 @@ function renderStates(now) {
 // Agents by team
 // ---------------------------------------------------------------------------
 
-function teamKey(a) { return a.team == null ? NO_TEAM : a.team; }
+function teamKey(a) {
+  if (seatsView) {
+    const at = a.empty ? a : seatOf.get(a.id);
+    return at ? ROW + at.row : NO_TEAM;
+  }
+  return a.team == null ? NO_TEAM : a.team;
+}
+
+// ---------------------------------------------------------------------------
+// The seats view: panels are the floor plan's rows, in its order, and cells its
+// seats in theirs — a seated agent's cell, or an empty seat. The plan of the
+// shift (`GET /api/seatmap`) is read at start and every half minute: it changes
+// when the duty supervisor edits the roster, while states come from the feed.
+// ---------------------------------------------------------------------------
+
+const ROW = "\u0001row:";
+const SEAT = "\u0001seat:";
+const seatOf = new Map(); // agent id → { row, seat, index }
+let rowOrder = new Map(); // row name → its place on the plan
+
+let plan = []; // every seat of the plan: { row, seat, index, agent, name }
+
+async function loadSeats() {
+  let v;
+  try {
+    const r = await fetch("/api/seatmap");
+    if (!r.ok) return;
+    v = await r.json();
+  } catch (_) { return; }
+  seatOf.clear();
+  rowOrder = new Map();
+  plan = [];
+  for (const [i, row] of (v.rows || []).entries()) {
+    rowOrder.set(String(row.row), i);
+    for (const s of row.seats || []) {
+      const at = { row: String(row.row), seat: String(s.seat), index: plan.length };
+      plan.push({ ...at, agent: s.agent ? String(s.agent) : null, name: s.name || null });
+      if (s.agent) seatOf.set(String(s.agent), at);
+    }
+  }
+  syncSeats();
+  // Every agent to the row of their seat now.
+  for (const c of cells.values()) if (!c.a.empty) upsertCell(c.a);
+  layoutDirty = true;
+  headsDirty = true;
+  schedule();
+}
+
+/// A seat whose agent is not on the floor — nobody's, or a rostered agent not
+/// signed in — is a cell of its own; it leaves when its agent signs in.
+function syncSeats() {
+  const want = new Map();
+  for (const p of plan) {
+    if (p.agent && model().agents.has(p.agent)) continue;
+    want.set(SEAT + p.seat, p);
+  }
+  for (const id of [...cells.keys()]) if (id.startsWith(SEAT) && !want.has(id)) removeCell(id);
+  for (const [id, p] of want) {
+    const c = cells.get(id);
+    if (c && c.a.agent === p.agent) continue;
+    upsertCell({ id, empty: true, off: !!p.agent, agent: p.agent, name: p.name || p.agent || p.seat, row: p.row, seat: p.seat, index: p.index });
+  }
+}
+if (seatsView) { loadSeats(); setInterval(loadSeats, 30000); }
 
 function panelFor(key) {
   let p = panels.get(key);
@@ -445,6 +521,18 @@ let nameLimitEm = 12;
 
 function paintCell(c, now, full) {
   const a = c.a, cfg = model().config;
+  if (a.empty) {
+    // A seat without its agent on the floor: dim, nothing that ticks; the
+    // rostered agent's name if there is one, else the seat's label.
+    const cls = a.off ? "agent seat-empty seat-off" : "agent seat-empty";
+    if (c.cls !== cls) { c.root.className = cls; c.cls = cls; }
+    if (mode === "d-dot" || mode === "d-sum" || !(full || c.text === null)) return;
+    setText(c.name, fitText(a.name, nameLimitEm));
+    setText(c.time, "");
+    setText(c.reason, fitText(`${a.seat} · ${a.off ? W().not_signed_in : W().empty_seat}`, nameLimitEm + 3.4));
+    c.text = a.name;
+    return;
+  }
   const lvl = overrunLevel(a, cfg, now);
   c.lvl = lvl;
   // A summary shows no cells (they are out of the document): nothing to paint.
@@ -462,6 +550,8 @@ function paintCell(c, now, full) {
     const limit = limitFor(a, cfg);
     let why = a.state === "not_ready" ? reasonLabel(a.reason) || stateLabel(a.state) : stateLabel(a.state);
     if (lvl && limit != null) why += ` · ${W().limit} ${fmtDur(limit)}`;
+    const seat = seatsView && seatOf.get(a.id);
+    if (seat) why = `${seat.seat} · ${why}`;
     setText(c.reason, fitText(why, nameLimitEm + 3.4));
     c.text = name;
   }
@@ -501,8 +591,10 @@ function renderPanelHeads() {
   const m = model();
   let changed = false;
   for (const p of panels.values()) {
-    const t = p.key === NO_TEAM ? null : m.teams.get(p.key);
-    const name = p.key === NO_TEAM ? T.no_team : teamName(p.key);
+    const t = p.key === NO_TEAM || seatsView ? null : m.teams.get(p.key);
+    const name = seatsView
+      ? (p.key === NO_TEAM ? W().unseated : W().row(p.key.slice(ROW.length)))
+      : p.key === NO_TEAM ? T.no_team : teamName(p.key);
     const lead = t && t.lead ? `${T.lead} ${t.lead}` : "";
     if (p.name.textContent !== name || p.lead.textContent !== lead) changed = true;
     setText(p.name, name);
@@ -522,7 +614,7 @@ function paintSummary(p, now) {
   const over = [];
   for (const node of p.box.children) {
     const c = cells.get(node.dataset.agent);
-    if (!c) continue;
+    if (!c || c.a.empty) continue;
     counts[c.a.state] = (counts[c.a.state] || 0) + 1;
     n++;
     if (c.lvl > 0) over.push(c);
@@ -579,12 +671,22 @@ function arrangePanels() {
   for (const [key, p] of panels) {
     if (p.box.children.length === 0) { p.root.remove(); panels.delete(key); }
   }
-  const order = (key) => key === NO_TEAM ? Infinity : (m.teams.get(key)?.order ?? 1e9);
+  const order = (key) => key === NO_TEAM ? Infinity
+    : seatsView ? (rowOrder.get(key.slice(ROW.length)) ?? 1e9) : (m.teams.get(key)?.order ?? 1e9);
+  // In the seats view a row's cells go in the plan's order of its seats.
+  const seatIndex = (node) => {
+    const id = node.dataset.agent;
+    const c = cells.get(id);
+    return (c && c.a.empty ? c.a.index : seatOf.get(id)?.index) ?? Infinity;
+  };
+  const byCell = seatsView
+    ? (x, y) => seatIndex(x) - seatIndex(y) || collator.compare(x.dataset.agent, y.dataset.agent)
+    : (x, y) => collator.compare(x.dataset.agent, y.dataset.agent);
   const list = [...panels.values()].sort((x, y) => order(x.key) - order(y.key) || collator.compare(x.key, y.key));
   list.forEach((p, i) => {
     if (box.children[i] !== p.root) box.insertBefore(p.root, box.children[i] || null);
     if (p.dirty) {
-      const sorted = [...p.box.children].sort((x, y) => collator.compare(x.dataset.agent, y.dataset.agent));
+      const sorted = [...p.box.children].sort(byCell);
       sorted.forEach((node, j) => { if (p.box.children[j] !== node) p.box.insertBefore(node, p.box.children[j] || null); });
       p.dirty = false;
     }
@@ -875,6 +977,15 @@ function fitAgents(list) {
   const cellsMax = agentsParam === "cells" ? Infinity : agentsParam === "summary" ? 0 : cfgMax ?? 1000;
   let longest = 3;
   for (const c of cells.values()) longest = Math.max(longest, emWidth(c.a.name || c.a.id, true));
+  if (seatsView && plan.length) {
+    // The reason line leads with the seat ("R1-2 · Talking"): room for the
+    // longest seat and word (the line is 3.4 em longer than the name's).
+    let seat = 0;
+    for (const p of plan) seat = Math.max(seat, emWidth(p.seat + " · ", true));
+    let word = Math.max(emWidth(W().not_signed_in, true), emWidth(W().empty_seat, true));
+    for (const st of STATES) word = Math.max(word, emWidth(stateLabel(st), true));
+    longest = Math.max(longest, seat + word - 3.4);
+  }
   const heads = list.map((p) => emWidth(p.name.textContent + "  " + p.lead.textContent, true) + 1.2);
   // Readable from 5 m: 18 px names at 1080p, scaled with the screen.
   const fMin = Math.max(11, vh / 60), fMax = Math.max(fMin, vh / 30);

@@ -629,6 +629,52 @@ async fn the_duty_page_runs_the_handover_in_chromium() {
     d.shutdown().await.expect("clean shutdown");
 }
 
+/// The wall as the floor sits (`/?view=seats`): the plan's rows in order, each
+/// seat in its place — its agent's cell, a rostered agent not signed in, or an
+/// empty seat — and it follows the feed and the sign-ins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wall_shows_the_floor_as_it_sits_in_chromium() {
+    use crate::wallboard::{js, until, with_browser};
+    let (d, _) = desk().await;
+    let mut b = d.bridge(Some("acd")).await;
+    b.send(
+        json!([
+            {"type": "agent_login", "ts": ts_now(-1.0), "agent": "A1", "name": "Ann", "team": "team-1"},
+            {"type": "agent_login", "ts": ts_now(-1.0), "agent": "B1", "name": "Di", "team": "team-2"},
+            {"type": "agent_login", "ts": ts_now(-1.0), "agent": "Z9", "name": "Zed", "team": "team-2"},
+            {"type": "agent_state", "ts": ts_now(0.0), "agent": "B1", "state": "acw"}
+        ])
+        .to_string(),
+    )
+    .await;
+    let addr = d.addr;
+    // Per row: its head, then each cell's name and reason line, in order.
+    const ROWS: &str = "return [...document.querySelectorAll('#flow .team')].map(t => [t.querySelector('.tname').textContent,         ...[...t.querySelectorAll('.agent')].map(a => a.querySelector('.an').textContent + ' | ' + a.querySelector('.ar').textContent)]);";
+    with_browser("en-US", |c| {
+        let b = &mut b;
+        async move {
+            c.set_window_size(1920, 1080).await.expect("size");
+            c.goto(&format!("http://{addr}/?lang=en&view=seats")).await.expect("open the wall");
+            let want = json!([
+                ["Row R1", "Lead One | R1-1 · not signed in", "Ann | R1-2 · Ready", "Di | R1-3 · After-call work"],
+                ["Row R2", "Cy | R2-1 · not signed in", "R2-2 | R2-2 · empty", "R2-3 | R2-3 · empty"],
+                ["No seat", "Zed | Ready"]
+            ]);
+            until(&c, "the floor by seat", &format!("return JSON.stringify((() => {{ {ROWS} }})()) === {:?};", want.to_string())).await;
+            // Cy signs in and takes a call: her seat shows her.
+            b.send(json!([
+                {"type": "agent_login", "ts": ts_now(0.0), "agent": "A3", "name": "Cy", "team": "team-1"},
+                {"type": "agent_state", "ts": ts_now(0.0), "agent": "A3", "state": "talking"}
+            ]).to_string()).await;
+            until(&c, "Cy at R2-1", "const t = document.querySelectorAll('#flow .team')[1]; const a = t && t.querySelector('.agent');                 return !!a && a.dataset.agent === 'A3' && a.querySelector('.ar').textContent === 'R2-1 · Talking';").await;
+            assert_eq!(js(&c, "return document.querySelectorAll('#flow .agent.seat-empty').length;").await, 3, "R1-1, R2-2, R2-3");
+        }
+    })
+    .await;
+    drop(b);
+    d.shutdown().await.expect("clean shutdown");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seat_map_shows_who_sits_where_in_chromium() {
     use crate::wallboard::{js, until, with_browser};
