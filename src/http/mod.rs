@@ -22,6 +22,10 @@
 //! - `/api/roster`, `/api/seatmap`, `/api/handover`, `/api/patrols`, `/api/overruns`,
 //!   `/api/advice`: the duty team's shift (see [`shift`](self::shift) for each route)
 //!
+//! - `/api/calls`, `/api/qa/…` (rules, samples, quotas, reviews, appeals, the
+//!   monitoring rotation, the monthly analysis), `/api/reports`: quality
+//!   assurance (see [`qa`](self::qa) for each route and its JSON)
+//!
 //! - `GET /api/whoami`  who the caller's token is and what its role may do
 //!   (see [`access`] for the roles and the token table)
 //!

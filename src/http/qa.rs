@@ -16,9 +16,41 @@
 //!   member; the lead is the one who accepted): the three-party review.
 //!   `GET /api/qa/appeals[?agent=]`.
 //!
+//! - `GET /api/qa/rotation?team=&month=YYYY-MM` (anyone with a token; the month
+//!   defaults to this one in the floor's zone): the team's live-monitoring order
+//!   for the month (`qa::rotation` defines it):
+//!   `{team, month, index, order: [Slot], next: agent|null, done: [Slot],
+//!   skipped: [Slot], pending: [agent], sessions: [Session]}` where
+//!   `Slot = {position (1-based), agent, name, status: pending|done|skipped,
+//!   at?, by?, reason? (skipped)}` and
+//!   `Session = {id, team, month, agent, outcome: done|skipped, reason, at, by}`.
+//!   The team is the roster's for any day of the month plus the floor's agents
+//!   on the team now.
+//! - `POST /api/qa/rotation/{team}/sessions` `{agent, outcome: done|skipped,
+//!   reason (a skip's, required)}`: QA (supervisor tokens) or the team's lead;
+//!   the agent must be in the team's rotation this month. 201 with the
+//!   rotation as above plus `session`.
+//! - `GET /api/qa/analysis?month=YYYY-MM[&format=json|html&lang=zh-CN|en]` (a
+//!   lead or above): the monthly QA analysis (监听分析表), `qa::analysis`:
+//!   `{month, from, to, due_by, approval: {month, by, at, note}|null,
+//!   deadline: open|overdue|in_time|late, in_time: bool|null, groups: [Group]}`,
+//!   `Group = {level: floor|team|agent, id ("" for the floor), reviews, mean,
+//!   grade, grades: {excellent, good, needs_improvement, fail},
+//!   deducted: [{item, times, points}] (most often first),
+//!   appeals: {total, filed, accepted, rejected, upheld, amended}}`.
+//! - `POST /api/qa/analysis/{month}/approve` `{note?}` (a supervisor: the
+//!   director's approval): once per month, after its last day (409 before, and
+//!   when approved already); 201 with the analysis as above. It is due by the
+//!   month's end plus 3 days (`due_by`, midnight in the floor's zone).
+//! - `GET /api/reports?period=day|week|month&date=YYYY-MM-DD[&format=json|csv|html&lang=zh-CN|en]`:
+//!   KPIs per agent, team and queue (`qa::report`); `{period, date, from, to,
+//!   rows: [{by, id, offered, handled, abandoned, answer_rate, aht_secs, asa_secs,
+//!   service_level, qa_score, qa_grade}]}`; CSV has those columns with a header
+//!   row; HTML is a self-contained printable page.
+//!
 //! Who reads what: everyone with a token reads rules and samples (the point of
 //! a published rule); a viewer token reads only its own reviews and appeals.
-//! Every write is audited in its own transaction.
+//! Every write is audited in its own transaction, and answered after its COMMIT.
 
 use std::net::SocketAddr;
 
