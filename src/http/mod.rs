@@ -22,6 +22,10 @@
 //! - `/api/roster`, `/api/seatmap`, `/api/handover`, `/api/patrols`, `/api/overruns`,
 //!   `/api/advice`: the duty team's shift (see [`shift`](self::shift) for each route)
 //!
+//! - `/api/calls`, `/api/qa/…` (rules, samples, quotas, reviews, appeals, the
+//!   monitoring rotation, the monthly analysis), `/api/reports`: quality
+//!   assurance (see [`qa`](self::qa) for each route and its JSON)
+//!
 //! - `GET /api/whoami`  who the caller's token is and what its role may do
 //!   (see [`access`] for the roles and the token table)
 //!
@@ -220,6 +224,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/qa/appeals/{id}/accept", post(qa::accept))
         .route("/api/qa/appeals/{id}/reject", post(qa::reject))
         .route("/api/qa/appeals/{id}/decide", post(qa::decide))
+        .route("/api/qa/rotation", get(qa::rotation::get).route_layer(people.clone()))
+        .route("/api/qa/rotation/{team}/sessions", post(qa::rotation::add_session))
+        .route("/api/qa/analysis", get(qa::analysis::get).route_layer(people.clone()))
+        .route("/api/qa/analysis/{month}/approve", post(qa::analysis::approve))
         .route("/api/reports", get(qa::reports).route_layer(people.clone()))
         .layer(compression())
         .with_state(state)

@@ -18,9 +18,41 @@
 //! - `GET /api/qa/sheet`: the `[qa]` score sheet (items, their points, both
 //!   languages) and the grade bands, for the page that scores a review.
 //!
+//! - `GET /api/qa/rotation?team=&month=YYYY-MM` (anyone with a token; the month
+//!   defaults to this one in the floor's zone): the team's live-monitoring order
+//!   for the month (`qa::rotation` defines it):
+//!   `{team, month, index, order: [Slot], next: agent|null, done: [Slot],
+//!   skipped: [Slot], pending: [agent], sessions: [Session]}` where
+//!   `Slot = {position (1-based), agent, name, status: pending|done|skipped,
+//!   at?, by?, reason? (skipped)}` and
+//!   `Session = {id, team, month, agent, outcome: done|skipped, reason, at, by}`.
+//!   The team is the roster's for any day of the month plus the floor's agents
+//!   on the team now.
+//! - `POST /api/qa/rotation/{team}/sessions` `{agent, outcome: done|skipped,
+//!   reason (a skip's, required)}`: QA (supervisor tokens) or the team's lead;
+//!   the agent must be in the team's rotation this month. 201 with the
+//!   rotation as above plus `session`.
+//! - `GET /api/qa/analysis?month=YYYY-MM[&format=json|html&lang=zh-CN|en]` (a
+//!   lead or above): the monthly QA analysis (监听分析表), `qa::analysis`:
+//!   `{month, from, to, due_by, approval: {month, by, at, note}|null,
+//!   deadline: open|overdue|in_time|late, in_time: bool|null, groups: [Group]}`,
+//!   `Group = {level: floor|team|agent, id ("" for the floor), reviews, mean,
+//!   grade, grades: {excellent, good, needs_improvement, fail},
+//!   deducted: [{item, times, points}] (most often first),
+//!   appeals: {total, filed, accepted, rejected, upheld, amended}}`.
+//! - `POST /api/qa/analysis/{month}/approve` `{note?}` (a supervisor: the
+//!   director's approval): once per month, after its last day (409 before, and
+//!   when approved already); 201 with the analysis as above. It is due by the
+//!   month's end plus 3 days (`due_by`, midnight in the floor's zone).
+//! - `GET /api/reports?period=day|week|month&date=YYYY-MM-DD[&format=json|csv|html&lang=zh-CN|en]`:
+//!   KPIs per agent, team and queue (`qa::report`); `{period, date, from, to,
+//!   rows: [{by, id, offered, handled, abandoned, answer_rate, aht_secs, asa_secs,
+//!   service_level, qa_score, qa_grade}]}`; CSV has those columns with a header
+//!   row; HTML is a self-contained printable page.
+//!
 //! Who reads what: everyone with a token reads rules and samples (the point of
 //! a published rule); a viewer token reads only its own reviews and appeals.
-//! Every write is audited in its own transaction.
+//! Every write is audited in its own transaction, and answered after its COMMIT.
 
 use std::net::SocketAddr;
 
@@ -28,7 +60,6 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::TimeZone;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -45,6 +76,9 @@ use crate::qa::score::{self, Grade};
 use crate::qa::{Rule, Strata};
 use crate::store::incidents::Audit;
 use crate::store::qa::{AppealRow, AppealStep, CallFilter, CallRow, Registered, ReviewRow, RuleRow, Stepped};
+
+pub(super) mod analysis;
+pub(super) mod rotation;
 
 fn unprocessable(field: &str, msg: impl Into<String>) -> ApiError {
     ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, msg)
@@ -554,12 +588,7 @@ pub(super) struct ReviewsQuery {
 
 /// The month `YYYY-MM` in `tz` as `[from, to)` UTC ms.
 fn month_range(m: &str, tz: chrono_tz::Tz) -> Option<(i64, i64)> {
-    let (y, mo) = m.split_once('-')?;
-    let (y, mo): (i32, u32) = (y.parse().ok()?, mo.parse().ok()?);
-    let start = tz.with_ymd_and_hms(y, mo, 1, 0, 0, 0).earliest()?;
-    let (ny, nm) = if mo == 12 { (y + 1, 1) } else { (y, mo + 1) };
-    let end = tz.with_ymd_and_hms(ny, nm, 1, 0, 0, 0).earliest()?;
-    Some((start.timestamp_millis(), end.timestamp_millis()))
+    crate::qa::Month::parse(m)?.range(tz)
 }
 
 /// Whom a reader may see: a viewer sees only itself (its token's name is its
@@ -892,7 +921,7 @@ pub(super) struct ReportQuery {
     period: Option<String>,
     date: Option<String>,
     format: Option<String>,
-    /// `zh` (default) or `en`, for `format=html`.
+    /// `zh-CN` (default) or `en`, for `format=html`.
     lang: Option<String>,
 }
 
@@ -935,65 +964,108 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// A printable page: a table per group kind, headings in the page's language.
-fn report_html(rows: &[report::Row], period: &str, date: &str, zh: bool) -> String {
-    let heads: [&str; 10] = if zh {
-        [
-            "对象",
-            "来话",
-            "接听",
-            "放弃",
-            "接通率",
-            "平均处理时长(秒)",
-            "平均应答(秒)",
-            "服务水平",
-            "质检得分",
-            "等级",
-        ]
-    } else {
-        [
-            "Who",
-            "Offered",
-            "Handled",
-            "Abandoned",
-            "Answer rate",
-            "AHT (s)",
-            "ASA (s)",
-            "Service level",
-            "QA score",
-            "Grade",
-        ]
-    };
-    let title = if zh {
-        format!("话务与质检报表 · {period} · {date}")
-    } else {
-        format!("KPI and QA report · {period} · {date}")
-    };
-    let mut out = format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         <style>body{{font:12pt sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:2em}}\
-         td,th{{border:1px solid #999;padding:.2em .6em;text-align:right}}td:first-child{{text-align:left}}\
-         @media print{{body{{margin:0}}}}</style></head><body><h1>{}</h1>",
-        if zh { "zh-CN" } else { "en" },
-        escape(&title),
-        escape(&title)
-    );
-    for by in [report::By::Agent, report::By::Team, report::By::Queue] {
-        let name = match (by, zh) {
-            (report::By::Agent, true) => "坐席",
-            (report::By::Team, true) => "班组",
-            (report::By::Queue, true) => "队列",
-            (b, false) => b.as_str(),
-        };
-        out.push_str(&format!("<h2>{name}</h2><table><tr>"));
-        for h in heads {
-            out.push_str(&format!("<th>{h}</th>"));
+/// A printed page's language (`lang=zh-CN`, the default, or `en`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    fn parse(s: Option<&str>) -> Result<Lang, ApiError> {
+        match s {
+            None | Some("zh-CN" | "zh" | "zh-cn") => Ok(Lang::Zh),
+            Some("en") => Ok(Lang::En),
+            Some(_) => Err(ApiError::field(StatusCode::BAD_REQUEST, "lang", "must be zh-CN or en")),
         }
-        out.push_str("</tr>");
+    }
+
+    fn zh(self) -> bool {
+        self == Lang::Zh
+    }
+
+    fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        if self.zh() { zh } else { en }
+    }
+
+    fn tag(self) -> &'static str {
+        self.pick("zh-CN", "en")
+    }
+}
+
+/// The printed pages' style: no external asset (fonts are the reader's), A4
+/// landscape, table headers repeated on every printed page, rows never split.
+const PRINT_CSS: &str = "body{font:11pt 'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;\
+margin:2em;color:#000;background:#fff}h1{font-size:16pt;margin:0 0 .3em}h2{font-size:13pt;margin:1.2em 0 .3em}\
+.meta{margin:.2em 0 .8em}table{border-collapse:collapse;width:100%;margin-bottom:1em}\
+th,td{border:1px solid #888;padding:.15em .5em;text-align:right;vertical-align:top}th{background:#eee}\
+td:first-child,th:first-child{text-align:left}table.legend{width:auto}\
+@page{size:A4 landscape;margin:12mm}\
+@media print{body{margin:0}thead{display:table-header-group}tr{break-inside:avoid}h2{break-after:avoid}}";
+
+/// A self-contained printable page.
+fn html_page(lang: Lang, title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>{PRINT_CSS}</style></head><body>{body}</body></html>",
+        lang.tag(),
+        escape(title)
+    )
+}
+
+/// The grade bands as a small table.
+fn grade_legend(lang: Lang) -> String {
+    let bands = [
+        (Grade::Excellent, "≥ 90"),
+        (Grade::Good, "85–90"),
+        (Grade::NeedsImprovement, "75–85"),
+        (Grade::Fail, "< 75"),
+    ];
+    let mut out = format!("<table class=\"legend\"><tr><th>{}</th>", lang.pick("质检等级", "QA grades"));
+    for (g, range) in bands {
+        out.push_str(&format!("<td>{} {range}</td>", g.name(lang.zh())));
+    }
+    out.push_str("</tr></table>");
+    out
+}
+
+/// A printable page: a table per group kind, headings in the page's language.
+fn report_html(rows: &[report::Row], period: report::Period, date: &str, lang: Lang) -> String {
+    let l = |zh: &'static str, en: &'static str| lang.pick(zh, en);
+    let heads = [
+        l("对象", "Who"),
+        l("来话", "Offered"),
+        l("接听", "Handled"),
+        l("放弃", "Abandoned"),
+        l("接通率", "Answer rate"),
+        l("平均处理时长(秒)", "AHT (s)"),
+        l("平均应答(秒)", "ASA (s)"),
+        l("服务水平", "Service level"),
+        l("质检得分", "QA score"),
+        l("等级", "Grade"),
+    ];
+    let period_name = match period {
+        report::Period::Day => l("日报", "day"),
+        report::Period::Week => l("周报", "week"),
+        report::Period::Month => l("月报", "month"),
+    };
+    let title = format!("{} · {period_name} · {date}", l("话务与质检报表", "KPI and QA report"));
+    let mut out = format!("<h1>{}</h1>", escape(&title));
+    out.push_str(&grade_legend(lang));
+    for (by, name) in [
+        (report::By::Agent, l("坐席", "Agents")),
+        (report::By::Team, l("班组", "Teams")),
+        (report::By::Queue, l("队列", "Queues")),
+    ] {
+        out.push_str(&format!("<h2>{name}</h2><table><thead><tr>"));
+        for h in heads {
+            out.push_str(&format!("<th>{}</th>", escape(h)));
+        }
+        out.push_str("</tr></thead><tbody>");
         for r in rows.iter().filter(|r| r.by == by) {
             let mut cells = report_cells(r);
             if let Some(g) = r.qa_score.map(Grade::of) {
-                cells[10] = g.name(zh).to_owned();
+                cells[10] = g.name(lang.zh()).to_owned();
             }
             out.push_str("<tr>");
             for c in cells.iter().skip(1) {
@@ -1001,13 +1073,12 @@ fn report_html(rows: &[report::Row], period: &str, date: &str, zh: bool) -> Stri
             }
             out.push_str("</tr>");
         }
-        out.push_str("</table>");
+        out.push_str("</tbody></table>");
     }
-    out.push_str("</body></html>");
-    out
+    html_page(lang, &title, &out)
 }
 
-/// `GET /api/reports?period=day|week|month&date=YYYY-MM-DD[&format=csv|html&lang=zh|en]`.
+/// `GET /api/reports?period=day|week|month&date=YYYY-MM-DD[&format=json|csv|html&lang=zh-CN|en]`.
 pub(super) async fn reports(
     State(st): State<AppState>,
     Query(q): Query<ReportQuery>,
@@ -1054,8 +1125,7 @@ pub(super) async fn reports(
             rows.iter().map(report_cells),
         )),
         Some("html") => {
-            let zh = q.lang.as_deref() != Some("en");
-            let page = report_html(&rows, period_s, &date_s, zh);
+            let page = report_html(&rows, period, &date_s, Lang::parse(q.lang.as_deref())?);
             Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
         }
         Some(_) => Err(ApiError::field(StatusCode::BAD_REQUEST, "format", "must be json, csv or html")),

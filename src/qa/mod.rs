@@ -9,10 +9,16 @@
 //!   algorithm is written at the top of `sample.rs`); [`quotas`] says who is
 //!   under their weekly minimum.
 //! - `score`: the configured score sheet, grade bands, the monthly score.
+//! - `rotation`: the live-monitoring order per team (pinyin order, rotated monthly)
+//!   and who is next, skipped or done this month.
+//! - `analysis`: the monthly QA analysis (监听分析表) and its approval deadline.
+//! - `report`: KPIs per agent, team and queue.
 //! - `config`: `[qa]` (`keep_days` of the call log, the score sheet).
 
+pub mod analysis;
 pub mod config;
 pub mod report;
+pub mod rotation;
 pub mod sample;
 pub mod score;
 
@@ -22,6 +28,58 @@ use chrono::TimeZone;
 
 use crate::store::qa::{CallRow, ReviewRow};
 pub use config::{QaConfig, RawQaConfig};
+
+/// A calendar month (`YYYY-MM`), in whatever zone its user says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    /// 1-12.
+    pub month: u32,
+}
+
+impl Month {
+    /// `YYYY-MM` (four-digit year, two-digit month).
+    pub fn parse(s: &str) -> Option<Month> {
+        let (y, m) = s.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (year, month) = (y.parse().ok()?, m.parse().ok()?);
+        (1..=12).contains(&month).then_some(Month { year, month })
+    }
+
+    /// The month holding the instant `ms` in `tz`.
+    pub fn of(ms: i64, tz: chrono_tz::Tz) -> Option<Month> {
+        use chrono::Datelike;
+        let t = tz.timestamp_millis_opt(ms).single()?;
+        Some(Month { year: t.year(), month: t.month() })
+    }
+
+    /// Months since January 2000 (month 0; earlier months are negative).
+    pub fn index(self) -> i64 {
+        (i64::from(self.year) - 2000) * 12 + i64::from(self.month) - 1
+    }
+
+    pub fn next(self) -> Month {
+        if self.month == 12 {
+            Month { year: self.year + 1, month: 1 }
+        } else {
+            Month { year: self.year, month: self.month + 1 }
+        }
+    }
+
+    /// `[from, to)` UTC ms of the month in `tz`.
+    pub fn range(self, tz: chrono_tz::Tz) -> Option<(i64, i64)> {
+        let at = |m: Month| tz.with_ymd_and_hms(m.year, m.month, 1, 0, 0, 0).earliest();
+        Some((at(self)?.timestamp_millis(), at(self.next())?.timestamp_millis()))
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
 
 /// Which strata the rate is spread over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,9 @@
 //! Rules are immutable once registered: the schema refuses an UPDATE or DELETE
 //! (triggers), and [`StoreHandle::register_rule`] answers a second registration
 //! of an id with the rule already there. Appeals move through their states
-//! with a compare-and-set in one transaction with their audit row.
+//! with a compare-and-set in one transaction with their audit row. Live-monitoring
+//! sessions and the monthly analysis's approval (once per month) are written
+//! with their audit rows too; the rotation reads its teams from the roster.
 
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::mpsc;
@@ -507,5 +509,166 @@ impl StoreHandle {
             Ok(row.map_or(Stepped::NotFound, Stepped::Done))
         })
         .await
+    }
+}
+
+/// A live-monitoring session as recorded (`outcome` is `done` or `skipped`: the
+/// schema checks, and a skip has its reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitoringRow {
+    pub id: i64,
+    pub team: String,
+    /// `YYYY-MM` in the floor's zone.
+    pub month: String,
+    pub agent: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub at: i64,
+    pub by: String,
+}
+
+/// The approval of a month's analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRow {
+    pub month: String,
+    pub approved_at: i64,
+    pub approved_by: String,
+    pub note: Option<String>,
+}
+
+/// What an approval did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approved {
+    Done(ApprovalRow),
+    /// The month was approved before: that approval (nothing written).
+    Already(ApprovalRow),
+}
+
+const MONITORING_COLS: &str = "id, team, month, agent, outcome, reason, at, by";
+
+fn monitoring_row(r: &Row<'_>) -> rusqlite::Result<MonitoringRow> {
+    Ok(MonitoringRow {
+        id: r.get(0)?,
+        team: r.get(1)?,
+        month: r.get(2)?,
+        agent: r.get(3)?,
+        outcome: r.get(4)?,
+        reason: r.get(5)?,
+        at: r.get(6)?,
+        by: r.get(7)?,
+    })
+}
+
+fn get_approval(conn: &rusqlite::Connection, month: &str) -> rusqlite::Result<Option<ApprovalRow>> {
+    conn.prepare_cached(
+        "SELECT month, approved_at, approved_by, note FROM qa_analysis_approvals WHERE month = ?1",
+    )?
+    .query_row([month], |r| {
+        Ok(ApprovalRow { month: r.get(0)?, approved_at: r.get(1)?, approved_by: r.get(2)?, note: r.get(3)? })
+    })
+    .optional()
+}
+
+/// A roster line as the rotation reads it: who was on a team, under which name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterMember {
+    pub agent: String,
+    pub name: Option<String>,
+}
+
+impl StoreHandle {
+    /// Records a live-monitoring session (its `id` is ignored) with its audit
+    /// row, in one transaction; returns it after COMMIT.
+    pub async fn add_monitoring(
+        &self,
+        m: MonitoringRow,
+        mut audit: Audit,
+    ) -> Result<MonitoringRow, StoreError> {
+        self.job("add_monitoring", move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "INSERT INTO qa_monitoring (team, month, agent, outcome, reason, at, by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![m.team, m.month, m.agent, m.outcome, m.reason, m.at, m.by])?;
+            let id = tx.last_insert_rowid();
+            audit.target = Some(format!("monitoring:{id}"));
+            insert_audit(&tx, &audit)?;
+            tx.commit()?;
+            Ok(MonitoringRow { id, ..m })
+        })
+        .await
+    }
+
+    /// The team's sessions of the month, in time order.
+    pub async fn list_monitoring(
+        &self,
+        team: String,
+        month: String,
+    ) -> Result<Vec<MonitoringRow>, StoreError> {
+        self.job("list_monitoring", move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {MONITORING_COLS} FROM qa_monitoring WHERE team = ?1 AND month = ?2 ORDER BY at, id"
+            ))?
+            .query_map(params![team, month], monitoring_row)?
+            .collect()
+        })
+        .await
+    }
+
+    /// Who the roster puts on `team` on a date in `[from, to)` (`YYYY-MM-DD`),
+    /// each agent once, with the latest name given for them.
+    pub async fn roster_members(
+        &self,
+        team: String,
+        from: String,
+        to: String,
+    ) -> Result<Vec<RosterMember>, StoreError> {
+        self.job("roster_members", move |conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT agent, name FROM roster WHERE team = ?1 AND date >= ?2 AND date < ?3
+                 ORDER BY agent, date",
+            )?;
+            let rows = st.query_map(params![team, from, to], |r| {
+                Ok(RosterMember { agent: r.get(0)?, name: r.get(1)? })
+            })?;
+            let mut out: Vec<RosterMember> = Vec::new();
+            for r in rows {
+                let r = r?;
+                match out.last_mut() {
+                    Some(last) if last.agent == r.agent => {
+                        if r.name.is_some() {
+                            last.name = r.name;
+                        }
+                    }
+                    _ => out.push(r),
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Approves a month's analysis with its audit row, unless it was approved
+    /// before (then that approval is answered and nothing is written).
+    pub async fn approve_analysis(&self, a: ApprovalRow, audit: Audit) -> Result<Approved, StoreError> {
+        self.job("approve_analysis", move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(e) = get_approval(&tx, &a.month)? {
+                return Ok(Approved::Already(e));
+            }
+            tx.prepare_cached(
+                "INSERT INTO qa_analysis_approvals (month, approved_at, approved_by, note) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![a.month, a.approved_at, a.approved_by, a.note])?;
+            insert_audit(&tx, &audit)?;
+            tx.commit()?;
+            Ok(Approved::Done(a))
+        })
+        .await
+    }
+
+    pub async fn get_approval(&self, month: String) -> Result<Option<ApprovalRow>, StoreError> {
+        self.job("get_approval", move |conn| get_approval(conn, &month)).await
     }
 }

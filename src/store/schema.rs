@@ -25,7 +25,8 @@ pub(super) const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("migrations/0006_floor_checkpoint.sql")),
     (7, include_str!("migrations/0007_shift.sql")),
     (8, include_str!("migrations/0008_qa.sql")),
-    (9, include_str!("migrations/0009_handover_outgoing.sql")),
+    (9, include_str!("migrations/0009_qa_rotation.sql")),
+    (10, include_str!("migrations/0010_handover_outgoing.sql")),
 ];
 
 /// How long a statement waits for a lock held by another connection (a backup

@@ -558,4 +558,69 @@ mod qa_tables {
         assert_eq!(s.get_rule("r1".into()).await.expect("get"), Some(r));
         s.close().await;
     }
+
+    #[tokio::test]
+    async fn rotation_members_sessions_and_one_approval_per_month() {
+        use crate::store::qa::{ApprovalRow, Approved, MonitoringRow, RosterMember};
+        use crate::store::shift::RosterEntry;
+        let t = tempfile::tempdir().expect("tempdir");
+        let s = StoreHandle::open(t.path()).expect("open");
+        let line = |date: &str, team: &str, agent: &str, name: Option<&str>| RosterEntry {
+            date: date.into(),
+            shift: "day".into(),
+            team: team.into(),
+            agent: agent.into(),
+            name: name.map(String::from),
+            seat: None,
+        };
+        for rows in [
+            vec![line("2026-11-30", "t1", "A1", Some("王芳")), line("2026-11-30", "t1", "A9", None)],
+            vec![line("2026-12-01", "t1", "A1", Some("王芳")), line("2026-12-01", "t1", "A2", None)],
+            vec![line("2026-12-02", "t1", "A2", Some("Alice")), line("2026-12-02", "t2", "B1", None)],
+            vec![line("2027-01-01", "t1", "A3", None)],
+        ] {
+            s.put_roster(rows, audit()).await.expect("roster");
+        }
+        // December's t1: each agent once, named by their latest named line.
+        let got =
+            s.roster_members("t1".into(), "2026-12-01".into(), "2027-01-01".into()).await.expect("members");
+        let want = [
+            RosterMember { agent: "A1".into(), name: Some("王芳".into()) },
+            RosterMember { agent: "A2".into(), name: Some("Alice".into()) },
+        ];
+        assert_eq!(got, want);
+
+        let m = |agent: &str, outcome: &str, reason: Option<&str>| MonitoringRow {
+            id: 0,
+            team: "t1".into(),
+            month: "2026-12".into(),
+            agent: agent.into(),
+            outcome: outcome.into(),
+            reason: reason.map(String::from),
+            at: 5,
+            by: "qa-1".into(),
+        };
+        let done = s.add_monitoring(m("A1", "done", None), audit()).await.expect("done");
+        assert!(done.id > 0);
+        // The schema holds a skip to its reason and the outcome to its two values.
+        assert!(s.add_monitoring(m("A2", "skipped", None), audit()).await.is_err());
+        assert!(s.add_monitoring(m("A2", "later", None), audit()).await.is_err());
+        s.add_monitoring(m("A2", "skipped", Some("leave")), audit()).await.expect("skip");
+        let list = s.list_monitoring("t1".into(), "2026-12".into()).await.expect("list");
+        assert_eq!(list.iter().map(|r| r.agent.as_str()).collect::<Vec<_>>(), ["A1", "A2"]);
+        assert!(s.list_monitoring("t1".into(), "2026-11".into()).await.expect("list").is_empty());
+
+        let a = ApprovalRow {
+            month: "2026-11".into(),
+            approved_at: 9,
+            approved_by: "director".into(),
+            note: None,
+        };
+        assert_eq!(s.approve_analysis(a.clone(), audit()).await.expect("approve"), Approved::Done(a.clone()));
+        let again = ApprovalRow { approved_by: "someone".into(), ..a.clone() };
+        assert_eq!(s.approve_analysis(again, audit()).await.expect("again"), Approved::Already(a.clone()));
+        assert_eq!(s.get_approval("2026-11".into()).await.expect("get"), Some(a));
+        assert_eq!(s.get_approval("2026-12".into()).await.expect("get"), None);
+        s.close().await;
+    }
 }

@@ -329,7 +329,12 @@ async fn report_figures_match_the_stream() {
     .await;
     assert_eq!(s, 200);
     assert!(csv.contains("by,id,offered,handled"), "{csv}");
-    for (lang, word) in [("zh", "坐席"), ("en", "agent")] {
+    // The printable page: both languages, the grade bands, print CSS, nothing fetched.
+    for (lang, tag, words) in [
+        ("zh-CN", "zh-CN", ["坐席", "班组", "队列", "优秀 ≥ 90", "不合格 < 75"]),
+        ("zh", "zh-CN", ["坐席", "班组", "队列", "优秀 ≥ 90", "不合格 < 75"]),
+        ("en", "en", ["Agents", "Teams", "Queues", "excellent ≥ 90", "fail < 75"]),
+    ] {
         let (s, html) = http_send(
             d.addr,
             "GET",
@@ -339,10 +344,422 @@ async fn report_figures_match_the_stream() {
         )
         .await;
         assert_eq!(s, 200);
-        assert!(html.contains(word) && html.contains("<table>"), "{lang}: {html}");
+        assert!(words.iter().all(|w| html.contains(w)) && html.contains("<table>"), "{lang}: {html}");
+        assert!(html.contains(&format!("<html lang=\"{tag}\"")) && html.contains("@media print"), "{html}");
+        assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"), "{html}");
+        // Every agent's row is on the page.
+        assert!(html.contains("<td>A1</td>") && html.contains("<td>A2</td>"), "{html}");
+    }
+    let (s, _) = http_send(
+        d.addr,
+        "GET",
+        &format!("/api/reports?period=day&date={day}&format=html&lang=fr"),
+        "",
+        Some("s-tok"),
+    )
+    .await;
+    assert_eq!(s, 400, "zh-CN or en");
+    // CSV: a header row, then one line per row the JSON has, the same figures.
+    let (s, csv) = http_send(
+        d.addr,
+        "GET",
+        &format!("/api/reports?period=day&date={day}&format=csv"),
+        "",
+        Some("s-tok"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("by,id,offered,handled,abandoned,answer_rate,aht_secs,asa_secs,service_level,qa_score,qa_grade")
+    );
+    assert_eq!(lines.len(), rows.len() + 1, "{csv}");
+    for r in &rows {
+        let start = format!(
+            "{},{},{},{},",
+            r["by"].as_str().unwrap_or_default(),
+            r["id"].as_str().unwrap_or_default(),
+            r["offered"],
+            r["handled"]
+        );
+        assert!(lines.iter().any(|l| l.starts_with(&start)), "{start} not in {csv}");
     }
     let (s, _) =
         http_send(d.addr, "GET", "/api/reports?period=year&date=2026-01-01", "", Some("s-tok")).await;
     assert_eq!(s, 400);
+    d.shutdown().await.expect("clean shutdown");
+}
+
+/// Months since January 2000 (the rotation's month 0), computed here apart
+/// from the daemon.
+fn month_index(year: i32, month: u32) -> i64 {
+    (i64::from(year) - 2000) * 12 + i64::from(month) - 1
+}
+
+fn agents_of(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|l| l.iter().filter_map(|x| x["agent"].as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// The live-monitoring rotation: team-1 is three rostered agents (two of them
+/// with Chinese names) and one seen only on the floor; its order is pinyin
+/// order rotated by the month, and sessions are recorded by QA or the team's
+/// lead only, audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitoring_rotation_goes_through_the_team_in_pinyin_order() {
+    use chrono::Datelike;
+    let cfg = parse(&people_toml(), "qa.toml", &Env::new()).expect("valid config");
+    let tz = cfg.floor.timezone;
+    let d = TestDaemon::with_config(cfg).await;
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let month = format!("{:04}-{:02}", today.year(), today.month());
+    let roster = json!([
+        {"date": today.to_string(), "shift": "day", "team": "team-1", "agent": "A1", "name": "王芳"},
+        {"date": today.to_string(), "shift": "day", "team": "team-1", "agent": "A2", "name": "Alice"},
+        {"date": today.to_string(), "shift": "day", "team": "team-1", "agent": "A3", "name": "陈明"},
+        {"date": today.to_string(), "shift": "day", "team": "team-2", "agent": "B1", "name": "Bob"},
+    ]);
+    let (s, body) = http_send(d.addr, "PUT", "/api/roster", &roster.to_string(), Some("s-tok")).await;
+    assert_eq!(s, 200, "{body}");
+    // Everyone signs in on team-1; A4 is on no roster, and A3's login name is
+    // another spelling of its roster name (the roster's wins where it has one).
+    let mut b = d.bridge(Some("acd")).await;
+    let login = |agent: &str, name: &str| json!({"type":"agent_login","ts":ts_now(-5.0),"agent":agent,"name":name,"team":"team-1"});
+    b.send(
+        json!([login("A1", "王芳"), login("A2", "Alice"), login("A3", "Chen Ming"), login("A4", "Lee")])
+            .to_string(),
+    )
+    .await;
+    d.wait_floor(|f| f["agents"].as_array().is_some_and(|a| a.iter().any(|x| x["id"] == "A4"))).await;
+
+    // Pinyin order: Alice, 陈明 (chen), Lee, 王芳 (wang); rotated left by the month's index.
+    let base = ["A2", "A3", "A4", "A1"];
+    let k = month_index(today.year(), today.month()).rem_euclid(4) as usize;
+    let want: Vec<String> = base[k..].iter().chain(&base[..k]).map(|a| (*a).to_owned()).collect();
+    let path = format!("/api/qa/rotation?team=team-1&month={month}");
+    let (s, body) = http_send(d.addr, "GET", &path, "", Some("a1-tok")).await;
+    assert_eq!(s, 200, "{body}");
+    let rot = json_of(&body);
+    assert_eq!(agents_of(&rot["order"]), want, "{rot}");
+    assert_eq!(rot["order"][0]["position"], 1);
+    assert_eq!(rot["next"].as_str(), Some(want[0].as_str()));
+    let names: Vec<&str> =
+        rot["order"].as_array().map_or(Vec::new(), |l| l.iter().filter_map(|x| x["name"].as_str()).collect());
+    assert!(names.contains(&"陈明") && names.contains(&"Lee"), "{rot}");
+    // Next month (no roster yet: the floor's names) ends with this month's first.
+    let next_month = if today.month() == 12 {
+        format!("{:04}-01", today.year() + 1)
+    } else {
+        format!("{:04}-{:02}", today.year(), today.month() + 1)
+    };
+    let (s, body) = http_send(
+        d.addr,
+        "GET",
+        &format!("/api/qa/rotation?team=team-1&month={next_month}"),
+        "",
+        Some("a1-tok"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let later = agents_of(&json_of(&body)["order"]);
+    assert_eq!(later.last(), want.first(), "{body}");
+    assert_eq!(later[0], want[1]);
+    let (s, _) =
+        http_send(d.addr, "GET", "/api/qa/rotation?team=team-1&month=2026-13", "", Some("a1-tok")).await;
+    assert_eq!(s, 400);
+    let (s, _) = http_send(d.addr, "GET", "/api/qa/rotation", "", Some("a1-tok")).await;
+    assert_eq!(s, 400, "the team is named");
+
+    // Sessions: QA (a supervisor token) or team-1's lead; not an agent, not team-2's lead.
+    let sessions = "/api/qa/rotation/team-1/sessions";
+    let done = |agent: &str| json!({"agent": agent, "outcome": "done"}).to_string();
+    let (s, _) = http_send(d.addr, "POST", sessions, &done(&want[0]), Some("a1-tok")).await;
+    assert_eq!(s, 403, "an agent does not record monitoring");
+    let (s, _) = http_send(d.addr, "POST", sessions, &done(&want[0]), Some("l2-tok")).await;
+    assert_eq!(s, 403, "another team's lead");
+    let (s, r) = http_send(d.addr, "POST", sessions, &done("B1"), Some("l-tok")).await;
+    assert_eq!((s, json_of(&r)["field"].as_str()), (422, Some("agent")), "B1 is team-2's: {r}");
+    let (s, r) = http_send(
+        d.addr,
+        "POST",
+        sessions,
+        &json!({"agent": want[1], "outcome": "skipped"}).to_string(),
+        Some("s-tok"),
+    )
+    .await;
+    assert_eq!((s, json_of(&r)["field"].as_str()), (422, Some("reason")), "{r}");
+    let (s, r) = http_send(
+        d.addr,
+        "POST",
+        sessions,
+        &json!({"agent": want[0], "outcome": "maybe"}).to_string(),
+        Some("s-tok"),
+    )
+    .await;
+    assert_eq!((s, json_of(&r)["field"].as_str()), (422, Some("outcome")), "{r}");
+
+    let (s, r) = http_send(d.addr, "POST", sessions, &done(&want[0]), Some("l-tok")).await;
+    assert_eq!(s, 201, "{r}");
+    let r = json_of(&r);
+    assert_eq!(
+        (r["session"]["by"].as_str(), r["session"]["month"].as_str()),
+        (Some("lead-team-1"), Some(month.as_str()))
+    );
+    assert_eq!(r["next"].as_str(), Some(want[1].as_str()), "{r}");
+    let skip = json!({"agent": want[1], "outcome": "skipped", "reason": "annual leave"}).to_string();
+    let (s, r) = http_send(d.addr, "POST", sessions, &skip, Some("s-tok")).await;
+    assert_eq!(s, 201, "{r}");
+    // Read back (committed): done, skipped with its reason, next the first not yet monitored.
+    let (_, body) = http_send(d.addr, "GET", &path, "", Some("a1-tok")).await;
+    let rot = json_of(&body);
+    assert_eq!(agents_of(&rot["done"]), [want[0].clone()]);
+    assert_eq!(agents_of(&rot["skipped"]), [want[1].clone()]);
+    assert_eq!(rot["skipped"][0]["reason"], "annual leave");
+    assert_eq!(rot["skipped"][0]["by"], "qa-sup");
+    assert_eq!(rot["next"].as_str(), Some(want[2].as_str()));
+    assert_eq!(rot["pending"], json!([want[2], want[3]]));
+    for a in [&want[2], &want[3]] {
+        let (s, _) = http_send(d.addr, "POST", sessions, &done(a), Some("s-tok")).await;
+        assert_eq!(s, 201);
+    }
+    let (_, body) = http_send(d.addr, "GET", &path, "", Some("a1-tok")).await;
+    assert_eq!(
+        json_of(&body)["next"].as_str(),
+        Some(want[1].as_str()),
+        "the skipped agent is caught up last"
+    );
+    // team-2's rotation is its own.
+    let (_, body) =
+        http_send(d.addr, "GET", &format!("/api/qa/rotation?team=team-2&month={month}"), "", Some("a1-tok"))
+            .await;
+    assert_eq!(agents_of(&json_of(&body)["order"]), ["B1"]);
+
+    let (_, audit) = http_send(d.addr, "GET", "/api/audit", "", Some("r-tok")).await;
+    let mut by: Vec<String> = json_of(&audit)
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter(|a| a["action"] == "qa.rotation.session")
+                .filter_map(|a| a["by"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    by.sort();
+    assert_eq!(by, ["lead-team-1", "qa-sup", "qa-sup", "qa-sup"]);
+    d.shutdown().await.expect("clean shutdown");
+}
+
+/// A review as the test made it: (agent, team, score as it stands, deductions).
+type Made = (&'static str, &'static str, f64, Vec<(&'static str, f64)>);
+/// Whether a review belongs to an analysis group.
+type InGroup = dyn Fn(&Made) -> bool;
+
+fn grade_of(score: f64) -> &'static str {
+    match score {
+        s if s >= 90.0 => "excellent",
+        s if s >= 85.0 => "good",
+        s if s >= 75.0 => "needs_improvement",
+        _ => "fail",
+    }
+}
+
+/// The monthly analysis: its figures equal those computed here from the same
+/// reviews and appeals; it is approved once, after the month, by a supervisor,
+/// with the approver and the time recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monthly_analysis_matches_its_reviews_and_is_approved_once() {
+    use chrono::{Datelike, TimeZone};
+    let cfg = parse(&people_toml(), "qa.toml", &Env::new()).expect("valid config");
+    let tz = cfg.floor.timezone;
+    let d = TestDaemon::with_config(cfg).await;
+    let mut b = d.bridge(Some("acd")).await;
+    let mut ev = vec![
+        json!({"type":"agent_login","ts":ts_now(-900.0),"agent":"A1","team":"team-1"}),
+        json!({"type":"agent_login","ts":ts_now(-900.0),"agent":"A2","team":"team-2"}),
+    ];
+    for (agent, n) in [("A1", 3), ("A2", 2)] {
+        for i in 0..n {
+            let call = format!("{agent}-{i}");
+            let at = -600.0 + f64::from(i) * 120.0;
+            ev.push(json!({"type":"call_offered","ts":ts_now(at),"call":call,"queue":"billing"}));
+            ev.push(json!({"type":"call_answered","ts":ts_now(at + 5.0),"call":call,"agent":agent}));
+            ev.push(json!({"type":"call_ended","ts":ts_now(at + 65.0),"call":call,"agent":agent}));
+        }
+    }
+    b.send(Value::Array(ev).to_string()).await;
+    eventually(&d, "/api/calls", "s-tok", |v| v.as_array().is_some_and(|l| l.len() == 5)).await;
+    d.wait_floor(|f| {
+        f["agents"].as_array().is_some_and(|a| a.iter().any(|x| x["id"] == "A2" && x["team"] == "team-2"))
+    })
+    .await;
+
+    let plan: [(&str, Vec<(&str, f64)>); 5] = [
+        ("A1-0", vec![("greeting", 5.0), ("accuracy", 10.0)]),
+        ("A1-1", vec![]),
+        ("A1-2", vec![("accuracy", 20.0), ("compliance", 10.0)]),
+        ("A2-0", vec![("closing", 5.0)]),
+        ("A2-1", vec![("accuracy", 12.0)]),
+    ];
+    let mut ids = Vec::new();
+    for (call, ded) in &plan {
+        let deductions: Vec<Value> = ded.iter().map(|(i, p)| json!({"item": i, "points": p})).collect();
+        let body = json!({"call": call, "deductions": deductions}).to_string();
+        let (s, r) = http_send(d.addr, "POST", "/api/qa/reviews", &body, Some("s-tok")).await;
+        assert_eq!(s, 201, "{r}");
+        ids.push(json_of(&r)["id"].as_i64().unwrap_or_default());
+    }
+    // A1 appeals A1-2's accuracy: accepted, amended to 80. A2 appeals A2-0: rejected.
+    let file = |rid: i64, tok: &'static str, item: &'static str| async move {
+        let body = json!({"items": [item], "reason": "see the recording"}).to_string();
+        let (s, r) =
+            http_send(d.addr, "POST", &format!("/api/qa/reviews/{rid}/appeal"), &body, Some(tok)).await;
+        assert_eq!(s, 201, "{r}");
+        json_of(&r)["id"].as_i64().unwrap_or_default()
+    };
+    let ap1 = file(ids[2], "a1-tok", "accuracy").await;
+    let ap2 = file(ids[3], "a2-tok", "closing").await;
+    let (s, _) = http_send(d.addr, "POST", &format!("/api/qa/appeals/{ap1}/accept"), "", Some("l-tok")).await;
+    assert_eq!(s, 200);
+    let verdict = json!({"decision":"amended","score":80,"qa":"qa-li"}).to_string();
+    let (s, _) =
+        http_send(d.addr, "POST", &format!("/api/qa/appeals/{ap1}/decide"), &verdict, Some("s-tok")).await;
+    assert_eq!(s, 200);
+    let (s, _) =
+        http_send(d.addr, "POST", &format!("/api/qa/appeals/{ap2}/reject"), "", Some("l2-tok")).await;
+    assert_eq!(s, 200);
+
+    // What the month holds, by the test's own account.
+    let made: Vec<Made> = vec![
+        ("A1", "team-1", 85.0, plan[0].1.clone()),
+        ("A1", "team-1", 100.0, plan[1].1.clone()),
+        ("A1", "team-1", 80.0, plan[2].1.clone()),
+        ("A2", "team-2", 95.0, plan[3].1.clone()),
+        ("A2", "team-2", 88.0, plan[4].1.clone()),
+    ];
+    // (review index, status) of the appeals.
+    let appeals = [(2usize, "amended"), (3usize, "rejected")];
+
+    let now = chrono::Utc::now().with_timezone(&tz);
+    let month = format!("{:04}-{:02}", now.year(), now.month());
+    let (s, _) =
+        http_send(d.addr, "GET", &format!("/api/qa/analysis?month={month}"), "", Some("a1-tok")).await;
+    assert_eq!(s, 403, "an agent reads their own reviews, not everyone's");
+    let (s, body) =
+        http_send(d.addr, "GET", &format!("/api/qa/analysis?month={month}"), "", Some("l-tok")).await;
+    assert_eq!(s, 200, "{body}");
+    let an = json_of(&body);
+    let groups = an["groups"].as_array().cloned().unwrap_or_default();
+    let members: [(&str, &str, &InGroup); 5] = [
+        ("floor", "", &|_| true),
+        ("team", "team-1", &|m| m.1 == "team-1"),
+        ("team", "team-2", &|m| m.1 == "team-2"),
+        ("agent", "A1", &|m| m.0 == "A1"),
+        ("agent", "A2", &|m| m.0 == "A2"),
+    ];
+    assert_eq!(groups.len(), members.len(), "{an}");
+    for (level, id, member) in members {
+        let g = groups.iter().find(|g| g["level"] == level && g["id"] == id).cloned().unwrap_or_default();
+        let mine: Vec<(usize, &Made)> = made.iter().enumerate().filter(|(_, m)| member(m)).collect();
+        assert_eq!(g["reviews"].as_u64(), Some(mine.len() as u64), "{level} {id}: {g}");
+        let mean = mine.iter().map(|(_, m)| m.2).sum::<f64>() / mine.len() as f64;
+        assert!(g["mean"].as_f64().is_some_and(|x| (x - mean).abs() < 1e-9), "{level} {id}: {mean} vs {g}");
+        for band in ["excellent", "good", "needs_improvement", "fail"] {
+            let n = mine.iter().filter(|(_, m)| grade_of(m.2) == band).count() as u64;
+            assert_eq!(g["grades"][band].as_u64(), Some(n), "{level} {id} {band}: {g}");
+        }
+        let mut items: Vec<(String, u64, f64)> = Vec::new();
+        for (_, m) in &mine {
+            for (item, p) in &m.3 {
+                match items.iter_mut().find(|x| x.0 == *item) {
+                    Some(x) => {
+                        x.1 += 1;
+                        x.2 += p;
+                    }
+                    None => items.push(((*item).to_owned(), 1, *p)),
+                }
+            }
+        }
+        items.sort_by(|x, y| y.1.cmp(&x.1).then(y.2.total_cmp(&x.2)).then_with(|| x.0.cmp(&y.0)));
+        let got: Vec<(String, u64, f64)> = g["deducted"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|x| {
+                        (
+                            x["item"].as_str().unwrap_or_default().to_owned(),
+                            x["times"].as_u64().unwrap_or_default(),
+                            x["points"].as_f64().unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(got, items, "{level} {id}");
+        for status in ["amended", "rejected", "upheld", "filed", "accepted"] {
+            let n = appeals.iter().filter(|(i, s)| *s == status && mine.iter().any(|(j, _)| j == i)).count();
+            assert_eq!(g["appeals"][status].as_u64(), Some(n as u64), "{level} {id} {status}: {g}");
+        }
+    }
+    // Due three days after the month's end, midnight in the floor's zone; not approved yet.
+    let next = if now.month() == 12 { (now.year() + 1, 1) } else { (now.year(), now.month() + 1) };
+    let due = tz.with_ymd_and_hms(next.0, next.1, 4, 0, 0, 0).single().map(|t| t.timestamp_millis());
+    assert_eq!(an["due_by"].as_str().and_then(|t| floorwatch::event::parse_ts(t).ok()), due, "{an}");
+    assert_eq!((an["approval"].clone(), an["deadline"].as_str()), (Value::Null, Some("open")));
+
+    // The printable page, in each language, self-contained.
+    for (lang, words) in
+        [("zh-CN", ["监听分析表", "主要扣分项"]), ("en", ["Monthly QA analysis", "Most deducted"])]
+    {
+        let (s, html) = http_send(
+            d.addr,
+            "GET",
+            &format!("/api/qa/analysis?month={month}&format=html&lang={lang}"),
+            "",
+            Some("s-tok"),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(words.iter().all(|w| html.contains(w)), "{lang}: {html}");
+        assert!(html.contains(&format!("lang=\"{lang}\"")) && html.contains("@media print"), "{html}");
+        assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"), "{html}");
+    }
+
+    // Approval: not before the month is over; only the supervisor's; once.
+    let (s, _) =
+        http_send(d.addr, "POST", &format!("/api/qa/analysis/{month}/approve"), "", Some("s-tok")).await;
+    assert_eq!(s, 409, "the month is not over");
+    let last = if now.month() == 1 { (now.year() - 1, 12) } else { (now.year(), now.month() - 1) };
+    let last = format!("{:04}-{:02}", last.0, last.1);
+    let approve = format!("/api/qa/analysis/{last}/approve");
+    let (s, _) = http_send(d.addr, "POST", &approve, "", Some("l-tok")).await;
+    assert_eq!(s, 403, "a lead does not approve the analysis");
+    let (s, r) =
+        http_send(d.addr, "POST", &approve, &json!({"note":"feedback sent"}).to_string(), Some("s-tok"))
+            .await;
+    assert_eq!(s, 201, "{r}");
+    let r = json_of(&r);
+    assert_eq!(
+        (r["approval"]["by"].as_str(), r["approval"]["note"].as_str()),
+        (Some("qa-sup"), Some("feedback sent"))
+    );
+    let at =
+        r["approval"]["at"].as_str().and_then(|t| floorwatch::event::parse_ts(t).ok()).unwrap_or_default();
+    let due = r["due_by"].as_str().and_then(|t| floorwatch::event::parse_ts(t).ok()).unwrap_or_default();
+    assert_eq!(r["in_time"].as_bool(), Some(at < due), "{r}");
+    assert_eq!(r["deadline"].as_str(), Some(if at < due { "in_time" } else { "late" }));
+    let (s, _) = http_send(d.addr, "POST", &approve, "", Some("s-tok")).await;
+    assert_eq!(s, 409, "approved once");
+    let (_, body) =
+        http_send(d.addr, "GET", &format!("/api/qa/analysis?month={last}"), "", Some("l-tok")).await;
+    assert_eq!(json_of(&body)["approval"]["by"], "qa-sup", "read back after the commit");
+    let (_, audit) = http_send(d.addr, "GET", "/api/audit", "", Some("r-tok")).await;
+    let rows: Vec<Value> = json_of(&audit)
+        .as_array()
+        .map(|l| l.iter().filter(|a| a["action"] == "qa.analysis.approve").cloned().collect())
+        .unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{audit}");
+    assert_eq!(rows[0]["by"], "qa-sup");
     d.shutdown().await.expect("clean shutdown");
 }
