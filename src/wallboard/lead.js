@@ -68,17 +68,25 @@ function teamLead() {
 }
 
 // What the caller may do (GET /api/whoami, where the server has roles): controls
-// for what is not theirs are hidden. Without it (404), every control shows and
-// the server's answer to a write decides.
+// for what is not theirs are hidden. Asked only with a token: without one every
+// control shows, and a write the server refuses asks for the token (hiding them
+// would leave nothing to ask with). Asked again now and then, since the token
+// dialog may have changed who is signed in.
 let can = null;
-fetch("/api/whoami", { headers: writeToken() ? { Authorization: "Bearer " + writeToken() } : {} })
-  .then((r) => (r.ok ? r.json() : null))
-  .then((w) => {
-    if (!w || typeof w.can !== "object" || w.can === null) return;
-    can = w.can;
-    applyCan();
-  })
-  .catch(() => {});
+function refreshCan() {
+  const token = writeToken();
+  if (!token) return;
+  fetch("/api/whoami", { headers: { Authorization: "Bearer " + token } })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((w) => {
+      if (!w || typeof w.can !== "object" || w.can === null) return;
+      can = w.can;
+      applyCan();
+    })
+    .catch(() => {});
+}
+refreshCan();
+setInterval(refreshCan, 30000);
 
 function applyCan() {
   if (!can) return;
@@ -90,6 +98,7 @@ function applyCan() {
 
 function rerender() {
   renderLabels();
+  refreshCan();
   // Rebuilt in the new language.
   incidentForms.stop();
   incidentForms = mountIncidents();
