@@ -496,6 +496,29 @@ export function alertOrder(a, b) {
 
 /// A one-line headline in the page language: the kind and what it is about,
 /// with names looked up on the floor ("ACW overrun · 王芳 (A7)").
+/// A queue's, team's or component's display name (`kind`: "queues", "teams",
+/// "components") in the page's language, from the config's names, else the
+/// other language's, else `fallback` (the floor's name), else the id.
+export function displayName(model, kind, id, fallback) {
+  const cfg = model && model.config;
+  const n = cfg && cfg.names && cfg.names[kind] && cfg.names[kind][id];
+  if (n) return n[lang] || n[lang === "en" ? "zh-CN" : "en"] || fallback || id;
+  return fallback || id;
+}
+
+/// An alert's message in the page's language (its `messages`), the ids in it
+/// replaced by display names, as every page shows it.
+export function alertText(a, model) {
+  const msgs = a.messages || {};
+  let text = msgs[lang] || a.message || "";
+  const s = a.subject || {};
+  const swap = (id, name) => { if (id && name && name !== id) text = text.split(id).join(name); };
+  if (s.queue) swap(s.queue, displayName(model, "queues", s.queue, model && model.queues.get(s.queue)?.name));
+  if (s.component) swap(s.component, displayName(model, "components", s.component));
+  if (s.agent) { const ag = model && model.agents.get(s.agent); if (ag && ag.name) swap(s.agent, `${ag.name} (${s.agent})`); }
+  return text;
+}
+
 export function alertHeadline(a, model) {
   const s = a.subject || {};
   const names = model && model.config && model.config.kinds && model.config.kinds[a.kind];
@@ -505,15 +528,15 @@ export function alertHeadline(a, model) {
     parts.push(ag && ag.name ? `${ag.name} (${s.agent})` : s.agent);
   } else if (s.queue) {
     const q = model && model.queues.get(s.queue);
-    parts.push(q ? q.name : s.queue);
+    parts.push(displayName(model, "queues", s.queue, q && q.name));
   } else if (s.component) {
-    parts.push(s.component);
+    parts.push(displayName(model, "components", s.component));
   } else if (s.source) {
     parts.push(s.source);
   }
   if (s.team && !s.agent) {
     const t = model && model.teams.get(s.team);
-    parts.push(t ? t.name : s.team);
+    parts.push(displayName(model, "teams", s.team, t && t.name));
   }
   return parts.join(" · ");
 }

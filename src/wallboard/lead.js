@@ -7,6 +7,7 @@
 import {
   T, STATES, FloorStream, AlertStream, alertOrder, alertHeadline, alertForTeam, collator, el, setText, icon,
   installIcons, fmtInt, fmtDur, fmtClock, fmtTime, overrunLevel, limitFor, stateLabel, reasonLabel, wireLangToggle,
+  alertText, displayName, lang,
 } from "./common.js";
 import { mountConsole, writeToken } from "./incidents.js";
 
@@ -132,7 +133,8 @@ function teams() {
 
 function renderTeamPicker() {
   const list = teams();
-  const key = JSON.stringify(list.map((t) => [t.id, t.name, t.lead]));
+  const name = (t) => displayName(model(), "teams", t.id, t.name);
+  const key = JSON.stringify([lang, ...list.map((t) => [t.id, name(t), t.lead])]);
   const known = list.some((t) => t.id === team);
   if (team && !known && team === askedTeam && model().config) {
     refused = team;
@@ -144,7 +146,7 @@ function renderTeamPicker() {
   teamOptions = key;
   const sel = $("team");
   sel.replaceChildren(...list.map((t) => {
-    const o = el("option", null, t.lead ? `${t.name} · ${T.lead} ${t.lead}` : t.name);
+    const o = el("option", null, t.lead ? `${name(t)} · ${T.lead} ${t.lead}` : name(t));
     o.value = t.id;
     return o;
   }));
@@ -161,7 +163,10 @@ function renderTeamPicker() {
 function renderRefusal(list) {
   const box = $("team-refused");
   if (!refused) { box.hidden = true; return; }
-  const names = list.map((t) => (t.name && t.name !== t.id ? `${t.name} (${t.id})` : t.id)).join(", ");
+  const names = list.map((t) => {
+    const n = displayName(model(), "teams", t.id, t.name);
+    return n && n !== t.id ? `${n} (${t.id})` : t.id;
+  }).join(", ");
   setText(box, T.unknown_team ? T.unknown_team(refused, names) : `${refused}: ${names}`);
   box.hidden = false;
 }
@@ -334,7 +339,7 @@ function card(a) {
   head.append(icon("alert"), el("span", "sev", T.severity[a.severity] || a.severity), el("span", "what", alertHeadline(a, model())));
   const meta = el("div", "meta");
   meta.append(el("span", null, fmtTime(Date.parse(a.started_at), tz()) + " · "), el("span", "age", fmtDur((stream.now() - Date.parse(a.started_at)) / 1000)));
-  c.append(head, el("p", "msg", a.message), meta);
+  c.append(head, el("p", "msg", alertText(a, model())), meta);
   if (a.state === "acknowledged") {
     const at = a.acknowledged_at ? fmtTime(Date.parse(a.acknowledged_at), tz()) : "";
     c.append(el("div", "meta acked", T.acked(a.acknowledged_by || "?", at) + (a.ack_note ? ` · ${a.ack_note}` : "")));
@@ -468,7 +473,7 @@ function announce(a) {
   void box.offsetWidth; // restart the animation
   box.classList.add("flash");
   if (notificationsAllowed()) {
-    const n = new Notification(`${T.new_alert}: ${alertHeadline(a, model())}`, { body: a.message, tag: a.id });
+    const n = new Notification(`${T.new_alert}: ${alertHeadline(a, model())}`, { body: alertText(a, model()), tag: a.id });
     n.onclick = () => window.focus();
   }
 }

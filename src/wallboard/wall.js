@@ -12,7 +12,7 @@
 import {
   T, lang, STATES, FloorStream, AlertStream, alertOrder, collator, el, setText, icon,
   installIcons, fmtInt, fmtPct, fmtPct0, fmtDur, fmtClock, fmtDate, fmtTime, overrunLevel, limitFor, stateLabel,
-  reasonLabel, wireLangToggle,
+  reasonLabel, wireLangToggle, alertText, displayName as sharedDisplayName,
 } from "./common.js";
 import { ScriptStream } from "./incidents.js";
 
@@ -112,12 +112,7 @@ function model() { return stream.model; }
 // else the id.
 // ---------------------------------------------------------------------------
 
-function displayName(kind, id, fallback) {
-  const cfg = model().config;
-  const n = cfg && cfg.names && cfg.names[kind] && cfg.names[kind][id];
-  if (n) return n[lang] || n[lang === "en" ? "zh-CN" : "en"] || fallback || id;
-  return fallback || id;
-}
+function displayName(kind, id, fallback) { return sharedDisplayName(model(), kind, id, fallback); }
 const queueName = (id) => { const q = model().queues.get(id); return displayName("queues", id, q && q.name); };
 const teamName = (id) => { const t = model().teams.get(id); return displayName("teams", id, t && t.name); };
 const componentName = (id) => displayName("components", id, id);
@@ -644,13 +639,13 @@ function paintSummary(p, now) {
     // The name takes what the reason and the time leave of the row (in em of the
     // row's type), cut with an ellipsis past that.
     const room = p.lineEm - emWidth(why, false) - emWidth(time, false) - 1.2;
-    lines.push([`st-${a.state} ov${c.lvl}`, fitText(a.name || a.id, Math.max(2, room)), why, time]);
+    lines.push([`st-${a.state} ov${c.lvl}`, fitText(a.name || a.id, Math.max(2, room)), why, time, a.id]);
   }
   if (over.length > shown.length) lines.push(["more", W().attention_more(fmtInt(over.length - shown.length)), "", ""]);
   if (lines.length === 0) lines.push(["none", W().attention_none, "", ""]);
   const items = p.att.children;
   while (items.length > lines.length) p.att.lastChild.remove();
-  lines.forEach(([cls, name, why, time], i) => {
+  lines.forEach(([cls, name, why, time, id], i) => {
     let li = items[i];
     if (!li) {
       li = el("li");
@@ -658,6 +653,7 @@ function paintSummary(p, now) {
       p.att.append(li);
     }
     if (li.className !== cls) li.className = cls;
+    if ((li.dataset.agent || "") !== (id || "")) li.dataset.agent = id || "";
     setText(li.children[0], name);
     setText(li.children[1], why);
     setText(li.children[2], time);
@@ -736,13 +732,7 @@ function alertLines(firing) {
 /// display names and its time of writing ("at 14:05"): the figure in it is the
 /// one the alert fired with.
 function messageOf(a) {
-  const msgs = a.messages || {};
-  let text = msgs[lang] || a.message || "";
-  const s = a.subject || {};
-  const swap = (id, name) => { if (id && name && name !== id) text = text.split(id).join(name); };
-  if (s.queue) swap(s.queue, queueName(s.queue));
-  if (s.component) swap(s.component, componentName(s.component));
-  if (s.agent) { const ag = model().agents.get(s.agent); if (ag && ag.name) swap(s.agent, `${ag.name} (${s.agent})`); }
+  const text = alertText(a, model());
   const tz = model().config ? model().config.timezone : undefined;
   return `${W().at(fmtTime(Date.parse(a.updated_at || a.started_at), tz))}: ${text}`;
 }

@@ -155,3 +155,50 @@ async fn a_recovered_fault_is_annotated_from_the_console() {
     let f: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(f[0]["cause"], "carrier lost on E1 2", "{f}");
 }
+
+/// The console speaks one language: on `?lang=en` the alert cards read the
+/// alerts' English messages with the config's English display names (a
+/// component's, a team's), the team picker names the team in English, and no
+/// Chinese shows but the names the config gives only in Chinese (the lead's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_english_console_shows_english_messages_and_display_names() {
+    use floorwatch::vocab::Names;
+    let mut cfg = Config::default();
+    cfg.floor.teams = crate::wallboard::two_teams();
+    for (t, en) in cfg.floor.teams.iter_mut().zip(["Team 1", "Team 2"]) {
+        t.names = Names { zh: Some(t.name.clone()), en: Some(en.into()) };
+    }
+    cfg.incidents
+        .components
+        .insert("trunk-2".into(), Names { zh: Some("2 号中继线".into()), en: Some("trunk line 2".into()) });
+    let d = TestDaemon::with_config(cfg).await;
+    let mut b = d.bridge(Some("acd")).await;
+    b.send(
+        json!([
+            {"type":"agent_login","ts":ts_now(-300.0),"agent":"A1","name":"Ann Lee","team":"team-1"},
+            {"type":"fault","ts":ts_now(-1.0),"component":"trunk-2","status":"down","detail":"E1 lost carrier"}
+        ])
+        .to_string(),
+    )
+    .await;
+    let addr = d.addr;
+    with_browser("en-US", |c| async move {
+        c.goto(&format!("http://{addr}/lead?team=team-1&lang=en")).await.expect("open the console");
+        until(&c, "the fault's card", "return !!document.querySelector('#floor-alerts .card .msg');").await;
+        let msg = js(&c, &text_of("#floor-alerts .card .msg")).await;
+        let msg = msg.as_str().unwrap_or_default().to_owned();
+        assert!(msg.contains("trunk line 2") && !msg.contains("trunk-2"), "the English message with the display name: {msg}");
+        let head = js(&c, &text_of("#floor-alerts .card .what")).await;
+        assert!(head.as_str().is_some_and(|h| h.contains("trunk line 2")), "{head}");
+        let option = js(&c, "return document.querySelector('#team option[value=\"team-1\"]').textContent").await;
+        assert_eq!(option, "Team 1 · Lead 张伟");
+        // Every visible text node but the leads' names (given only in Chinese).
+        let cjk = js(&c, "const out = []; const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
+            for (let n = w.nextNode(); n; n = w.nextNode()) { const p = n.parentElement; \
+              if (!p || !p.offsetParent || p.id === 'lang-toggle' || p.tagName === 'OPTION') continue; \
+              const t = n.textContent.replace(/张伟|李娜/g, ''); \
+              if (/[\\u3000-\\u303f\\u3400-\\u9fff\\uff00-\\uffef]/.test(t)) out.push(t.slice(0, 60)); } return out;").await;
+        assert_eq!(cjk, json!([]), "Chinese on the English console");
+    })
+    .await;
+}
