@@ -512,9 +512,16 @@ export function alertText(a, model) {
   const msgs = a.messages || {};
   let text = msgs[lang] || a.message || "";
   const s = a.subject || {};
-  const swap = (id, name) => { if (id && name && name !== id) text = text.split(id).join(name); };
+  // An id is replaced where it stands whole: "team-1" not inside "team-10".
+  const swap = (id, name) => {
+    if (!id || !name || name === id) return;
+    const escaped = id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const at = new RegExp("(?<![A-Za-z0-9_.:-])" + escaped + "(?![A-Za-z0-9_.:-])", "g");
+    text = text.replace(at, () => name);
+  };
   if (s.queue) swap(s.queue, displayName(model, "queues", s.queue, model && model.queues.get(s.queue)?.name));
-  if (s.component) swap(s.component, displayName(model, "components", s.component));
+  if (s.team) swap(s.team, displayName(model, "teams", s.team, model && model.teams.get(s.team)?.name));
+  if (s.component && s.component !== s.team) swap(s.component, displayName(model, "components", s.component));
   if (s.agent) { const ag = model && model.agents.get(s.agent); if (ag && ag.name) swap(s.agent, `${ag.name} (${s.agent})`); }
   return text;
 }
@@ -529,7 +536,7 @@ export function alertHeadline(a, model) {
   } else if (s.queue) {
     const q = model && model.queues.get(s.queue);
     parts.push(displayName(model, "queues", s.queue, q && q.name));
-  } else if (s.component) {
+  } else if (s.component && s.component !== s.team) {
     parts.push(displayName(model, "components", s.component));
   } else if (s.source) {
     parts.push(s.source);

@@ -737,36 +737,51 @@ function messageOf(a) {
   return `${W().at(fmtTime(Date.parse(a.updated_at || a.started_at), tz))}: ${text}`;
 }
 
-/// The live figure an alert is about, named with its window, or "".
+/// The live figure an alert is about: `{ text, win }` (`win` the window it
+/// counts over, for the line to name once), or null.
 function liveFigure(a, now) {
   const s = a.subject || {};
   const cfg = model().config;
   if (s.queue) {
     const q = model().queues.get(s.queue);
-    if (!q || !cfg) return "";
+    if (!q || !cfg) return null;
     const rw = q.windows[cfg.rule_window] || {};
     const win = windowName(cfg.rule_window);
     switch (a.kind) {
-      case "answer_rate_low": return `${W().now} ${T.answer_rate} ${fmtPct(rw.answer_rate)} (${win})`;
-      case "service_level_low": return `${W().now} ${T.service_level} ${fmtPct(rw.service_level)} (${win})`;
-      case "longest_wait_high": return `${W().now} ${T.longest} ${fmtDur(q.oldest_since == null ? 0 : (now - q.oldest_since) / 1000)}`;
-      case "traffic_surge": return `${W().now} ${T.offered} ${fmtInt(rw.offered ?? 0)} (${win})`;
-      default: return "";
+      case "answer_rate_low": return { text: `${T.answer_rate} ${fmtPct(rw.answer_rate)}`, win };
+      case "service_level_low": return { text: `${T.service_level} ${fmtPct(rw.service_level)}`, win };
+      case "longest_wait_high": return { text: `${T.longest} ${fmtDur(q.oldest_since == null ? 0 : (now - q.oldest_since) / 1000)}` };
+      case "traffic_surge": return { text: `${T.offered} ${fmtInt(rw.offered ?? 0)}`, win };
+      default: return null;
     }
   }
   if (s.agent) {
     const ag = model().agents.get(s.agent);
-    if (!ag) return "";
+    if (!ag) return null;
     const limit = limitFor(ag, cfg);
-    return `${ag.name || ag.id} ${fmtDur((now - ag.since) / 1000)}${limit != null ? ` (${W().limit} ${fmtDur(limit)})` : ""}`;
+    return { text: `${ag.name || ag.id} ${fmtDur((now - ag.since) / 1000)}${limit != null ? ` (${W().limit} ${fmtDur(limit)})` : ""}` };
   }
-  return "";
+  return null;
+}
+
+/// A line's live figures: a queue's as "now A · B (3 min) · C", the window
+/// named once after the figures it applies to; agents' as they are.
+function liveLine(line, now) {
+  const figs = (line.key.startsWith("k:") ? line.alerts.slice(0, 4) : line.alerts).map((x) => liveFigure(x, now)).filter(Boolean);
+  if (figs.length === 0) return "";
+  if (line.key.startsWith("k:")) return figs.map((f) => f.text).join(" · ");
+  const windowed = figs.filter((f) => f.win), plain = figs.filter((f) => !f.win);
+  const parts = [];
+  if (windowed.length) parts.push(`${windowed.map((f) => f.text).join(" · ")} (${windowed[0].win})`);
+  for (const f of plain) parts.push(f.text);
+  return `${W().now} ${parts.join(" · ")}`;
 }
 
 function subjectName(a) {
   const s = a.subject || {};
   if (s.queue) return queueName(s.queue);
-  if (s.component) return componentName(s.component);
+  // A team's own alert (a patrol overdue) names the team as its component too.
+  if (s.component && s.component !== s.team) return componentName(s.component);
   if (s.source) return s.source;
   if (s.team) return teamName(s.team);
   return "";
@@ -822,11 +837,14 @@ function renderAlerts(now) {
     setText(r.sev, T.severity[a.severity] || a.severity);
     setText(r.head, head);
     setText(r.age, fmtDur((now - Date.parse(a.started_at)) / 1000));
-    const live = (line.key.startsWith("k:") ? line.alerts.slice(0, 4) : line.alerts)
-      .map((x) => liveFigure(x, now)).filter(Boolean).join(" · ");
+    const live = liveLine(line, now);
     setText(r.live, live);
     setHidden(r.live, !live);
-    setText(r.msg, messageOf(a));
+    // One alert's line also gives its message as fired (with the time); a line
+    // of several has their live figures, and their messages would not fit.
+    const single = line.alerts.length === 1;
+    setText(r.msg, single ? messageOf(a) : "");
+    setHidden(r.msg, !single);
   });
   // Rows no longer needed leave the page (a hidden row would still count).
   while (alertEls.length > shown.length) alertEls.pop().root.remove();
@@ -893,14 +911,18 @@ function fitQueues(vw, vh) {
   const n = Math.max(1, tiles.size);
   const cols = Math.min(n, vw / vh > 1.5 ? 4 : 3);
   const rows = Math.ceil(n / cols);
+  // During an incident (its script on screen) the alerts and the script take
+  // their room from the tiles, not from the agents: the agents keep their names
+  // when it matters most. Known before the layout, so there is no trial.
+  const share = scriptList.length > 0 ? 0.3 : 0.4;
   // The same tiles on the same screen keep the size they settled on.
-  const shape = `${n} ${cols} ${vw} ${vh} ${lang}`;
+  const shape = `${n} ${cols} ${vw} ${vh} ${lang} ${share}`;
   if (shape === queuesShape) return;
   queuesShape = shape;
   q.style.setProperty("--cols", String(cols));
   // A tile is about 26 em wide and 17 em tall at its own font size; its region
-  // has at most 40% of the screen.
-  queuesSize = Math.max(7, Math.min((vh * 0.4) / rows / 19, (vw - 20) / cols / 27, vh / 55));
+  // has at most `share` of the screen.
+  queuesSize = Math.max(7, Math.min((vh * share) / rows / 19, (vw - 20) / cols / 27, vh / 55));
   q.style.setProperty("--qsize", queuesSize.toFixed(2) + "px");
   // The next frame reads whether the estimate fits.
   schedule();

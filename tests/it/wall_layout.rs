@@ -346,3 +346,74 @@ async fn a_team_summary_lists_the_agents_over_their_limits_and_follows_them() {
         std::panic::resume_unwind(p);
     }
 }
+
+/// One queue's alerts share one line (triage): its name and the kinds, then
+/// the live figures — "now" said once, the rule's window named once after the
+/// figures it applies to — and no fire-time message, which would not fit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_queues_alerts_share_a_line_with_their_live_figures() {
+    let mut cfg = config();
+    cfg.alerts.min_calls = 5;
+    cfg.alerts.answer_rate_min = 0.8;
+    let d = TestDaemon::with_config(cfg).await;
+    let mut b = d.bridge(Some("acd")).await;
+    let mut batch =
+        vec![json!({"type":"agent_login","ts":ts_now(-300.0),"agent":"A1","name":"Ann Lee","team":"team-1"})];
+    // Ten calls; eight give up, two are answered after 40 s.
+    for i in 0..10 {
+        batch.push(
+            json!({"type":"call_offered","ts":ts_now(-100.0),"call":format!("C{i}"),"queue":"billing"}),
+        );
+    }
+    for i in 0..8 {
+        batch.push(json!({"type":"call_abandoned","ts":ts_now(-80.0),"call":format!("C{i}")}));
+    }
+    for i in 8..10 {
+        batch.push(json!({"type":"call_answered","ts":ts_now(-60.0),"call":format!("C{i}"),"agent":"A1"}));
+    }
+    b.send(Value::Array(batch).to_string()).await;
+    let c = browser("en", 1920, 1080).await;
+    let outcome = async {
+        c.goto(&format!("http://{}/?lang=en", d.addr)).await.expect("open the wall");
+        let read = "const l = [...document.querySelectorAll('.alert')].find(e => e.querySelector('.head').textContent.startsWith('Billing')); \
+                    if (!l) return null; return [l.querySelector('.head').textContent, l.querySelector('.live').textContent, \
+                    l.querySelector('.msg').hidden]";
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let v = loop {
+            let v = c.execute(read, vec![]).await.expect("script");
+            if v[0].as_str().is_some_and(|h| h.matches(" · ").count() >= 2) {
+                break v;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let all = c
+                    .execute(
+                        "return [...document.querySelectorAll('.alert')].map(e => e.textContent)",
+                        vec![],
+                    )
+                    .await
+                    .expect("script");
+                panic!("no line of Billing's three alerts: {v}; lines {all}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let head = v[0].as_str().unwrap_or_default();
+        for kind in ["Low answer rate", "Low service level"] {
+            assert!(head.contains(kind), "{kind} on the line: {head}");
+        }
+        let live = v[1].as_str().unwrap_or_default();
+        assert!(live.starts_with("now ") && live.matches("now").count() == 1, "now once: {live}");
+        assert!(live.contains("Answer rate 20.0%") && live.contains("Service level 0.0%"), "{live}");
+        assert_eq!(live.matches(" min)").count(), 1, "the window once: {live}");
+        assert_eq!(v[2], true, "no fire-time message on a line of several");
+        let billing = c
+            .execute("return [...document.querySelectorAll('.alert .head')].filter(e => e.textContent.includes('Billing')).length", vec![])
+            .await
+            .expect("script");
+        assert_eq!(billing, 1, "one line for the queue");
+    };
+    let r = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
+    let _ = c.close().await;
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
+}
