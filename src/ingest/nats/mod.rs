@@ -115,28 +115,36 @@ pub fn expiry_component(source: &Id) -> Id {
 }
 
 /// What the source tells the floor about its expiry fault, across links: down
-/// from the link that found a gap until [`EXPIRY_HOLD_MS`] later; the first
-/// clean link of a run reports it up once, so a fault an earlier run left down
-/// (restored with the floor) is settled.
+/// at the first link up after a gap was found (a link that found one may fail
+/// before it is up) until [`EXPIRY_HOLD_MS`] later; the first clean link of a
+/// run reports it up once, so a fault an earlier run left down (restored with
+/// the floor) is settled.
 #[derive(Debug, Default)]
 pub struct ExpiryFault {
+    /// Gaps found and not yet reported.
+    found: Vec<std::ops::RangeInclusive<u64>>,
     until: Option<Ts>,
     reported: bool,
 }
 
 impl ExpiryFault {
-    /// A link positioned its consumers; `gap` when one of them found messages expired.
-    pub fn on_link(&mut self, gap: bool, now: Ts) -> Option<FaultStatus> {
-        if gap {
+    /// A consumer is being positioned past `gap`.
+    pub fn found(&mut self, gap: std::ops::RangeInclusive<u64>) {
+        self.found.push(gap);
+    }
+
+    /// A link is up: what to report, with the gaps a `Down` is about.
+    pub fn on_link(&mut self, now: Ts) -> Option<(FaultStatus, Vec<std::ops::RangeInclusive<u64>>)> {
+        if !self.found.is_empty() {
             self.until = Some(now.saturating_add(EXPIRY_HOLD_MS));
             self.reported = true;
-            return Some(FaultStatus::Down);
+            return Some((FaultStatus::Down, std::mem::take(&mut self.found)));
         }
         if self.reported {
             return None;
         }
         self.reported = true;
-        Some(FaultStatus::Up)
+        Some((FaultStatus::Up, Vec::new()))
     }
 
     /// A keepalive tick at `now`: up once the hold is over.
@@ -257,8 +265,7 @@ impl Source {
         // Read with the stream just now: what it still holds as the consumers are placed.
         let first = stream.cached_info().state.first_sequence;
         let mut consumers = Vec::with_capacity(follows.len());
-        let mut expired = Vec::new();
-        for f in follows.iter() {
+        for f in follows.iter_mut() {
             if let Some(gap) = expired_range(f.applied, first) {
                 tracing::warn!(
                     source = %self.id, stream = %self.nats.stream, consumer = %f.consumer, subject = %f.subject,
@@ -267,7 +274,10 @@ impl Source {
                     "nats messages expired before the floor read them: events lost"
                 );
                 self.metrics.expired.inc();
-                expired.push(gap);
+                // Accounted for (lost): a later link does not find this gap again.
+                // The checkpoint's mark moves with the next message applied.
+                f.applied = *gap.end();
+                expiry.found(gap);
             }
             match tokio::time::timeout(t.silence_timeout, position(&stream, f)).await {
                 Ok(Ok(c)) => consumers.push(c),
@@ -279,8 +289,8 @@ impl Source {
         backoff.reset();
         self.metrics.up.set(1);
         tracing::info!(source = %self.id, url = %self.url, stream = %self.nats.stream, consumers = consumers.len(), "nats link up");
-        if let Some(status) = expiry.on_link(!expired.is_empty(), self.clock.now_ms()) {
-            let detail = (!expired.is_empty()).then(|| expiry_detail(&self.nats.stream, &expired));
+        if let Some((status, gaps)) = expiry.on_link(self.clock.now_ms()) {
+            let detail = (!gaps.is_empty()).then(|| expiry_detail(&self.nats.stream, &gaps));
             if self.report_expiry(&conn, status, detail).await.is_err() {
                 conn.close().await;
                 return Ended::Shutdown;
@@ -513,23 +523,29 @@ mod tests {
 
     #[test]
     fn the_expiry_fault_holds_then_clears_and_a_clean_start_settles_an_old_one() {
+        let up = Some((FaultStatus::Up, vec![]));
         let mut f = ExpiryFault::default();
         // A clean first link: one "up", for a fault an earlier run may have left down.
-        assert_eq!(f.on_link(false, 0), Some(FaultStatus::Up));
-        assert_eq!(f.on_link(false, 10), None, "once per run");
+        assert_eq!(f.on_link(0), up);
+        assert_eq!(f.on_link(10), None, "once per run");
         assert_eq!(f.on_tick(20), None);
-        // A gap: down, held for EXPIRY_HOLD_MS whatever the links do meanwhile.
-        assert_eq!(f.on_link(true, 1_000), Some(FaultStatus::Down));
-        assert_eq!(f.on_link(false, 2_000), None, "a clean reconnect does not end the hold");
+        // A gap: down with its range, held for EXPIRY_HOLD_MS whatever the links do.
+        f.found(21..=50);
+        assert_eq!(f.on_link(1_000), Some((FaultStatus::Down, vec![21..=50])));
+        assert_eq!(f.on_link(2_000), None, "a clean reconnect does not end the hold");
         assert_eq!(f.on_tick(1_000 + EXPIRY_HOLD_MS - 1), None);
         assert_eq!(f.on_tick(1_000 + EXPIRY_HOLD_MS), Some(FaultStatus::Up));
         assert_eq!(f.on_tick(1_000 + EXPIRY_HOLD_MS + 1), None, "up once");
-        // A run whose first link finds a gap sends no separate "up" first.
+        // A run whose first link finds a gap sends no separate "up" first; gaps
+        // found on links that failed before they were up are reported together.
         let mut g = ExpiryFault::default();
-        assert_eq!(g.on_link(true, 0), Some(FaultStatus::Down));
-        assert_eq!(g.on_link(false, 1), None);
+        g.found(5..=9);
+        g.found(30..=40);
+        assert_eq!(g.on_link(0), Some((FaultStatus::Down, vec![5..=9, 30..=40])));
+        assert_eq!(g.on_link(1), None);
         // A second gap restarts the hold.
-        assert_eq!(g.on_link(true, 100), Some(FaultStatus::Down));
+        g.found(60..=61);
+        assert_eq!(g.on_link(100), Some((FaultStatus::Down, vec![60..=61])));
         assert_eq!(g.on_tick(EXPIRY_HOLD_MS), None);
         assert_eq!(g.on_tick(100 + EXPIRY_HOLD_MS), Some(FaultStatus::Up));
     }
