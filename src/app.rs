@@ -214,13 +214,17 @@ impl Daemon {
         // Dial-out sources (Asterisk AMI, FreeSWITCH ESL) reconnect on their own;
         // a task that ends while serving is a fault like any other.
         let mut sources = crate::ingest::dial::spawn(&cfg.sources, &intake, clock, &cancel);
-        // NATS JetStream sources, repositioned from the checkpoint on each link.
+        // NATS JetStream sources, repositioned from the checkpoint on each link;
+        // their metrics are registered either way, like the sink's.
+        let source_metrics = crate::metrics::nats_source::NatsSourceMetrics::new();
+        source_metrics.register(&metrics.registry).context("registering NATS source metrics")?;
         sources.extend(crate::ingest::nats::spawn(
             &cfg.sources,
             &intake,
             clock,
             &positions,
             cfg.limits.max_field_bytes,
+            &source_metrics,
             &cancel,
         ));
         // The token table's one owner; SIGHUP swaps it (see `keep_tokens`).

@@ -10,6 +10,7 @@
 pub mod collector;
 pub mod counting;
 pub mod nats_sink;
+pub mod nats_source;
 pub mod work;
 
 use prometheus::{

@@ -1,7 +1,9 @@
 //! The `nats` source against a real nats-server (JetStream in a temp dir, on a
 //! free loopback port): a kill -9 in the middle of a stream loses nothing and
 //! counts nothing twice, a NATS server restart is a `source_down` that resolves,
-//! and daemons on disjoint subjects each see only theirs.
+//! daemons on disjoint subjects each see only theirs, messages the stream
+//! expired before the floor read them are reported, and the source's metrics
+//! say what it applied and what is pending.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,7 +13,9 @@ use floorwatch::config::Config;
 use floorwatch::ingest::sources::{DialTiming, NatsSource, SourceConfig, SourceKind};
 use serde_json::{Value, json};
 
-use crate::harness::{PATIENCE, TestDaemon, free_port, http_get, metric_sum, serve_child, ts_now};
+use crate::harness::{
+    PATIENCE, TestDaemon, expect_clean_exit, free_port, http_get, metric_sum, serve_child, ts_now,
+};
 
 /// A nats-server with JetStream, stopped when dropped.
 pub struct NatsServer {
@@ -159,6 +163,35 @@ pub fn source_events(floor: &Value, source: &str) -> u64 {
         .map_or(0, |s| s["events"].as_u64().unwrap_or(0))
 }
 
+/// What `messages` (of [`floor_stream`]) hold: their events and each queue's
+/// totals, for a part of a stream.
+pub fn totals_of(messages: &[Value]) -> (u64, Vec<(String, Totals)>) {
+    let mut totals: Vec<(String, Totals)> = Vec::new();
+    let mut events = 0;
+    for batch in messages {
+        let batch = batch.as_array().cloned().unwrap_or_default();
+        events += batch.len() as u64;
+        // A message is one call: its offer names the queue.
+        let Some(queue) = batch.iter().find_map(|e| e["queue"].as_str()) else { continue };
+        let i = match totals.iter().position(|(q, _)| q == queue) {
+            Some(i) => i,
+            None => {
+                totals.push((queue.to_string(), Totals::default()));
+                totals.len() - 1
+            }
+        };
+        for e in &batch {
+            match e["type"].as_str() {
+                Some("call_offered") => totals[i].1.offered += 1,
+                Some("call_answered") => totals[i].1.answered += 1,
+                Some("call_abandoned") => totals[i].1.abandoned += 1,
+                _ => {}
+            }
+        }
+    }
+    (events, totals)
+}
+
 pub fn queue_totals(floor: &Value, queue: &str) -> Totals {
     let q = floor["queues"].as_array().into_iter().flatten().find(|q| q["id"] == queue);
     let n = |k: &str| q.and_then(|q| q[k].as_u64()).unwrap_or(0);
@@ -212,6 +245,13 @@ impl Serve {
     fn kill_9(mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+
+    /// SIGTERM, and waits for a clean exit (its last checkpoint committed).
+    async fn stop(mut self) {
+        let killed = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().expect("kill");
+        assert!(killed.success());
+        expect_clean_exit(&mut self.0, "floorwatch serve after SIGTERM").await;
     }
 }
 
@@ -382,6 +422,15 @@ async fn a_nats_server_restart_is_a_source_down_that_resolves() {
     for (queue, want) in &totals {
         assert_eq!(queue_totals(&f2, queue), *want, "{queue}");
     }
+    // The lost link counted, the link up again, every message applied once
+    // across the two links (the second resumed at the first one's mark).
+    let text = eventually_metrics(&d, "the source up again", |m| {
+        metric_sum(m, "floorwatch_nats_source_up", &[("source", "site-a")]) == 1.0
+    })
+    .await;
+    assert!(metric_sum(&text, "floorwatch_nats_source_link_failures_total", &[("source", "site-a")]) >= 1.0);
+    let applied = [("source", "site-a"), ("subject", "floor.a.>")];
+    assert_eq!(metric_sum(&text, "floorwatch_nats_source_applied_total", &applied), messages.len() as f64);
     d.shutdown().await.expect("clean shutdown");
 }
 
@@ -415,8 +464,154 @@ async fn two_daemons_on_disjoint_subjects_each_see_only_theirs() {
     }
     assert_eq!(fa["logged_in"], 10);
     assert_eq!(fb["logged_in"], 10);
+    // The source's metrics: every message applied once, on its own subject;
+    // the pending gauge (refreshed at each keepalive) comes down to 0.
+    for (d, source, subject, published) in
+        [(&a, "site-a", "floor.a.>", a_msgs.len()), (&b, "site-b", "floor.b.>", b_msgs.len())]
+    {
+        let labels = [("source", source), ("subject", subject)];
+        let text = eventually_metrics(d, "the pending gauge at 0", |m| {
+            m.contains(&format!(
+                "floorwatch_nats_source_pending{{source=\"{source}\",subject=\"{subject}\"}} 0"
+            ))
+        })
+        .await;
+        assert_eq!(
+            metric_sum(&text, "floorwatch_nats_source_applied_total", &labels),
+            published as f64,
+            "{source}"
+        );
+        assert_eq!(metric_sum(&text, "floorwatch_nats_source_up", &[("source", source)]), 1.0, "{source}");
+        assert_eq!(metric_sum(&text, "floorwatch_nats_source_expired_total", &[("source", source)]), 0.0);
+        assert_eq!(
+            metric_sum(&text, "floorwatch_nats_source_link_failures_total", &[("source", source)]),
+            0.0
+        );
+    }
+    let (_, ta) = a.get("/metrics").await;
+    assert!(!ta.contains(r#"subject="floor.b.>""#), "site b's subject is not a's");
     a.shutdown().await.expect("clean shutdown");
     b.shutdown().await.expect("clean shutdown");
+}
+
+/// `/metrics` of `d` once `pred` holds.
+async fn eventually_metrics(d: &TestDaemon, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (_, text) = d.get("/metrics").await;
+        if pred(&text) {
+            return text;
+        }
+        let ours: Vec<&str> = text.lines().filter(|l| l.starts_with("floorwatch_nats_source")).collect();
+        assert!(tokio::time::Instant::now() < deadline, "{what} never happened: {ours:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `/metrics` of a child daemon once `pred` holds.
+async fn eventually_metrics_at(
+    addr: std::net::SocketAddr,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, text) = http_get(addr, "/metrics").await;
+        if status == 200 && pred(&text) {
+            return text;
+        }
+        let ours: Vec<&str> = text.lines().filter(|l| l.starts_with("floorwatch_nats_source")).collect();
+        assert!(tokio::time::Instant::now() < deadline, "{what} never happened: {ours:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The stream's limits drop messages while floorwatch is stopped: a stream
+/// keeping the last 50 messages (discard old), 20 applied and checkpointed,
+/// the daemon stopped, 80 more published (30 of them pushed out unread),
+/// restarted. The loss is reported (the counter, a `system_fault` on
+/// `nats-expired:site-a` naming the range, listed in `/api/floor`'s faults) and
+/// the floor holds exactly what survived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_the_stream_expired_while_floorwatch_was_down_are_reported() {
+    let nats = NatsServer::start().await;
+    let js = nats.jetstream().await;
+    js.create_stream(jetstream::stream::Config {
+        name: "FLOOR".into(),
+        subjects: vec!["floor.>".into()],
+        storage: jetstream::stream::StorageType::File,
+        max_messages: 50,
+        discard: jetstream::stream::DiscardPolicy::Old,
+        ..Default::default()
+    })
+    .await
+    .expect("stream with limits created");
+    let (messages, _, _) = floor_stream("acd-a", 99);
+    let (first, rest) = messages.split_at(20);
+    let (expired, survived) = rest.split_at(30);
+    publish(&js, "floor.a.acd", first).await;
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let child = serve(dir.path(), port, &nats.url());
+    wait_port(port).await;
+    let (first_events, _) = totals_of(first);
+    eventually_floor(addr, "the first part applied", |f| source_events(f, "acd-a") == first_events).await;
+    // Stopped cleanly: its last checkpoint holds sequence 20.
+    child.stop().await;
+
+    publish(&js, "floor.a.acd", expired).await;
+    publish(&js, "floor.a.acd", survived).await;
+    let info = js.get_stream("FLOOR").await.expect("stream").cached_info().state.clone();
+    assert_eq!(
+        (info.first_sequence, info.last_sequence, info.messages),
+        (51, 100, 50),
+        "the limit dropped 21-50"
+    );
+
+    let child = serve(dir.path(), port, &nats.url());
+    wait_port(port).await;
+    let kept: Vec<Value> = first.iter().chain(survived).cloned().collect();
+    let (events, totals) = totals_of(&kept);
+    eventually_floor(addr, "what survived applied", |f| source_events(f, "acd-a") >= events).await;
+    eventually_drained(&js, "fw-a").await;
+    let f = floor_at(addr).await.expect("floor");
+    assert_eq!(source_events(&f, "acd-a"), events, "the first part and the survivors, once each: {f}");
+    for (queue, want) in &totals {
+        assert_eq!(queue_totals(&f, queue), *want, "{queue}");
+    }
+    let (lost_events, _) = totals_of(expired);
+    assert!(lost_events > 0);
+
+    // Counted: one gap, found once.
+    let text = eventually_metrics_at(addr, "the pending gauge at 0", |m| {
+        m.contains(r#"floorwatch_nats_source_pending{source="site-a",subject="floor.a.>"} 0"#)
+    })
+    .await;
+    assert_eq!(metric_sum(&text, "floorwatch_nats_source_expired_total", &[("source", "site-a")]), 1.0);
+    let applied = [("source", "site-a"), ("subject", "floor.a.>")];
+    assert_eq!(metric_sum(&text, "floorwatch_nats_source_applied_total", &applied), survived.len() as f64);
+    // Shown: a fault of the link's source naming the range, and its alert.
+    let fault = f["faults"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["component"] == "nats-expired:site-a")
+        .unwrap_or_else(|| panic!("no expiry fault: {}", f["faults"]))
+        .clone();
+    assert_eq!(fault["source"], "site-a");
+    let detail = fault["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("FLOOR") && detail.contains("21-50"), "{detail}");
+    let (_, body) = http_get(addr, "/api/alerts?kind=system_fault").await;
+    let alerts: Vec<Value> = serde_json::from_str(&body).expect("alerts JSON");
+    let alert = alerts
+        .iter()
+        .find(|a| a["subject"]["component"] == "nats-expired:site-a")
+        .unwrap_or_else(|| panic!("no expiry alert: {body}"));
+    assert_eq!(alert["state"], "firing", "{alert}");
+    assert!(alert["messages"]["en"].as_str().is_some_and(|m| m.contains("21-50")), "{alert}");
+    child.kill_9();
 }
 
 /// Messages on `subject` as JSON, in order, from a core NATS subscription.

@@ -287,6 +287,18 @@ async fn dashboards_are_well_formed_and_query_only_what_floorwatch_exports() {
         assert!(uids.insert(uid.to_owned()), "{f}: uid {uid} used twice");
         let vars = variables(&dash);
         assert!(vars.contains_key("datasource"), "{f}: no data-source picker");
+        // The site picker: every daemon exports floorwatch_events_total; several
+        // sites or All (a regex, so "All" also matches a target without a site).
+        let site = j["templating"]["list"]
+            .as_array()
+            .and_then(|l| l.iter().find(|v| v["name"] == "site"))
+            .unwrap_or_else(|| panic!("{f}: no site variable"));
+        assert_eq!(vars["site"].as_deref(), Some("label_values(floorwatch_events_total, site)"), "{f}");
+        assert_eq!(
+            (&site["multi"], &site["includeAll"], &site["allValue"]),
+            (&json!(true), &json!(true), &json!(".*")),
+            "{f}"
+        );
 
         let mut ids = BTreeSet::new();
         for p in j["panels"].as_array().unwrap_or_else(|| panic!("{f}: no panels")) {
@@ -322,6 +334,16 @@ async fn dashboards_are_well_formed_and_query_only_what_floorwatch_exports() {
             values.extend_from_slice(GRAFANA_BUILTINS);
             let rest = substitute(&q.expr, &values);
             assert!(!rest.contains('$'), "{}: unknown variable in {}", q.at, q.expr);
+            // One view across sites: every selector (the site picker's own
+            // aside) follows the site picker.
+            let selectors = q.expr.matches('{').count();
+            assert!(
+                q.at.ends_with(" variable site")
+                    || selectors > 0 && q.expr.matches(r#"site=~"$site""#).count() == selectors,
+                "{}: a selector without site=~\"$site\" in {}",
+                q.at,
+                q.expr
+            );
             let names = metric_names(&q.expr);
             // Otherwise it is about Prometheus's scrape of floorwatch (up, scrape_duration_seconds).
             assert!(
@@ -489,6 +511,10 @@ fn deployment_examples_are_referenced_and_their_commands_parse() {
 
 // ---------------------------------------------------------------- a real Prometheus
 
+/// The `site` target label the test's Prometheus gives the daemon, as each
+/// site's Prometheus does (docs/scale-out.md "One view").
+const SITE: &str = "east";
+
 struct Prometheus {
     child: std::process::Child,
     addr: SocketAddr,
@@ -512,7 +538,8 @@ impl Prometheus {
             &cfg,
             format!(
                 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\n\
-                 scrape_configs:\n  - job_name: floorwatch\n    static_configs:\n      - targets: ['{target}']\n",
+                 scrape_configs:\n  - job_name: floorwatch\n    static_configs:\n      - targets: ['{target}']\n\
+                 \x20       labels:\n          site: {SITE}\n",
                 rules.display()
             ),
         )
@@ -713,14 +740,14 @@ async fn a_real_prometheus_scrapes_evaluates_every_rule_and_answers_every_dashbo
         for dash in &dashboards {
             let vars = variables(dash);
             for (name, q) in vars.iter().filter_map(|(n, q)| Some((n, q.as_ref()?))) {
-                let q = substitute(q, &[("instance", ".*")]);
+                let q = substitute(q, &[("site", ".*"), ("instance", ".*")]);
                 if !has_data(&prom.label_values(&q).await) {
                     pending.push(format!("{}: variable {name}: {q} lists nothing", dash.file));
                 }
             }
             let choices: &[&[(&str, &str)]] = &[
-                &[("instance", ".*"), ("queue", ".*"), ("team", ".*")],
-                &[("instance", &instance), ("queue", "billing"), ("team", "team-1")],
+                &[("site", ".*"), ("instance", ".*"), ("queue", ".*"), ("team", ".*")],
+                &[("site", SITE), ("instance", &instance), ("queue", "billing"), ("team", "team-1")],
             ];
             for choice in choices {
                 for q in queries(dash) {
@@ -746,6 +773,14 @@ async fn a_real_prometheus_scrapes_evaluates_every_rule_and_answers_every_dashbo
     assert_eq!(active.as_array().map(Vec::len), Some(1), "{targets}");
     assert_eq!(active[0]["health"], "up", "{targets}");
     assert_eq!(active[0]["lastError"], "", "{targets}");
+    // The site picker lists the daemon's site, and picking it picks the daemon.
+    assert_eq!(active[0]["labels"]["site"], SITE, "{targets}");
+    assert_eq!(prom.label_values("label_values(floorwatch_events_total, site)").await, json!([SITE]));
+    assert_eq!(
+        prom.label_values(&format!("label_values(floorwatch_events_total{{site=~\"{SITE}\"}}, instance)"))
+            .await,
+        json!([instance])
+    );
 
     // Every alerting rule carries a severity and a runbook that exists.
     let runbook = read(&root().join("docs/runbook.md"));

@@ -23,6 +23,15 @@
 //! stream missing, a round trip or a pull over `silence_timeout`): the connection
 //! closes, so `source_down` follows after its timeout, and it resolves once a
 //! reconnect has repositioned every consumer. Reconnects back off with jitter.
+//!
+//! Expired messages: when a consumer is positioned after a checkpointed
+//! sequence but the stream's first sequence lies further on, the messages in
+//! between were dropped by the stream's limits (`max_age`, `max_msgs`,
+//! `max_bytes`) before the floor read them. That loss cannot be undone, only
+//! shown: a `warn!` with the range, `floorwatch_nats_source_expired_total`, and a
+//! `fault` down on the component `nats-expired:<source>` (a `system_fault` alert,
+//! listed in `/api/floor`'s `faults` with the range as its detail) that clears
+//! [`EXPIRY_HOLD_MS`] later. Metrics: `metrics::nats_source`.
 
 use std::time::Duration;
 
@@ -36,7 +45,8 @@ use super::dial::Backoff;
 use super::sources::{DialTiming, NatsSource, SourceConfig, SourceKind};
 use super::{Connection, Intake, RejectReason, Rejection};
 use crate::clock::Clock;
-use crate::event::{Event, EventKind, Id};
+use crate::event::{Event, EventKind, FaultStatus, Id, Ts};
+use crate::metrics::nats_source::{NatsSourceMetrics, Pending, SourceMetrics, SubjectMetrics};
 
 /// Messages asked for in one pull: enough to keep the link busy, few enough
 /// that a lost link leaves little in flight.
@@ -44,6 +54,11 @@ const PULL_BATCH: usize = 512;
 
 /// How long one pull request waits on the server for messages.
 const PULL_EXPIRES: Duration = Duration::from_secs(1);
+
+/// How long the expiry fault stays down after the link that found the gap: as
+/// long as the event-loss fault of `seq` gaps lasts, long enough to be seen on
+/// the wall and pushed; the counter and the log keep it after that.
+pub const EXPIRY_HOLD_MS: i64 = 5 * 60 * 1000;
 
 /// Why a link ended.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +97,64 @@ struct Follow {
     key: Id,
     /// Stream sequence of the last message handed to the engine (0: none).
     applied: u64,
+    m: SubjectMetrics,
+}
+
+/// The stream sequences expired unread, if any: a consumer that applied up to
+/// `applied` resumes at `applied + 1`, but the stream now starts at `first`.
+/// Nothing applied yet (0) is a replay from the start, never a gap. On a stream
+/// shared by several subjects the range is an upper bound of this subject's
+/// loss (other subjects' messages lie in it too).
+pub fn expired_range(applied: u64, first: u64) -> Option<std::ops::RangeInclusive<u64>> {
+    (applied > 0 && first > applied.saturating_add(1)).then(|| applied + 1..=first - 1)
+}
+
+/// The component of a source's expiry fault.
+pub fn expiry_component(source: &Id) -> Id {
+    Id::from(format!("nats-expired:{source}"))
+}
+
+/// What the source tells the floor about its expiry fault, across links: down
+/// at the first link up after a gap was found (a link that found one may fail
+/// before it is up) until [`EXPIRY_HOLD_MS`] later; the first clean link of a
+/// run reports it up once, so a fault an earlier run left down (restored with
+/// the floor) is settled.
+#[derive(Debug, Default)]
+pub struct ExpiryFault {
+    /// Gaps found and not yet reported.
+    found: Vec<std::ops::RangeInclusive<u64>>,
+    until: Option<Ts>,
+    reported: bool,
+}
+
+impl ExpiryFault {
+    /// A consumer is being positioned past `gap`.
+    pub fn found(&mut self, gap: std::ops::RangeInclusive<u64>) {
+        self.found.push(gap);
+    }
+
+    /// A link is up: what to report, with the gaps a `Down` is about.
+    pub fn on_link(&mut self, now: Ts) -> Option<(FaultStatus, Vec<std::ops::RangeInclusive<u64>>)> {
+        if !self.found.is_empty() {
+            self.until = Some(now.saturating_add(EXPIRY_HOLD_MS));
+            self.reported = true;
+            return Some((FaultStatus::Down, std::mem::take(&mut self.found)));
+        }
+        if self.reported {
+            return None;
+        }
+        self.reported = true;
+        Some((FaultStatus::Up, Vec::new()))
+    }
+
+    /// A keepalive tick at `now`: up once the hold is over.
+    pub fn on_tick(&mut self, now: Ts) -> Option<FaultStatus> {
+        let over = self.until.is_some_and(|u| now >= u);
+        over.then(|| {
+            self.until = None;
+            FaultStatus::Up
+        })
+    }
 }
 
 /// Starts a consumer task per `nats` source; each ends on `cancel`.
@@ -93,21 +166,24 @@ pub fn spawn(
     clock: Clock,
     positions: &[(Id, u64)],
     max_field_bytes: usize,
+    metrics: &NatsSourceMetrics,
     cancel: &CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     sources
         .iter()
         .filter_map(|cfg| {
             let SourceKind::Nats(n) = &cfg.kind else { return None };
+            let m = metrics.source(&cfg.id, &n.subjects);
             let follows = n
                 .subjects
                 .iter()
+                .zip(&m.subjects)
                 .enumerate()
-                .map(|(i, subject)| {
+                .map(|(i, (subject, sm))| {
                     let consumer = n.consumer_name(i);
                     let key = position_key(&n.stream, &consumer);
                     let applied = positions.iter().find(|(k, _)| *k == key).map_or(0, |(_, s)| *s);
-                    Follow { subject: subject.clone(), consumer, key, applied }
+                    Follow { subject: subject.clone(), consumer, key, applied, m: sm.clone() }
                 })
                 .collect();
             let source = Source {
@@ -118,6 +194,7 @@ pub fn spawn(
                 intake: intake.clone(),
                 clock,
                 max_field_bytes,
+                metrics: m,
                 cancel: cancel.clone(),
             };
             Some(tokio::spawn(source.run(follows)))
@@ -133,22 +210,27 @@ struct Source {
     intake: Intake,
     clock: Clock,
     max_field_bytes: usize,
+    metrics: SourceMetrics,
     cancel: CancellationToken,
 }
 
 impl Source {
     async fn run(self, mut follows: Vec<Follow>) {
         let mut backoff = Backoff::new(self.timing);
+        let mut expiry = ExpiryFault::default();
         loop {
             let ended = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => Ended::Shutdown,
-                e = self.link(&mut follows, &mut backoff) => e,
+                e = self.link(&mut follows, &mut backoff, &mut expiry) => e,
             };
+            // Also when the cancel dropped the link mid-way.
+            self.metrics.up.set(0);
             let error = match ended {
                 Ended::Shutdown => return,
                 Ended::Lost(e) => e,
             };
+            self.metrics.link_failures.inc();
             let wait = backoff.next();
             tracing::warn!(
                 source = %self.id, url = %self.url, error = %error, retry_ms = wait.as_millis() as u64,
@@ -164,7 +246,7 @@ impl Source {
     /// One link: connect, reposition every consumer, then pull until something
     /// fails. The connection to the intake is opened only once all consumers are
     /// in place, so `source_down` resolves when the source really is back.
-    async fn link(&self, follows: &mut [Follow], backoff: &mut Backoff) -> Ended {
+    async fn link(&self, follows: &mut [Follow], backoff: &mut Backoff, expiry: &mut ExpiryFault) -> Ended {
         let t = self.timing;
         let options = async_nats::ConnectOptions::new()
             .connection_timeout(t.connect_timeout)
@@ -180,8 +262,23 @@ impl Source {
             Ok(Err(e)) => return Ended::Lost(self.stream_error(e.to_string())),
             Err(_) => return Ended::Lost(NatsError::Silent(t.silence_timeout)),
         };
+        // Read with the stream just now: what it still holds as the consumers are placed.
+        let first = stream.cached_info().state.first_sequence;
         let mut consumers = Vec::with_capacity(follows.len());
-        for f in follows.iter() {
+        for f in follows.iter_mut() {
+            if let Some(gap) = expired_range(f.applied, first) {
+                tracing::warn!(
+                    source = %self.id, stream = %self.nats.stream, consumer = %f.consumer, subject = %f.subject,
+                    applied = f.applied, first_sequence = first, from = *gap.start(), to = *gap.end(),
+                    messages = gap.end() - gap.start() + 1,
+                    "nats messages expired before the floor read them: events lost"
+                );
+                self.metrics.expired.inc();
+                // Accounted for (lost): a later link does not find this gap again.
+                // The checkpoint's mark moves with the next message applied.
+                f.applied = *gap.end();
+                expiry.found(gap);
+            }
             match tokio::time::timeout(t.silence_timeout, position(&stream, f)).await {
                 Ok(Ok(c)) => consumers.push(c),
                 Ok(Err(e)) => return Ended::Lost(e),
@@ -190,21 +287,57 @@ impl Source {
         }
         let conn = self.intake.open(self.id.clone(), true).await;
         backoff.reset();
+        self.metrics.up.set(1);
         tracing::info!(source = %self.id, url = %self.url, stream = %self.nats.stream, consumers = consumers.len(), "nats link up");
+        if let Some((status, gaps)) = expiry.on_link(self.clock.now_ms()) {
+            let detail = (!gaps.is_empty()).then(|| expiry_detail(&self.nats.stream, &gaps));
+            if self.report_expiry(&conn, status, detail).await.is_err() {
+                conn.close().await;
+                return Ended::Shutdown;
+            }
+        }
+        // The keepalive reads each consumer's pending count beside its pulls.
+        let watched: Vec<(PullConsumer, Pending)> =
+            consumers.iter().zip(follows.iter()).map(|(c, f)| (c.clone(), f.m.pending.clone())).collect();
         let pulls = futures_util::future::try_join_all(
             follows.iter_mut().zip(consumers).map(|(f, c)| self.follow(f, c, &conn)),
         );
         let ended = tokio::select! {
             r = pulls => r.err().unwrap_or(Ended::Shutdown),
-            e = self.keepalive(&client, &conn) => e,
+            e = self.keepalive(&client, &conn, &watched, expiry) => e,
         };
         conn.close().await;
         ended
     }
 
+    /// The expiry fault as a `fault` event of the link's own source.
+    async fn report_expiry(
+        &self,
+        conn: &Connection,
+        status: FaultStatus,
+        detail: Option<Id>,
+    ) -> Result<(), super::EngineStopped> {
+        let component = expiry_component(&self.id);
+        let fault = Event {
+            ts: self.clock.now_ms(),
+            source: self.id.clone(),
+            seq: None,
+            kind: EventKind::Fault { component, status, detail },
+        };
+        conn.accept(&mut vec![fault], &[]).await
+    }
+
     /// A heartbeat for the source per `ping_every`, each one a PING the server
-    /// answered: a silent server is a lost link.
-    async fn keepalive(&self, client: &async_nats::Client, conn: &Connection) -> Ended {
+    /// answered: a silent server is a lost link. Each tick also refreshes the
+    /// consumers' pending counts (a failed read leaves the last one: the PING
+    /// judges the link) and ends the expiry fault's hold.
+    async fn keepalive(
+        &self,
+        client: &async_nats::Client,
+        conn: &Connection,
+        watched: &[(PullConsumer, Pending)],
+        expiry: &mut ExpiryFault,
+    ) -> Ended {
         let t = self.timing;
         let mut every = tokio::time::interval(t.ping_every);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -212,6 +345,18 @@ impl Source {
             every.tick().await;
             if !matches!(tokio::time::timeout(t.silence_timeout, client.flush()).await, Ok(Ok(()))) {
                 return Ended::Lost(NatsError::Silent(t.silence_timeout));
+            }
+            for (consumer, pending) in watched {
+                match tokio::time::timeout(t.silence_timeout, consumer.get_info()).await {
+                    Ok(Ok(info)) => pending.set(info.num_pending),
+                    Ok(Err(e)) => tracing::debug!(source = %self.id, error = %e, "nats consumer info failed"),
+                    Err(_) => tracing::debug!(source = %self.id, "nats consumer info timed out"),
+                }
+            }
+            if let Some(status) = expiry.on_tick(self.clock.now_ms())
+                && self.report_expiry(conn, status, None).await.is_err()
+            {
+                return Ended::Shutdown;
             }
             let beat = Event {
                 ts: self.clock.now_ms(),
@@ -267,8 +412,10 @@ impl Source {
                     }
                     rejected.clear();
                     f.applied = seq;
+                    f.m.applied.inc();
                 } else {
                     // Already applied (a redelivery): the floor has it; ack so it stops.
+                    f.m.redelivered.inc();
                     tracing::debug!(source = %self.id, consumer = %f.consumer, seq, mark = f.applied, "redelivered message skipped");
                 }
                 if let Err(e) = next.ack().await {
@@ -316,6 +463,17 @@ async fn position(stream: &jetstream::stream::Stream, f: &Follow) -> Result<Pull
     stream.create_consumer(config).await.map_err(|e| err(e.to_string()))
 }
 
+/// The expiry fault's detail: the stream and the sequences lost (ranges of
+/// several consumers merged into their span).
+fn expiry_detail(stream: &str, gaps: &[std::ops::RangeInclusive<u64>]) -> Id {
+    let from = gaps.iter().map(|g| *g.start()).min().unwrap_or(0);
+    let to = gaps.iter().map(|g| *g.end()).max().unwrap_or(0);
+    Id::from(format!(
+        "stream {stream}: messages {from}-{to} ({} sequences) expired before floorwatch read them",
+        to - from + 1
+    ))
+}
+
 /// One message's payload → events and rejections, as a WebSocket text frame
 /// would be (a payload that is not UTF-8 is refused whole as `bad_json`).
 pub fn decode_message(
@@ -347,6 +505,59 @@ mod tests {
         assert_eq!(rej[0].reason, RejectReason::UnknownType);
         decode_message(&[0xff, 0xfe], &source, 256, &mut ev, &mut rej);
         assert_eq!(rej[1].reason, RejectReason::BadJson);
+    }
+
+    #[test]
+    fn a_stream_that_starts_past_the_mark_lost_the_messages_in_between() {
+        // Nothing applied: a replay from the stream's start, whatever it retains.
+        assert_eq!(expired_range(0, 1), None);
+        assert_eq!(expired_range(0, 500), None);
+        // Resuming right at the stream's first message (or at an empty stream
+        // whose messages all were read: first = last + 1), or inside the stream.
+        assert_eq!(expired_range(20, 21), None);
+        assert_eq!(expired_range(20, 5), None);
+        assert_eq!(expired_range(20, 22), Some(21..=21));
+        assert_eq!(expired_range(20, 51), Some(21..=50));
+        assert_eq!(expired_range(u64::MAX, u64::MAX), None);
+    }
+
+    #[test]
+    fn the_expiry_fault_holds_then_clears_and_a_clean_start_settles_an_old_one() {
+        let up = Some((FaultStatus::Up, vec![]));
+        let mut f = ExpiryFault::default();
+        // A clean first link: one "up", for a fault an earlier run may have left down.
+        assert_eq!(f.on_link(0), up);
+        assert_eq!(f.on_link(10), None, "once per run");
+        assert_eq!(f.on_tick(20), None);
+        // A gap: down with its range, held for EXPIRY_HOLD_MS whatever the links do.
+        f.found(21..=50);
+        assert_eq!(f.on_link(1_000), Some((FaultStatus::Down, vec![21..=50])));
+        assert_eq!(f.on_link(2_000), None, "a clean reconnect does not end the hold");
+        assert_eq!(f.on_tick(1_000 + EXPIRY_HOLD_MS - 1), None);
+        assert_eq!(f.on_tick(1_000 + EXPIRY_HOLD_MS), Some(FaultStatus::Up));
+        assert_eq!(f.on_tick(1_000 + EXPIRY_HOLD_MS + 1), None, "up once");
+        // A run whose first link finds a gap sends no separate "up" first; gaps
+        // found on links that failed before they were up are reported together.
+        let mut g = ExpiryFault::default();
+        g.found(5..=9);
+        g.found(30..=40);
+        assert_eq!(g.on_link(0), Some((FaultStatus::Down, vec![5..=9, 30..=40])));
+        assert_eq!(g.on_link(1), None);
+        // A second gap restarts the hold.
+        g.found(60..=61);
+        assert_eq!(g.on_link(100), Some((FaultStatus::Down, vec![60..=61])));
+        assert_eq!(g.on_tick(EXPIRY_HOLD_MS), None);
+        assert_eq!(g.on_tick(100 + EXPIRY_HOLD_MS), Some(FaultStatus::Up));
+    }
+
+    #[test]
+    fn the_expiry_detail_names_the_stream_and_the_span() {
+        let d = expiry_detail("FLOOR", &[21..=50, 30..=60]);
+        assert_eq!(
+            d.as_str(),
+            "stream FLOOR: messages 21-60 (40 sequences) expired before floorwatch read them"
+        );
+        assert_eq!(expiry_component(&Id::from("site-a")).as_str(), "nats-expired:site-a");
     }
 
     #[test]
