@@ -4,7 +4,7 @@
 //!
 //! Per source and subject (one consumer each): messages applied, redeliveries
 //! skipped, the consumer's pending count. Per source (one link each): `up`,
-//! link failures and expiry gaps.
+//! link failures, expiry gaps and streams found made anew.
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
@@ -18,6 +18,7 @@ pub struct NatsSourceMetrics {
     up: IntGaugeVec,
     link_failures: IntCounterVec,
     expired: IntCounterVec,
+    resets: IntCounterVec,
 }
 
 /// One source's handles, resolved once when its task starts.
@@ -28,6 +29,9 @@ pub struct SourceMetrics {
     pub link_failures: IntCounter,
     /// Consumers positioned past messages the stream had already expired (one per gap).
     pub expired: IntCounter,
+    /// Consumers that found the stream newer than the floor's mark (made anew)
+    /// and read it from its start.
+    pub resets: IntCounter,
     /// In the order of the source's `subjects`.
     pub subjects: Vec<SubjectMetrics>,
 }
@@ -101,6 +105,12 @@ impl NatsSourceMetrics {
                  read them. Counts occurrences (one per consumer and gap), not messages; the log gives the range.",
                 &["source"],
             ),
+            resets: counter(
+                "floorwatch_nats_source_stream_resets_total",
+                "Times a consumer found the stream's last sequence below the floor's checkpointed one (the \
+                 stream was deleted and made anew) and read the new stream from its start.",
+                &["source"],
+            ),
         }
     }
 
@@ -111,6 +121,7 @@ impl NatsSourceMetrics {
             up: self.up.with_label_values(&[id]),
             link_failures: self.link_failures.with_label_values(&[id]),
             expired: self.expired.with_label_values(&[id]),
+            resets: self.resets.with_label_values(&[id]),
             subjects: subjects
                 .iter()
                 .map(|s| SubjectMetrics {
@@ -128,7 +139,8 @@ impl NatsSourceMetrics {
         r.register(Box::new(self.pending.clone()))?;
         r.register(Box::new(self.up.clone()))?;
         r.register(Box::new(self.link_failures.clone()))?;
-        r.register(Box::new(self.expired.clone()))
+        r.register(Box::new(self.expired.clone()))?;
+        r.register(Box::new(self.resets.clone()))
     }
 }
 
@@ -163,6 +175,7 @@ mod tests {
             r#"floorwatch_nats_source_up{source="site-a"} 0"#,
             r#"floorwatch_nats_source_link_failures_total{source="site-a"} 0"#,
             r#"floorwatch_nats_source_expired_total{source="site-a"} 0"#,
+            r#"floorwatch_nats_source_stream_resets_total{source="site-a"} 0"#,
         ] {
             assert!(t.contains(series), "{series} missing in:\n{t}");
         }

@@ -614,6 +614,59 @@ async fn messages_the_stream_expired_while_floorwatch_was_down_are_reported() {
     child.kill_9();
 }
 
+/// A stream deleted and made anew while floorwatch was down restarts its
+/// sequences at 1, below the floor's checkpointed mark: resuming after the mark
+/// would skip the new stream's first messages unseen. They are all new, so the
+/// consumer reads the new stream from its start, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_made_anew_is_read_from_its_start() {
+    let nats = NatsServer::start().await;
+    let js = nats.floor_stream().await;
+    let (messages, _, _) = floor_stream("acd-a", 40);
+    let (first, rest) = messages.split_at(30);
+    publish(&js, "floor.a.acd", first).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let child = serve(dir.path(), port, &nats.url());
+    wait_port(port).await;
+    let (first_events, _) = totals_of(first);
+    eventually_floor(addr, "the first part applied", |f| source_events(f, "acd-a") == first_events).await;
+    child.stop().await;
+
+    // The operator deletes the stream and makes it again; the bridge goes on.
+    js.delete_stream("FLOOR").await.expect("stream deleted");
+    let js = nats.floor_stream().await;
+    let (second, _) = rest.split_at(rest.len().min(10));
+    publish(&js, "floor.a.acd", second).await;
+    assert_eq!(
+        js.get_stream("FLOOR").await.expect("stream").cached_info().state.last_sequence,
+        second.len() as u64
+    );
+
+    let child = serve(dir.path(), port, &nats.url());
+    wait_port(port).await;
+    let all: Vec<Value> = first.iter().chain(second).cloned().collect();
+    let (events, totals) = totals_of(&all);
+    eventually_floor(addr, "the new stream applied", |f| source_events(f, "acd-a") >= events).await;
+    eventually_drained(&js, "fw-a").await;
+    let f = floor_at(addr).await.expect("floor");
+    assert_eq!(
+        source_events(&f, "acd-a"),
+        events,
+        "the old stream's part and the new stream's, once each: {f}"
+    );
+    for (queue, want) in &totals {
+        assert_eq!(queue_totals(&f, queue), *want, "{queue}");
+    }
+    let text = eventually_metrics_at(addr, "the reset counted", |m| {
+        m.contains(r#"floorwatch_nats_source_stream_resets_total{source="site-a"} 1"#)
+    })
+    .await;
+    assert_eq!(metric_sum(&text, "floorwatch_nats_source_expired_total", &[("source", "site-a")]), 0.0);
+    child.kill_9();
+}
+
 /// Messages on `subject` as JSON, in order, from a core NATS subscription.
 struct Follower(async_nats::Subscriber);
 

@@ -109,6 +109,14 @@ pub fn expired_range(applied: u64, first: u64) -> Option<std::ops::RangeInclusiv
     (applied > 0 && first > applied.saturating_add(1)).then(|| applied + 1..=first - 1)
 }
 
+/// Whether the stream was deleted and made anew since the floor's mark: its
+/// sequences restart at 1, so a stream whose last sequence is below what was
+/// applied is not the one the mark counts in. Resuming after the mark would skip
+/// the new stream's first messages unseen; they are all new, so read it whole.
+pub fn stream_was_reset(applied: u64, last: u64) -> bool {
+    applied > 0 && last < applied
+}
+
 /// The component of a source's expiry fault.
 pub fn expiry_component(source: &Id) -> Id {
     Id::from(format!("nats-expired:{source}"))
@@ -264,8 +272,18 @@ impl Source {
         };
         // Read with the stream just now: what it still holds as the consumers are placed.
         let first = stream.cached_info().state.first_sequence;
+        let last = stream.cached_info().state.last_sequence;
         let mut consumers = Vec::with_capacity(follows.len());
         for f in follows.iter_mut() {
+            if stream_was_reset(f.applied, last) {
+                tracing::warn!(
+                    source = %self.id, stream = %self.nats.stream, consumer = %f.consumer, subject = %f.subject,
+                    applied = f.applied, last_sequence = last,
+                    "nats stream is newer than the floor's mark (deleted and made anew?): reading it from its start"
+                );
+                self.metrics.resets.inc();
+                f.applied = 0;
+            }
             if let Some(gap) = expired_range(f.applied, first) {
                 tracing::warn!(
                     source = %self.id, stream = %self.nats.stream, consumer = %f.consumer, subject = %f.subject,
@@ -510,6 +528,15 @@ mod tests {
     #[test]
     fn a_stream_that_starts_past_the_mark_lost_the_messages_in_between() {
         // Nothing applied: a replay from the stream's start, whatever it retains.
+        assert!(!stream_was_reset(0, 0), "nothing applied: a first start");
+        assert!(
+            !stream_was_reset(20, 20) && !stream_was_reset(20, 95),
+            "the same stream, caught up or ahead"
+        );
+        assert!(
+            stream_was_reset(20, 19) && stream_was_reset(20, 0),
+            "a stream made anew, with or without messages"
+        );
         assert_eq!(expired_range(0, 1), None);
         assert_eq!(expired_range(0, 500), None);
         // Resuming right at the stream's first message (or at an empty stream
