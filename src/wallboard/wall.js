@@ -198,6 +198,8 @@ function onStatus(s) {
 }
 
 function rerenderAll() {
+  fontFamily = null;
+  widthCache.clear();
   onStatus(stream.status);
   for (const c of cells.values()) { c.text = null; dirtyCells.add(c); }
   for (const q of [...tiles.keys()]) { tiles.get(q).root.remove(); tiles.delete(q); }
@@ -556,12 +558,16 @@ function paintCell(c, now, full) {
 // (no layout), so the grid's cell width follows the longest name.
 const measureCtx = document.createElement("canvas").getContext("2d");
 const widthCache = new Map();
+// The page's font, read once (and again after a language switch): reading it
+// per miss would ask for the page's style each time, and after the cache is
+// cleared that is thousands of style reads in one task.
+let fontFamily = null;
 function emWidth(text, bold) {
   const k = (bold ? "b" : "n") + text;
   let w = widthCache.get(k);
   if (w === undefined) {
-    const family = getComputedStyle(document.body).fontFamily;
-    measureCtx.font = `${bold ? 700 : 400} 100px ${family}`;
+    if (fontFamily === null) fontFamily = getComputedStyle(document.body).fontFamily;
+    measureCtx.font = `${bold ? 700 : 400} 100px ${fontFamily}`;
     w = measureCtx.measureText(text).width / 100;
     if (widthCache.size > 20000) widthCache.clear();
     widthCache.set(k, w);
@@ -638,7 +644,9 @@ function paintSummary(p, now) {
     const time = fmtDur((now - a.since) / 1000);
     // The name takes what the reason and the time leave of the row (in em of the
     // row's type), cut with an ellipsis past that.
-    const room = p.lineEm - emWidth(why, false) - emWidth(time, false) - 1.2;
+    // Times are measured as their shape ("0:00"): one cache entry per shape,
+    // not one per second.
+    const room = p.lineEm - emWidth(why, false) - emWidth(time.replace(/\d/g, "0"), false) - 1.2;
     lines.push([`st-${a.state} ov${c.lvl}`, fitText(a.name || a.id, Math.max(2, room)), why, time, a.id]);
   }
   if (over.length > shown.length) lines.push(["more", W().attention_more(fmtInt(over.length - shown.length)), "", ""]);
