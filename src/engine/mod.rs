@@ -486,4 +486,37 @@ mod tests {
         assert_eq!(h.baselines.borrow_and_update().len(), 1);
         assert!(h.baselines.changed().await.is_err(), "then the channel closes");
     }
+
+    /// Closed agent states leave on their own channel, batch by batch, and
+    /// what is closed by the last input is handed over before the engine ends.
+    #[tokio::test(start_paused = true)]
+    async fn closed_states_reach_the_state_log_channel_up_to_the_end() {
+        let cfg = FloorConfig::default();
+        let (link, _keep) = link(&AlertsConfig::default());
+        let t0 = 1_795_420_800_000;
+        let mut h = spawn(&cfg, 16, Arc::new(Metrics::new()), Clock::starting_at(t0), link, None);
+        let logout = |agent: &str, ts: Ts| {
+            EngineInput::Batch(vec![Event {
+                ts,
+                seq: None,
+                source: "acd".into(),
+                kind: EventKind::AgentLogout { agent: agent.into(), reason: None },
+            }])
+        };
+        h.tx.send(login("A1", t0)).await.expect("send");
+        h.tx.send(logout("A1", t0 + 5_000)).await.expect("send");
+        h.tx.send(login("A2", t0 + 6_000)).await.expect("send");
+        h.tx.send(logout("A2", t0 + 9_000)).await.expect("send");
+        drop(h.tx);
+        let mut spans = Vec::new();
+        while let Some(batch) = h.states.recv().await {
+            spans.extend(batch.into_iter().map(|s| (s.agent.to_string(), s.state, s.from, s.to)));
+        }
+        h.task.await.expect("engine ends");
+        let ready = crate::event::AgentState::Ready;
+        assert_eq!(
+            spans,
+            [("A1".to_string(), ready, t0, t0 + 5_000), ("A2".to_string(), ready, t0 + 6_000, t0 + 9_000)]
+        );
+    }
 }
