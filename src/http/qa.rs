@@ -51,7 +51,7 @@
 //!   talk_secs, hold_secs, acw_secs, not_ready_secs, not_ready_by_reason: {reason: secs},
 //!   acw_share, occupancy, overruns: {acw_overrun, busy_overrun}}]}` (the agent-time
 //!   figures and `overruns` are null on queue rows); CSV has those columns with a
-//!   header row (`not_ready_by_reason` as `reason=secs;…`, `-` for no reason;
+//!   header row (`not_ready_by_reason` as `reason=secs;…`, `(none)` for no reason;
 //!   `acw_overruns`, `busy_overruns`); HTML is a self-contained printable page.
 //!
 //! Who reads what: everyone with a token reads rules and samples (the point of
@@ -956,9 +956,10 @@ const REPORT_HEADER: [&str; 23] = [
     "busy_overruns",
 ];
 
-/// A not-ready reason as a cell shows it (`-`: none given).
+/// A not-ready reason as a CSV cell shows it (`(none)`: none given; not a
+/// leading `-`, which the CSV's formula guard would quote).
 fn reason_label(r: &str) -> &str {
-    if r.is_empty() { "-" } else { r }
+    if r.is_empty() { "(none)" } else { r }
 }
 
 fn report_cells(r: &report::Row) -> Vec<String> {
@@ -1181,7 +1182,10 @@ fn report_html(rows: &[report::Row], period: report::Period, date: &str, lang: L
             let reasons = t
                 .not_ready_by_reason
                 .iter()
-                .map(|(reason, secs)| format!("{} {}", reason_label(reason), hms(*secs)))
+                .map(|(reason, secs)| {
+                    let name = if reason.is_empty() { l("未注明", "(none)") } else { reason.as_str() };
+                    format!("{name} {}", hms(*secs))
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             let cells = [

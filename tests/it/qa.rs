@@ -959,7 +959,9 @@ async fn agent_time_in_the_report_matches_the_stream_and_survives_a_restart() {
     )
     .await;
     assert_eq!(s, 200);
-    for w in ["Agent time", "ACW share", "Occupancy", "Not ready by reason", "lunch", "ACW overruns"] {
+    for w in
+        ["Agent time", "ACW share", "Occupancy", "Not ready by reason", "lunch", "(none)", "ACW overruns"]
+    {
         assert!(html.contains(w), "{w} not in {html}");
     }
     let (_, html) = http_send(
@@ -970,7 +972,8 @@ async fn agent_time_in_the_report_matches_the_stream_and_survives_a_restart() {
         Some("s-tok"),
     )
     .await;
-    for w in ["坐席时间", "话后处理占比", "占用率", "未就绪原因", "话后超时"] {
+    for w in ["坐席时间", "话后处理占比", "占用率", "未就绪原因", "未注明", "话后超时"]
+    {
         assert!(html.contains(w), "{w} not in {html}");
     }
     let (_, csv) = http_send(
@@ -992,6 +995,16 @@ async fn agent_time_in_the_report_matches_the_stream_and_survives_a_restart() {
     let a1 = &reports[0].1.iter().find(|r| r["id"] == "A1").cloned().expect("A1");
     let line = lines.iter().find(|l| l.starts_with("agent,A1,")).expect("A1's line");
     assert!(line.contains(&format!(",{:.1},", a1["logged_in_secs"].as_f64().unwrap_or(-1.0))), "{line}");
+    // Not-ready by reason in one cell, a reasonless not-ready as `(none)`.
+    let reasons = a1["not_ready_by_reason"].as_object().cloned().unwrap_or_default();
+    let cell: Vec<String> = reasons
+        .iter()
+        .map(|(k, v)| {
+            let k = if k.is_empty() { "(none)" } else { k.as_str() };
+            format!("{k}={:.1}", v.as_f64().unwrap_or(-1.0))
+        })
+        .collect();
+    assert!(reasons.contains_key("") && line.contains(&format!(",{},", cell.join(";"))), "{line}");
 
     // A restart reads the same state log back.
     let d = d.restart().await;
