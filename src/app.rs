@@ -115,6 +115,8 @@ impl Daemon {
         // The call log's writer: the engine hands it each round's finished
         // calls (bounded, lossless) and never waits for the COMMIT.
         let call_log = store.keep_calls(engine.calls, cfg.qa.keep_days, move || clock.now_ms());
+        // Likewise the agent state log (closed states, for the KPI reports).
+        let state_log = store.keep_states(engine.states, cfg.qa.keep_days, move || clock.now_ms());
         // Likewise the checkpoints: copied on the engine, encoded and committed here.
         let saved_metrics = metrics.clone();
         let checkpoint_saver = store.keep_checkpoint(
@@ -266,6 +268,7 @@ impl Daemon {
         let engine_task = sup.watch("floor engine", engine.task);
         let baseline_saver = sup.watch("baseline saver", baseline_saver);
         let call_log = sup.watch("call log", call_log);
+        let state_log = sup.watch("agent state log", state_log);
         let checkpoint_saver = sup.watch("checkpoint saver", checkpoint_saver);
         let alerts_task = sup.watch("alerts", alerts.task);
         let incidents_task = sup.watch("incidents", incidents.task);
@@ -313,6 +316,7 @@ impl Daemon {
             baseline_saver.finish(grace).await;
             // Likewise the finished calls it handed over last.
             call_log.finish(grace).await;
+            state_log.finish(grace).await;
             // The sessions have let go of the recorder's senders too: it writes
             // what is queued, flushes, syncs and ends.
             if let Some(r) = recorder_task {

@@ -30,6 +30,11 @@
 //! ([`crate::store::StoreHandle::keep_checkpoint`]) encodes, seals and commits
 //! it off this task.
 //!
+//! Closed agent states ([`StateSpan`]) go to the agent state log the way
+//! finished calls go to the call log: a batch per round on a bounded, lossless
+//! channel ([`EngineHandle::states`]); a slow store slows the engine, it never
+//! loses a span, and the engine never waits for the COMMIT.
+//!
 //! Channel policy: the input channel is bounded and lossless; when it is full,
 //! ingest sessions wait (backpressure to the socket that sends too fast). The
 //! snapshot, baseline and checkpoint channels keep only the latest value: readers never slow
@@ -51,7 +56,7 @@ use crate::metrics::Metrics;
 use crate::metrics::counting::{self, Counts};
 use crate::rules::{AlertKey, AlertsConfig, Signal};
 pub use checkpoint::Checkpoint;
-pub use step::Step;
+pub use step::{StateSpan, Step};
 
 /// What the engine consumes, in arrival order.
 #[derive(Debug)]
@@ -84,11 +89,18 @@ pub struct EngineHandle {
     /// a batch per engine round: bounded and lossless (a slow store slows the
     /// engine rather than lose a call); dropping the receiver turns it off.
     pub calls: mpsc::Receiver<Vec<FinishedCall>>,
+    /// Closed agent states for the state log
+    /// ([`crate::store::StoreHandle::keep_states`]), a batch per engine round:
+    /// bounded and lossless like `calls`; dropping the receiver turns it off.
+    pub states: mpsc::Receiver<Vec<StateSpan>>,
     pub task: tokio::task::JoinHandle<()>,
 }
 
 /// Rounds of finished calls that can wait for the call log's writer.
 const CALL_LOG_CAPACITY: usize = 256;
+
+/// Rounds of closed agent states that can wait for the state log's writer.
+const STATE_LOG_CAPACITY: usize = 256;
 
 /// Where the engine sends alert signals, and what the rules start from.
 pub struct AlertsLink {
@@ -133,8 +145,10 @@ pub fn spawn(
     let (baselines_tx, baselines) = watch::channel(Vec::new());
     let (counts, counting) = counting::spawn(metrics.clone());
     let (calls_tx, calls) = mpsc::channel(CALL_LOG_CAPACITY);
+    let (states_tx, states) = mpsc::channel(STATE_LOG_CAPACITY);
     let engine = Engine {
         calls: Some(calls_tx),
+        states: Some(states_tx),
         step,
         metrics,
         counts,
@@ -150,7 +164,7 @@ pub fn spawn(
         next_checkpoint: Instant::now() + checkpoint_every.unwrap_or_default(),
     };
     let task = tokio::spawn(engine.run(rx));
-    EngineHandle { tx, snapshot, baselines, checkpoint, calls, task }
+    EngineHandle { tx, snapshot, baselines, checkpoint, calls, states, task }
 }
 
 struct Engine {
@@ -162,6 +176,8 @@ struct Engine {
     counting: tokio::task::JoinHandle<()>,
     /// To the call log (bounded, lossless); `None` once its receiver is gone.
     calls: Option<mpsc::Sender<Vec<FinishedCall>>>,
+    /// To the agent state log (bounded, lossless); `None` once its receiver is gone.
+    states: Option<mpsc::Sender<Vec<StateSpan>>>,
     clock: Clock,
     snap_tx: watch::Sender<Arc<Snapshot>>,
     interval: Duration,
@@ -243,6 +259,7 @@ impl Engine {
                 tracing::warn!("alert pipeline is gone; alert signals dropped");
             }
             self.send_calls().await;
+            self.send_states().await;
             if !self.send_counts().await {
                 // Counters that stop counting would lie on every dashboard: end,
                 // and the daemon's supervisor shuts down with an error.
@@ -256,6 +273,7 @@ impl Engine {
         self.publish(self.clock.now_ms());
         let _ = self.send_counts().await;
         self.send_calls().await;
+        self.send_states().await;
         self.hand_over_baselines();
         if self.checkpoint_every.is_some() {
             // What was applied up to the end: a graceful restart loses nothing.
@@ -295,6 +313,21 @@ impl Engine {
             // No call log (a test, a daemon without a store): not an error.
             tracing::debug!("call log is gone; finished calls no longer kept");
             self.calls = None;
+        }
+    }
+
+    /// Hands this round's closed agent states to the state log (waiting for room).
+    async fn send_states(&mut self) {
+        let spans = self.step.take_spans();
+        if spans.is_empty() {
+            return;
+        }
+        if let Some(tx) = &self.states
+            && tx.send(spans).await.is_err()
+        {
+            // No state log (a test, a daemon without a store): not an error.
+            tracing::debug!("agent state log is gone; closed states no longer kept");
+            self.states = None;
         }
     }
 
@@ -452,5 +485,38 @@ mod tests {
         h.baselines.changed().await.expect("a last value before the end");
         assert_eq!(h.baselines.borrow_and_update().len(), 1);
         assert!(h.baselines.changed().await.is_err(), "then the channel closes");
+    }
+
+    /// Closed agent states leave on their own channel, batch by batch, and
+    /// what is closed by the last input is handed over before the engine ends.
+    #[tokio::test(start_paused = true)]
+    async fn closed_states_reach_the_state_log_channel_up_to_the_end() {
+        let cfg = FloorConfig::default();
+        let (link, _keep) = link(&AlertsConfig::default());
+        let t0 = 1_795_420_800_000;
+        let mut h = spawn(&cfg, 16, Arc::new(Metrics::new()), Clock::starting_at(t0), link, None);
+        let logout = |agent: &str, ts: Ts| {
+            EngineInput::Batch(vec![Event {
+                ts,
+                seq: None,
+                source: "acd".into(),
+                kind: EventKind::AgentLogout { agent: agent.into(), reason: None },
+            }])
+        };
+        h.tx.send(login("A1", t0)).await.expect("send");
+        h.tx.send(logout("A1", t0 + 5_000)).await.expect("send");
+        h.tx.send(login("A2", t0 + 6_000)).await.expect("send");
+        h.tx.send(logout("A2", t0 + 9_000)).await.expect("send");
+        drop(h.tx);
+        let mut spans = Vec::new();
+        while let Some(batch) = h.states.recv().await {
+            spans.extend(batch.into_iter().map(|s| (s.agent.to_string(), s.state, s.from, s.to)));
+        }
+        h.task.await.expect("engine ends");
+        let ready = crate::event::AgentState::Ready;
+        assert_eq!(
+            spans,
+            [("A1".to_string(), ready, t0, t0 + 5_000), ("A2".to_string(), ready, t0 + 6_000, t0 + 9_000)]
+        );
     }
 }

@@ -8,10 +8,18 @@
 //! until the caller takes it (after every input, as the engine task does:
 //! nothing bounds it in here); where it goes (channels, a bench's counter, a
 //! replay's report) is the caller's business.
+//!
+//! The agent state log is made here too, from the floor's agent changes: the
+//! step keeps each agent's state in progress (one entry per agent slot, so
+//! bounded by the floor's `max_agents`) and, when the agent changes state or
+//! logs out, closes it into a [`StateSpan`] (`take_spans`). The floor's
+//! `since` only moves forward (an older event is refused), so spans of one
+//! agent never overlap. A restored step seeds the states in progress from the
+//! restored floor, so a state that began before a restart closes after it.
 
 use super::checkpoint::Checkpoint;
-use crate::event::{Event, FastMap, Id, Ts};
-use crate::floor::{Applied, Effect, FinishedCall, Floor, FloorConfig, Snapshot};
+use crate::event::{AgentState, Event, FastMap, Id, Ts};
+use crate::floor::{AgentChange, Applied, Effect, FinishedCall, Floor, FloorConfig, Snapshot, slot_entry};
 use crate::metrics::counting::Counts;
 use crate::rules::{AlertKey, AlertsConfig, Rules, Signal};
 
@@ -28,6 +36,10 @@ pub struct Step {
     counts: Counts,
     /// Calls counted in full since the caller last took them, for the call log.
     finished: Vec<FinishedCall>,
+    /// Each agent's state in progress, by slot (`None`: logged out or not seen).
+    open: Vec<Option<Open>>,
+    /// Agent states closed since the caller last took them, for the state log.
+    spans: Vec<StateSpan>,
     /// The highest `seq` applied per source, for the checkpoint: the marks a
     /// restarted ingest starts from agree with the floor it restores.
     seqs: FastMap<Id, u64>,
@@ -85,7 +97,22 @@ impl Step {
         // The queues' `QueueAdded`s are the counting task's first input.
         let mut counts = Counts::default();
         counts.take(&mut fx);
-        Step { floor, rules, fx, signals: Vec::new(), counts, finished: Vec::new(), seqs, streams }
+        let mut open = Vec::new();
+        for a in floor.logged_in_agents() {
+            *slot_entry(&mut open, a.slot) = Open::of(&a);
+        }
+        Step {
+            floor,
+            rules,
+            fx,
+            signals: Vec::new(),
+            counts,
+            finished: Vec::new(),
+            open,
+            spans: Vec::new(),
+            seqs,
+            streams,
+        }
     }
 
     /// Runs on the stream's own clock (replay): `now` is the events' time, so
@@ -169,6 +196,7 @@ impl Step {
         }
         self.rules.on_effects(&self.floor, &fx, now, &mut self.signals);
         take_finished(&mut fx, &mut self.finished);
+        close_spans(&fx, &mut self.open, &mut self.spans);
         // Counting gets what it needs of them; the effects themselves are dropped
         // here, and their `Vec` keeps its room for the next batch.
         self.counts.take(&mut fx);
@@ -244,6 +272,11 @@ impl Step {
         std::mem::take(&mut self.finished)
     }
 
+    /// The agent states closed since the last call, in order (for the state log).
+    pub fn take_spans(&mut self) -> Vec<StateSpan> {
+        std::mem::take(&mut self.spans)
+    }
+
     /// What counting needs of the inputs since the last call (empty if nothing
     /// was applied: see [`Counts::is_empty`]).
     pub fn take_counts(&mut self) -> Counts {
@@ -267,10 +300,63 @@ fn take_finished(fx: &mut Vec<Effect>, out: &mut Vec<FinishedCall>) {
     *fx = keep;
 }
 
+/// One closed interval of an agent's state, `[from, to)` in event time (UTC
+/// ms): what the agent state log keeps. Logged-out time is no state, so it
+/// has no span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateSpan {
+    pub agent: Id,
+    /// The agent's team when the state began.
+    pub team: Option<Id>,
+    pub state: AgentState,
+    /// The not-ready reason (the floor keeps a reason for not_ready only).
+    pub reason: Option<Id>,
+    pub from: Ts,
+    pub to: Ts,
+}
+
+/// An agent's state in progress: the start of its next span.
+#[derive(Debug, Clone)]
+struct Open {
+    team: Option<Id>,
+    state: AgentState,
+    reason: Option<Id>,
+    since: Ts,
+}
+
+impl Open {
+    fn of(c: &AgentChange) -> Option<Open> {
+        c.state.map(|state| Open { team: c.team.clone(), state, reason: c.reason.clone(), since: c.since })
+    }
+}
+
+/// Closes the state each agent change ends (in effect order) and opens the
+/// one it starts. A span of no length (two states at one millisecond) adds
+/// nothing to any figure and is not kept.
+fn close_spans(fx: &[Effect], open: &mut Vec<Option<Open>>, out: &mut Vec<StateSpan>) {
+    for e in fx {
+        let Effect::Agent(c) = e else { continue };
+        let entry = slot_entry(open, c.slot);
+        if let Some(prev) = entry.take()
+            && c.since > prev.since
+        {
+            out.push(StateSpan {
+                agent: c.agent.clone(),
+                team: prev.team,
+                state: prev.state,
+                reason: prev.reason,
+                from: prev.since,
+                to: c.since,
+            });
+        }
+        *entry = Open::of(c);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{AgentState, EVENT_TYPES, EventKind, FaultStatus};
+    use crate::event::{EVENT_TYPES, EventKind, FaultStatus};
     use crate::floor::Snapshot;
     use crate::metrics::counting::EffectTally;
     use crate::rules::Kind;
@@ -864,5 +950,99 @@ mod tests {
         let mut r = restored(cp, wall + 1_000);
         r.on_deadline(wall + 1_000);
         assert_eq!(timer_kinds(&r.take_signals()), []);
+    }
+
+    fn span(
+        agent: &str,
+        team: Option<&str>,
+        state: AgentState,
+        reason: Option<&str>,
+        from: Ts,
+        to: Ts,
+    ) -> StateSpan {
+        StateSpan {
+            agent: agent.into(),
+            team: team.map(Into::into),
+            state,
+            reason: reason.map(Into::into),
+            from,
+            to,
+        }
+    }
+
+    /// Each state change closes the state it ends, with the team it began
+    /// under and a not-ready's reason (a change of reason is a new span); a
+    /// logout closes the last one; logged-out time, a repeat of the same
+    /// state and a state of no length leave no span; a refused (older) event
+    /// closes nothing. Taken once.
+    #[test]
+    fn agent_changes_close_state_spans() {
+        let mut s = step();
+        let nr = |agent: &str, reason: &str| EventKind::AgentState {
+            agent: agent.into(),
+            state: AgentState::NotReady,
+            reason: Some(reason.into()),
+            queue: None,
+            call: None,
+        };
+        let team_login = EventKind::AgentLogin {
+            agent: "A1".into(),
+            name: None,
+            team: Some("team-1".into()),
+            state: AgentState::Ready,
+            reason: None,
+        };
+        s.batch(
+            vec![
+                ev("acd", T0, team_login),
+                ev("acd", T0 + 1_000, state("A1", AgentState::Talking, Some("c1"))),
+                ev("acd", T0 + 4_000, state("A1", AgentState::Acw, None)),
+                ev("acd", T0 + 4_000, state("A1", AgentState::Acw, None)),
+            ],
+            T0 + 4_000,
+        );
+        assert_eq!(
+            s.take_spans(),
+            [
+                span("A1", Some("team-1"), AgentState::Ready, None, T0, T0 + 1_000),
+                span("A1", Some("team-1"), AgentState::Talking, None, T0 + 1_000, T0 + 4_000),
+            ]
+        );
+        assert!(s.take_spans().is_empty(), "taken once");
+        s.batch(
+            vec![
+                ev("acd", T0 + 9_000, nr("A1", "lunch")),
+                ev("acd", T0 + 9_000, state("A1", AgentState::Ready, None)),
+                ev("acd", T0 + 9_000, nr("A1", "lunch")),
+                ev("acd", T0 + 2_000, state("A1", AgentState::Ready, None)),
+                ev("acd", T0 + 12_000, nr("A1", "break")),
+                ev("acd", T0 + 15_000, EventKind::AgentLogout { agent: "A1".into(), reason: None }),
+                ev("acd", T0 + 20_000, login("A1")),
+            ],
+            T0 + 20_000,
+        );
+        assert_eq!(
+            s.take_spans(),
+            [
+                span("A1", Some("team-1"), AgentState::Acw, None, T0 + 4_000, T0 + 9_000),
+                span("A1", Some("team-1"), AgentState::NotReady, Some("lunch"), T0 + 9_000, T0 + 12_000),
+                span("A1", Some("team-1"), AgentState::NotReady, Some("break"), T0 + 12_000, T0 + 15_000),
+            ]
+        );
+    }
+
+    /// A state in progress at a checkpoint closes after the restore, from its
+    /// original start.
+    #[test]
+    fn a_state_in_progress_at_a_restore_closes_after_it() {
+        let mut s = step();
+        s.batch(
+            vec![ev("acd", T0, login("A1")), ev("acd", T0 + 1_000, state("A1", AgentState::Acw, None))],
+            T0 + 1_000,
+        );
+        let _ = s.take_spans();
+        let mut r = restored(through_json(&s.checkpoint(T0 + 2_000)), T0 + 2_000);
+        r.batch(vec![ev("acd", T0 + 7_000, state("A1", AgentState::Ready, None))], T0 + 7_000);
+        assert_eq!(r.take_spans(), [span("A1", None, AgentState::Acw, None, T0 + 1_000, T0 + 7_000)]);
     }
 }

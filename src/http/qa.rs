@@ -45,10 +45,14 @@
 //!   when approved already); 201 with the analysis as above. It is due by the
 //!   month's end plus 3 days (`due_by`, midnight in the floor's zone).
 //! - `GET /api/reports?period=day|week|month&date=YYYY-MM-DD[&format=json|csv|html&lang=zh-CN|en]`:
-//!   KPIs per agent, team and queue (`qa::report`); `{period, date, from, to,
+//!   KPIs per agent, team and queue (`qa::report` defines them); `{period, date, from, to,
 //!   rows: [{by, id, offered, handled, abandoned, answer_rate, aht_secs, asa_secs,
-//!   service_level, qa_score, qa_grade}]}`; CSV has those columns with a header
-//!   row; HTML is a self-contained printable page.
+//!   service_level, qa_score, qa_grade, logged_in_secs, ready_secs, ringing_secs,
+//!   talk_secs, hold_secs, acw_secs, not_ready_secs, not_ready_by_reason: {reason: secs},
+//!   acw_share, occupancy, overruns: {acw_overrun, busy_overrun}}]}` (the agent-time
+//!   figures and `overruns` are null on queue rows); CSV has those columns with a
+//!   header row (`not_ready_by_reason` as `reason=secs;…`, `(none)` for no reason;
+//!   `acw_overruns`, `busy_overruns`); HTML is a self-contained printable page.
 //!
 //! Who reads what: everyone with a token reads rules and samples (the point of
 //! a published rule); a viewer token reads only its own reviews and appeals.
@@ -76,6 +80,7 @@ use crate::qa::score::{self, Grade};
 use crate::qa::{Rule, Strata};
 use crate::store::incidents::Audit;
 use crate::store::qa::{AppealRow, AppealStep, CallFilter, CallRow, Registered, ReviewRow, RuleRow, Stepped};
+use crate::store::shift::OverrunFilter;
 
 pub(super) mod analysis;
 pub(super) mod rotation;
@@ -925,7 +930,7 @@ pub(super) struct ReportQuery {
     lang: Option<String>,
 }
 
-const REPORT_HEADER: [&str; 11] = [
+const REPORT_HEADER: [&str; 23] = [
     "by",
     "id",
     "offered",
@@ -937,11 +942,29 @@ const REPORT_HEADER: [&str; 11] = [
     "service_level",
     "qa_score",
     "qa_grade",
+    "logged_in_secs",
+    "ready_secs",
+    "ringing_secs",
+    "talk_secs",
+    "hold_secs",
+    "acw_secs",
+    "not_ready_secs",
+    "not_ready_by_reason",
+    "acw_share",
+    "occupancy",
+    "acw_overruns",
+    "busy_overruns",
 ];
+
+/// A not-ready reason as a CSV cell shows it (`(none)`: none given; not a
+/// leading `-`, which the CSV's formula guard would quote).
+fn reason_label(r: &str) -> &str {
+    if r.is_empty() { "(none)" } else { r }
+}
 
 fn report_cells(r: &report::Row) -> Vec<String> {
     let f = |v: Option<f64>, d: usize| v.map(|x| format!("{x:.d$}")).unwrap_or_default();
-    vec![
+    let mut cells = vec![
         r.by.as_str().to_owned(),
         r.id.clone(),
         r.offered.to_string(),
@@ -953,7 +976,55 @@ fn report_cells(r: &report::Row) -> Vec<String> {
         f(r.service_level, 3),
         f(r.qa_score, 1),
         r.qa_score.map(|s| Grade::of(s).as_str().to_owned()).unwrap_or_default(),
-    ]
+    ];
+    let t = r.time.as_ref();
+    for secs in [
+        t.map(|t| t.logged_in_secs),
+        t.map(|t| t.ready_secs),
+        t.map(|t| t.ringing_secs),
+        t.map(|t| t.talk_secs),
+        t.map(|t| t.hold_secs),
+        t.map(|t| t.acw_secs),
+        t.map(|t| t.not_ready_secs),
+    ] {
+        cells.push(f(secs, 1));
+    }
+    cells.push(t.map_or_else(String::new, |t| {
+        t.not_ready_by_reason
+            .iter()
+            .map(|(reason, secs)| format!("{}={secs:.1}", reason_label(reason)))
+            .collect::<Vec<_>>()
+            .join(";")
+    }));
+    cells.push(f(t.and_then(|t| t.acw_share), 3));
+    cells.push(f(t.and_then(|t| t.occupancy), 3));
+    cells.push(r.overruns.map(|o| o.acw.to_string()).unwrap_or_default());
+    cells.push(r.overruns.map(|o| o.busy.to_string()).unwrap_or_default());
+    cells
+}
+
+/// A row as the JSON of `/api/reports` has it.
+fn report_json(r: &report::Row) -> Value {
+    let t = r.time.as_ref();
+    json!({
+        "by": r.by.as_str(), "id": r.id, "offered": r.offered, "handled": r.handled, "abandoned": r.abandoned,
+        "answer_rate": r.answer_rate, "aht_secs": r.aht_secs, "asa_secs": r.asa_secs,
+        "service_level": r.service_level, "qa_score": r.qa_score,
+        "qa_grade": r.qa_score.map(|s| Grade::of(s).as_str()),
+        "logged_in_secs": t.map(|t| t.logged_in_secs), "ready_secs": t.map(|t| t.ready_secs),
+        "ringing_secs": t.map(|t| t.ringing_secs), "talk_secs": t.map(|t| t.talk_secs),
+        "hold_secs": t.map(|t| t.hold_secs), "acw_secs": t.map(|t| t.acw_secs),
+        "not_ready_secs": t.map(|t| t.not_ready_secs),
+        "not_ready_by_reason": t.map(|t| &t.not_ready_by_reason),
+        "acw_share": t.and_then(|t| t.acw_share), "occupancy": t.and_then(|t| t.occupancy),
+        "overruns": r.overruns.map(|o| json!({"acw_overrun": o.acw, "busy_overrun": o.busy})),
+    })
+}
+
+/// Seconds as the printed page shows them, `h:mm:ss`.
+fn hms(secs: f64) -> String {
+    let s = secs.round() as i64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 fn escape(s: &str) -> String {
@@ -1068,7 +1139,72 @@ fn report_html(rows: &[report::Row], period: report::Period, date: &str, lang: L
                 cells[10] = g.name(lang.zh()).to_owned();
             }
             out.push_str("<tr>");
-            for c in cells.iter().skip(1) {
+            for c in cells.iter().take(11).skip(1) {
+                out.push_str(&format!("<td>{}</td>", escape(c)));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table>");
+    }
+    // Agent time: agents and teams only (queues have none: see `qa::report`).
+    out.push_str(&format!(
+        "<h2>{}</h2><p class=\"meta\">{}</p>",
+        l("坐席时间", "Agent time"),
+        escape(l(
+            "话后处理占比 = 话后 ÷ (通话 + 保持 + 话后)；占用率 = (通话 + 保持 + 话后 + 振铃) ÷ (同上 + 就绪)",
+            "ACW share = ACW ÷ (talk + hold + ACW); occupancy = (talk + hold + ACW + ringing) ÷ (the same + ready)"
+        ))
+    ));
+    let time_heads = [
+        l("对象", "Who"),
+        l("登录", "Logged in"),
+        l("就绪", "Ready"),
+        l("振铃", "Ringing"),
+        l("通话", "Talk"),
+        l("保持", "Hold"),
+        l("话后", "ACW"),
+        l("未就绪", "Not ready"),
+        l("未就绪原因", "Not ready by reason"),
+        l("话后处理占比", "ACW share"),
+        l("占用率", "Occupancy"),
+        l("话后超时", "ACW overruns"),
+        l("示忙超时", "Busy overruns"),
+    ];
+    for (by, name) in [(report::By::Agent, l("坐席", "Agents")), (report::By::Team, l("班组", "Teams"))] {
+        out.push_str(&format!("<h2>{name} · {}</h2><table><thead><tr>", l("坐席时间", "agent time")));
+        for h in time_heads {
+            out.push_str(&format!("<th>{}</th>", escape(h)));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for r in rows.iter().filter(|r| r.by == by) {
+            let (Some(t), o) = (r.time.as_ref(), r.overruns.unwrap_or_default()) else { continue };
+            let ratio = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+            let reasons = t
+                .not_ready_by_reason
+                .iter()
+                .map(|(reason, secs)| {
+                    let name = if reason.is_empty() { l("未注明", "(none)") } else { reason.as_str() };
+                    format!("{name} {}", hms(*secs))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let cells = [
+                r.id.clone(),
+                hms(t.logged_in_secs),
+                hms(t.ready_secs),
+                hms(t.ringing_secs),
+                hms(t.talk_secs),
+                hms(t.hold_secs),
+                hms(t.acw_secs),
+                hms(t.not_ready_secs),
+                reasons,
+                ratio(t.acw_share),
+                ratio(t.occupancy),
+                o.acw.to_string(),
+                o.busy.to_string(),
+            ];
+            out.push_str("<tr>");
+            for c in &cells {
                 out.push_str(&format!("<td>{}</td>", escape(c)));
             }
             out.push_str("</tr>");
@@ -1105,18 +1241,21 @@ pub(super) async fn reports(
     let sl = |queue: &str| {
         snap.queues.iter().find(|x| x.id.as_str() == queue).map_or(20, |x| x.params.sl_threshold_secs)
     };
-    let rows = report::report(&calls, &reviews, range, &team_of, &sl);
+    let states = st.incidents.store.list_states(range.0, range.1).await.map_err(store_error)?;
+    // Overruns started in the period (a month of a big floor stays far below the cap).
+    let filter = OverrunFilter {
+        from_ms: Some(range.0),
+        to_ms: Some(range.1),
+        limit: 100_000,
+        ..OverrunFilter::default()
+    };
+    let overruns = st.incidents.store.list_overruns(filter).await.map_err(store_error)?;
+    let rows = report::report(&calls, &reviews, &states, &overruns, range, &team_of, &sl);
     let date_s = date.format("%Y-%m-%d").to_string();
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(json!({
             "period": period_s, "date": date_s, "from": format_ts(range.0), "to": format_ts(range.1),
-            "rows": rows.iter().map(|r| {
-                let c = report_cells(r);
-                json!({"by": c[0], "id": r.id, "offered": r.offered, "handled": r.handled, "abandoned": r.abandoned,
-                       "answer_rate": r.answer_rate, "aht_secs": r.aht_secs, "asa_secs": r.asa_secs,
-                       "service_level": r.service_level, "qa_score": r.qa_score,
-                       "qa_grade": r.qa_score.map(|s| Grade::of(s).as_str())})
-            }).collect::<Vec<_>>(),
+            "rows": rows.iter().map(report_json).collect::<Vec<_>>(),
         }))
         .into_response()),
         Some("csv") => Ok(csv_response(

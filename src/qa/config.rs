@@ -24,7 +24,8 @@ pub struct SheetItem {
 /// Validated `[qa]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QaConfig {
-    /// Days the call log keeps a call (by offer time); 0 keeps it forever.
+    /// Days the call log keeps a call (by offer time) and the agent state log
+    /// an interval (by its end); 0 keeps them forever.
     pub keep_days: u32,
     pub sheet: Vec<SheetItem>,
 }

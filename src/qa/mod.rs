@@ -13,7 +13,7 @@
 //!   and who is next, skipped or done this month.
 //! - `analysis`: the monthly QA analysis (监听分析表) and its approval deadline.
 //! - `report`: KPIs per agent, team and queue.
-//! - `config`: `[qa]` (`keep_days` of the call log, the score sheet).
+//! - `config`: `[qa]` (`keep_days` of the call log and the agent state log, the score sheet).
 
 pub mod analysis;
 pub mod config;

@@ -395,9 +395,11 @@ impl Driver {
             self.collector.on_signals(signals, now, self.tail);
         }
         self.collector.advance(now);
-        // No call log here (the report counts from `Counts`): finished calls the
-        // step set aside for the store are let go, not kept for the whole file.
+        // No call log or state log here (the report counts from `Counts`):
+        // what the step set aside for the store is let go, not kept for the
+        // whole file.
         drop(self.step.take_finished());
+        drop(self.step.take_spans());
     }
 }
 

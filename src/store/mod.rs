@@ -15,6 +15,7 @@
 //! - no SQLite call ever blocks a tokio worker thread;
 //! - after [`StoreHandle::close`], every call answers [`StoreError::Closed`].
 
+pub mod agent_log;
 mod baselines;
 mod checkpoint;
 mod error;

@@ -27,6 +27,7 @@ pub(super) const MIGRATIONS: &[(u32, &str)] = &[
     (8, include_str!("migrations/0008_qa.sql")),
     (9, include_str!("migrations/0009_qa_rotation.sql")),
     (10, include_str!("migrations/0010_handover_outgoing.sql")),
+    (11, include_str!("migrations/0011_agent_states.sql")),
 ];
 
 /// How long a statement waits for a lock held by another connection (a backup

@@ -285,10 +285,11 @@ async fn report_figures_match_the_stream() {
     // Yesterday in the floor's zone: a day the stream covers in part.
     let day = tz.timestamp_millis_opt(now - 24 * 3_600_000).single().expect("time").date_naive();
     let in_day = |ms: i64| tz.timestamp_millis_opt(ms).single().is_some_and(|t| t.date_naive() == day);
-    // Teams are the floor's (its snapshot publishes a moment after the events).
+    // Calls' teams are the floor's (its snapshot publishes a moment after the
+    // events); a team row can come earlier from the agents' state log alone.
     let path = format!("/api/reports?period=day&date={day}");
     let rep = eventually(&d, &path, "a1-tok", |v| {
-        v["rows"].as_array().is_some_and(|l| l.iter().any(|r| r["by"] == "team"))
+        v["rows"].as_array().is_some_and(|l| l.iter().any(|r| r["by"] == "team" && r["offered"] != 0))
     })
     .await;
     let rows = rep["rows"].as_array().cloned().unwrap_or_default();
@@ -372,7 +373,11 @@ async fn report_figures_match_the_stream() {
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines.first().copied(),
-        Some("by,id,offered,handled,abandoned,answer_rate,aht_secs,asa_secs,service_level,qa_score,qa_grade")
+        Some(
+            "by,id,offered,handled,abandoned,answer_rate,aht_secs,asa_secs,service_level,qa_score,qa_grade,\
+             logged_in_secs,ready_secs,ringing_secs,talk_secs,hold_secs,acw_secs,not_ready_secs,\
+             not_ready_by_reason,acw_share,occupancy,acw_overruns,busy_overruns"
+        )
     );
     assert_eq!(lines.len(), rows.len() + 1, "{csv}");
     for r in &rows {
@@ -761,5 +766,259 @@ async fn the_monthly_analysis_matches_its_reviews_and_is_approved_once() {
         .unwrap_or_default();
     assert_eq!(rows.len(), 1, "{audit}");
     assert_eq!(rows[0]["by"], "qa-sup");
+    d.shutdown().await.expect("clean shutdown");
+}
+
+/// One simulated state: (agent, team, state, reason, from ms, to ms).
+type Span = (&'static str, &'static str, &'static str, Option<&'static str>, i64, i64);
+/// Whether a simulated state belongs to a report's group.
+type SpanOf = dyn Fn(&Span) -> bool;
+
+/// Two agents of two teams going through ready, ringing, talk, hold, ACW and
+/// not-ready (three reasons and none) over the last 36 hours, each state
+/// ended by the next event and the last by a logout: the spans it makes and
+/// the events that make them.
+fn state_stream(now: i64) -> (Vec<Span>, Vec<Value>) {
+    let t = |ms: i64| floorwatch::event::format_ts(ms);
+    let mut spans = Vec::new();
+    let mut events = Vec::new();
+    for (k, (agent, team)) in [("A1", "team-1"), ("A2", "team-2")].into_iter().enumerate() {
+        let mut at = now - 36 * 3_600_000 + k as i64 * 77_000;
+        events.push(json!({"type":"agent_login","ts":t(at),"agent":agent,"team":team,"state":"ready"}));
+        let mut current: (&str, Option<&str>, i64) = ("ready", None, at);
+        let mut enter =
+            |state: &'static str, reason: Option<&'static str>, at: i64, events: &mut Vec<Value>| {
+                spans.push((agent, team, current.0, current.1, current.2, at));
+                let mut e = json!({"type":"agent_state","ts":t(at),"agent":agent,"state":state});
+                if let Some(r) = reason {
+                    e["reason"] = json!(r);
+                }
+                events.push(e);
+                current = (state, reason, at);
+            };
+        let mut i = 0i64;
+        while at < now - 3_600_000 {
+            at += (30 + (i * 37) % 200) * 1000;
+            enter("ringing", None, at, &mut events);
+            at += (5 + i % 10) * 1000;
+            enter("talking", None, at, &mut events);
+            at += (60 + (i * 53) % 400) * 1000;
+            if i % 4 == 0 {
+                enter("hold", None, at, &mut events);
+                at += (20 + i % 30) * 1000;
+            }
+            enter("acw", None, at, &mut events);
+            // Every seventh ACW runs over the 60 s limit.
+            at += if i % 7 == 3 { 90 + i % 60 } else { 15 + i % 30 } * 1000;
+            let nr = match i % 5 {
+                0 => Some((Some("lunch"), 600)),
+                // Every third break runs over its 120 s limit.
+                2 => Some((Some("break"), if i % 3 == 0 { 200 + i % 100 } else { 60 })),
+                4 => Some((None, 45)),
+                _ => None,
+            };
+            if let Some((reason, secs)) = nr {
+                enter("not_ready", reason, at, &mut events);
+                at += secs * 1000;
+            }
+            enter("ready", None, at, &mut events);
+            i += 1;
+        }
+        at += 50_000;
+        spans.push((agent, team, current.0, current.1, current.2, at));
+        events.push(json!({"type":"agent_logout","ts":t(at),"agent":agent}));
+    }
+    // In time order, as a bridge sends them: the source's event time is what
+    // the overrun timers run on, so one agent's later events must not come
+    // before another's earlier ones.
+    events.sort_by_key(|e| e["ts"].as_str().and_then(|s| floorwatch::event::parse_ts(s).ok()));
+    (spans, events)
+}
+
+/// The report's agent time (ACW share, occupancy, not-ready by reason,
+/// overruns) equals what this test computes from the same stream of states,
+/// clipped to each day at the floor's midnight; the state log is in SQLite,
+/// so a restarted daemon reports the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_time_in_the_report_matches_the_stream_and_survives_a_restart() {
+    use chrono::TimeZone;
+    let mut cfg = parse(&people_toml(), "qa.toml", &Env::new()).expect("valid config");
+    cfg.alerts.acw_overrun_secs = 60;
+    cfg.alerts.busy_limit_secs = [("break".to_owned(), 120)].into();
+    cfg.alerts.busy_default_secs = 86_400;
+    let tz = cfg.floor.timezone;
+    let d = TestDaemon::with_config(cfg).await;
+    let mut b = d.bridge(Some("acd")).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let (spans, events) = state_stream(now);
+    for frame in events.chunks(100) {
+        b.send(Value::Array(frame.to_vec()).to_string()).await;
+    }
+    let acw_over = |s: &&Span| s.2 == "acw" && s.5 - s.4 > 60_000;
+    let busy_over = |s: &&Span| s.2 == "not_ready" && s.3 == Some("break") && s.5 - s.4 > 120_000;
+    let overruns_total = spans.iter().filter(|s| acw_over(s) || busy_over(s)).count();
+    assert!(overruns_total > 10, "the stream has overruns of both kinds");
+    eventually(&d, "/api/overruns?limit=1000", "s-tok", |v| {
+        v.as_array().is_some_and(|l| l.len() == overruns_total)
+    })
+    .await;
+
+    let day_of = |ms: i64| tz.timestamp_millis_opt(ms).single().expect("time").date_naive();
+    let midnight = |date: chrono::NaiveDate| {
+        let t = date.and_hms_opt(0, 0, 0).expect("midnight");
+        tz.from_local_datetime(&t).earliest().expect("in zone").timestamp_millis()
+    };
+    let today = day_of(now);
+    let yesterday = today.pred_opt().expect("a day before");
+    let mut reports = Vec::new();
+    for day in [yesterday, today] {
+        let range = (midnight(day), midnight(day.succ_opt().expect("a day after")));
+        let clip = |s: &Span| (s.5.min(range.1) - s.4.max(range.0)).max(0);
+        let groups: [(&str, &str, &SpanOf); 4] = [
+            ("agent", "A1", &|s| s.0 == "A1"),
+            ("agent", "A2", &|s| s.0 == "A2"),
+            ("team", "team-1", &|s| s.1 == "team-1"),
+            ("team", "team-2", &|s| s.1 == "team-2"),
+        ];
+        // A group's figures, from the spans: what the report must say for it.
+        let want = |member: &SpanOf| {
+            let mine: Vec<&Span> = spans.iter().filter(|s| member(s)).collect();
+            let mut secs = std::collections::BTreeMap::new();
+            for state in ["ready", "ringing", "talking", "hold", "acw", "not_ready"] {
+                let ms: i64 = mine.iter().filter(|s| s.2 == state).map(|s| clip(s)).sum();
+                secs.insert(state, ms as f64 / 1000.0);
+            }
+            let mut by_reason = serde_json::Map::new();
+            for s in mine.iter().filter(|s| s.2 == "not_ready" && clip(s) > 0) {
+                let key = s.3.unwrap_or("").to_owned();
+                let v = by_reason.get(&key).and_then(Value::as_f64).unwrap_or(0.0);
+                by_reason.insert(key, json!(v + clip(s) as f64 / 1000.0));
+            }
+            let started = |s: &&&Span| s.4 >= range.0 && s.4 < range.1;
+            let acw = mine.iter().filter(|s| acw_over(s)).filter(started).count();
+            let busy = mine.iter().filter(|s| busy_over(s)).filter(started).count();
+            (secs, by_reason, acw, busy, mine.iter().map(|s| clip(s)).sum::<i64>() as f64 / 1000.0)
+        };
+        let path = format!("/api/reports?period=day&date={day}");
+        let totals = [("A1", want(groups[0].2).4), ("A2", want(groups[1].2).4)];
+        // The state log is written a moment after the engine closes the states:
+        // wait for each agent's last one.
+        let rep = eventually(&d, &path, "s-tok", |v| {
+            // (Just after midnight the stream, which ends an hour ago, has
+            // nothing today: no row then.)
+            v["rows"].as_array().is_some_and(|l| {
+                totals.iter().all(|(id, total)| {
+                    *total == 0.0
+                        || l.iter().any(|r| r["id"] == *id && r["logged_in_secs"].as_f64() == Some(*total))
+                })
+            })
+        })
+        .await;
+        let rows = rep["rows"].as_array().cloned().unwrap_or_default();
+        for (by, id, member) in groups {
+            let (secs, by_reason, acw, busy, total) = want(member);
+            let secs = |state: &str| secs.get(state).copied().unwrap_or(f64::NAN);
+            let Some(r) = rows.iter().find(|r| r["by"] == by && r["id"] == id).cloned() else {
+                assert_eq!(total, 0.0, "{day}: no row for {by} {id}: {rep}");
+                continue;
+            };
+            let close = |v: &Value, want: f64| v.as_f64().is_some_and(|x| (x - want).abs() < 1e-6);
+            assert!(close(&r["logged_in_secs"], total), "{day} {id}: {total} vs {r}");
+            for (field, state) in [
+                ("ready_secs", "ready"),
+                ("ringing_secs", "ringing"),
+                ("talk_secs", "talking"),
+                ("hold_secs", "hold"),
+                ("acw_secs", "acw"),
+                ("not_ready_secs", "not_ready"),
+            ] {
+                assert!(close(&r[field], secs(state)), "{day} {id} {field}: {} vs {r}", secs(state));
+            }
+            let (talk, hold, acw_s) = (secs("talking"), secs("hold"), secs("acw"));
+            let busy_s = talk + hold + acw_s + secs("ringing");
+            assert!(close(&r["acw_share"], acw_s / (talk + hold + acw_s)), "{day} {id}: {r}");
+            assert!(close(&r["occupancy"], busy_s / (busy_s + secs("ready"))), "{day} {id}: {r}");
+            let got = r["not_ready_by_reason"].as_object().cloned().unwrap_or_default();
+            assert_eq!(got.keys().collect::<Vec<_>>(), by_reason.keys().collect::<Vec<_>>(), "{day} {id}");
+            for (k, v) in &by_reason {
+                assert!(close(&got[k], v.as_f64().unwrap_or(-1.0)), "{day} {id} {k}: {v} vs {r}");
+            }
+            assert_eq!(r["overruns"], json!({"acw_overrun": acw, "busy_overrun": busy}), "{day} {id}");
+        }
+        // Queues carry no agent time.
+        assert!(rows.iter().filter(|r| r["by"] == "queue").all(|r| r["acw_share"].is_null()), "{rep}");
+        reports.push((path, rows));
+    }
+    // The printable page and the CSV carry the new figures.
+    let (s, html) = http_send(
+        d.addr,
+        "GET",
+        &format!("/api/reports?period=day&date={yesterday}&format=html&lang=en"),
+        "",
+        Some("s-tok"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    for w in
+        ["Agent time", "ACW share", "Occupancy", "Not ready by reason", "lunch", "(none)", "ACW overruns"]
+    {
+        assert!(html.contains(w), "{w} not in {html}");
+    }
+    let (_, html) = http_send(
+        d.addr,
+        "GET",
+        &format!("/api/reports?period=day&date={yesterday}&format=html"),
+        "",
+        Some("s-tok"),
+    )
+    .await;
+    for w in ["坐席时间", "话后处理占比", "占用率", "未就绪原因", "未注明", "话后超时"]
+    {
+        assert!(html.contains(w), "{w} not in {html}");
+    }
+    let (_, csv) = http_send(
+        d.addr,
+        "GET",
+        &format!("/api/reports?period=day&date={yesterday}&format=csv"),
+        "",
+        Some("s-tok"),
+    )
+    .await;
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert!(
+        lines.first().is_some_and(|h| h.ends_with(
+            ",logged_in_secs,ready_secs,ringing_secs,talk_secs,hold_secs,acw_secs,not_ready_secs,\
+             not_ready_by_reason,acw_share,occupancy,acw_overruns,busy_overruns"
+        )),
+        "{csv}"
+    );
+    let a1 = &reports[0].1.iter().find(|r| r["id"] == "A1").cloned().expect("A1");
+    let line = lines.iter().find(|l| l.starts_with("agent,A1,")).expect("A1's line");
+    assert!(line.contains(&format!(",{:.1},", a1["logged_in_secs"].as_f64().unwrap_or(-1.0))), "{line}");
+    // Not-ready by reason in one cell, a reasonless not-ready as `(none)`.
+    let reasons = a1["not_ready_by_reason"].as_object().cloned().unwrap_or_default();
+    let cell: Vec<String> = reasons
+        .iter()
+        .map(|(k, v)| {
+            let k = if k.is_empty() { "(none)" } else { k.as_str() };
+            format!("{k}={:.1}", v.as_f64().unwrap_or(-1.0))
+        })
+        .collect();
+    assert!(reasons.contains_key("") && line.contains(&format!(",{},", cell.join(";"))), "{line}");
+
+    // A restart reads the same state log back.
+    let d = d.restart().await;
+    for (path, before) in &reports {
+        let (s, body) = http_send(d.addr, "GET", path, "", Some("s-tok")).await;
+        assert_eq!(s, 200);
+        let after = json_of(&body)["rows"].as_array().cloned().unwrap_or_default();
+        let agent_time = |rows: &[Value]| {
+            rows.iter()
+                .filter(|r| r["by"] != "queue")
+                .map(|r| (r["id"].clone(), r["logged_in_secs"].clone(), r["not_ready_by_reason"].clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(agent_time(&after), agent_time(before), "{path}");
+    }
     d.shutdown().await.expect("clean shutdown");
 }
