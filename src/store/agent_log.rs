@@ -12,12 +12,11 @@ use rusqlite::{Row, TransactionBehavior, params};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::retention::CHUNK_ROWS;
+use super::retention::{CHUNK_ROWS, EngineLog, keep_log};
 use super::{StoreError, StoreHandle};
 use crate::engine::StateSpan;
 use crate::event::AgentState;
 
-const DAY_MS: i64 = 86_400_000;
 
 /// One row of the state log: `[from_ms, to_ms)` UTC ms, event time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,41 +122,34 @@ impl StoreHandle {
         }
     }
 
-    /// Starts the state log's writer: each round of closed states the engine
-    /// hands over is kept (what queued meanwhile joins it in one transaction),
-    /// and intervals that ended more than `keep_days` ago (0: never) go once a
-    /// day of `now_ms`. Ends when the engine's sender is gone and everything is
-    /// written.
+    /// Starts the state log's writer ([`keep_log`]): intervals that ended
+    /// more than `keep_days` ago (0: never) go once a day of `now_ms`.
     pub fn keep_states(
         &self,
-        mut rx: mpsc::Receiver<Vec<StateSpan>>,
+        rx: mpsc::Receiver<Vec<StateSpan>>,
         keep_days: u32,
         now_ms: impl Fn() -> i64 + Send + 'static,
     ) -> JoinHandle<()> {
-        let store = self.clone();
-        tokio::spawn(async move {
-            let mut rounds = Vec::with_capacity(64);
-            let mut next_purge = now_ms();
-            loop {
-                if rx.recv_many(&mut rounds, 64).await == 0 {
-                    break;
-                }
-                let rows: Vec<StateRow> = rounds.drain(..).flatten().map(StateRow::from).collect();
-                let n = rows.len();
-                if let Err(e) = store.save_states(rows).await {
-                    tracing::warn!(error = %e, states = n, "cannot keep agent states");
-                }
-                let now = now_ms();
-                if keep_days > 0 && now >= next_purge {
-                    next_purge = now + DAY_MS;
-                    match store.purge_states(now - i64::from(keep_days) * DAY_MS).await {
-                        Ok(0) => {}
-                        Ok(purged) => tracing::info!(purged, "agent state log purged"),
-                        Err(e) => tracing::warn!(error = %e, "cannot purge the agent state log"),
-                    }
-                }
-            }
-        })
+        keep_log::<StateLog>(self.clone(), rx, keep_days, now_ms)
+    }
+}
+
+/// The state log as [`keep_log`] runs it.
+struct StateLog;
+
+impl EngineLog for StateLog {
+    type Item = StateSpan;
+    const WHAT: &'static str = "agent state log";
+
+    fn save(
+        store: &StoreHandle,
+        items: Vec<StateSpan>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        store.save_states(items.into_iter().map(StateRow::from).collect())
+    }
+
+    fn purge(store: &StoreHandle, before_ms: i64) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        store.purge_states(before_ms)
     }
 }
 

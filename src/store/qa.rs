@@ -19,11 +19,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::incidents::{Audit, insert_audit};
-use super::retention::CHUNK_ROWS;
+use super::retention::{CHUNK_ROWS, EngineLog, keep_log};
 use super::{StoreError, StoreHandle};
 use crate::floor::FinishedCall;
 
-const DAY_MS: i64 = 86_400_000;
 
 /// One row of the call log. Times are UTC milliseconds (event time).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,40 +306,15 @@ impl StoreHandle {
         }
     }
 
-    /// Starts the call log's writer: each round of finished calls the engine
-    /// hands over is kept (what queued meanwhile joins it in one transaction),
-    /// and calls older than `keep_days` (0: forever) go once a day of `now_ms`.
-    /// Ends when the engine's sender is gone and everything is written.
+    /// Starts the call log's writer ([`keep_log`]): calls older than
+    /// `keep_days` (0: forever) go once a day of `now_ms`.
     pub fn keep_calls(
         &self,
-        mut rx: mpsc::Receiver<Vec<FinishedCall>>,
+        rx: mpsc::Receiver<Vec<FinishedCall>>,
         keep_days: u32,
         now_ms: impl Fn() -> i64 + Send + 'static,
     ) -> JoinHandle<()> {
-        let store = self.clone();
-        tokio::spawn(async move {
-            let mut rounds = Vec::with_capacity(64);
-            let mut next_purge = now_ms();
-            loop {
-                if rx.recv_many(&mut rounds, 64).await == 0 {
-                    break;
-                }
-                let calls: Vec<CallRow> = rounds.drain(..).flatten().map(CallRow::from).collect();
-                let n = calls.len();
-                if let Err(e) = store.save_calls(calls).await {
-                    tracing::warn!(error = %e, calls = n, "cannot keep finished calls");
-                }
-                let now = now_ms();
-                if keep_days > 0 && now >= next_purge {
-                    next_purge = now + DAY_MS;
-                    match store.purge_calls(now - i64::from(keep_days) * DAY_MS).await {
-                        Ok(0) => {}
-                        Ok(purged) => tracing::info!(purged, "call log purged"),
-                        Err(e) => tracing::warn!(error = %e, "cannot purge the call log"),
-                    }
-                }
-            }
-        })
+        keep_log::<CallLog>(self.clone(), rx, keep_days, now_ms)
     }
 
     /// Registers a rule with its audit row, unless its id is taken (then the
@@ -670,5 +644,24 @@ impl StoreHandle {
 
     pub async fn get_approval(&self, month: String) -> Result<Option<ApprovalRow>, StoreError> {
         self.job("get_approval", move |conn| get_approval(conn, &month)).await
+    }
+}
+
+/// The call log as [`keep_log`] runs it.
+struct CallLog;
+
+impl EngineLog for CallLog {
+    type Item = FinishedCall;
+    const WHAT: &'static str = "call log";
+
+    fn save(
+        store: &StoreHandle,
+        items: Vec<FinishedCall>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        store.save_calls(items.into_iter().map(CallRow::from).collect())
+    }
+
+    fn purge(store: &StoreHandle, before_ms: i64) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        store.purge_calls(before_ms)
     }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde::Deserialize;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -250,4 +251,55 @@ impl StoreHandle {
             }
         })
     }
+}
+
+/// A log the engine feeds a round at a time (the call log, the agent state
+/// log): how a round is kept and how its old rows go. [`keep_log`] is the
+/// writer task both run on.
+pub(crate) trait EngineLog: Send + 'static {
+    type Item: Send + 'static;
+    /// What the log lines call it ("call log", "agent state log").
+    const WHAT: &'static str;
+    fn save(
+        store: &StoreHandle,
+        items: Vec<Self::Item>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the rows older than `before_ms`; how many went.
+    fn purge(store: &StoreHandle, before_ms: i64) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// The writer of an engine-fed log: each round the engine hands over is kept
+/// (what queued meanwhile joins it in one transaction), and rows older than
+/// `keep_days` (0: forever) go once a day of `now_ms`. The engine never waits
+/// for a COMMIT: the channel is bounded and lossless, this task drains it. Ends
+/// when the engine's sender is gone and everything is written.
+pub(crate) fn keep_log<L: EngineLog>(
+    store: StoreHandle,
+    mut rx: mpsc::Receiver<Vec<L::Item>>,
+    keep_days: u32,
+    now_ms: impl Fn() -> i64 + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut rounds = Vec::with_capacity(64);
+        let mut next_purge = now_ms();
+        loop {
+            if rx.recv_many(&mut rounds, 64).await == 0 {
+                break;
+            }
+            let items: Vec<L::Item> = rounds.drain(..).flatten().collect();
+            let n = items.len();
+            if let Err(e) = L::save(&store, items).await {
+                tracing::warn!(error = %e, rows = n, log = L::WHAT, "cannot keep a round of the log");
+            }
+            let now = now_ms();
+            if keep_days > 0 && now >= next_purge {
+                next_purge = now + DAY_MS;
+                match L::purge(&store, now - i64::from(keep_days) * DAY_MS).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, log = L::WHAT, "log purged"),
+                    Err(e) => tracing::warn!(error = %e, log = L::WHAT, "cannot purge the log"),
+                }
+            }
+        }
+    })
 }
