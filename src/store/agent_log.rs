@@ -17,7 +17,6 @@ use super::{StoreError, StoreHandle};
 use crate::engine::StateSpan;
 use crate::event::AgentState;
 
-
 /// One row of the state log: `[from_ms, to_ms)` UTC ms, event time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateRow {

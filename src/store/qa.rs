@@ -23,7 +23,6 @@ use super::retention::{CHUNK_ROWS, EngineLog, keep_log};
 use super::{StoreError, StoreHandle};
 use crate::floor::FinishedCall;
 
-
 /// One row of the call log. Times are UTC milliseconds (event time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRow {

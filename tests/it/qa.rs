@@ -47,11 +47,11 @@ async fn eventually(d: &TestDaemon, path: &str, token: &str, pred: impl Fn(&Valu
     }
 }
 
-const DAY: f64 = 86_400.0;
+pub const DAY: f64 = 86_400.0;
 
-/// Two agents, eight calls each over two days starting tomorrow (a period a
-/// rule can still be registered for), and one abandoned call.
-fn traffic() -> Vec<Value> {
+/// Two agents of team-1, eight answered calls each over the two days from
+/// tomorrow (a period a rule can still be registered for).
+pub fn answered_traffic() -> Vec<Value> {
     let mut ev = vec![
         json!({"type":"agent_login","ts":ts_now(-10.0),"agent":"A1","team":"team-1"}),
         json!({"type":"agent_login","ts":ts_now(-10.0),"agent":"A2","team":"team-1"}),
@@ -67,6 +67,13 @@ fn traffic() -> Vec<Value> {
             ev.push(json!({"type":"call_ended","ts":ts_now(at + 10.0 + talk),"call":call,"agent":agent}));
         }
     }
+    ev
+}
+
+/// Two agents, eight calls each over two days starting tomorrow (a period a
+/// rule can still be registered for), and one abandoned call.
+fn traffic() -> Vec<Value> {
+    let mut ev = answered_traffic();
     ev.push(json!({"type":"call_offered","ts":ts_now(DAY + 100.0),"call":"lost","queue":"billing","caller":"13900139000"}));
     ev.push(json!({"type":"call_abandoned","ts":ts_now(DAY + 130.0),"call":"lost"}));
     ev

@@ -13,7 +13,8 @@ use floorwatch::access::Digest;
 use floorwatch::config::{Env, parse};
 use serde_json::{Value, json};
 
-use crate::harness::{PATIENCE, TestDaemon, http_send, ts_now};
+use crate::harness::{PATIENCE, TestDaemon, http_send};
+use crate::qa::DAY;
 use crate::wallboard::{js, text_of, until, with_browser};
 
 fn people_toml() -> String {
@@ -29,29 +30,6 @@ fn people_toml() -> String {
         t("qa-sup", "supervisor", "", "s-tok"),
     ]
     .concat()
-}
-
-const DAY: f64 = 86_400.0;
-
-/// Two agents of team-1, eight answered calls each over the two days from
-/// tomorrow (a period a rule can still be registered for).
-fn traffic() -> Vec<Value> {
-    let mut ev = vec![
-        json!({"type":"agent_login","ts":ts_now(-10.0),"agent":"A1","team":"team-1"}),
-        json!({"type":"agent_login","ts":ts_now(-10.0),"agent":"A2","team":"team-1"}),
-    ];
-    for (a, agent) in ["A1", "A2"].iter().enumerate() {
-        for i in 0..8 {
-            let at =
-                DAY + 7_200.0 + f64::from(i) * 9_000.0 + a as f64 * 600.0 + if i >= 4 { DAY } else { 0.0 };
-            let call = format!("{agent}-{i}");
-            let talk = 60.0 + f64::from(i) * 30.0;
-            ev.push(json!({"type":"call_offered","ts":ts_now(at),"call":call,"queue":"billing","caller":"13800138000"}));
-            ev.push(json!({"type":"call_answered","ts":ts_now(at + 10.0),"call":call,"agent":agent}));
-            ev.push(json!({"type":"call_ended","ts":ts_now(at + 10.0 + talk),"call":call,"agent":agent}));
-        }
-    }
-    ev
 }
 
 /// Whether the page is no wider than its window (no horizontal scroll).
@@ -118,7 +96,7 @@ async fn qa_registers_a_rule_verifies_its_sample_and_an_appeal_is_decided_in_chr
     let cfg = parse(&people_toml(), "qa.toml", &Env::new()).expect("valid config");
     let d = TestDaemon::with_config(cfg).await;
     let mut b = d.bridge(Some("acd")).await;
-    b.send(Value::Array(traffic()).to_string()).await;
+    b.send(Value::Array(crate::qa::answered_traffic()).to_string()).await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let (_, body) = http_send(d.addr, "GET", "/api/calls", "", Some("s-tok")).await;
