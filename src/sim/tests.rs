@@ -342,7 +342,8 @@ struct Conn {
 
 /// Accepts two connections: drops the first on its fourth frame (having rejected
 /// one event of the first), keeps the second until the client closes it.
-async fn flaky_server(listener: TcpListener, progress: mpsc::UnboundedSender<usize>) -> Vec<Conn> {
+/// Each frame kept is told on `progress` as (connection, its highest seq).
+async fn flaky_server(listener: TcpListener, progress: mpsc::UnboundedSender<(usize, u64)>) -> Vec<Conn> {
     let mut conns = Vec::new();
     for round in 0..2 {
         let (tcp, _) = listener.accept().await.expect("accept");
@@ -365,12 +366,14 @@ async fn flaky_server(listener: TcpListener, progress: mpsc::UnboundedSender<usi
                         break;
                     }
                     let v: Value = serde_json::from_str(t.as_str()).expect("frame is json");
-                    conn.frames.push(v.as_array().expect("frame is a batch").clone());
+                    let batch = v.as_array().expect("frame is a batch").clone();
+                    let top = batch.iter().filter_map(|e| e["seq"].as_u64()).max().unwrap_or(0);
+                    conn.frames.push(batch);
                     if round == 0 && conn.frames.len() == 1 {
                         let err = r#"{"type":"error","reason":"bad_ts","index":0,"message":"test"}"#;
                         ws.send(Message::text(err)).await.expect("send error frame");
                     }
-                    let _ = progress.send(round);
+                    let _ = progress.send((round, top));
                 }
                 Ok(Message::Close(_)) => conn.closed_cleanly = true,
                 Ok(_) => {}
@@ -403,12 +406,18 @@ async fn streams_batches_and_carries_seq_across_a_reconnect() {
     let cancel = CancellationToken::new();
     let sim = tokio::spawn(run(cfg, cancel.clone()));
 
-    // Let the second connection carry a few frames, then shut down.
-    let mut on_second = 0;
-    while on_second < 5 {
+    // Let the second connection carry a few frames and the stream pass seq 20
+    // (waited for, not timed: a loaded machine sends smaller frames), then
+    // shut down.
+    let (mut on_second, mut top) = (0, 0);
+    while on_second < 5 || top <= 20 {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-            Ok(Some(1)) => on_second += 1,
-            Ok(Some(_)) => {}
+            Ok(Some((round, seq))) => {
+                top = top.max(seq);
+                if round == 1 {
+                    on_second += 1;
+                }
+            }
             other => panic!("server stalled: {other:?}"),
         }
     }
