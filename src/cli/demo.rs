@@ -83,6 +83,7 @@ pub(super) async fn run(Args { listen, config, data_dir, sim: args }: Args) -> R
         ("wallboard", "/"),
         ("team lead", "/lead"),
         ("duty desk", "/duty"),
+        ("QA console", "/qa"),
         ("floor JSON", "/api/floor"),
         ("alerts", "/api/alerts"),
         ("incidents", "/api/incidents"),
