@@ -801,9 +801,15 @@ impl Floor {
         }
     }
 
+    /// A team first seen in the feed joins the ones the config does not name, in
+    /// natural order ("team-2" before "team-10"): the order the wall and the
+    /// console list them in, whatever order their agents signed in.
     fn note_team(&mut self, team: &Id) {
         if !self.teams.iter().any(|(id, _)| id == team) {
-            self.teams.push((team.clone(), TeamInfo { name: team.clone(), lead: None }));
+            let seen = &self.teams[self.configured_teams.min(self.teams.len())..];
+            let at = self.configured_teams.min(self.teams.len())
+                + seen.partition_point(|(id, _)| natural_cmp(id, team) == std::cmp::Ordering::Less);
+            self.teams.insert(at, (team.clone(), TeamInfo { name: team.clone(), lead: None }));
         }
     }
 
@@ -935,3 +941,37 @@ impl Floor {
 
 #[cfg(test)]
 mod tests;
+
+/// `a` against `b` with runs of digits compared as numbers ("team-2" < "team-10"),
+/// the rest byte by byte.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (i, j) = (run(x), run(y));
+                // Leading zeros aside, a longer run is a larger number.
+                let trim = |s: &[u8]| {
+                    let z = s.iter().take_while(|c| **c == b'0').count();
+                    s[z.min(s.len().saturating_sub(1))..].to_vec()
+                };
+                let (p, q) = (trim(&x[..i]), trim(&y[..j]));
+                let o = p.len().cmp(&q.len()).then_with(|| p.cmp(&q));
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+                (x, y) = (&x[i..], &y[j..]);
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                (x, y) = (&x[1..], &y[1..]);
+            }
+        }
+    }
+}

@@ -798,3 +798,46 @@ fn a_finished_call_is_announced_once_with_its_record() {
     let (_, fx, _) = run(&[offered(0.0, "c3", "billing"), answered(5.0, "c3", "A1")], 40.0);
     assert!(done(&fx).is_empty());
 }
+
+#[test]
+fn teams_seen_in_the_feed_follow_the_configured_ones_in_natural_order() {
+    let mut c = cfg();
+    c.teams = vec![crate::floor::TeamConfig {
+        id: "z-first".into(),
+        name: "Z".into(),
+        names: Default::default(),
+        lead: None,
+    }];
+    let mut fx = Vec::new();
+    let mut f = Floor::new(&c, &mut fx);
+    more(
+        &mut f,
+        &mut fx,
+        &[
+            login(1.0, "a", "team-10"),
+            login(2.0, "b", "team-2"),
+            login(3.0, "c", "team-1"),
+            login(4.0, "d", "b"),
+        ],
+    );
+    let s = f.snapshot(T0 + 5_000);
+    let order: Vec<&str> = s.teams.iter().map(|t| &*t.id).collect();
+    assert_eq!(
+        order,
+        ["z-first", "b", "team-1", "team-2", "team-10"],
+        "configured first, then by name, numbers as numbers"
+    );
+}
+
+#[test]
+fn natural_order_compares_digit_runs_as_numbers() {
+    use std::cmp::Ordering::*;
+    let cmp = super::natural_cmp;
+    assert_eq!(cmp("team-2", "team-10"), Less);
+    assert_eq!(cmp("team-10", "team-9"), Greater);
+    assert_eq!(cmp("a01", "a1"), Equal, "leading zeros aside");
+    assert_eq!(cmp("a", "a1"), Less);
+    assert_eq!(cmp("b1", "a2"), Greater);
+    assert_eq!(cmp("x0", "x00"), Equal);
+    assert_eq!(cmp("", ""), Equal);
+}
