@@ -146,9 +146,12 @@ function onFrame(m, f) {
     headsDirty = true;
     queuesDirty = true;
   } else {
+    // A seat changes hands only when an agent signs in or out, not with every
+    // state change the delta carries.
+    const joined = seatsView && f.agents.some((a) => !cells.has(a.id));
     for (const a of f.agents) upsertCell(a);
     for (const id of f.gone.agents) removeCell(id);
-    if (seatsView && (f.agents.length || f.gone.agents.length)) syncSeats();
+    if (joined || (seatsView && f.gone.agents.length)) syncSeats();
     if (f.teams.length || f.gone.teams.length) { layoutDirty = true; headsDirty = true; }
     if (f.queues.length || f.gone.queues.length) queuesDirty = true;
   }
