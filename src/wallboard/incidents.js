@@ -3,7 +3,7 @@
 // console's forms — call-backs, fault-register notes, editing and publishing the
 // script. Everything from outside goes in as text (textContent), never as HTML.
 
-import { lang, el, setText } from "./common.js";
+import { lang, el, setText, displayName, fmtTime } from "./common.js";
 
 const TEXT = {
   "zh-CN": {
@@ -521,6 +521,27 @@ export function mountConsole({ callbacks, faults, editor, by, team, model }) {
     if ([...select.options].some((o) => o.value === keep)) select.value = keep;
   };
 
+  // Selector labels in the page's language: an incident by its kind, subject
+  // and time (its stored title mixes both languages; a manual incident keeps the
+  // title it was given), a fault by its component and time (its detail is in the
+  // alerts' language, shown only on a page in that language), a team by its name.
+  const cfgOf = () => { const m = model(); return m && m.config ? m : null; };
+  const incidentLabel = (i) => {
+    const m = cfgOf();
+    const kind = m && m.config.kinds && m.config.kinds[i.kind] && m.config.kinds[i.kind][lang];
+    if (!kind || i.kind === "manual") return i.title;
+    const about = i.queue ? displayName(m, "queues", i.queue, m.queues.get(i.queue)?.name)
+      : i.component ? displayName(m, "components", i.component) : "";
+    return [kind, about, fmtTime(Date.parse(i.opened_at), m.config.timezone)].filter(Boolean).join(" · ");
+  };
+  const faultLabel = (f) => {
+    const m = cfgOf();
+    const parts = [m ? displayName(m, "components", f.component) : f.component];
+    if (m) parts.push(fmtTime(Date.parse(f.detected_at), m.config.timezone));
+    if (f.detail && (!m || m.config.alerts_language === lang)) parts.push(f.detail);
+    return parts.join(" · ") + (f.recovered_at ? ` (${t().recovered})` : "");
+  };
+
   async function refresh() {
     try {
       state.incidents = await getJson("/api/incidents?state=open");
@@ -530,17 +551,17 @@ export function mountConsole({ callbacks, faults, editor, by, team, model }) {
       return;
     }
     const before = sSelect.value;
-    options(cbIncident, state.incidents, (i) => i.title, true);
+    options(cbIncident, state.incidents, incidentLabel, true);
     if (!cbPicked && !cbIncident.value && state.incidents.length) cbIncident.value = state.incidents[0].id;
-    options(sSelect, state.incidents, (i) => i.title, false);
-    options(fSelect, state.faults, (f) => `${f.component} · ${f.detail}` + (f.recovered_at ? ` (${t().recovered})` : ""), false);
+    options(sSelect, state.incidents, incidentLabel, false);
+    options(fSelect, state.faults, faultLabel, false);
     const wlBefore = fIncidentSel.value;
-    options(fIncidentSel, state.incidents, (i) => i.title, true);
+    options(fIncidentSel, state.incidents, incidentLabel, true);
     fIncidentSel.options[0].textContent = t().all;
     const m = model();
     const teamsNow = m ? [...m.teams.values()].sort((a, b) => a.order - b.order) : [];
     const tBefore = fTeamSel.value;
-    options(fTeamSel, teamsNow, (x) => x.name, true);
+    options(fTeamSel, teamsNow, (x) => displayName(m, "teams", x.id, x.name), true);
     fTeamSel.options[0].textContent = t().all_teams;
     if (!tBefore && team() && teamsNow.some((x) => x.id === team()) && !fTeamSel.dataset.touched) fTeamSel.value = team();
     if (fIncidentSel.value !== wlBefore) fIncidentSel.value = wlBefore;
