@@ -187,17 +187,17 @@ async fn the_english_console_shows_english_messages_and_display_names() {
         until(&c, "the fault's card", "return !!document.querySelector('#floor-alerts .card .msg');").await;
         let msg = js(&c, &text_of("#floor-alerts .card .msg")).await;
         let msg = msg.as_str().unwrap_or_default().to_owned();
-        assert!(msg.contains("trunk line 2") && !msg.contains("trunk-2"), "the English message with the display name: {msg}");
+        assert!(
+            msg.contains("trunk line 2") && !msg.contains("trunk-2"),
+            "the English message with the display name: {msg}"
+        );
         let head = js(&c, &text_of("#floor-alerts .card .what")).await;
         assert!(head.as_str().is_some_and(|h| h.contains("trunk line 2")), "{head}");
-        let option = js(&c, "return document.querySelector('#team option[value=\"team-1\"]').textContent").await;
+        let option =
+            js(&c, "return document.querySelector('#team option[value=\"team-1\"]').textContent").await;
         assert_eq!(option, "Team 1 · Lead 张伟");
-        // Every visible text node but the leads' names (given only in Chinese).
-        let cjk = js(&c, "const out = []; const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
-            for (let n = w.nextNode(); n; n = w.nextNode()) { const p = n.parentElement; \
-              if (!p || !p.offsetParent || p.id === 'lang-toggle' || p.tagName === 'OPTION') continue; \
-              const t = n.textContent.replace(/张伟|李娜/g, ''); \
-              if (/[\\u3000-\\u303f\\u3400-\\u9fff\\uff00-\\uffef]/.test(t)) out.push(t.slice(0, 60)); } return out;").await;
+        // Everything visible but the leads' names (given only in Chinese).
+        let cjk = js(&c, &crate::wallboard::cjk_script(&["张伟", "李娜"])).await;
         assert_eq!(cjk, json!([]), "Chinese on the English console");
     })
     .await;

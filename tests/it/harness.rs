@@ -301,6 +301,15 @@ pub async fn expect_clean_exit(child: &mut std::process::Child, what: &str) {
 }
 
 /// An event time `secs` from now (negative: in the past).
+/// One `[[access.tokens]]` entry: `teams` is the TOML list's inside, already
+/// quoted (`"\"team-1\""`), empty for none; the token is stored as its SHA-256.
+pub fn token_toml(name: &str, role: &str, teams: &str, token: &str) -> String {
+    format!(
+        "[[access.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nteams = [{teams}]\nsha256 = \"{}\"\n",
+        floorwatch::access::Digest::of(token).to_hex()
+    )
+}
+
 pub fn ts_now(secs: f64) -> String {
     floorwatch::event::format_ts(chrono::Utc::now().timestamp_millis() + (secs * 1000.0) as i64)
 }

@@ -531,6 +531,44 @@ async fn eventually_metrics_at(
 /// the daemon stopped, 80 more published (30 of them pushed out unread),
 /// restarted. The loss is reported (the counter, a `system_fault` on
 /// `nats-expired:site-a` naming the range, listed in `/api/floor`'s faults) and
+/// `floorwatch serve` on a data dir of its own applies `first` (published
+/// already) and is stopped cleanly: its last checkpoint holds that position.
+async fn first_part_checkpointed(nats: &NatsServer, first: &[Value]) -> (tempfile::TempDir, u16) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let child = serve(dir.path(), port, &nats.url());
+    wait_port(port).await;
+    let (events, _) = totals_of(first);
+    let addr = ([127, 0, 0, 1], port).into();
+    eventually_floor(addr, "the first part applied", |f| source_events(f, "acd-a") == events).await;
+    child.stop().await;
+    (dir, port)
+}
+
+/// The daemon restarted on `dir`: once its consumer is drained, the floor holds
+/// exactly the events of `kept` (`what`), once each, and their per-queue totals.
+async fn restart_holds_exactly(
+    nats: &NatsServer,
+    js: &jetstream::Context,
+    dir: &tempfile::TempDir,
+    port: u16,
+    kept: &[Value],
+    what: &str,
+) -> (Serve, Value) {
+    let child = serve(dir.path(), port, &nats.url());
+    wait_port(port).await;
+    let addr = ([127, 0, 0, 1], port).into();
+    let (events, totals) = totals_of(kept);
+    eventually_floor(addr, what, |f| source_events(f, "acd-a") >= events).await;
+    eventually_drained(js, "fw-a").await;
+    let f = floor_at(addr).await.expect("floor");
+    assert_eq!(source_events(&f, "acd-a"), events, "{what}, once each: {f}");
+    for (queue, want) in &totals {
+        assert_eq!(queue_totals(&f, queue), *want, "{queue}");
+    }
+    (child, f)
+}
+
 /// the floor holds exactly what survived.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_the_stream_expired_while_floorwatch_was_down_are_reported() {
@@ -550,16 +588,9 @@ async fn messages_the_stream_expired_while_floorwatch_was_down_are_reported() {
     let (first, rest) = messages.split_at(20);
     let (expired, survived) = rest.split_at(30);
     publish(&js, "floor.a.acd", first).await;
-
-    let dir = tempfile::tempdir().expect("tmp");
-    let port = free_port();
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let child = serve(dir.path(), port, &nats.url());
-    wait_port(port).await;
-    let (first_events, _) = totals_of(first);
-    eventually_floor(addr, "the first part applied", |f| source_events(f, "acd-a") == first_events).await;
     // Stopped cleanly: its last checkpoint holds sequence 20.
-    child.stop().await;
+    let (dir, port) = first_part_checkpointed(&nats, first).await;
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
 
     publish(&js, "floor.a.acd", expired).await;
     publish(&js, "floor.a.acd", survived).await;
@@ -570,17 +601,9 @@ async fn messages_the_stream_expired_while_floorwatch_was_down_are_reported() {
         "the limit dropped 21-50"
     );
 
-    let child = serve(dir.path(), port, &nats.url());
-    wait_port(port).await;
     let kept: Vec<Value> = first.iter().chain(survived).cloned().collect();
-    let (events, totals) = totals_of(&kept);
-    eventually_floor(addr, "what survived applied", |f| source_events(f, "acd-a") >= events).await;
-    eventually_drained(&js, "fw-a").await;
-    let f = floor_at(addr).await.expect("floor");
-    assert_eq!(source_events(&f, "acd-a"), events, "the first part and the survivors, once each: {f}");
-    for (queue, want) in &totals {
-        assert_eq!(queue_totals(&f, queue), *want, "{queue}");
-    }
+    let (child, f) =
+        restart_holds_exactly(&nats, &js, &dir, port, &kept, "the first part and the survivors").await;
     let (lost_events, _) = totals_of(expired);
     assert!(lost_events > 0);
 
@@ -625,14 +648,8 @@ async fn a_stream_made_anew_is_read_from_its_start() {
     let (messages, _, _) = floor_stream("acd-a", 40);
     let (first, rest) = messages.split_at(30);
     publish(&js, "floor.a.acd", first).await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let port = free_port();
+    let (dir, port) = first_part_checkpointed(&nats, first).await;
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let child = serve(dir.path(), port, &nats.url());
-    wait_port(port).await;
-    let (first_events, _) = totals_of(first);
-    eventually_floor(addr, "the first part applied", |f| source_events(f, "acd-a") == first_events).await;
-    child.stop().await;
 
     // The operator deletes the stream and makes it again; the bridge goes on.
     js.delete_stream("FLOOR").await.expect("stream deleted");
@@ -644,21 +661,10 @@ async fn a_stream_made_anew_is_read_from_its_start() {
         second.len() as u64
     );
 
-    let child = serve(dir.path(), port, &nats.url());
-    wait_port(port).await;
     let all: Vec<Value> = first.iter().chain(second).cloned().collect();
-    let (events, totals) = totals_of(&all);
-    eventually_floor(addr, "the new stream applied", |f| source_events(f, "acd-a") >= events).await;
-    eventually_drained(&js, "fw-a").await;
-    let f = floor_at(addr).await.expect("floor");
-    assert_eq!(
-        source_events(&f, "acd-a"),
-        events,
-        "the old stream's part and the new stream's, once each: {f}"
-    );
-    for (queue, want) in &totals {
-        assert_eq!(queue_totals(&f, queue), *want, "{queue}");
-    }
+    let (child, _) =
+        restart_holds_exactly(&nats, &js, &dir, port, &all, "the old stream's part and the new stream's")
+            .await;
     let text = eventually_metrics_at(addr, "the reset counted", |m| {
         m.contains(r#"floorwatch_nats_source_stream_resets_total{source="site-a"} 1"#)
     })

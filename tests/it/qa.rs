@@ -5,19 +5,13 @@
 
 use std::time::Duration;
 
-use floorwatch::access::Digest;
 use floorwatch::config::{Env, parse};
 use serde_json::{Value, json};
 
 use crate::harness::{PATIENCE, TestDaemon, http_send, ts_now};
 
 fn people_toml() -> String {
-    let t = |name: &str, role: &str, teams: &str, token: &str| {
-        format!(
-            "[[access.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nteams = [{teams}]\nsha256 = \"{}\"\n",
-            Digest::of(token).to_hex()
-        )
-    };
+    let t = crate::harness::token_toml;
     [
         // An agent's token: a viewer whose name is the agent id.
         t("A1", "viewer", "", "a1-tok"),

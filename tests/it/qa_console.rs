@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use floorwatch::access::Digest;
 use floorwatch::config::{Env, parse};
 use serde_json::{Value, json};
 
@@ -18,12 +17,7 @@ use crate::qa::DAY;
 use crate::wallboard::{js, text_of, until, with_browser};
 
 fn people_toml() -> String {
-    let t = |name: &str, role: &str, teams: &str, token: &str| {
-        format!(
-            "[[access.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nteams = [{teams}]\nsha256 = \"{}\"\n",
-            Digest::of(token).to_hex()
-        )
-    };
+    let t = crate::harness::token_toml;
     [
         t("A1", "viewer", "", "a1-tok"),
         t("lead-team-1", "lead", "\"team-1\"", "l-tok"),
@@ -34,22 +28,6 @@ fn people_toml() -> String {
 
 /// Whether the page is no wider than its window (no horizontal scroll).
 const FITS: &str = "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];";
-
-/// Visible text on the page in Chinese characters (the language toggle names
-/// the other language in its own script, by design).
-const CJK: &str = r##"
-const out = [];
-const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-  const p = n.parentElement;
-  if (!p || !p.offsetParent || p.id === "lang-toggle") continue;
-  if (/[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/.test(n.textContent)) out.push(n.textContent.slice(0, 60));
-}
-for (const e of document.querySelectorAll("input[placeholder], option")) {
-  if (e.offsetParent && /[\u3400-\u9fff]/.test(e.placeholder || e.textContent)) out.push(e.placeholder || e.textContent);
-}
-return out;
-"##;
 
 /// `datetime-local` values `secs` from now, set on the register form.
 fn set_period(from: f64, to: f64) -> String {
@@ -85,7 +63,7 @@ async fn click(c: &Client, css: &str) {
 }
 
 async fn english_fits(c: &Client, when: &str) {
-    let cjk = js(c, CJK).await;
+    let cjk = js(c, &crate::wallboard::cjk_script(&[])).await;
     assert_eq!(cjk, json!([]), "Chinese on the English page ({when})");
     let fits = js(c, FITS).await;
     assert!(fits[0].as_i64() <= fits[1].as_i64(), "1024×768 scrolls sideways ({when}): {fits}");

@@ -18,12 +18,7 @@ use crate::harness::{
 };
 
 fn people_toml() -> String {
-    let t = |name: &str, role: &str, teams: &str, token: &str| {
-        format!(
-            "[[access.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nteams = [{teams}]\nsha256 = \"{}\"\n",
-            Digest::of(token).to_hex()
-        )
-    };
+    let t = crate::harness::token_toml;
     [
         t("wall", "viewer", "", "v-tok"),
         t("lead-team-1", "lead", "\"team-1\"", "l-tok"),

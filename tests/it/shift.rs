@@ -8,19 +8,13 @@
 
 use std::time::Duration;
 
-use floorwatch::access::Digest;
 use floorwatch::config::{Config, Env, parse};
 use serde_json::{Value, json};
 
 use crate::harness::{PATIENCE, TestDaemon, http_send, recording_receiver, ts_now};
 
 fn people() -> String {
-    let t = |name: &str, role: &str, teams: &str, token: &str| {
-        format!(
-            "[[access.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nteams = [{teams}]\nsha256 = \"{}\"\n",
-            Digest::of(token).to_hex()
-        )
-    };
+    let t = crate::harness::token_toml;
     [
         t("lead-team-1", "lead", "\"team-1\"", "l1"),
         t("lead-team-2", "lead", "\"team-2\"", "l2"),

@@ -18,7 +18,7 @@ use floorwatch::vocab::Names;
 use serde_json::{Value, json};
 
 use crate::harness::{PATIENCE, TestDaemon, ts_now};
-use crate::wallboard::chromedriver;
+use crate::wallboard::{chromedriver, js, until, with_browser};
 
 async fn browser(lang: &str, w: u32, h: u32) -> Client {
     let port = chromedriver();
@@ -144,19 +144,6 @@ for (const e of document.querySelectorAll(texts)) {
 return bad;
 "##;
 
-/// Text on the page in Chinese characters (CJK ideographs, full-width forms).
-const CJK: &str = r##"
-const out = [];
-const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-  const p = n.parentElement;
-  // The language toggle names the other language in its own script, by design.
-  if (!p || !p.offsetParent || p.id === "lang-toggle") continue;
-  if (/[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/.test(n.textContent)) out.push(n.textContent.slice(0, 60));
-}
-return out;
-"##;
-
 /// How the wall draws the agents in a case: as the config decides (cells up to
 /// `wallboard.agent_cells_max`, 1,000 by default, team summaries past it), or
 /// cells whatever their number (`?agents=cells`, a TV that wants every agent).
@@ -259,7 +246,7 @@ async fn case(w: u32, h: u32, lang: &str, alerts: usize, agents: usize, how: Age
             );
         }
         if lang == "en" {
-            let cjk = c.execute(CJK, vec![]).await.expect("script");
+            let cjk = c.execute(&crate::wallboard::cjk_script(&[]), vec![]).await.expect("script");
             assert_eq!(cjk, json!([]), "{what}: Chinese on the English page");
             let tile = c
                 .execute(
@@ -314,37 +301,30 @@ async fn a_team_summary_lists_the_agents_over_their_limits_and_follows_them() {
     }
     b.send(Value::Array(batch).to_string()).await;
     d.wait_floor(|f| f["logged_in"].as_u64() == Some(6)).await;
-    let c = browser("en", 1280, 720).await;
-    let outcome = async {
-        c.goto(&format!("http://{}/?lang=en&agents=summary", d.addr)).await.expect("open the wall");
-        let read = "const t = document.querySelector(\"[data-team='team-1']\"); if (!t) return null; \
-                    return [[...t.querySelectorAll('.tatt li:not(.none):not(.more) .aname')].map(e => e.textContent), \
-                    t.querySelector('.chip.st-ready .n').textContent, t.querySelector('.chip.st-overrun .n').textContent, \
-                    document.querySelectorAll('.agent').length]";
-        let until = |want: Value| {
-            let c = &c;
-            async move {
-                let deadline = tokio::time::Instant::now() + PATIENCE;
-                loop {
-                    let v = c.execute(read, vec![]).await.expect("script");
-                    if v == want {
-                        return;
-                    }
-                    assert!(tokio::time::Instant::now() < deadline, "the team tile shows {v}, not {want}");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        };
-        // The longest overrun first; no cells in the document.
-        until(json!([["Agent 0", "Agent 1"], "4", "2", 0])).await;
-        b.send(json!({"type":"agent_state","ts":ts_now(0.0),"agent":"S0","state":"ready"}).to_string()).await;
-        until(json!([["Agent 1"], "5", "1", 0])).await;
-    };
-    let r = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
-    let _ = c.close().await;
-    if let Err(p) = r {
-        std::panic::resume_unwind(p);
-    }
+    let addr = d.addr;
+    with_browser("en-US", |c| {
+        let b = &mut b;
+        async move {
+            c.goto(&format!("http://{addr}/?lang=en&agents=summary")).await.expect("open the wall");
+            // Team-1's tile: who is listed, ready and overrun counts; cells in the document.
+            let shows = |want: Value| {
+                format!(
+                    "const t = document.querySelector(\"[data-team='team-1']\"); if (!t) return null; \
+                     const v = [[...t.querySelectorAll('.tatt li:not(.none):not(.more) .aname')].map(e => e.textContent), \
+                     t.querySelector('.chip.st-ready .n').textContent, t.querySelector('.chip.st-overrun .n').textContent, \
+                     document.querySelectorAll('.agent').length]; return JSON.stringify(v) === {:?};",
+                    want.to_string()
+                )
+            };
+            // The longest overrun first; no cells in the document.
+            let want = json!([["Agent 0", "Agent 1"], "4", "2", 0]);
+            until(&c, &format!("the team tile as {want}"), &shows(want.clone())).await;
+            b.send(json!({"type":"agent_state","ts":ts_now(0.0),"agent":"S0","state":"ready"}).to_string()).await;
+            let want = json!([["Agent 1"], "5", "1", 0]);
+            until(&c, &format!("the team tile as {want}"), &shows(want.clone())).await;
+        }
+    })
+    .await;
 }
 
 /// One queue's alerts share one line (triage): its name and the kinds, then
@@ -372,30 +352,18 @@ async fn one_queues_alerts_share_a_line_with_their_live_figures() {
         batch.push(json!({"type":"call_answered","ts":ts_now(-60.0),"call":format!("C{i}"),"agent":"A1"}));
     }
     b.send(Value::Array(batch).to_string()).await;
-    let c = browser("en", 1920, 1080).await;
-    let outcome = async {
-        c.goto(&format!("http://{}/?lang=en", d.addr)).await.expect("open the wall");
-        let read = "const l = [...document.querySelectorAll('.alert')].find(e => e.querySelector('.head').textContent.startsWith('Billing')); \
-                    if (!l) return null; return [l.querySelector('.head').textContent, l.querySelector('.live').textContent, \
-                    l.querySelector('.msg').hidden]";
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        let v = loop {
-            let v = c.execute(read, vec![]).await.expect("script");
-            if v[0].as_str().is_some_and(|h| h.matches(" · ").count() >= 2) {
-                break v;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let all = c
-                    .execute(
-                        "return [...document.querySelectorAll('.alert')].map(e => e.textContent)",
-                        vec![],
-                    )
-                    .await
-                    .expect("script");
-                panic!("no line of Billing's three alerts: {v}; lines {all}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+    let addr = d.addr;
+    with_browser("en-US", |c| async move {
+        c.goto(&format!("http://{addr}/?lang=en")).await.expect("open the wall");
+        // Billing's line, once it groups both alerts: head, live figures, message hidden.
+        let v = until(
+            &c,
+            "a line of Billing's two alerts",
+            "const l = [...document.querySelectorAll('.alert')].find(e => e.querySelector('.head').textContent.startsWith('Billing')); \
+             if (!l || l.querySelector('.head').textContent.split(' · ').length < 3) return null; \
+             return [l.querySelector('.head').textContent, l.querySelector('.live').textContent, l.querySelector('.msg').hidden]",
+        )
+        .await;
         let head = v[0].as_str().unwrap_or_default();
         for kind in ["Low answer rate", "Low service level"] {
             assert!(head.contains(kind), "{kind} on the line: {head}");
@@ -405,15 +373,12 @@ async fn one_queues_alerts_share_a_line_with_their_live_figures() {
         assert!(live.contains("Answer rate 20.0%") && live.contains("Service level 0.0%"), "{live}");
         assert_eq!(live.matches(" min)").count(), 1, "the window once: {live}");
         assert_eq!(v[2], true, "no fire-time message on a line of several");
-        let billing = c
-            .execute("return [...document.querySelectorAll('.alert .head')].filter(e => e.textContent.includes('Billing')).length", vec![])
-            .await
-            .expect("script");
+        let billing = js(
+            &c,
+            "return [...document.querySelectorAll('.alert .head')].filter(e => e.textContent.includes('Billing')).length",
+        )
+        .await;
         assert_eq!(billing, 1, "one line for the queue");
-    };
-    let r = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(outcome)).await;
-    let _ = c.close().await;
-    if let Err(p) = r {
-        std::panic::resume_unwind(p);
-    }
+    })
+    .await;
 }

@@ -230,6 +230,35 @@ pub async fn until(c: &Client, what: &str, script: &str) -> Value {
     }
 }
 
+/// A page script: the visible text in Chinese (ideographs, CJK punctuation,
+/// full-width forms) — text nodes, input placeholders and options — after each
+/// of `allowed` (names the config gives only in Chinese) is taken out. The
+/// language toggle names the other language in its own script, by design.
+pub fn cjk_script(allowed: &[&str]) -> String {
+    format!(
+        r##"
+const allowed = {};
+const cjk = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
+const clean = (t) => allowed.reduce((s, a) => s.split(a).join(""), t);
+const out = [];
+const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n = walk.nextNode(); n; n = walk.nextNode()) {{
+  const p = n.parentElement;
+  if (!p || !p.offsetParent || p.id === "lang-toggle") continue;
+  if (cjk.test(clean(n.textContent))) out.push(n.textContent.slice(0, 60));
+}}
+for (const e of document.querySelectorAll("input[placeholder], option")) {{
+  // An option has no box of its own: it shows when its select does.
+  const shown = e.offsetParent || (e.tagName === "OPTION" && e.closest("select")?.offsetParent);
+  const t = e.placeholder || e.textContent;
+  if (shown && cjk.test(clean(t))) out.push(t);
+}}
+return out;
+"##,
+        serde_json::json!(allowed)
+    )
+}
+
 pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.expect("script runs")
 }
