@@ -63,7 +63,7 @@ const WALL = {
     at: (t) => `at ${t}`,
     now: "now",
     page: (n, p, total) => `${n} more · ${p}/${total}`,
-    agents: (n) => `${n} agents`,
+    agents: (n) => `${n} ${String(n) === "1" ? "agent" : "agents"}`,
     attention_none: "no overruns",
     attention_more: (n) => `${n} more over their limit`,
     limit: "limit",
